@@ -1,0 +1,41 @@
+# Two commands do everything: `make run` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+CONTRACT := ../shared/contract
+
+.PHONY: setup run test bench airflow lint seeds clean-home
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/lhpn run
+
+test: setup
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: setup
+	$(BIN)/python -m tests.bench.run $(ARGS)
+
+airflow: setup
+	$(BIN)/python -m ingest.airflow_local
+
+lint: setup
+	$(BIN)/ruff check .
+
+# Refresh the reference seeds from the contract (one source of truth: the contract's CSVs).
+seeds:
+	cp $(CONTRACT)/indicators.csv $(CONTRACT)/provinces_2024.csv \
+	   $(CONTRACT)/province_merger_2025.csv dbt_project/seeds/
+
+lock:
+	$(BIN)/uv pip compile requirements.in --python-version 3.11 -o requirements.lock

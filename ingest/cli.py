@@ -1,0 +1,117 @@
+"""`lhpn`: the command line of contract §6. It drives the same functions the Airflow DAGs run."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from ingest import __version__
+
+# Exit codes: 0 the pipeline worked (rejected files are data, not failures);
+# 1 bad usage or bad arguments; 2 the system itself failed.
+EXIT_SYSTEM = 2
+
+
+def _system_errors(func):
+    """Turn failures of the system into one clear line and exit 2, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from ingest.warehouse import WarehouseError
+
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except WarehouseError as exc:
+            click.secho(f"Lỗi hệ thống / system error: {exc}", fg="red", err=True)
+            sys.exit(EXIT_SYSTEM)
+        except Exception as exc:  # noqa: BLE001 - last line of defence for the operator
+            if "--debug" in sys.argv:
+                raise
+            click.secho(
+                f"Lỗi hệ thống / system error: {type(exc).__name__}: {exc}\n"
+                "Run again with --debug for the full traceback.",
+                fg="red",
+                err=True,
+            )
+            sys.exit(EXIT_SYSTEM)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lhpn")
+@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
+def main(debug: bool) -> None:
+    """lhpn-warehouse: provincial Women's Union reports into a checked, queryable warehouse.
+
+    The data home is LHPN_HOME (default .lhpn/ in the project); LHPN_INBOX overrides the
+    inbox and LHPN_WAREHOUSE_URL points at an existing PostgreSQL instead of the embedded one.
+    """
+
+
+@main.command()
+@click.option("--no-samples", is_flag=True,
+              help="Do not fill an empty inbox with the bundled sample reports on a first run.")
+@click.option("--no-marts", is_flag=True, help="Load the files but do not build the marts.")
+@click.option("--quiet", "-q", is_flag=True, help="Only print the final summary.")
+@_system_errors
+def run(no_samples: bool, no_marts: bool, quiet: bool) -> None:
+    """Process everything in the inbox (read, validate, load), then build the marts."""
+    from ingest import pipeline
+
+    pipeline.run_command(samples=not no_samples, build=not no_marts, quiet=quiet)
+
+
+@main.command()
+@click.option("--province", help="Only this province code.")
+@click.option("--period", help="Only this period, e.g. 2024 or 2025-6T.")
+@click.option("--all", "show_all", is_flag=True, help="Also list expected periods never received.")
+@_system_errors
+def status(province: str | None, period: str | None, show_all: bool) -> None:
+    """Submissions by province and period: received, accepted, warnings, rejected, missing, late."""
+    from ingest import summary
+
+    summary.print_status(province=province, period=period, show_all=show_all)
+
+
+@main.command()
+@click.argument("province_code")
+@click.argument("period")
+@click.option("--term", help="Term YYYY-YYYY (default: the term that holds the period).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Where to write the .xlsx.")
+@_system_errors
+def template(province_code: str, period: str, term: str | None, output: str | None) -> None:
+    """Write a blank, pre-filled workbook for PROVINCE_CODE and PERIOD."""
+    from ingest import template as tpl
+
+    try:
+        path = tpl.write_template(province_code, period, term=term, output=output)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"Đã tạo mẫu báo cáo / template written: {path}")
+
+
+@main.command("warehouse-url")
+@_system_errors
+def warehouse_url_cmd() -> None:
+    """Print the libpq URL of the warehouse (starting the embedded one if needed)."""
+    from ingest import warehouse
+
+    click.echo(warehouse.warehouse_url())
+
+
+@main.command("bi-url")
+@_system_errors
+def bi_url_cmd() -> None:
+    """Print the libpq URL for the read-only bi_reader role (sees schema marts only)."""
+    from ingest import warehouse
+
+    click.echo(warehouse.bi_url())
+
+
+if __name__ == "__main__":
+    main()

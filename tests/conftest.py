@@ -1,0 +1,53 @@
+"""Shared fixtures: one embedded PostgreSQL for the whole session, a clean warehouse per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+CONTRACT_DIR = Path(__file__).resolve().parents[2] / "shared" / "contract"
+
+
+@pytest.fixture(scope="session")
+def lhpn_home(tmp_path_factory) -> Path:
+    """A data home for the test session, with its embedded PostgreSQL (started once)."""
+    root = tmp_path_factory.mktemp("home")
+    os.environ["LHPN_HOME"] = str(root)
+    os.environ.pop("LHPN_INBOX", None)
+    os.environ.pop("LHPN_WAREHOUSE_URL", None)
+    os.environ["LHPN_SETTLE_SECONDS"] = "0"
+    return root
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(lhpn_home) -> str:
+    from ingest import warehouse
+
+    return warehouse.warehouse_url()
+
+
+@pytest.fixture
+def home(lhpn_home, warehouse_url):
+    """A clean data home and warehouse: empty folders, empty raw and audit tables."""
+    from ingest.settings import home as get_home
+
+    data_home = get_home()
+    for folder in ("inbox", "archive", "quarantine", "reports"):
+        shutil.rmtree(lhpn_home / folder, ignore_errors=True)
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        conn.execute(
+            "truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
+            " raw.poverty_support, audit.runs, audit.ingest_log, audit.validation_results"
+            " restart identity cascade"
+        )
+    return data_home.ensure()
+
+
+@pytest.fixture
+def db(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        yield conn
