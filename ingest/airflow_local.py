@@ -1,0 +1,112 @@
+"""`make airflow`: the whole Airflow (api-server, scheduler, dag-processor, triggerer) on this machine.
+
+Runs `airflow standalone` with everything in the data home: AIRFLOW_HOME is `<home>/airflow`,
+the metadata database is `airflow` on the warehouse server (the embedded PostgreSQL unless
+LHPN_WAREHOUSE_URL names one), the DAGs are the repository's `dags/`, and examples are off.
+For development only; production runs the services of docker-compose.yml.
+
+`airflow_env()` is the one place that knows these settings; the tests use it too.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+from ingest import warehouse
+from ingest.settings import PROJECT_ROOT, Home, home
+
+DAGS_FOLDER = PROJECT_ROOT / "dags"
+DEFAULT_PORT = 8080
+ADMIN_USER = "admin"
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+
+
+def sqlalchemy_url(libpq_url: str) -> str:
+    """The SQLAlchemy form of a libpq URL (psycopg2 driver, as Airflow's metadata DB uses)."""
+    scheme, sep, rest = libpq_url.partition("://")
+    if not sep or scheme not in {"postgres", "postgresql"}:
+        raise ValueError(f"Not a PostgreSQL URL: {libpq_url!r}")
+    return f"postgresql+psycopg2://{rest}"
+
+
+def _jwt_secret(airflow_home: Path) -> str:
+    """A secret kept in AIRFLOW_HOME, so every component signs and checks task tokens alike."""
+    path = airflow_home / "jwt_secret"
+    if not path.exists():
+        airflow_home.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def airflow_env(
+    data_home: Home | None = None,
+    *,
+    database: str = warehouse.AIRFLOW_DB,
+    port: int = DEFAULT_PORT,
+) -> dict[str, str]:
+    """Environment variables that point Airflow at a data home (starts the embedded server).
+
+    Only the variables to add are returned; merge them over os.environ to run Airflow.
+    """
+    data_home = data_home or home()
+    airflow_home = data_home.airflow_home
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    env = {
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(warehouse.server_url(database)),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER": (
+            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(airflow_home / PASSWORDS_FILE),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__API__HOST": "127.0.0.1",  # development: not reachable from the network
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": _jwt_secret(airflow_home),
+        "LHPN_HOME": str(data_home.root),
+    }
+    if os.environ.get("LHPN_INBOX"):
+        env["LHPN_INBOX"] = str(data_home.inbox)
+    return env
+
+
+def main() -> None:
+    data_home = home().ensure()
+    warehouse.warehouse_url()  # start and migrate the warehouse before Airflow needs it
+    port = int(os.environ.get("LHPN_AIRFLOW_PORT") or DEFAULT_PORT)
+    env = {**os.environ, **airflow_env(data_home, port=port)}
+    # `airflow standalone` starts its components as `airflow ...`: use this venv's.
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    airflow = shutil.which("airflow", path=env["PATH"])
+    if airflow is None:
+        sys.exit("airflow is not installed in this environment: run `make setup`.")
+    passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+    print(
+        "\n".join([
+            "LHPN Airflow (standalone, for development)",
+            f"  UI:        http://localhost:{port}",
+            f"  login:     {ADMIN_USER}, password in {passwords}",
+            "             (generated on the first start and printed once in the log below)",
+            f"  inbox:     {data_home.inbox}",
+            f"  AIRFLOW_HOME: {env['AIRFLOW_HOME']}",
+            "  Stop with Ctrl-C.",
+            "",
+        ]),
+        flush=True,
+    )
+    os.execvpe(airflow, [airflow, "standalone"], env)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The workbook layout of contract §2: sheet names, labels and headers, matched loosely.
+
+Matching ignores case, diacritics, spacing, line breaks and a trailing unit in parentheses,
+so "Mã chỉ tiêu", "MA CHI TIEU" and "Ma  chi\ntieu" are the same header. This is the only
+place that knows the Vietnamese labels.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM
+
+ValueKind = Literal["text", "code", "count", "number", "money", "score", "result"]
+
+_PARENS = re.compile(r"\([^)]*\)")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: object) -> str:
+    """Lower-case ASCII letters and digits only: the key every label is compared by."""
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFD", str(text).replace("đ", "d").replace("Đ", "D"))
+    s = "".join(c for c in s if unicodedata.category(c) != "Mn")
+    return _NON_WORD.sub("", s.lower())
+
+
+def header_key(text: object) -> str:
+    """Fold a header after dropping its unit in parentheses, e.g. "(triệu đồng)"."""
+    return fold(_PARENS.sub(" ", str(text or "")))
+
+
+def money_multiplier(header: str) -> int | None:
+    """VND per unit written in a money header; None when the header names no unit."""
+    units = [fold(u) for u in re.findall(r"\(([^)]*)\)", header or "")]
+    for unit in units:
+        if unit.startswith("ty"):
+            return 1_000_000_000
+        if unit.startswith("trieu"):
+            return 1_000_000
+        if unit.startswith("nghin") or unit.startswith("ngan"):
+            return 1_000
+        if unit in {"dong", "vnd", "vnđ"}:
+            return 1
+    return None
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # canonical name: the raw table's column
+    label: str  # the header of contract §2
+    kind: ValueKind
+    required: bool = True
+
+    @property
+    def key(self) -> str:
+        return header_key(self.label)
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    kind: str  # TERM, EMULATION or POVERTY: the raw table
+    sheet_name: str  # the contract's sheet name
+    columns: tuple[Column, ...]
+    key_column: str  # the column that identifies a row (code or district)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def match(self, header: object) -> Column | None:
+        key = header_key(header)
+        return next((c for c in self.columns if c.key == key), None) if key else None
+
+
+SHEETS: dict[str, SheetLayout] = {
+    TERM: SheetLayout(TERM, "ChiTieu", (
+        Column("indicator_code", "Mã chỉ tiêu", "code"),
+        Column("indicator_text", "Nội dung chỉ tiêu", "text", required=False),
+        Column("unit_text", "Đơn vị tính", "text", required=False),
+        Column("target_value", "Chỉ tiêu nhiệm kỳ", "number"),
+        Column("actual_value", "Kết quả lũy kế", "result"),
+        Column("note", "Ghi chú", "text", required=False),
+    ), key_column="indicator_code"),
+    EMULATION: SheetLayout(EMULATION, "ThiDua", (
+        Column("criterion_code", "Mã tiêu chí", "code"),
+        Column("criterion_text", "Nội dung tiêu chí", "text", required=False),
+        Column("max_points", "Điểm chuẩn", "score"),
+        Column("self_points", "Điểm tự chấm", "score"),
+        Column("reviewed_points", "Điểm cụm thẩm định", "score", required=False),
+    ), key_column="criterion_code"),
+    POVERTY: SheetLayout(POVERTY, "GiamNgheo", (
+        Column("district_name", "Đơn vị", "text"),
+        Column("poor_households_start", "Hộ nghèo đầu kỳ", "count"),
+        Column("female_headed_poor", "Hộ nghèo do phụ nữ làm chủ hộ", "count"),
+        Column("households_out_of_poverty", "Hộ thoát nghèo", "count"),
+        Column("households_out_of_near_poverty", "Hộ thoát cận nghèo", "count"),
+        Column("female_headed_out_of_poverty", "Hộ PN làm chủ hộ thoát nghèo", "count"),
+        Column("charity_homes", "Mái ấm tình thương (căn)", "count"),
+        Column("charity_homes_vnd", "Kinh phí mái ấm (triệu đồng)", "money"),
+        Column("policy_loan_households", "Hộ vay vốn NHCSXH", "count"),
+        Column("policy_loan_outstanding_vnd", "Dư nợ ủy thác (triệu đồng)", "money"),
+        Column("livelihood_packages", "Sinh kế trao tặng (suất)", "count"),
+        Column("five_no_three_clean_households", "Gia đình 5 không 3 sạch (hộ)", "count"),
+    ), key_column="district_name"),
+}
+
+_SHEET_KEYS = {fold(layout.sheet_name): kind for kind, layout in SHEETS.items()}
+
+
+def sheet_kind(sheet_name: str) -> str | None:
+    """TERM / EMULATION / POVERTY for a data sheet name, INFO_SHEET for ThongTin, else None."""
+    key = fold(sheet_name)
+    if key == fold(INFO_SHEET):
+        return INFO_SHEET
+    return _SHEET_KEYS.get(key)
+
+
+# Sheet ThongTin: label -> field of ReportInfo. "Điện thoại / Email" may also be split in two.
+INFO_LABELS: dict[str, tuple[str, bool]] = {
+    "Mã tỉnh": ("province_code", True),
+    "Tên tỉnh": ("province_name", True),
+    "Kỳ báo cáo": ("period", True),
+    "Nhiệm kỳ": ("term", True),
+    "Ngày lập": ("report_date", True),
+    "Người lập": ("prepared_by", False),
+    "Điện thoại / Email": ("contact", False),
+    "Điện thoại": ("contact", False),
+    "Email": ("contact", False),
+}
+INFO_KEYS = {fold(label): field for label, (field, _) in INFO_LABELS.items()}
+REQUIRED_INFO = {field: label for label, (field, required) in INFO_LABELS.items() if required}
+
+# First cell of a total row.
+TOTAL_KEYS = {fold(t) for t in ("Tổng cộng", "Toàn tỉnh", "Cộng", "Tổng", "Tổng số")}
+
+
+def is_total_label(text: object) -> bool:
+    return fold(text) in TOTAL_KEYS

@@ -1,0 +1,97 @@
+"""What one received file becomes after reading and normalising, before validation and loading.
+
+Readers and normalisers produce `ParsedFile`s; validation appends `Finding`s to them; the loader
+writes the accepted ones to the raw schema. Column names are the canonical (English) ones of the
+raw tables; the Vietnamese header as written is kept for the reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+Severity = Literal["error", "warning"]
+
+# Sheet kinds, named after the raw tables they load into.
+TERM = "term_indicators"
+EMULATION = "emulation_scores"
+POVERTY = "poverty_support"
+SHEET_KINDS = (TERM, EMULATION, POVERTY)
+INFO_SHEET = "ThongTin"
+
+
+@dataclass
+class Finding:
+    """One problem found in a file, placed as a clerk sees it in Excel."""
+
+    rule: str
+    severity: Severity
+    message_vi: str
+    message_en: str
+    sheet: str | None = None
+    excel_row: int | None = None
+    column: str | None = None  # the header as written in the workbook
+    value: str | None = None  # the value as found
+    expected: str | None = None  # what would be right (Vietnamese first, English second)
+
+
+@dataclass
+class SheetData:
+    """One data sheet, normalised.
+
+    `frame` has the canonical columns of the sheet kind (see `ingest.layout`), plus `excel_row`
+    (1-based row number as Excel shows it) and, for poverty sheets, `is_total`. Numbers are
+    floats (NaN = not reported), text is str or None. `text` holds the cells as written
+    (same index and columns), for reports. `headers` maps canonical column -> header as written.
+    """
+
+    kind: str
+    sheet_name: str
+    frame: pd.DataFrame
+    text: pd.DataFrame
+    headers: dict[str, str]
+
+
+@dataclass
+class ReportInfo:
+    """Sheet ThongTin, parsed. `rows` maps each field to its Excel row, `raw` to its text."""
+
+    province_code: str | None = None
+    province_name: str | None = None
+    period: str | None = None
+    term: str | None = None
+    report_date: date | None = None
+    prepared_by: str | None = None
+    contact: str | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedFile:
+    path: Path  # where the file was read from (the inbox)
+    source_file: str  # file name as dropped
+    folder_province: str  # the inbox sub-folder: the sender
+    sha256: str
+    size_bytes: int
+    info: ReportInfo = field(default_factory=ReportInfo)
+    sheets: dict[str, SheetData] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def outcome(self) -> str:
+        if self.errors:
+            return "rejected"
+        return "accepted_with_warnings" if self.warnings else "accepted"

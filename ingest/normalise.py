@@ -1,0 +1,322 @@
+"""From cell grids to a `ParsedFile`: find the tables, match headers, parse values.
+
+Handles what offices really send (contract §2): title rows above the header, merged cells,
+blank rows, total rows, notes and signature blocks under the table, extra columns and sheets.
+Problems of form (missing sheet, missing column, a number that is not a number) become
+`Finding`s here; the contract's rules on the values are checked later, in `ingest.validate`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import pandas as pd
+
+from ingest import layout
+from ingest.layout import SHEETS, Column, SheetLayout, fold
+from ingest.model import INFO_SHEET, POVERTY, TERM, Finding, ParsedFile, ReportInfo, SheetData
+from ingest.numbers import parse_number
+from ingest.reader import CSV_DATA_SHEET, Sheet
+from ingest.reference import indicators_of
+
+HEADER_SEARCH_ROWS = 40
+_NOTE_PREFIXES = tuple(fold(p) for p in (
+    "Ghi chú", "Lưu ý", "Người lập", "Người lập biểu", "Chủ tịch", "TM.", "Thủ trưởng", "Ký tên",
+    "Xác nhận", "Nơi nhận", "Ngày", "Số liệu", "Nguồn",
+))
+
+
+def _cell_text(cell: object) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, datetime):
+        return cell.strftime("%d/%m/%Y")
+    if isinstance(cell, date):
+        return cell.strftime("%d/%m/%Y")
+    return str(cell).strip()
+
+
+def _fill_merged(sheet: Sheet) -> list[list[object]]:
+    """Copy a merged range's value into its cells: a header merged over two lines counts on both.
+
+    Only used to find the header; data rows are read as they are, so a note merged across the
+    table is not copied into number columns."""
+    rows = [list(r) for r in sheet.rows]
+    for (r0, c0), (r1, c1) in sheet.merged:
+        if r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        for r in range(r0, min(r1, len(rows) - 1) + 1):
+            for c in range(c0, min(c1, len(rows[r]) - 1) + 1):
+                if rows[r][c] in ("", None):
+                    rows[r][c] = value
+    return rows
+
+
+def _finding(rule, severity, vi, en, sheet=None, row=None, column=None, value=None, expected=None):
+    return Finding(rule=rule, severity=severity, message_vi=vi, message_en=en, sheet=sheet,
+                   excel_row=row, column=column, value=value, expected=expected)
+
+
+# ---------------------------------------------------------------- ThongTin
+
+def parse_info(sheet: Sheet, findings: list[Finding]) -> ReportInfo:
+    info = ReportInfo()
+    for i, row in enumerate(sheet.rows):
+        cells = [(j, c) for j, c in enumerate(row) if _cell_text(c)]
+        if not cells:
+            continue
+        j, label = cells[0]
+        field = layout.INFO_KEYS.get(fold(label))
+        if field is None or field in info.rows:
+            continue
+        value = next((c for _, c in cells[1:]), None)
+        info.rows[field] = i + 1
+        info.raw[field] = _cell_text(value)
+        if field == "report_date":
+            info.report_date = _parse_date(value)
+            if value not in (None, "") and info.report_date is None:
+                findings.append(_finding(
+                    "bad_date", "error",
+                    f"'Ngày lập' không phải ngày hợp lệ: '{_cell_text(value)}'.",
+                    f"'Ngày lập' (report date) is not a valid date: '{_cell_text(value)}'.",
+                    sheet.name, i + 1, "Ngày lập", _cell_text(value), "dd/mm/yyyy",
+                ))
+        elif field == "contact" and info.contact:
+            info.contact = f"{info.contact}; {_cell_text(value)}"
+        else:
+            text = _cell_text(value) or None
+            if field == "province_code" and text and text.isdigit():
+                text = text.zfill(2)
+            setattr(info, field, text)
+    return info
+
+
+def _parse_date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _cell_text(value)
+    m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    if m:
+        try:
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        except ValueError:
+            return None
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if m:
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------- data sheets
+
+def _find_header(rows: list[list[object]], sheet_layout: SheetLayout | None):
+    """(row index, {column index: Column}, layout) of the best header row, or None."""
+    best = None
+    candidates = [sheet_layout] if sheet_layout else list(SHEETS.values())
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        for lay in candidates:
+            mapping: dict[int, Column] = {}
+            for j, cell in enumerate(row):
+                col = lay.match(cell)
+                if col and col not in mapping.values():
+                    mapping[j] = col
+            has_key = any(c.name == lay.key_column for c in mapping.values())
+            if has_key and len(mapping) >= 2 and (best is None or len(mapping) > len(best[1])):
+                best = (i, mapping, lay)
+    return best
+
+
+def _is_note(text: str) -> bool:
+    key = fold(text)
+    return key.startswith(_NOTE_PREFIXES) or text.startswith("*") or len(text) > 60
+
+
+def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) -> SheetData | None:
+    header_rows = _fill_merged(sheet)  # merged header cells count for every cell they span
+    found = _find_header(header_rows, SHEETS[kind] if kind else None)
+    if found is None:
+        key = SHEETS[kind].column(SHEETS[kind].key_column).label if kind else "Mã chỉ tiêu"
+        findings.append(_finding(
+            "missing_header", "error",
+            f"Không tìm thấy dòng tiêu đề bảng (cần có cột '{key}').",
+            f"No table header row found (a column '{key}' is needed).",
+            sheet.name,
+        ))
+        return None
+    header_index, mapping, lay = found
+    headers = {col.name: _cell_text(header_rows[header_index][j]) for j, col in mapping.items()}
+    rows = sheet.rows
+    missing = [c for c in lay.columns if c.required and c.name not in headers]
+    for col in missing:
+        findings.append(_finding(
+            "missing_column", "error",
+            f"Thiếu cột bắt buộc '{col.label}'.",
+            f"Required column '{col.label}' is missing.",
+            sheet.name, header_index + 1, col.label, None, col.label,
+        ))
+    if missing:
+        return None
+
+    key_j = next(j for j, c in mapping.items() if c.name == lay.key_column)
+    value_js = [j for j, c in mapping.items() if c.kind not in ("text", "code")]
+    records, texts = [], []
+    for i in range(header_index + 1, len(rows)):
+        row = rows[i]
+        cells = [_cell_text(c) for c in row]
+        if not any(cells):
+            continue
+        key_text = cells[key_j] if key_j < len(cells) else ""
+        first_text = next((c for c in cells if c), "")
+        total = layout.is_total_label(key_text) or layout.is_total_label(first_text)
+        has_values = any(j < len(cells) and cells[j] for j in value_js)
+        if not key_text and not total:
+            continue  # a note in another column, a sub-header, a numbering row
+        if not has_values and not total and _is_note(key_text):
+            continue
+        if total and lay.kind != POVERTY:
+            continue  # totals of codes and points are not data
+        record: dict[str, object] = {"excel_row": i + 1}
+        text: dict[str, object] = {"excel_row": i + 1}
+        for j, col in mapping.items():
+            cell = row[j] if j < len(row) else None
+            text[col.name] = cells[j] if j < len(cells) else ""
+            record[col.name] = _value(col, cell, headers[col.name], sheet.name, i + 1, findings)
+        if lay.kind == POVERTY:
+            record["is_total"] = total
+            text["is_total"] = total
+            if total and not record.get("district_name"):
+                record["district_name"] = first_text
+        records.append(record)
+        texts.append(text)
+
+    columns = ["excel_row", *[c.name for c in lay.columns]] + (["is_total"] if lay.kind == POVERTY
+                                                                else [])
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    text_frame = pd.DataFrame.from_records(texts, columns=columns)
+    if lay.kind == TERM:
+        _normalise_results(frame, text_frame)
+    return SheetData(lay.kind, sheet.name, frame, text_frame, headers)
+
+
+def _value(col: Column, cell: object, header: str, sheet: str, row: int, findings: list[Finding]):
+    if col.kind == "code":
+        text = _cell_text(cell)
+        return re.sub(r"\s+", "", text).upper() or None
+    if col.kind == "text":
+        return _cell_text(cell) or None
+    number = parse_number(cell)
+    if number.error:
+        findings.append(_finding(
+            "not_a_number", "error",
+            f"Giá trị '{_cell_text(cell)}' không phải là số ({number.error}).",
+            f"Value '{_cell_text(cell)}' is not a number ({number.error}).",
+            sheet, row, header, _cell_text(cell),
+            "một số, ví dụ 1.284 hoặc 11,54 / a number such as 1.284 or 11,54",
+        ))
+        return None
+    if col.kind == "result":
+        return number  # resolved per indicator in _normalise_results
+    if number.value is None:
+        return None
+    if number.denominator is not None:
+        findings.append(_finding(
+            "unexpected_fraction", "error",
+            f"Cột '{header}' không nhận phân số: '{_cell_text(cell)}'.",
+            f"Column '{header}' does not take a fraction: '{_cell_text(cell)}'.",
+            sheet, row, header, _cell_text(cell), "một số / a number",
+        ))
+        return None
+    if col.kind == "money":
+        multiplier = layout.money_multiplier(header) or 1_000_000  # the contract's header unit
+        return number.value * multiplier
+    return number.value
+
+
+def _normalise_results(frame: pd.DataFrame, text: pd.DataFrame) -> None:
+    """Percents stored 0..100; a fraction a/b is a ÷ b × 100 for % indicators, else a (§7)."""
+    catalogue = indicators_of("term")
+    actual, target = [], []
+    for code, number, tgt in zip(frame["indicator_code"], frame["actual_value"],
+                                 frame["target_value"], strict=True):
+        is_percent = code in catalogue and catalogue[code].value_type == "percent"
+        if number is None or number.value is None:
+            actual.append(None)
+        elif number.denominator is not None:
+            actual.append(number.value / number.denominator * 100 if is_percent
+                          else number.value)
+        elif is_percent and number.numeric_cell and 0 < number.value <= 1:
+            actual.append(number.value * 100)  # a cell formatted as % holds 0.71 for 71 %
+        else:
+            actual.append(number.value)
+        if is_percent and tgt is not None and 0 < tgt <= 1 and not pd.isna(tgt):
+            target.append(tgt * 100)
+        else:
+            target.append(tgt)
+    frame["actual_value"] = pd.array(actual, dtype="Float64").astype("float64")
+    frame["target_value"] = pd.array(target, dtype="Float64").astype("float64")
+    frame["actual_text"] = text["actual_value"]
+
+
+# ---------------------------------------------------------------- the workbook
+
+def parse_workbook(parsed: ParsedFile, sheets: list[Sheet]) -> ParsedFile:
+    findings = parsed.findings
+    info_sheet = None
+    data_sheets: list[tuple[Sheet, str | None]] = []
+    for sheet in sheets:
+        kind = layout.sheet_kind(sheet.name)
+        if kind == INFO_SHEET and info_sheet is None:
+            info_sheet = sheet
+        elif kind in SHEETS:
+            data_sheets.append((sheet, kind))
+        elif sheet.name == CSV_DATA_SHEET:
+            data_sheets.append((sheet, None))
+    if info_sheet is None:
+        findings.append(_finding(
+            "missing_info_sheet", "error",
+            "Thiếu sheet 'ThongTin' (thông tin chung của báo cáo).",
+            "Sheet 'ThongTin' (report information) is missing.",
+            None, None, None, None, "ThongTin",
+        ))
+    else:
+        parsed.info = parse_info(info_sheet, findings)
+        for field, label in layout.REQUIRED_INFO.items():
+            if getattr(parsed.info, field) or parsed.info.raw.get(field):
+                continue  # present (a bad date was reported as such)
+            findings.append(_finding(
+                "missing_info_label", "error",
+                f"Sheet ThongTin thiếu '{label}'.",
+                f"Sheet ThongTin lacks '{label}'.",
+                info_sheet.name, parsed.info.rows.get(field), label, None, label,
+            ))
+    for sheet, kind in data_sheets:
+        data = parse_data_sheet(sheet, kind, findings)
+        if data is None:
+            continue
+        if data.kind in parsed.sheets:
+            findings.append(_finding(
+                "duplicate_sheet", "error",
+                f"Có hai sheet '{SHEETS[data.kind].sheet_name}': '{parsed.sheets[data.kind].sheet_name}'"
+                f" và '{sheet.name}'.",
+                f"Two '{SHEETS[data.kind].sheet_name}' sheets: "
+                f"'{parsed.sheets[data.kind].sheet_name}' and '{sheet.name}'.",
+                sheet.name,
+            ))
+            continue
+        parsed.sheets[data.kind] = data
+    if not data_sheets and info_sheet is not None:
+        findings.append(_finding(
+            "no_data_sheet", "error",
+            "Tệp không có sheet số liệu nào (ChiTieu, ThiDua hoặc GiamNgheo).",
+            "The file has no data sheet (ChiTieu, ThiDua or GiamNgheo).",
+        ))
+    return parsed

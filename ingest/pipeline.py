@@ -1,0 +1,312 @@
+"""The file lifecycle: inbox -> archive -> read -> validate -> load -> quarantine or done.
+
+`process_files` is what both `lhpn run` and the Airflow ingest DAG call. Every received file is
+copied byte for byte into the archive before anything else; bad input never raises, it becomes
+a rejected submission with a report in the quarantine; only failures of the system raise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from ingest import load, settings
+from ingest.model import Finding, ParsedFile
+from ingest.settings import Home
+
+IGNORED_PREFIXES = ("~$", ".~lock", ".")  # Excel / LibreOffice lock files, hidden files
+IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".errors.txt", ".warnings.txt")
+
+
+@dataclass
+class FileResult:
+    path: str
+    source_file: str
+    province_code: str
+    event: str  # accepted | accepted_with_warnings | rejected | duplicate | deferred | failed
+    sha256: str | None = None
+    submission_id: int | None = None
+    version: int | None = None
+    period: str | None = None
+    rows: int = 0
+    errors: int = 0
+    warnings: int = 0
+    report: str | None = None  # path of the report written for the sender
+    message: str | None = None
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    results: list[FileResult] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def count(self, *events: str) -> int:
+        return sum(1 for r in self.results if r.event in events)
+
+    @property
+    def changed(self) -> bool:
+        """Accepted data changed: the marts need a rebuild."""
+        return self.count("accepted", "accepted_with_warnings") > 0
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    def as_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "files": len(self.results),
+            "accepted": self.count("accepted", "accepted_with_warnings"),
+            "with_warnings": self.count("accepted_with_warnings"),
+            "rejected": self.count("rejected"),
+            "duplicates": self.count("duplicate"),
+            "deferred": self.count("deferred"),
+            "failed": self.failed,
+            "rows": sum(r.rows for r in self.results),
+            "changed": self.changed,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "results": [asdict(r) for r in self.results],
+        }
+
+
+def _ignored(path: Path) -> bool:
+    name = path.name
+    return name.startswith(IGNORED_PREFIXES) or name.lower().endswith(IGNORED_SUFFIXES)
+
+
+def list_inbox(data_home: Home | None = None) -> list[str]:
+    """Files waiting in the inbox: `<inbox>/<province_code>/<file>` (and strays at the top)."""
+    data_home = (data_home or settings.home()).ensure()
+    found = []
+    for entry in sorted(data_home.inbox.iterdir()):
+        if entry.is_file() and not _ignored(entry):
+            found.append(str(entry))
+        elif entry.is_dir() and not _ignored(entry):
+            found.extend(str(p) for p in sorted(entry.rglob("*"))
+                         if p.is_file() and not _ignored(p)
+                         and not any(part.startswith(".") for part in p.relative_to(entry).parts))
+    return found
+
+
+def folder_province(path: Path, inbox: Path) -> str:
+    """The sender: the first folder under the inbox ('' for a file dropped at the top)."""
+    rel = path.relative_to(inbox)
+    return rel.parts[0] if len(rel.parts) > 1 else ""
+
+
+def archive_bytes(data_home: Home, sha256: str, suffix: str, data: bytes) -> Path:
+    """Content-addressed copy, written atomically; the same bytes are stored once."""
+    target = data_home.archive / sha256[:2] / f"{sha256}{suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    return target
+
+
+def _quarantine(data_home: Home, parsed: ParsedFile, data: bytes, report_text: str) -> Path:
+    folder = data_home.quarantine / (parsed.folder_province or "_khong_ro_tinh")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / parsed.source_file
+    if target.exists() and target.read_bytes() != data:
+        target = folder / f"{Path(parsed.source_file).stem}.{parsed.sha256[:8]}{target.suffix}"
+    target.write_bytes(data)
+    report = target.with_name(target.name + ".errors.txt")
+    report.write_text(report_text, encoding="utf-8")
+    return report
+
+
+def _warnings_report(data_home: Home, parsed: ParsedFile, report_text: str) -> Path:
+    folder = data_home.reports / (parsed.folder_province or "_khong_ro_tinh")
+    folder.mkdir(parents=True, exist_ok=True)
+    report = folder / f"{parsed.source_file}.warnings.txt"
+    report.write_text(report_text, encoding="utf-8")
+    return report
+
+
+def _file_finding(rule: str, vi: str, en: str, expected: str | None = None) -> Finding:
+    return Finding(rule=rule, severity="error", message_vi=vi, message_en=en, expected=expected)
+
+
+def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
+    """Read and normalise; any problem of the input becomes a finding, never an exception."""
+    from ingest.normalise import parse_workbook
+    from ingest.reader import UnreadableFile, read_file
+
+    limit = settings.max_file_bytes()
+    if len(data) > limit:
+        parsed.findings.append(_file_finding(
+            "too_large",
+            f"Tệp quá lớn ({len(data) / 1e6:.1f} MB); giới hạn là {limit / 1e6:.0f} MB.",
+            f"The file is too large ({len(data) / 1e6:.1f} MB); the limit is {limit / 1e6:.0f} MB.",
+        ))
+        return
+    try:
+        sheets = read_file(path, data)
+    except UnreadableFile as exc:
+        parsed.findings.append(_file_finding(exc.rule, exc.message_vi, exc.message_en))
+        return
+    try:
+        parse_workbook(parsed, sheets)
+    except Exception as exc:  # noqa: BLE001 - a workbook shaped like nothing we expect
+        parsed.findings.append(_file_finding(
+            "unreadable",
+            f"Không đọc được nội dung bảng tính: {type(exc).__name__}: {exc}",
+            f"The workbook's content cannot be read: {type(exc).__name__}: {exc}",
+        ))
+
+
+@dataclass
+class _Received:
+    path: Path
+    parsed: ParsedFile
+    data: bytes
+    archive_path: str
+    received_at: datetime
+
+
+def process_files(paths: list[str], *, run_id: str | None = None, trigger: str = "cli",
+                  progress: Callable[[FileResult, int, int], None] | None = None) -> RunSummary:
+    """Archive, read, validate (all files together) and load each file in its own transaction."""
+    from ingest import report, validate, warehouse
+
+    data_home = settings.home().ensure()
+    run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    summary = RunSummary(run_id)
+    url = warehouse.warehouse_url()
+    settle = settings.settle_seconds()
+    clock = time.perf_counter
+    total = len(paths)
+    done = 0
+
+    def finish(result: FileResult) -> None:
+        nonlocal done
+        done += 1
+        summary.results.append(result)
+        if progress:
+            progress(result, done, total)
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("insert into audit.runs (run_id, trigger) values (%s, %s)", [run_id, trigger])
+        # 1. receive: archive every file byte for byte before anything else
+        t0 = clock()
+        received: list[_Received] = []
+        seen: set[str] = set()
+        for raw_path in paths:
+            path = Path(raw_path)
+            province = folder_province(path, data_home.inbox) if path.is_relative_to(
+                data_home.inbox) else path.parent.name
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # taken by a concurrent run
+            if time.time() - stat.st_mtime < settle:
+                finish(FileResult(str(path), path.name, province, "deferred",
+                                  message="still being written; left for the next run"))
+                continue
+            data = path.read_bytes()
+            if len(data) != stat.st_size:
+                finish(FileResult(str(path), path.name, province, "deferred",
+                                  message="size changed while reading; left for the next run"))
+                continue
+            sha = hashlib.sha256(data).hexdigest()
+            archived = archive_bytes(data_home, sha, path.suffix, data)
+            # claim: one run per file content at a time (released when the connection closes)
+            claimed = conn.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))",
+                                   [sha]).fetchone()[0]
+            if not claimed:
+                continue  # another run is processing these bytes
+            load.log_event(conn, run_id, sha, path.name, province, "received", None,
+                           f"{len(data)} bytes")
+            if sha in seen:
+                _drop_duplicate(conn, run_id, path, province, sha, finish)
+                continue
+            seen.add(sha)
+            parsed = ParsedFile(path, path.name, province, sha, len(data))
+            received.append(_Received(
+                path, parsed, data, str(archived.relative_to(data_home.root)),
+                datetime.fromtimestamp(min(stat.st_mtime, time.time()), UTC)))
+        known = {r[0] for r in conn.execute(
+            "select sha256 from raw.submissions where sha256 = any(%s)",
+            [[r.parsed.sha256 for r in received]])}
+        fresh = []
+        for item in received:
+            if item.parsed.sha256 in known:
+                _drop_duplicate(conn, run_id, item.path, item.parsed.folder_province,
+                                item.parsed.sha256, finish)
+            else:
+                fresh.append(item)
+        summary.seconds["receive"] = clock() - t0
+
+        # 2. read and normalise
+        t0 = clock()
+        for item in fresh:
+            _parse(item.path, item.data, item.parsed)
+        summary.seconds["read"] = clock() - t0
+
+        # 3. validate the run's files together
+        t0 = clock()
+        validate.validate([item.parsed for item in fresh], conn)
+        summary.seconds["validate"] = clock() - t0
+
+        # 4. load, one transaction per file; then quarantine or clear the inbox
+        t0 = clock()
+        for item in fresh:
+            finish(_load_one(conn, data_home, item, run_id, report.render_report))
+        summary.seconds["load"] = clock() - t0
+
+        conn.execute(
+            "update audit.runs set finished_at = now(), files_seen = %s, accepted = %s,"
+            " rejected = %s, duplicates = %s, deferred = %s, status = %s where run_id = %s",
+            [len(summary.results), summary.count("accepted", "accepted_with_warnings"),
+             summary.count("rejected"), summary.count("duplicate"), summary.count("deferred"),
+             "failed" if summary.failed else "succeeded", run_id])
+        conn.execute("select pg_advisory_unlock_all()")
+    return summary
+
+
+def _drop_duplicate(conn, run_id, path: Path, province: str, sha: str, finish) -> None:
+    load.log_event(conn, run_id, sha, path.name, province, "duplicate", None,
+                   "same bytes already received; nothing changed")
+    path.unlink(missing_ok=True)
+    finish(FileResult(str(path), path.name, province, "duplicate", sha256=sha,
+                      message="đã nhận trước đó / already received"))
+
+
+def _load_one(conn, data_home: Home, item: _Received, run_id: str, render) -> FileResult:
+    parsed = item.parsed
+    result = FileResult(str(item.path), parsed.source_file, parsed.folder_province,
+                        parsed.outcome, sha256=parsed.sha256, period=parsed.info.period,
+                        errors=len(parsed.errors), warnings=len(parsed.warnings))
+    try:
+        report_path = None
+        if parsed.errors:
+            # written before the commit: a crash after it leaves the report in place
+            report_path = _quarantine(data_home, parsed, item.data, render(parsed))
+        loaded = load.load_file(conn, parsed, archive_path=item.archive_path,
+                                received_at=item.received_at, run_id=run_id)
+        if not parsed.errors and parsed.warnings:
+            report_path = _warnings_report(data_home, parsed, render(parsed))
+    except psycopg.Error as exc:
+        load.log_event(conn, run_id, parsed.sha256, parsed.source_file, parsed.folder_province,
+                       "failed", None, str(exc)[:500])
+        result.event, result.message = "failed", f"{type(exc).__name__}: {exc}"
+        return result
+    item.path.unlink(missing_ok=True)
+    if loaded.duplicate:
+        result.event, result.message = "duplicate", "loaded by a concurrent run"
+        return result
+    result.submission_id, result.version, result.rows = (
+        loaded.submission_id, loaded.version, loaded.rows)
+    result.report = str(report_path) if report_path else None
+    return result
