@@ -1,0 +1,64 @@
+-- District rows summed per current annual or half-year report. The total row as written is
+-- ignored (the ingest warns when it disagrees); sum() skips empty cells and is NULL only when
+-- every district left the cell empty (contract §7).
+with
+
+current_submissions as (
+
+    select * from {{ ref('int_submissions_current') }}
+
+),
+
+poverty_rows as (
+
+    select * from {{ ref('stg_raw__poverty_support') }}
+
+),
+
+district_sums as (
+
+    select
+        submission_id,
+        count(*) as districts_reported,
+        sum(poor_households_start) as poor_households_start,
+        sum(female_headed_poor) as female_headed_poor,
+        sum(households_out_of_poverty) as households_out_of_poverty,
+        sum(households_out_of_near_poverty) as households_out_of_near_poverty,
+        sum(female_headed_out_of_poverty) as female_headed_out_of_poverty,
+        sum(charity_homes) as charity_homes,
+        sum(charity_homes_vnd) as charity_homes_vnd,
+        sum(policy_loan_households) as policy_loan_households,
+        sum(policy_loan_outstanding_vnd) as policy_loan_outstanding_vnd,
+        sum(livelihood_packages) as livelihood_packages,
+        sum(five_no_three_clean_households) as five_no_three_clean_households
+
+    from poverty_rows
+    where not is_total
+    group by submission_id
+
+),
+
+final as (
+
+    select
+        current_submissions.province_code,
+        current_submissions.province_name,
+        current_submissions.province_code_2025,
+        current_submissions.province_name_2025,
+        current_submissions.region_code,
+        current_submissions.region_name,
+        current_submissions.period,
+        current_submissions.period_kind,
+        current_submissions.period_year,
+        district_sums.*,
+        current_submissions.source_file,
+        current_submissions.received_at as submitted_at
+
+    from current_submissions
+    inner join district_sums
+        on district_sums.submission_id = current_submissions.submission_id
+    where current_submissions.period_kind in ('annual', 'half_year')
+
+)
+
+select * from final

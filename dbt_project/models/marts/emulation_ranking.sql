@@ -1,0 +1,96 @@
+-- Each province's emulation score for the year, ranked within its emulation cluster.
+with
+
+scores as (
+
+    select * from {{ ref('int_emulation_scores_summed') }}
+
+),
+
+clusters as (
+
+    select * from {{ ref('emulation_clusters') }}
+
+),
+
+joined as (
+
+    select
+        scores.year,
+        clusters.cluster_code,
+        clusters.cluster_name,
+        scores.province_code,
+        scores.province_name,
+        scores.province_code_2025,
+        scores.province_name_2025,
+        scores.region_code,
+        scores.region_name,
+        clusters.role as cluster_role,
+        scores.score,
+        scores.self_score,
+        scores.max_score,
+        scores.criteria_count,
+        scores.criteria_reviewed,
+        scores.period,
+        scores.source_file,
+        scores.submitted_at
+
+    from scores
+    left join clusters
+        on clusters.year = scores.year
+        and clusters.province_code = scores.province_code
+
+),
+
+ranked as (
+
+    select
+        *,
+        round(score / nullif(max_score, 0) * 100, 2) as score_pct,
+        -- Competition ranking: ties share a rank and the next rank skips (1, 2, 2, 4).
+        case
+            when cluster_code is not null and score is not null
+                then rank() over (
+                    partition by year, cluster_code, score is null
+                    order by score desc
+                )
+        end as rank_in_cluster,
+        case
+            when score is not null
+                then rank() over (partition by year, score is null order by score desc)
+        end as rank_in_country
+
+    from joined
+
+),
+
+final as (
+
+    select
+        year,
+        cluster_code,
+        cluster_name,
+        province_code,
+        province_name,
+        province_code_2025,
+        province_name_2025,
+        region_code,
+        region_name,
+        score,
+        self_score,
+        max_score,
+        score_pct,
+        rank_in_cluster,
+        rank_in_country,
+        cluster_role,
+        criteria_count,
+        criteria_reviewed,
+        period,
+        source_file,
+        submitted_at
+
+    from ranked
+
+)
+
+select * from final

@@ -1,0 +1,141 @@
+-- Which reports arrived, when, and in what state, for every expected (province, period).
+-- status: the outcome of the current (highest loaded) version when one exists, so it describes
+-- what the other marts hold; 'rejected' when only rejected files arrived; 'missing' when none.
+-- latest_file_outcome keeps the outcome of the most recent file for follow-up with the sender.
+with
+
+expected as (
+
+    select * from {{ ref('int_submission_periods_expected') }}
+
+),
+
+submissions as (
+
+    select * from {{ ref('stg_raw__submissions') }}
+
+),
+
+current_submissions as (
+
+    select * from {{ ref('int_submissions_current') }}
+
+),
+
+provinces as (
+
+    select * from {{ ref('int_provinces_lineage') }}
+
+),
+
+files as (
+
+    select
+        province_code,
+        period,
+        count(*) as files_received,
+        count(*) filter (where not is_loaded) as files_rejected,
+        min(received_at) as first_received_at,
+        max(received_at) as latest_received_at,
+        min(received_at) filter (where is_loaded) as first_loaded_at,
+        max(version) as latest_version
+
+    from submissions
+    where period is not null
+    group by province_code, period
+
+),
+
+latest_files as (
+
+    select distinct on (province_code, period)
+        province_code,
+        period,
+        outcome as latest_file_outcome
+
+    from submissions
+    where period is not null
+    order by province_code, period, received_at desc, submission_id desc
+
+),
+
+joined as (
+
+    select
+        expected.province_code,
+        provinces.province_name,
+        provinces.province_code_2025,
+        provinces.province_name_2025,
+        provinces.region_code,
+        provinces.region_name,
+        expected.period,
+        expected.period_kind,
+        expected.period_year,
+        expected.is_scheduled,
+        expected.due_date,
+        coalesce(files.files_received, 0) > 0 as received,
+        coalesce(files.files_received, 0) as files_received,
+        coalesce(files.files_rejected, 0) as files_rejected,
+        files.first_received_at,
+        files.latest_received_at,
+        files.first_loaded_at,
+        files.latest_version,
+        current_submissions.outcome as current_outcome,
+        latest_files.latest_file_outcome
+
+    from expected
+    left join provinces
+        on provinces.province_code = expected.province_code
+        and provinces.province_code_set = expected.province_code_set
+    left join files
+        on files.province_code = expected.province_code
+        and files.period = expected.period
+    left join latest_files
+        on latest_files.province_code = expected.province_code
+        and latest_files.period = expected.period
+    left join current_submissions
+        on current_submissions.province_code = expected.province_code
+        and current_submissions.period = expected.period
+
+),
+
+final as (
+
+    select
+        province_code,
+        province_name,
+        province_code_2025,
+        province_name_2025,
+        region_code,
+        region_name,
+        period,
+        period_kind,
+        period_year,
+        is_scheduled,
+        received,
+        files_received,
+        files_rejected,
+        first_received_at,
+        latest_received_at,
+        latest_version,
+        case
+            when current_outcome is not null then current_outcome
+            when received then 'rejected'
+            else 'missing'
+        end as status,
+        latest_file_outcome,
+        due_date,
+        -- Judged on the first loadable file, as an Asia/Ho_Chi_Minh date. Nothing loadable yet:
+        -- late once the due date has passed, undecided (NULL) before it.
+        case
+            when due_date is null then null
+            when first_loaded_at is not null
+                then {{ local_date('first_loaded_at') }} <= due_date
+            when {{ local_date('now()') }} > due_date then false
+        end as on_time
+
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,121 @@
+-- Term indicators of the current version of each report, judged against their term target.
+with
+
+current_submissions as (
+
+    select * from {{ ref('int_submissions_current') }}
+
+),
+
+indicator_values as (
+
+    select * from {{ ref('stg_raw__term_indicators') }}
+
+),
+
+indicators as (
+
+    select * from {{ ref('indicators') }}
+    where kind = 'term'
+
+),
+
+joined as (
+
+    select
+        current_submissions.province_code,
+        current_submissions.province_name,
+        current_submissions.province_code_2025,
+        current_submissions.province_name_2025,
+        current_submissions.region_code,
+        current_submissions.region_name,
+        current_submissions.term,
+        current_submissions.period,
+        current_submissions.period_kind,
+        indicator_values.indicator_code,
+        coalesce(indicators.name_vi, indicator_values.indicator_text) as indicator_name,
+        indicators.name_en as indicator_name_en,
+        coalesce(indicators.unit, indicator_values.unit_text) as unit,
+        indicators.value_type,
+        coalesce(indicators.direction, 'higher') as direction,
+        indicator_values.target_value,
+        indicator_values.actual_value,
+        indicator_values.actual_text,
+        current_submissions.version,
+        current_submissions.submission_id,
+        current_submissions.source_file,
+        current_submissions.received_at as submitted_at
+
+    from indicator_values
+    inner join current_submissions
+        on current_submissions.submission_id = indicator_values.submission_id
+    left join indicators
+        on indicators.code = indicator_values.indicator_code
+
+),
+
+judged as (
+
+    select
+        *,
+        -- Contract §7: a percentage of the target for `higher` indicators only.
+        case
+            when direction = 'higher' and target_value <> 0
+                then round(actual_value / target_value * 100, 2)
+        end as attainment_pct,
+        -- `lower` is the mirror image of `higher`; anything not judged better or equal
+        -- (including an unreported result) is chua_dat.
+        case
+            when direction = 'lower' then
+                case
+                    when actual_value < target_value then 'vuot'
+                    when actual_value = target_value then 'dat'
+                    else 'chua_dat'
+                end
+            else
+                case
+                    when actual_value > target_value then 'vuot'
+                    when actual_value = target_value then 'dat'
+                    else 'chua_dat'
+                end
+        end as status,
+        actual_value is not null as is_reported
+
+    from joined
+
+),
+
+final as (
+
+    select
+        province_code,
+        province_name,
+        province_code_2025,
+        province_name_2025,
+        region_code,
+        region_name,
+        term,
+        period,
+        period_kind,
+        indicator_code,
+        indicator_name,
+        indicator_name_en,
+        unit,
+        value_type,
+        direction,
+        target_value,
+        actual_value,
+        actual_text,
+        attainment_pct,
+        status,
+        is_reported,
+        version,
+        submission_id,
+        source_file,
+        submitted_at
+
+    from judged
+
+)
+
+select * from final

@@ -1,0 +1,53 @@
+-- One row per file received. Personal columns (prepared_by, contact) stop here.
+with
+
+source as (
+
+    select * from {{ source('raw', 'submissions') }}
+
+),
+
+renamed as (
+
+    select
+        submission_id,
+        sha256,
+        source_file,
+        trim(province_code) as province_code,
+        archive_path,
+        size_bytes::bigint as size_bytes,
+        received_at,
+        processed_at,
+        declared_province_code,
+        province_name as declared_province_name,
+        nullif(trim(period), '') as period,
+        nullif(trim(term), '') as term,
+        report_date,
+        sheets,
+        outcome,
+        status as lifecycle_status,
+        version,
+        error_count,
+        warning_count
+
+    from source
+
+),
+
+categorised as (
+
+    select
+        *,
+        outcome <> 'rejected' as is_loaded,
+        {{ period_kind('period') }} as period_kind,
+        {{ period_year('period') }} as period_year,
+        {{ period_end_date('period') }} as period_end_date,
+        {{ period_due_date('period') }} as due_date,
+        {{ province_code_set('period') }} as province_code_set,
+        {{ local_date('received_at') }} as received_on
+
+    from renamed
+
+)
+
+select * from categorised
