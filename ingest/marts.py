@@ -102,9 +102,8 @@ def _failures(result) -> list[str]:
     for node_result in getattr(result.result, "results", None) or []:
         status = str(node_result.status).lower()
         if status in FAILED_STATUSES:
-            message = (node_result.message or "").strip().splitlines()
-            lines.append(f"{node_result.node.unique_id} ({status}): "
-                         f"{message[0] if message else 'no message'}")
+            message = " ".join((node_result.message or "no message").split())
+            lines.append(f"{node_result.node.unique_id} ({status}): {message[:600]}")
     return lines
 
 

@@ -23,7 +23,8 @@ renamed as (
         nullif(trim(period), '') as period,
         nullif(trim(term), '') as term,
         report_date,
-        sheets,
+        -- text, not text[]: dbt unit tests cannot mock array columns
+        array_to_string(sheets, ',') as sheets,
         outcome,
         status as lifecycle_status,
         version,
