@@ -10,8 +10,8 @@ import click
 from ingest import __version__
 
 # Exit codes: 0 the pipeline worked (rejected files are data, not failures);
-# 1 bad usage or bad arguments; 2 the system itself failed.
-EXIT_SYSTEM = 2
+# 1 the system itself failed; 2 bad usage or arguments (click's convention).
+EXIT_SYSTEM = 1
 
 
 def _system_errors(func):
@@ -61,9 +61,9 @@ def main(debug: bool) -> None:
 @_system_errors
 def run(no_samples: bool, no_marts: bool, quiet: bool) -> None:
     """Process everything in the inbox (read, validate, load), then build the marts."""
-    from ingest import pipeline
+    from ingest import console
 
-    pipeline.run_command(samples=not no_samples, build=not no_marts, quiet=quiet)
+    console.run_command(samples=not no_samples, build=not no_marts, quiet=quiet)
 
 
 @main.command()
@@ -73,9 +73,9 @@ def run(no_samples: bool, no_marts: bool, quiet: bool) -> None:
 @_system_errors
 def status(province: str | None, period: str | None, show_all: bool) -> None:
     """Submissions by province and period: received, accepted, warnings, rejected, missing, late."""
-    from ingest import summary
+    from ingest import console
 
-    summary.print_status(province=province, period=period, show_all=show_all)
+    console.print_status(province=province, period=period, show_all=show_all)
 
 
 @main.command()

@@ -8,6 +8,8 @@ so concurrent runs cannot give two files the same version.
 from __future__ import annotations
 
 import math
+import os
+import signal
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,6 +80,7 @@ def load_file(conn: psycopg.Connection, parsed: ParsedFile, *, archive_path: str
         if row is None:
             return Loaded(None, None, 0)
         submission_id = row[0]
+        _fault_point("after_submission_row")
         rows = 0
         if outcome != "rejected":
             conn.execute(
@@ -93,6 +96,7 @@ def load_file(conn: psycopg.Connection, parsed: ParsedFile, *, archive_path: str
                     for values in frame.itertuples(index=False, name=None):
                         copy.write_row((submission_id, *map(_clean, values)))
                 rows += len(frame)
+                _fault_point("between_sheets")
         if parsed.findings:
             with conn.cursor().copy(
                 f"copy audit.validation_results ({', '.join(_FINDING_COLUMNS)}) from stdin"
@@ -104,6 +108,12 @@ def load_file(conn: psycopg.Connection, parsed: ParsedFile, *, archive_path: str
                   outcome, submission_id,
                   f"version {version}, {rows} rows" if version else f"{len(parsed.errors)} errors")
     return Loaded(submission_id, version, rows)
+
+
+def _fault_point(name: str) -> None:
+    """Crash-safety tests kill the process here (LHPN_FAULT=<name>), as a power cut would."""
+    if os.environ.get("LHPN_FAULT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def log_event(conn: psycopg.Connection, run_id: str, sha256: str | None, source_file: str,

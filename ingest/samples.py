@@ -214,11 +214,12 @@ def write_ods(report: Report, path: Path) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="odf") as writer:
-        pd.DataFrame(info_rows(report)).to_excel(writer, "ThongTin", index=False, header=False)
+        pd.DataFrame(info_rows(report)).to_excel(writer, sheet_name="ThongTin", index=False,
+                                                 header=False)
         for kind in _sheets_of(report):
             rows = table_rows(report, kind)
             pd.DataFrame(rows[1:], columns=rows[0]).to_excel(
-                writer, SHEETS[kind].sheet_name, index=False)
+                writer, sheet_name=SHEETS[kind].sheet_name, index=False)
     return path
 
 

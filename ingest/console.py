@@ -1,0 +1,183 @@
+"""What `lhpn run` and `lhpn status` print: progress per file, then short summaries."""
+
+from __future__ import annotations
+
+import sys
+import time
+from importlib import resources
+
+import click
+import psycopg
+from psycopg.rows import dict_row
+
+from ingest import settings, warehouse
+from ingest.pipeline import FileResult, RunSummary
+
+_EVENT_STYLE = {
+    "accepted": ("nhận", "green"),
+    "accepted_with_warnings": ("nhận, có cảnh báo", "yellow"),
+    "rejected": ("TỪ CHỐI", "red"),
+    "duplicate": ("trùng, bỏ qua", None),
+    "deferred": ("đang ghi, để lần sau", None),
+    "failed": ("LỖI HỆ THỐNG", "red"),
+}
+
+
+def query(name: str) -> str:
+    return (resources.files("ingest") / "sql" / "queries" / f"{name}.sql").read_text("utf-8")
+
+
+def _fetch(conn: psycopg.Connection, name: str, **params) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query(name), params).fetchall()
+
+
+def _marts_exist(conn: psycopg.Connection) -> bool:
+    return conn.execute("select to_regclass('marts.submission_status') is not null").fetchone()[0]
+
+
+def progress_line(result: FileResult, done: int, total: int) -> None:
+    label, colour = _EVENT_STYLE.get(result.event, (result.event, None))
+    where = f"{result.province_code}/{result.source_file}" if result.province_code else \
+        result.source_file
+    detail = []
+    if result.version:
+        detail.append(f"v{result.version}")
+    if result.period:
+        detail.append(f"kỳ {result.period}")
+    if result.rows:
+        detail.append(f"{result.rows} dòng")
+    if result.errors:
+        detail.append(f"{result.errors} lỗi")
+    if result.warnings:
+        detail.append(f"{result.warnings} cảnh báo")
+    if result.message and result.event in {"failed", "deferred"}:
+        detail.append(result.message)
+    width = len(str(total))
+    click.echo(f"[{done:>{width}}/{total}] {where}: " + click.style(label, fg=colour, bold=True)
+               + (f" ({', '.join(detail)})" if detail else ""))
+
+
+def _table(rows: list[dict], columns: list[str]) -> None:
+    if not rows:
+        click.echo("  (không có / none)")
+        return
+    cells = [[_fmt(r[c]) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    click.echo("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in cells:
+        click.echo("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "có" if value else "không"
+    if isinstance(value, float) or hasattr(value, "quantize"):
+        return f"{float(value):,.1f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    if hasattr(value, "strftime"):
+        return value.strftime("%d/%m/%Y %H:%M")
+    return str(value)
+
+
+def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False) -> None:
+    """`lhpn run`: process the inbox, build the marts, print what a newcomer needs to see."""
+    from ingest import pipeline
+
+    data_home = settings.home().ensure()
+    started = time.perf_counter()
+    url = warehouse.warehouse_url()
+    paths = pipeline.list_inbox(data_home)
+    if not paths and samples:
+        with psycopg.connect(url) as conn:
+            first_run = conn.execute("select not exists (select 1 from raw.submissions)"
+                                     ).fetchone()[0]
+        if first_run:
+            from ingest.samples import write_samples
+
+            written = write_samples(data_home.inbox)
+            click.echo(f"Hộp thư trống: đã đặt {len(written)} báo cáo mẫu vào {data_home.inbox}\n"
+                       f"(inbox empty on a first run: {len(written)} sample reports added)")
+            paths = pipeline.list_inbox(data_home)
+    click.echo(f"Hộp thư / inbox: {data_home.inbox} — {len(paths)} tệp / files")
+    summary = pipeline.process_files(paths, trigger="cli",
+                                     progress=None if quiet else progress_line)
+    print_run_summary(summary)
+    built = None
+    if build:
+        from ingest.marts import build_marts
+
+        click.echo("Đang dựng các bảng marts (dbt build)... / building the marts...")
+        built = build_marts()
+        click.echo(f"Marts built in {built.get('seconds', 0):.1f} s.")
+    with psycopg.connect(url) as conn:
+        if build and _marts_exist(conn):
+            print_marts_summary(conn)
+    print_where(summary, data_home)
+    click.echo(f"Xong trong {time.perf_counter() - started:.1f} s / done.")
+    if summary.failed:
+        click.secho(f"{summary.failed} tệp gặp lỗi hệ thống / files failed (system error); they "
+                    "stay in the inbox for the next run.", fg="red", err=True)
+        sys.exit(1)
+
+
+def print_run_summary(summary: RunSummary) -> None:
+    d = summary.as_dict()
+    click.echo(
+        f"\nKết quả / result: {d['files']} tệp — nhận {d['accepted']} "
+        f"(có cảnh báo {d['with_warnings']}), từ chối {d['rejected']}, trùng {d['duplicates']}, "
+        f"để lần sau {d['deferred']}, lỗi hệ thống {d['failed']}; {d['rows']} dòng số liệu."
+    )
+
+
+def print_marts_summary(conn: psycopg.Connection) -> None:
+    click.secho("\nChỉ tiêu nghị quyết / term scorecards", bold=True)
+    _table(_fetch(conn, "scorecards", limit=10),
+           ["province_code", "province_name", "term", "period", "scorecard_label"])
+    click.secho("\nXếp hạng thi đua / emulation ranking (latest year)", bold=True)
+    _table(_fetch(conn, "rankings", limit=15),
+           ["year", "cluster_name", "rank_in_cluster", "province_name", "score", "max_score",
+            "cluster_role"])
+    click.secho("\nGiảm nghèo / poverty support", bold=True)
+    _table(_fetch(conn, "poverty", limit=8),
+           ["province_code", "province_name", "period", "households_out_of_poverty",
+            "out_of_poverty_rate_pct"])
+    click.secho("\nTình trạng nộp báo cáo / submission status", bold=True)
+    _table(_fetch(conn, "status_by_period", province=None, period=None),
+           ["period", "received", "accepted", "with_warnings", "rejected", "missing", "late"])
+
+
+def print_where(summary: RunSummary, data_home: settings.Home) -> None:
+    rejected = [r for r in summary.results if r.event == "rejected"]
+    if rejected:
+        click.secho("\nTệp bị từ chối / rejected files (report beside each):", bold=True)
+        for r in rejected:
+            click.echo(f"  {r.report}")
+    warned = [r for r in summary.results if r.event == "accepted_with_warnings"]
+    if warned:
+        click.secho("\nCảnh báo / warnings reports:", bold=True)
+        for r in warned:
+            click.echo(f"  {r.report}")
+    click.secho("\nKết nối BI / connect a BI tool (read-only, schema marts):", bold=True)
+    click.echo(f"  {warehouse.bi_url()}")
+    click.echo(f"  Lưu trữ / archive: {data_home.archive}   Cách ly / quarantine: "
+               f"{data_home.quarantine}")
+
+
+def print_status(*, province: str | None, period: str | None, show_all: bool) -> None:
+    url = warehouse.warehouse_url()
+    with psycopg.connect(url) as conn:
+        if not _marts_exist(conn):
+            click.echo("Chưa có dữ liệu: hãy chạy `lhpn run` trước. / No marts yet: run "
+                       "`lhpn run` first.")
+            return
+        click.secho("Theo kỳ báo cáo / by period", bold=True)
+        _table(_fetch(conn, "status_by_period", province=province, period=period),
+               ["period", "received", "accepted", "with_warnings", "rejected", "missing", "late"])
+        click.secho("\nTheo tỉnh / by province" + ("" if show_all else
+                                                  " (received only; --all adds missing)"),
+                    bold=True)
+        _table(_fetch(conn, "status_rows", province=province, period=period, show_all=show_all),
+               ["province_code", "province_name", "period", "status", "latest_version",
+                "first_received_at", "on_time"])

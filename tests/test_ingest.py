@@ -1,0 +1,229 @@
+"""Ingest end to end on the embedded PostgreSQL: real workbooks in, raw rows out."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest import pipeline
+from ingest.samples import write_ods, write_xls
+from tests.workbooks import EMULATION, POVERTY, TERM, drop, report
+
+
+def run():
+    return pipeline.process_files(pipeline.list_inbox())
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_messy_workbook_lands_with_exact_values(home, db):
+    rep = report("60", "2024", districts=4, poverty_total="sum")
+    rep.term_rows = [
+        {"code": "CT01", "target": 5000, "actual": "3.562/5.000"},  # a count given as a fraction
+        {"code": "CT02", "target": "80%", "actual": "71%"},
+        {"code": "CT07", "target": 90, "actual": "45/50"},  # % indicator: 45 ÷ 50 × 100
+        {"code": "CT11", "target": 5, "actual": "11,54"},
+    ]
+    rep.poverty_rows[0].update(poor_households_start=1284, charity_homes_vnd=1.5,
+                               households_out_of_near_poverty=None)
+    path = drop(home.inbox, rep, money_unit="tỷ đồng", ascii_headers=True)
+    digest = sha(path)
+
+    summary = run()
+
+    assert [r.event for r in summary.results] == ["accepted"]
+    assert not path.exists(), "a processed file leaves the inbox"
+    archived = home.archive / digest[:2] / f"{digest}.xlsx"
+    assert sha(archived) == digest
+    sub = db.execute("select province_code, period, term, version, status, outcome, sheets,"
+                     " archive_path from raw.submissions").fetchone()
+    assert sub[:6] == ("60", "2024", "2021-2026", 1, "accepted", "accepted")
+    assert set(sub[6]) == {"ChiTieu", "ThiDua", "GiamNgheo"}
+    assert sub[7] == f"archive/{digest[:2]}/{digest}.xlsx"
+    ti = dict(db.execute("select indicator_code, actual_value::float8 from raw.term_indicators"))
+    assert ti == {"CT01": 3562, "CT02": 71, "CT07": 90, "CT11": 11.54}
+    targets = dict(db.execute("select indicator_code, target_value from raw.term_indicators"))
+    assert targets["CT02"] == 80
+    texts = dict(db.execute("select indicator_code, actual_text from raw.term_indicators"))
+    assert texts["CT01"] == "3.562/5.000"
+    rows = db.execute(
+        "select excel_row, district_name, is_total, poor_households_start, charity_homes_vnd,"
+        " households_out_of_near_poverty from raw.poverty_support order by excel_row").fetchall()
+    # title rows 1-2, header on row 4, a blank row after the second district, total last
+    assert [r[0] for r in rows] == [5, 6, 8, 9, 10]
+    assert [r[2] for r in rows] == [False, False, False, False, True]
+    assert rows[0][3] == 1284
+    assert rows[0][4] == 1_500_000_000  # 1,5 tỷ đồng in VND
+    assert rows[0][5] is None  # empty cell: not reported, never zero
+    assert rows[-1][1] == "Tổng cộng"
+    scores = db.execute("select count(*) from raw.emulation_scores").fetchone()[0]
+    assert scores == 8
+
+
+@pytest.mark.parametrize("delimiter,bom", [(";", True), (",", False)])
+def test_csv_with_or_without_bom(home, db, delimiter, bom):
+    rep = report("35", "2024-6T", sheets=(POVERTY,), districts=3)
+    drop(home.inbox, rep, "giam_ngheo.csv", delimiter=delimiter, bom=bom)
+    summary = run()
+    assert [r.event for r in summary.results] == ["accepted"], summary.results[0]
+    assert db.execute("select period, sheets from raw.submissions").fetchone() == (
+        "2024-6T", ["GiamNgheo"])
+    assert db.execute("select count(*) filter (where is_total), count(*) from raw.poverty_support"
+                      ).fetchone() == (1, 4)
+
+
+def test_xls_and_ods_are_read(home, db):
+    write_xls(report("51", "2024", seed=3), home.inbox / "51" / "bao_cao.xls")
+    write_ods(report("52", "2024", seed=4), home.inbox / "52" / "bao_cao.ods")
+    summary = run()
+    assert sorted(r.event for r in summary.results) == ["accepted", "accepted"]
+    counts = dict(db.execute("select s.province_code, count(*) from raw.term_indicators t"
+                             " join raw.submissions s using (submission_id) group by 1"))
+    assert counts == {"51": 8, "52": 8}
+
+
+def test_resubmission_supersedes_and_duplicate_changes_nothing(home, db):
+    first = report("56", "2024", seed=5)
+    path = drop(home.inbox, first)
+    original = path.read_bytes()
+    run()
+    second = report("56", "2024", seed=6)
+    drop(home.inbox, second, "BC_56_2024_sua.xlsx")
+    run()
+    rows = db.execute("select version, status from raw.submissions order by version").fetchall()
+    assert rows == [(1, "superseded"), (2, "accepted")]
+    # both versions stay queryable
+    assert db.execute("select count(distinct submission_id) from raw.term_indicators"
+                      ).fetchone()[0] == 2
+
+    # the very same bytes again: recorded in the log, removed from the inbox, nothing else
+    again = home.inbox / "56" / "BC_56_2024_lan3.xlsx"
+    again.write_bytes(original)
+    summary = run()
+    assert [r.event for r in summary.results] == ["duplicate"]
+    assert not again.exists()
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 2
+    assert db.execute("select count(*) from audit.ingest_log where event = 'duplicate'"
+                      ).fetchone()[0] == 1
+    assert not any(home.quarantine.rglob("*.xlsx"))
+
+
+@pytest.mark.parametrize("name,content,rule", [
+    ("hong.xlsx", b"PK\x03\x04 this zip is cut short", "unreadable"),
+    ("rong.xlsx", b"", "empty_file"),
+    ("van_ban.xlsx", "Báo cáo năm 2024: 1.284 hộ".encode(), "unreadable"),
+    ("macro.xlsm", b"PK\x03\x04", "macro_enabled"),
+    ("ghi_chu.docx", b"PK\x03\x04", "file_type"),
+])
+def test_unreadable_files_are_archived_and_quarantined_with_a_report(home, db, name, content,
+                                                                     rule):
+    path = home.inbox / "60" / name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    summary = run()
+    assert [r.event for r in summary.results] == ["rejected"]
+    digest = hashlib.sha256(content).hexdigest()
+    assert (home.archive / digest[:2] / f"{digest}{path.suffix}").read_bytes() == content
+    quarantined = home.quarantine / "60" / name
+    assert quarantined.read_bytes() == content
+    report_text = (home.quarantine / "60" / f"{name}.errors.txt").read_text(encoding="utf-8")
+    assert report_text.index("TỪ CHỐI") < report_text.index("REJECTED"), "Vietnamese first"
+    assert not path.exists()
+    assert db.execute("select status, version from raw.submissions").fetchone() == (
+        "rejected", None)
+    assert db.execute("select rule from audit.validation_results").fetchone()[0] == rule
+
+
+def test_file_still_being_written_is_left_for_the_next_run(home, db, monkeypatch):
+    path = drop(home.inbox, report("60", "2024"))
+    monkeypatch.setenv("LHPN_SETTLE_SECONDS", "60")
+    summary = run()
+    assert [r.event for r in summary.results] == ["deferred"]
+    assert path.exists()
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 0
+    monkeypatch.setenv("LHPN_SETTLE_SECONDS", "0")
+    assert [r.event for r in run().results] == ["accepted"]
+
+
+def test_lock_files_and_hidden_files_are_ignored(home):
+    drop(home.inbox, report("60", "2024"))
+    (home.inbox / "60" / "~$BC_60_2024.xlsx").write_bytes(b"lock")
+    (home.inbox / "60" / ".DS_Store").write_bytes(b"x")
+    assert [Path(p).name for p in pipeline.list_inbox()] == ["BC_60_2024.xlsx"]
+
+
+def _run_in_subprocess(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
+    code = "from ingest import pipeline; pipeline.process_files(pipeline.list_inbox())"
+    return subprocess.run([sys.executable, "-c", code], env={**os.environ, **env_extra},
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("fault", ["after_submission_row", "between_sheets"])
+def test_killed_loader_leaves_nothing_half_loaded(home, db, fault):
+    path = drop(home.inbox, report("60", "2024", districts=6))
+    killed = _run_in_subprocess({"LHPN_FAULT": fault})
+    assert killed.returncode == -9, killed.stderr
+    assert path.exists(), "the file stays in the inbox until its submission is committed"
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 0
+    assert db.execute("select count(*) from raw.term_indicators").fetchone()[0] == 0
+
+    again = _run_in_subprocess({})
+    assert again.returncode == 0, again.stderr
+    assert not path.exists()
+    assert db.execute("select count(*), min(version) from raw.submissions").fetchone() == (1, 1)
+    counts = db.execute("select (select count(*) from raw.term_indicators),"
+                        " (select count(*) from raw.emulation_scores),"
+                        " (select count(*) from raw.poverty_support)").fetchone()
+    assert counts == (8, 8, 7)
+
+
+def test_concurrent_runs_load_each_file_once(home, db):
+    for i, code in enumerate(("01", "04", "08", "10", "11", "12")):
+        drop(home.inbox, report(code, "2024", seed=i))
+    code = "from ingest import pipeline; pipeline.process_files(pipeline.list_inbox())"
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy(),
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    assert db.execute("select count(*), count(distinct sha256), max(version)"
+                      " from raw.submissions").fetchone() == (6, 6, 1)
+    assert db.execute("select count(*) from raw.term_indicators").fetchone()[0] == 6 * 8
+    assert pipeline.list_inbox() == []
+
+
+def test_file_at_the_inbox_top_is_not_lost(home, db):
+    rep = report("60", "2024")
+    path = drop(home.inbox, rep)
+    stray = home.inbox / path.name
+    path.rename(stray)
+    summary = run()
+    assert len(summary.results) == 1
+    assert not stray.exists()
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 1
+    assert any(home.archive.rglob("*.xlsx"))
+
+
+def test_progress_callback_sees_every_file(home):
+    for i, code in enumerate(("01", "04")):
+        drop(home.inbox, report(code, "2024", seed=i))
+    seen = []
+    pipeline.process_files(pipeline.list_inbox(), progress=lambda r, i, n: seen.append((i, n)))
+    assert seen == [(1, 2), (2, 2)]
+
+
+def test_received_time_is_when_the_file_was_dropped(home, db):
+    path = drop(home.inbox, report("60", "2024"))
+    dropped = time.time() - 3 * 86400
+    os.utime(path, (dropped, dropped))
+    run()
+    received = db.execute("select extract(epoch from received_at) from raw.submissions"
+                          ).fetchone()[0]
+    assert abs(float(received) - dropped) < 1
