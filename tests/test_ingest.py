@@ -13,7 +13,7 @@ import pytest
 
 from ingest import pipeline
 from ingest.samples import write_ods, write_xls
-from tests.workbooks import EMULATION, POVERTY, TERM, drop, report
+from tests.workbooks import POVERTY, drop, report
 
 
 def run():
