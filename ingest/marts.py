@@ -30,7 +30,14 @@ _lock = threading.Lock()
 
 
 class MartsError(RuntimeError):
-    """dbt could not build the marts; the message names the failed nodes."""
+    """dbt could not build the marts; the message names the failed nodes.
+
+    `nodes` holds the per-node records of the run (empty when dbt stopped before running).
+    """
+
+    def __init__(self, message: str, nodes: list[dict] | None = None):
+        super().__init__(message)
+        self.nodes = nodes or []
 
 
 def _dbt_home() -> Path:
@@ -97,33 +104,43 @@ def _invoke(command: list[str], *, verbose: bool):
         return dbtRunner().invoke(args)
 
 
-def _failures(result) -> list[str]:
-    lines = []
+def _node_records(result) -> list[dict]:
+    """One small JSON-friendly record per node dbt ran (what the Airflow DAG maps over)."""
+    records = []
     for node_result in getattr(result.result, "results", None) or []:
-        status = str(node_result.status).lower()
-        if status in FAILED_STATUSES:
-            message = " ".join((node_result.message or "no message").split())
-            lines.append(f"{node_result.node.unique_id} ({status}): {message[:600]}")
-    return lines
+        node = node_result.node
+        resource_type = getattr(node.resource_type, "value", str(node.resource_type))
+        records.append({
+            "unique_id": node.unique_id,
+            "name": node.name,
+            "resource_type": resource_type,
+            "status": str(getattr(node_result.status, "value", node_result.status)),
+            "execution_time": round(node_result.execution_time or 0, 3),
+            "message": " ".join(str(node_result.message or "").split())[:600] or None,
+        })
+    return records
 
 
-def _raise_on_failure(result, what: str) -> None:
+def _raise_on_failure(result, what: str) -> list[dict]:
+    records = _node_records(result)
     if result.success:
-        return
-    failures = _failures(result)
+        return records
+    where = f"Details in {_log_path() / 'dbt.log'}."
+    failures = [f"{r['unique_id']} ({r['status']}): {r['message'] or 'no message'}"
+                for r in records if r["status"].lower() in FAILED_STATUSES]
     if failures:
         raise MartsError(f"{what} failed at {len(failures)} node(s): " + "; ".join(failures)
-                         + f". Details in {_log_path() / 'dbt.log'}.")
-    raise MartsError(f"{what} failed: {result.exception or 'unknown error'}. "
-                     f"Details in {_log_path() / 'dbt.log'}.")
+                         + f". {where}", records)
+    raise MartsError(f"{what} failed: {result.exception or 'unknown error'}. {where}", records)
 
 
 def build_marts(select: str | None = None, full_refresh: bool = False, *,
                 verbose: bool = False) -> dict:
     """Run `dbt build` (seeds, models, data and unit tests) and return what it did.
 
-    `select` is a dbt selection (e.g. "marts.emulation_ranking+"); `verbose` lets dbt print
-    its own log lines. Raises MartsError naming the failed nodes when anything fails.
+    `select` is a dbt selection (e.g. "emulation_ranking+"); `verbose` lets dbt print its own
+    log lines. Returns seconds, node_count, counts by resource type and by status, and `nodes`,
+    one record per node. Raises MartsError naming the failed nodes when anything fails.
     """
     command = ["build"]
     if select:
@@ -133,17 +150,13 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
     started = time.perf_counter()
     result = _invoke(command, verbose=verbose)
     seconds = round(time.perf_counter() - started, 2)
-    _raise_on_failure(result, "dbt build")
-    results = getattr(result.result, "results", None) or []
-    by_type = Counter(r.node.resource_type.value if hasattr(r.node.resource_type, "value")
-                      else str(r.node.resource_type) for r in results)
-    by_status = Counter(str(r.status).lower() for r in results)
+    records = _raise_on_failure(result, "dbt build")
     return {
         "seconds": seconds,
-        "nodes": len(results),
-        "by_type": dict(by_type),
-        "by_status": dict(by_status),
-        "dbt_seconds": round(sum(r.execution_time or 0 for r in results), 2),
+        "node_count": len(records),
+        "by_type": dict(Counter(r["resource_type"] for r in records)),
+        "by_status": dict(Counter(r["status"] for r in records)),
+        "nodes": records,
         "target_path": str(_target_path()),
     }
 
