@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings, warehouse
+from ingest.numbers import vn_number
 from ingest.pipeline import FileResult, RunSummary
 
 _EVENT_STYLE = {
@@ -75,7 +76,7 @@ def _fmt(value) -> str:
     if isinstance(value, bool):
         return "có" if value else "không"
     if isinstance(value, float) or hasattr(value, "quantize"):
-        return f"{float(value):,.1f}".replace(",", "X").replace(".", ",").replace("X", ".")
+        return vn_number(round(float(value), 1), decimals=1)
     if hasattr(value, "strftime"):
         return value.strftime("%d/%m/%Y %H:%M")
     return str(value)

@@ -305,8 +305,8 @@ def parse_workbook(parsed: ParsedFile, sheets: list[Sheet]) -> ParsedFile:
         if data.kind in parsed.sheets:
             findings.append(_finding(
                 "duplicate_sheet", "error",
-                f"Có hai sheet '{SHEETS[data.kind].sheet_name}': '{parsed.sheets[data.kind].sheet_name}'"
-                f" và '{sheet.name}'.",
+                f"Có hai sheet '{SHEETS[data.kind].sheet_name}': "
+                f"'{parsed.sheets[data.kind].sheet_name}' và '{sheet.name}'.",
                 f"Two '{SHEETS[data.kind].sheet_name}' sheets: "
                 f"'{parsed.sheets[data.kind].sheet_name}' and '{sheet.name}'.",
                 sheet.name,

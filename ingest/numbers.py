@@ -87,3 +87,13 @@ def parse_number(cell: object) -> Number:
     if value is None:
         return Number(None, error="not a number")
     return Number(value, percent=percent)
+
+
+def vn_number(value: float | int | None, decimals: int = 2) -> str:
+    """1284 -> '1.284', 11.54 -> '11,54' (the Vietnamese way)."""
+    if value is None:
+        return ""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    whole, frac = f"{value:,.{decimals}f}".split(".")
+    return f"{whole.replace(',', '.')},{frac.rstrip('0') or '0'}"

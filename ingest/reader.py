@@ -46,12 +46,14 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
         )
     if ext not in ACCEPTED_EXTENSIONS:
         raise UnreadableFile(
-            f"Định dạng '{ext or '(không có)'}' không được hỗ trợ; hãy gửi .xlsx, .xls, .ods hoặc .csv.",
+            f"Định dạng '{ext or '(không có)'}' không được hỗ trợ; "
+            "hãy gửi .xlsx, .xls, .ods hoặc .csv.",
             f"File type '{ext or '(none)'}' is not supported; send .xlsx, .xls, .ods or .csv.",
             rule="file_type",
         )
     if not data:
-        raise UnreadableFile("Tệp rỗng (0 byte).", "The file is empty (0 bytes).", rule="empty_file")
+        raise UnreadableFile("Tệp rỗng (0 byte).", "The file is empty (0 bytes).",
+                             rule="empty_file")
     if ext == ".csv":
         return _read_csv(data)
     magic = _MAGIC[ext]

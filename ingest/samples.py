@@ -8,25 +8,17 @@ column, Vietnamese number text, a total row, notes and a signature block under t
 from __future__ import annotations
 
 import csv
+import os
 import random
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from ingest.layout import SHEETS
 from ingest.model import EMULATION, POVERTY, TERM
+from ingest.numbers import vn_number
 from ingest.periods import parse_period, term_for
 from ingest.reference import indicators_of, province_name
-
-
-def vn_number(value: float | int | None, decimals: int = 2) -> str:
-    """1284 -> '1.284', 11.54 -> '11,54' (the Vietnamese way)."""
-    if value is None:
-        return ""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", ".")
-    whole, frac = f"{value:,.{decimals}f}".split(".")
-    return f"{whole.replace(',', '.')},{frac.rstrip('0') or '0'}"
 
 
 @dataclass
@@ -151,7 +143,8 @@ def write_xlsx(report: Report, path: Path, *, messy: bool = True, vn_text: bool 
         col0 = 1
         r = 1
         if messy:
-            ws.cell(1, 1, f"HỘI LHPN TỈNH {str(report.province_name).upper()}").font = Font(bold=True)
+            title = ws.cell(1, 1, f"HỘI LHPN TỈNH {str(report.province_name).upper()}")
+            title.font = Font(bold=True)
             ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header) + 1)
             ws.cell(2, 1, f"BÁO CÁO KẾT QUẢ {SHEETS[kind].sheet_name.upper()} - KỲ {report.period}")
             ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(header) + 1)
@@ -269,7 +262,8 @@ def random_report(rng: random.Random, province_code: str, period: str, *, distri
                 actual = f"{vn_number(target + rng.choice([0, 2, 5]) if reached else target - 7)}%"
             else:
                 target = rng.randrange(500, 6000, 50)
-                actual = round(target * (rng.uniform(1.0, 1.3) if reached else rng.uniform(.6, .95)))
+                share = rng.uniform(1.0, 1.3) if reached else rng.uniform(.6, .95)
+                actual = round(target * share)
                 if ind.direction == "lower":
                     target, actual = 5, (4 if reached else 8)
             rows.append({"code": code, "target": target, "actual": actual})
@@ -279,7 +273,8 @@ def random_report(rng: random.Random, province_code: str, period: str, *, distri
         for code, ind in indicators_of("emulation").items():
             mx = ind.max_points
             self_pts = round(mx * rng.uniform(0.75, 1.0), 1)
-            reviewed = round(self_pts - rng.choice([0, 0, 0.5, 1]), 1) if rng.random() < .7 else None
+            reviewed = (round(self_pts - rng.choice([0, 0, 0.5, 1]), 1) if rng.random() < .7
+                        else None)
             rows.append({"code": code, "max": mx, "self": self_pts, "reviewed": reviewed})
         report.emulation_rows = rows
     if POVERTY in sheets:
@@ -312,20 +307,32 @@ def random_report(rng: random.Random, province_code: str, period: str, *, distri
 SAMPLE_PROVINCES = ("51", "49", "56", "54", "52", "35", "60")
 
 
-def write_samples(inbox: Path, today: date | None = None) -> list[Path]:
+def _dropped_on(path: Path, day: date) -> Path:
+    """Date the file as if the province had dropped it that day (the received time)."""
+    stamp = datetime.combine(day, datetime.min.time()).replace(hour=9).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def write_samples(inbox: Path) -> list[Path]:
     """The bundled sample reports of a first run: several provinces and periods, one bad file."""
     rng = random.Random(2024)
     written: list[Path] = []
     for code in SAMPLE_PROVINCES:
         report = random_report(rng, code, "2024", met=7 if code == "51" else None)
-        written.append(write_xlsx(report, inbox / code / f"BC_{code}_nam_2024.xlsx"))
+        path = write_xlsx(report, inbox / code / f"BC_{code}_nam_2024.xlsx")
+        written.append(_dropped_on(path, date(2024, 12, 20 if code == "52" else 10)))  # 52 late
     half = random_report(rng, "60", "2025-6T", sheets=(POVERTY,))
-    written.append(write_csv(half, inbox / "60" / "BC_60_6thang_2025.csv"))
-    # after the merger: Lâm Đồng (68) absorbed Bình Thuận (60) and Đắk Nông (67)
+    path = write_csv(half, inbox / "60" / "BC_60_6thang_2025.csv")
+    written.append(_dropped_on(path, date(2025, 6, 12)))
+    # after the merger: Lâm Đồng (68) took in Bình Thuận (60) and Đắk Nông (67)
     merged = random_report(rng, "68", "2025", sheets=(TERM, POVERTY))
-    written.append(write_xlsx(merged, inbox / "68" / "BC_68_nam_2025.xlsx"))
+    path = write_xlsx(merged, inbox / "68" / "BC_68_nam_2025.xlsx")
+    written.append(_dropped_on(path, date(2025, 12, 11)))
     # the bad one: more households out of poverty than there were poor households
     bad = random_report(rng, "37", "2024", sheets=(POVERTY,))
-    bad.poverty_rows[1]["households_out_of_poverty"] = bad.poverty_rows[1]["poor_households_start"] + 40
-    written.append(write_xlsx(bad, inbox / "37" / "BC_37_nam_2024.xlsx"))
+    row = bad.poverty_rows[1]
+    row["households_out_of_poverty"] = row["poor_households_start"] + 40
+    path = write_xlsx(bad, inbox / "37" / "BC_37_nam_2024.xlsx")
+    written.append(_dropped_on(path, date(2024, 12, 12)))
     return written

@@ -87,7 +87,7 @@ def warehouse_url() -> str:
 
 
 def bi_url() -> str:
-    """URL for the read-only BI role. Its password (external servers) comes from LHPN_BI_PASSWORD."""
+    """URL of the read-only BI role; its password (external servers) is LHPN_BI_PASSWORD."""
     url = warehouse_url()
     parts = urlsplit(url)
     password = os.environ.get("LHPN_BI_PASSWORD", "")

@@ -6,7 +6,7 @@ select
     count(*) filter (where status = 'accepted_with_warnings') as with_warnings,
     count(*) filter (where status = 'rejected')               as rejected,
     count(*) filter (where status = 'missing')                as missing,
-    count(*) filter (where on_time is false)                  as late
+    count(*) filter (where received and on_time is false)     as late
 from marts.submission_status
 where (%(province)s::text is null or province_code = %(province)s)
   and (%(period)s::text is null or period = %(period)s)
