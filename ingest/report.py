@@ -1,41 +1,128 @@
-"""The report a clerk gets back: Vietnamese first, English second (contract §3)."""
+"""The report a clerk gets back (contract §3): UTF-8, Vietnamese first, English second.
+
+One summary line on top (file, province, period, how many errors and warnings, what to do), then
+one entry per problem naming the sheet, the row as Excel shows it, the column header, the value
+found and what would be right. Rejected files get it beside them in the quarantine
+(`<name>.errors.txt`); accepted files with warnings get it under `<home>/reports/<province>/`.
+"""
 
 from __future__ import annotations
 
-from ingest.model import Finding, ParsedFile
+from ingest.model import INFO_SHEET, Finding, ParsedFile
+from ingest.periods import parse_period
+from ingest.reference import province_name
+
+_RULE = "=" * 72
+
+
+def _split_expected(expected: str | None) -> tuple[str | None, str | None]:
+    """Findings carry `expected` as "Vietnamese / English"."""
+    if not expected:
+        return None, None
+    parts = expected.split(" / ")
+    if len(parts) == 2:
+        return parts[0].strip() or None, parts[1].strip() or None
+    return expected, expected
+
+
+def _order(f: Finding) -> tuple:
+    return (f.severity != "error", f.sheet is not None, f.sheet != INFO_SHEET, f.sheet or "",
+            f.excel_row or 0, f.column or "")
+
+
+def _province(parsed: ParsedFile) -> str:
+    code = parsed.info.province_code or parsed.folder_province
+    if not code:
+        return "?"
+    name = province_name(code, parse_period(parsed.info.period))
+    return f"{code} {name}" if name else code
+
+
+_TEXT = {
+    "vi": {
+        "title": "KẾT QUẢ KIỂM TRA BÁO CÁO",
+        "file": "Tệp", "province": "Tỉnh", "period": "Kỳ báo cáo",
+        "rejected": "BỊ TỪ CHỐI", "warned": "ĐÃ NHẬN, CÓ CẢNH BÁO", "accepted": "ĐÃ NHẬN",
+        "counts": "{e} lỗi, {w} cảnh báo",
+        "todo_rejected": "Số liệu CHƯA được nhận. Hãy sửa các lỗi dưới đây rồi gửi lại tệp vào "
+                         "thư mục {folder} của hộp thư.",
+        "todo_warned": "Số liệu đã được nhận. Hãy xem các cảnh báo; nếu số liệu sai, gửi lại "
+                       "tệp đã sửa (bản mới thay bản cũ).",
+        "todo_ok": "Số liệu đã được nhận. Không cần làm gì thêm.",
+        "errors": "LỖI (phải sửa):", "warnings": "CẢNH BÁO (nên kiểm tra):",
+        "sheet": "Sheet", "row": "dòng", "column": "cột", "value": "giá trị",
+        "empty": "(trống)", "expected": "Cần", "whole_file": "Toàn tệp",
+        "short": ("hãy sửa lỗi rồi gửi lại", "hãy xem các cảnh báo", "không cần làm gì thêm"),
+    },
+    "en": {
+        "title": "REPORT CHECK RESULT",
+        "file": "File", "province": "Province", "period": "Period",
+        "rejected": "REJECTED", "warned": "ACCEPTED WITH WARNINGS", "accepted": "ACCEPTED",
+        "counts": "{e} error(s), {w} warning(s)",
+        "todo_rejected": "The data was NOT taken in. Fix the errors below and drop the file "
+                         "again into the inbox folder {folder}.",
+        "todo_warned": "The data was taken in. Please review the warnings; if a figure is wrong, "
+                       "send a corrected file (the new version replaces the old one).",
+        "todo_ok": "The data was taken in. Nothing else to do.",
+        "errors": "ERRORS (must be fixed):", "warnings": "WARNINGS (please check):",
+        "sheet": "Sheet", "row": "row", "column": "column", "value": "value",
+        "empty": "(empty)", "expected": "Expected", "whole_file": "Whole file",
+        "short": ("fix the errors and send it again", "review the warnings", "nothing to do"),
+    },
+}
+
+
+def _summary(parsed: ParsedFile, lang: str) -> list[str]:
+    t = _TEXT[lang]
+    e, w = len(parsed.errors), len(parsed.warnings)
+    verdict = t["rejected"] if e else t["warned"] if w else t["accepted"]
+    folder = f"{parsed.folder_province or parsed.info.province_code or '<mã tỉnh>'}/"
+    todo = (t["todo_rejected"] if e else t["todo_warned"] if w else t["todo_ok"]).format(
+        folder=folder)
+    head = (f"{t['file']}: {parsed.source_file} | {t['province']}: {_province(parsed)} | "
+            f"{t['period']}: {parsed.info.period or '?'} | {verdict}: "
+            f"{t['counts'].format(e=e, w=w)} — {t['short'][0 if e else 1 if w else 2]}.")
+    return [head, todo]
 
 
 def _place(f: Finding, lang: str) -> str:
+    t = _TEXT[lang]
     parts = []
     if f.sheet:
-        parts.append(f"Sheet {f.sheet}")
+        parts.append(f"{t['sheet']} {f.sheet}")
     if f.excel_row:
-        parts.append(("dòng " if lang == "vi" else "row ") + str(f.excel_row))
+        parts.append(f"{t['row']} {f.excel_row}")
     if f.column:
-        parts.append(("cột " if lang == "vi" else "column ") + f"'{f.column}'")
-    return ", ".join(parts)
+        parts.append(f"{t['column']} \"{f.column}\"")
+    if f.value is not None:
+        parts.append(f"{t['value']} \"{f.value}\"" if f.value != "" else
+                     f"{t['value']} {t['empty']}")
+    return " | ".join(parts) if parts else t["whole_file"]
+
+
+def _entries(findings: list[Finding], lang: str) -> list[str]:
+    t = _TEXT[lang]
+    lines = []
+    for severity, heading in (("error", t["errors"]), ("warning", t["warnings"])):
+        chosen = [f for f in findings if f.severity == severity]
+        if not chosen:
+            continue
+        lines += ["", heading]
+        for n, f in enumerate(chosen, start=1):
+            vi, en = _split_expected(f.expected)
+            expected = vi if lang == "vi" else en
+            lines.append(f"{n:>3}. {_place(f, lang)}")
+            lines.append(f"     {f.message_vi if lang == 'vi' else f.message_en}")
+            if expected:
+                lines.append(f"     {t['expected']}: {expected}")
+    return lines
 
 
 def render_report(parsed: ParsedFile) -> str:
-    errors, warnings = parsed.errors, parsed.warnings
-    lines = []
-    if errors:
-        lines.append(f"TỆP BỊ TỪ CHỐI: {parsed.source_file} — {len(errors)} lỗi, "
-                     f"{len(warnings)} cảnh báo. Hãy sửa các lỗi dưới đây rồi gửi lại tệp.")
-    else:
-        lines.append(f"TỆP ĐÃ ĐƯỢC NHẬN: {parsed.source_file} — {len(warnings)} cảnh báo.")
-    for f in parsed.findings:
-        label = "LỖI" if f.severity == "error" else "CẢNH BÁO"
-        place = _place(f, "vi")
-        lines.append(f"- [{label}] {place + ': ' if place else ''}{f.message_vi}")
-    lines.append("")
-    if errors:
-        lines.append(f"FILE REJECTED: {parsed.source_file} — {len(errors)} error(s), "
-                     f"{len(warnings)} warning(s). Fix the errors below and send the file again.")
-    else:
-        lines.append(f"FILE ACCEPTED: {parsed.source_file} — {len(warnings)} warning(s).")
-    for f in parsed.findings:
-        label = "ERROR" if f.severity == "error" else "WARNING"
-        place = _place(f, "en")
-        lines.append(f"- [{label}] {place + ': ' if place else ''}{f.message_en}")
+    findings = sorted(parsed.findings, key=_order)
+    vi, en = _summary(parsed, "vi"), _summary(parsed, "en")
+    lines = [vi[0], en[0], "", _RULE, _TEXT["vi"]["title"], _RULE, *vi[1:]]
+    lines += _entries(findings, "vi")
+    lines += ["", _RULE, _TEXT["en"]["title"], _RULE, *en[1:]]
+    lines += _entries(findings, "en")
     return "\n".join(lines) + "\n"

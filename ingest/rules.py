@@ -24,6 +24,7 @@ import pandas as pd
 from ingest import layout
 from ingest.layout import SHEETS
 from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM, Finding, ParsedFile, Severity
+from ingest.numbers import vn_number
 from ingest.periods import parse_period, parse_term
 from ingest.reference import provinces_for
 
@@ -204,12 +205,7 @@ def violations(rule: Rule, frame: pd.DataFrame) -> pd.Index:
 
 def number_text(value: float | None) -> str:
     """A number for a report, written the Vietnamese way: 1.284 ; 11,54."""
-    if _missing(value):
-        return ""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", ".")
-    whole, frac = f"{value:,.2f}".split(".")
-    return f"{whole.replace(',', '.')},{frac.rstrip('0') or '0'}"
+    return "" if _missing(value) else vn_number(value)
 
 
 def info_frame(files: list[ParsedFile], today: date | None = None) -> pd.DataFrame:
