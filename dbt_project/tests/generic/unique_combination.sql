@@ -1,4 +1,5 @@
-{#- The combination of `columns` identifies a row: the composite-key test of this project. -#}
+{#- The composite-key test of this project, unique + not_null in one query: fails for every
+    combination of `columns` that occurs more than once or has a NULL part. -#}
 {% test unique_combination(model, columns) %}
 
 select
@@ -8,5 +9,8 @@ select
 from {{ model }}
 group by {{ columns | join(', ') }}
 having count(*) > 1
+    {%- for column in columns %}
+    or {{ column }} is null
+    {%- endfor %}
 
 {% endtest %}
