@@ -78,13 +78,22 @@ def lhpn_ingest():
         from pathlib import Path
 
         from airflow.sdk import get_current_context
+
         from ingest.pipeline import process_files
 
         context = get_current_context()
         parts = Path(path).parts
         context["inbox_file"] = "/".join(parts[-2:])  # <province_code>/<file> in the grid
-        run_id = f"{context['run_id']}:{context['ti'].map_index}"
-        return process_files([path], run_id=run_id, trigger="airflow").as_dict()
+        ti = context["ti"]
+        # audit.runs needs a fresh id per attempt: a retry is a new pipeline run
+        run_id = f"{context['run_id']}:{ti.map_index}:{ti.try_number}"
+        summary = process_files([path], run_id=run_id, trigger="airflow").as_dict()
+        if summary["failed"]:
+            # the system failed (not the file): fail the task so Airflow retries it; the file
+            # is still in the inbox
+            raise RuntimeError(f"{path}: " + "; ".join(
+                str(r.get("message")) for r in summary["results"] if r["event"] == "failed"))
+        return summary
 
     @task.short_circuit(trigger_rule=TriggerRule.ALL_DONE)
     def accepted_data_changed(summaries: list[dict]) -> bool:

@@ -2,16 +2,19 @@
 ### lhpn_warehouse — build the marts with dbt, then refresh the validation docs
 
 Scheduled on the asset `lhpn_raw_submissions`, which `lhpn_ingest` publishes only when accepted
-data changed. Trigger it by hand with `full_refresh` to rebuild every incremental model.
+data changed. Trigger it by hand with `full_refresh` to rebuild everything, or with a dbt
+`select` to build part of the project.
 
-1. `build_marts` — one `dbt build` (seeds, models, tests) run in-process with dbtRunner by
-   `ingest.marts.build_marts()`: one parse and dbt's own dependency-ordered threads, instead of
-   one dbt invocation per model.
-2. `dbt_node` — one mapped task per dbt node of that build (named after the model, seed or test
-   in the grid), so each model's status is visible in the UI; it fails for a node that failed.
-3. `refresh_validation_docs` — the HTML validation report (`ingest.docs`), run even when a model
-   failed.
-4. `publish_marts` — emits the `lhpn_marts` asset event when every node succeeded.
+1. `dbt_build` — one `dbt build` (seeds, models, data and unit tests) run in-process with
+   dbtRunner by `ingest.marts.build_marts()`: one parse and dbt's own dependency-ordered threads,
+   not one dbt invocation per model. It fails by itself only when dbt failed without any node to
+   blame (a compile error, the database down); a failed model or test is shown by step 2.
+2. `dbt_model` — one mapped task per model and seed of that build, named after it in the grid,
+   carrying the results of the tests on it. It fails when the model or one of its tests failed,
+   and is skipped when dbt skipped the model (an upstream failed).
+3. `refresh_validation_docs` — the HTML validation report of the data home (`ingest.docs`), run
+   even when a model failed, since it reports on the submissions, not on the marts.
+4. `publish_marts` — emits the `lhpn_marts` asset event when every model and test passed.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from airflow.sdk import Param, TriggerRule, dag, task
 
 from ingest.assets import MARTS, RAW_SUBMISSIONS
 
-FAILED_STATUSES = {"error", "fail", "runtime error"}
+FAILED = {"error", "fail", "runtime error"}
 
 
 @dag(
@@ -34,8 +37,8 @@ FAILED_STATUSES = {"error", "fail", "runtime error"}
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
     params={
-        "full_refresh": Param(False, type="boolean", description="Rebuild incremental models"),
-        "select": Param(None, type=["null", "string"], description="dbt selector, e.g. marts"),
+        "full_refresh": Param(False, type="boolean", description="dbt build --full-refresh"),
+        "select": Param(None, type=["null", "string"], description="dbt selection, e.g. marts"),
     },
     default_args={
         "owner": "lhpn-data",
@@ -48,27 +51,46 @@ FAILED_STATUSES = {"error", "fail", "runtime error"}
 )
 def lhpn_warehouse():
     @task(execution_timeout=timedelta(minutes=45))
-    def build_marts(params: dict | None = None) -> list[dict]:
-        """Run `dbt build`; return one small record per node (name, type, status, seconds)."""
-        from ingest.marts import build_marts as dbt_build
+    def dbt_build(params: dict | None = None) -> list[dict]:
+        """Run `dbt build` once; return one status record per model (the summary goes to XCom)."""
+        import time
 
-        params = params or {}
-        full_refresh = bool(params.get("full_refresh"))
-        result = dbt_build(select=params.get("select"), full_refresh=full_refresh)
-        return _node_records(result)
-
-    @task(map_index_template="{{ dbt_node_name }}", retries=0)
-    def dbt_node(node: dict) -> dict:
-        """One dbt node's outcome; fails the task when dbt reported the node failed."""
         from airflow.sdk import get_current_context
 
-        get_current_context()["dbt_node_name"] = f"{node['resource_type']}.{node['name']}"
-        print(f"{node['resource_type']} {node['name']}: {node['status']} "
-              f"in {node.get('seconds') or 0:.2f}s {node.get('message') or ''}")
-        if str(node["status"]).lower() in FAILED_STATUSES:
-            raise RuntimeError(f"dbt {node['resource_type']} {node['name']} {node['status']}: "
-                               f"{node.get('message')}")
-        return node
+        from ingest import marts
+
+        params = params or {}
+        started = time.time()
+        try:
+            summary = marts.build_marts(select=params.get("select") or None,
+                                        full_refresh=bool(params.get("full_refresh")))
+            error = None
+        except marts.MartsError as exc:
+            summary, error = {}, str(exc)
+        models = model_statuses(marts._target_path(), since=started)
+        if error and not any(m["failed"] for m in models):
+            raise marts.MartsError(error)  # nothing to show per model: fail (and retry) here
+        print(f"dbt build: {summary or error}")
+        get_current_context()["ti"].xcom_push(key="summary", value={**summary, "error": error})
+        return models
+
+    @task(map_index_template="{{ dbt_model }}", retries=0)
+    def dbt_model(model: dict) -> dict:
+        """One model (or seed) of the build with its tests; fails when any of them failed."""
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        get_current_context()["dbt_model"] = model["name"]
+        tests = ", ".join(f"{n} {s}" for s, n in sorted(model["tests"].items())) or "no tests"
+        print(f"{model['resource_type']} {model['name']}: {model['status']} "
+              f"in {model['seconds']:.2f}s; tests: {tests}")
+        if model["failed"]:
+            problems = [model["message"]] if model["status"] in FAILED else []
+            problems += model["failed_tests"]
+            raise RuntimeError(f"{model['name']} failed: " + "; ".join(p for p in problems if p))
+        if model["status"] == "skipped":
+            raise AirflowSkipException(f"dbt skipped {model['name']} (an upstream node failed)")
+        return model
 
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=15))
     def refresh_validation_docs() -> str:
@@ -81,31 +103,57 @@ def lhpn_warehouse():
     def publish_marts() -> None:
         """Emit the marts asset event for whatever reads the marts next."""
 
-    nodes = build_marts()
-    checked = dbt_node.expand(node=nodes)
-    checked >> publish_marts()
-    checked >> refresh_validation_docs()
+    build = dbt_build()
+    models = dbt_model.expand(model=build)
+    models >> publish_marts()
+    models >> refresh_validation_docs()
 
 
-def _node_records(result) -> list[dict]:
-    """Per-node records from what `build_marts` returns (a dict with a list of node results)."""
-    if isinstance(result, dict):
-        nodes = result.get("nodes") or result.get("results") or []
-    else:
-        nodes = result or []
-    records = []
-    for node in nodes:
-        unique_id = str(node.get("unique_id") or node.get("name") or "")
-        resource_type = node.get("resource_type") or unique_id.split(".", 1)[0] or "node"
-        records.append({
-            "unique_id": unique_id,
-            "name": node.get("name") or unique_id.rsplit(".", 1)[-1],
-            "resource_type": resource_type,
-            "status": str(node.get("status")),
-            "seconds": node.get("execution_time") or node.get("seconds"),
-            "message": node.get("message"),
-        })
-    return records
+def model_statuses(target_path, since: float = 0.0) -> list[dict]:
+    """Per model and seed of the last dbt invocation, from dbt's run_results.json and manifest.
+
+    Each test counts against every model it depends on. Results older than `since` (a dbt that
+    failed before writing them) give an empty list.
+    """
+    import json
+    from pathlib import Path
+
+    run_results_path = Path(target_path) / "run_results.json"
+    if not run_results_path.exists() or run_results_path.stat().st_mtime < since:
+        return []
+    results = json.loads(run_results_path.read_text(encoding="utf-8"))["results"]
+    manifest_path = Path(target_path) / "manifest.json"
+    manifest = (json.loads(manifest_path.read_text(encoding="utf-8"))
+                if manifest_path.exists() else {})
+    depends = {uid: node.get("depends_on", {}).get("nodes", [])
+               for kind in ("nodes", "unit_tests") for uid, node in manifest.get(kind, {}).items()}
+
+    models: dict[str, dict] = {}
+    for result in results:
+        uid = result["unique_id"]
+        kind = uid.split(".", 1)[0]
+        if kind in {"model", "seed", "snapshot"}:
+            status = str(result["status"]).lower()
+            models[uid] = {
+                "name": uid.rsplit(".", 1)[-1], "resource_type": kind, "status": status,
+                "seconds": round(result.get("execution_time") or 0.0, 3),
+                "message": result.get("message"), "tests": {}, "failed_tests": [],
+                "failed": status in FAILED,
+            }
+    for result in results:
+        uid = result["unique_id"]
+        if uid.split(".", 1)[0] not in {"test", "unit_test"}:
+            continue
+        status = str(result["status"]).lower()
+        parents = [p for p in depends.get(uid, []) if p in models]
+        for parent in parents:
+            record = models[parent]
+            record["tests"][status] = record["tests"].get(status, 0) + 1
+            if status in FAILED:
+                record["failed"] = True
+                record["failed_tests"].append(f"{uid.split('.')[2]}: {result.get('message')}")
+    order = {"seed": 0, "snapshot": 1, "model": 2}
+    return sorted(models.values(), key=lambda m: (order[m["resource_type"]], m["name"]))
 
 
 lhpn_warehouse()

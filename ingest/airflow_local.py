@@ -1,4 +1,4 @@
-"""`make airflow`: the whole Airflow (api-server, scheduler, dag-processor, triggerer) on this machine.
+"""`make airflow`: all of Airflow (api-server, scheduler, dag-processor, triggerer) on this machine.
 
 Runs `airflow standalone` with everything in the data home: AIRFLOW_HOME is `<home>/airflow`,
 the metadata database is `airflow` on the warehouse server (the embedded PostgreSQL unless
@@ -38,7 +38,7 @@ def _jwt_secret(airflow_home: Path) -> str:
     path = airflow_home / "jwt_secret"
     if not path.exists():
         airflow_home.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.write_text(secrets.token_urlsafe(64), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
 

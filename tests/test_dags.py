@@ -1,0 +1,275 @@
+"""The Airflow DAGs: they parse, they stay light at parse time, and they work end to end.
+
+Airflow reads its configuration (AIRFLOW_HOME, the metadata database) once per process, so
+every Airflow step runs in a subprocess with its own environment: the rest of the pytest
+session never imports Airflow. The metadata database is `airflow_test` on the session's
+embedded PostgreSQL, migrated once per module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+pytestmark = pytest.mark.airflow
+
+ROOT = Path(__file__).resolve().parents[1]
+DAGS = ROOT / "dags"
+DAG_IDS = {"lhpn_ingest", "lhpn_warehouse"}
+HEAVY_MODULES = ("pandas", "dbt", "great_expectations", "ingest.pipeline", "ingest.marts",
+                 "psycopg", "openpyxl")
+
+# Parses the DAG folder and reports what a test needs, as one JSON line.
+PARSE_SCRIPT = """
+import json, sys, time
+t0 = time.perf_counter()
+from airflow.dag_processing.dagbag import DagBag
+t1 = time.perf_counter()
+bag = DagBag(sys.argv[1])
+t2 = time.perf_counter()
+heavy = [m for m in sys.argv[2:] if m in sys.modules]
+definitions = {}
+if not bag.import_errors:
+    ingest, marts = bag.get_dag("lhpn_ingest"), bag.get_dag("lhpn_warehouse")
+    definitions = {
+        "max_active_runs": [ingest.max_active_runs, marts.max_active_runs],
+        "catchup": [ingest.catchup, marts.catchup],
+        "ingest_timetable": type(ingest.timetable).__name__,
+        "inbox_watchers": [w.name for w in ingest.timetable.asset_condition.watchers],
+        "warehouse_schedule": marts.timetable.asset_condition.name,
+        "outlets": [a.name for a in ingest.get_task("publish_raw_submissions").outlets],
+        "retries": ingest.get_task("process_file").retries,
+        "timeout": ingest.get_task("process_file").execution_timeout.total_seconds(),
+        "doc": bool(ingest.doc_md and marts.doc_md),
+        "tags": [sorted(ingest.tags), sorted(marts.tags)],
+    }
+print("RESULT " + json.dumps({"definitions": definitions,
+    "import_errors": bag.import_errors, "dag_ids": sorted(bag.dags),
+    "warnings": {k: list(v) for k, v in bag.captured_warnings.items()},
+    "import_airflow_s": t1 - t0, "parse_s": t2 - t1, "heavy": heavy,
+    "tasks": {d.dag_id: sorted(d.task_ids) for d in bag.dags.values()},
+}))
+"""
+
+# Runs `dag.test()` for each DAG id given, in order, and reports each run as one JSON line.
+DAG_TEST_SCRIPT = """
+import json, sys, time
+from airflow.dag_processing.dagbag import DagBag
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
+bag = DagBag(sys.argv[1])
+assert not bag.import_errors, bag.import_errors
+for dag_id in sys.argv[2:]:
+    started = time.perf_counter()
+    run = bag.get_dag(dag_id).test()
+    seconds = time.perf_counter() - started
+    with create_session() as session:
+        tis = session.scalars(select(TaskInstance).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)).all()
+        states = {f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id:
+                  str(ti.state.value if hasattr(ti.state, "value") else ti.state) for ti in tis}
+        names = {f"{ti.task_id}[{ti.map_index}]": ti.rendered_map_index
+                 for ti in tis if ti.map_index >= 0}
+    state = run.state.value if hasattr(run.state, "value") else str(run.state)
+    print("RESULT " + json.dumps({"dag_id": dag_id, "run_id": run.run_id, "state": state,
+                                   "seconds": seconds, "tasks": states, "map_names": names}),
+          flush=True)
+"""
+
+
+def _results(stdout: str) -> list[dict]:
+    return [json.loads(line[len("RESULT "):]) for line in stdout.splitlines()
+            if line.startswith("RESULT ")]
+
+
+def _run(env: dict, args: list[str], log: Path, timeout: float = 600):
+    proc = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    log.write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
+    assert proc.returncode == 0, f"{args[:3]} failed, see {log}:\n{proc.stderr[-4000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def airflow_env(lhpn_home, warehouse_url, tmp_path_factory) -> dict:
+    """Environment of an Airflow on the session's data home, its metadata DB migrated once."""
+    from ingest.airflow_local import airflow_env as env_for
+    from ingest.settings import home
+
+    env = {**os.environ, **env_for(home(), database="airflow_test")}
+    env["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
+    env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(
+        Path(env["AIRFLOW_HOME"]) / "passwords.json")
+    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    started = time.perf_counter()
+    _run(env, [sys.executable, "-m", "airflow", "db", "migrate"],
+         Path(env["AIRFLOW_HOME"]) / "migrate.log")
+    print(f"\nairflow db migrate: {time.perf_counter() - started:.1f}s")
+    return env
+
+
+@pytest.fixture(scope="module")
+def parsed(airflow_env) -> dict:
+    proc = _run(airflow_env, [sys.executable, "-c", PARSE_SCRIPT, str(DAGS), *HEAVY_MODULES],
+                Path(airflow_env["AIRFLOW_HOME"]) / "parse.log")
+    [result] = _results(proc.stdout)
+    return result
+
+
+def test_dagbag_parses_without_errors_or_heavy_imports(parsed):
+    result = parsed
+    print(f"\nimport airflow {result['import_airflow_s']:.2f}s, "
+          f"DagBag parse {result['parse_s']:.3f}s")
+    assert result["import_errors"] == {}
+    assert set(result["dag_ids"]) == DAG_IDS
+    assert result["heavy"] == [], f"imported at parse time: {result['heavy']}"
+    assert result["parse_s"] < 5, "DAG files must parse fast"
+    assert {"list_inbox", "process_file", "accepted_data_changed", "publish_raw_submissions",
+            "log_run_summary"} <= set(result["tasks"]["lhpn_ingest"])
+    assert {"dbt_build", "dbt_model", "refresh_validation_docs", "publish_marts"} <= set(
+        result["tasks"]["lhpn_warehouse"])
+
+
+def test_dag_definitions(parsed):
+    """Scheduling facts the operators rely on, read from the parsed DAGs."""
+    d = parsed["definitions"]
+    assert d["max_active_runs"] == [1, 1]
+    assert d["catchup"] == [False, False]
+    assert d["ingest_timetable"] == "AssetOrTimeSchedule"
+    assert d["inbox_watchers"] == ["lhpn_inbox_watcher"]
+    assert d["warehouse_schedule"] == "lhpn_raw_submissions"
+    assert d["outlets"] == ["lhpn_raw_submissions"]
+    assert d["retries"] >= 1 and d["timeout"] > 0 and d["doc"]
+    assert "lhpn" in d["tags"][0] and "lhpn" in d["tags"][1]
+
+
+def test_inbox_trigger_announces_each_new_file_once(home, monkeypatch):
+    """The asset watcher's trigger fires for new settled files only, and never touches them."""
+    import asyncio
+
+    from ingest import assets
+
+    inbox = home.inbox / "60"
+    inbox.mkdir(parents=True)
+
+    async def first_events(trigger, n, timeout):
+        events, gen = [], trigger.run()
+        try:
+            async with asyncio.timeout(timeout):
+                async for event in gen:
+                    events.append(event.payload)
+                    if len(events) == n:
+                        break
+        except TimeoutError:
+            pass
+        finally:
+            await gen.aclose()
+        return events
+
+    trigger = assets.InboxTrigger(poke_interval=0.05)
+    assert asyncio.run(first_events(trigger, 1, 0.3)) == []  # empty inbox: nothing
+    (inbox / "a.xlsx").write_bytes(b"x")
+    (inbox / "~$a.xlsx").write_bytes(b"lock")  # Excel's lock file is not a report
+    events = asyncio.run(first_events(trigger, 2, 0.5))
+    assert len(events) == 1 and events[0]["new_files"] == 1
+    assert events[0]["files"][0].endswith("60/a.xlsx")
+    assert (inbox / "a.xlsx").exists()
+    assert trigger.serialize() == ("ingest.assets.InboxTrigger", {"poke_interval": 0.05})
+
+
+def _drop_mixed_inbox(inbox: Path) -> dict[str, Path]:
+    """Two good province files and one that breaks a rule of the contract (§3)."""
+    from ingest import samples
+    from ingest.model import POVERTY
+
+    rng = random.Random(7)
+    good_xlsx = samples.write_xlsx(samples.random_report(rng, "51", "2024"),
+                                   inbox / "51" / "BC_51_nam_2024.xlsx")
+    good_csv = samples.write_csv(samples.random_report(rng, "60", "2025-6T", sheets=(POVERTY,)),
+                                 inbox / "60" / "BC_60_6thang_2025.csv")
+    bad = samples.random_report(rng, "37", "2024", sheets=(POVERTY,))
+    row = bad.poverty_rows[1]
+    row["households_out_of_poverty"] = row["poor_households_start"] + 40
+    bad_xlsx = samples.write_xlsx(bad, inbox / "37" / "BC_37_nam_2024.xlsx")
+    return {"good_xlsx": good_xlsx, "good_csv": good_csv, "bad": bad_xlsx}
+
+
+def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
+    """dag.test(): a mixed inbox loads the good files, quarantines the bad one, builds the marts."""
+    files = _drop_mixed_inbox(home.inbox)
+    started = time.perf_counter()
+    proc = _run(airflow_env,
+                [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
+                 "lhpn_ingest", "lhpn_ingest", "lhpn_warehouse"],
+                Path(airflow_env["AIRFLOW_HOME"]) / "dag_test.log")
+    wall = time.perf_counter() - started
+    ingest, idle, build = _results(proc.stdout)
+    print(f"\nwall time of one drop through both DAGs (one process, Airflow import included): "
+          f"{wall:.1f}s; lhpn_ingest {ingest['seconds']:.1f}s, empty lhpn_ingest "
+          f"{idle['seconds']:.1f}s, lhpn_warehouse {build['seconds']:.1f}s")
+
+    # lhpn_ingest: one mapped task per file, all succeeded (a rejection is not a failure)
+    assert ingest["state"] == "success", ingest
+    mapped = {k: v for k, v in ingest["tasks"].items() if k.startswith("process_file[")}
+    assert len(mapped) == 3 and set(mapped.values()) == {"success"}, ingest["tasks"]
+    assert sorted(ingest["map_names"].values()) == [
+        "37/BC_37_nam_2024.xlsx", "51/BC_51_nam_2024.xlsx", "60/BC_60_6thang_2025.csv"]
+    assert ingest["tasks"]["publish_raw_submissions"] == "success"
+    assert ingest["tasks"]["log_run_summary"] == "success"
+
+    # the good files are loaded and archived, the bad one quarantined with its report
+    rows = db.execute("select province_code, period, status from raw.submissions"
+                      " order by province_code").fetchall()
+    by_province = {r[0]: r for r in rows}
+    assert by_province["51"][2].startswith("accepted") and by_province["60"][2].startswith(
+        "accepted"), rows
+    assert "37" not in by_province or by_province["37"][2] == "rejected", rows
+    assert not any(p.exists() for p in files.values()), "the inbox is left empty"
+    quarantined = sorted(p.name for p in home.quarantine.rglob("*") if p.is_file())
+    assert "BC_37_nam_2024.xlsx" in quarantined
+    assert "BC_37_nam_2024.xlsx.errors.txt" in quarantined
+    assert len([p for p in home.archive.rglob("*") if p.is_file()]) == 3
+
+    # the asset event that schedules lhpn_warehouse was emitted once, for the changed run only
+    assert idle["state"] == "success", idle
+    assert idle["tasks"]["accepted_data_changed"] == "success"
+    assert idle["tasks"]["publish_raw_submissions"] == "skipped"
+    with psycopg.connect(_airflow_db_url(airflow_env)) as conn:
+        events = conn.execute(
+            "select e.extra from asset_event e join asset a on a.id = e.asset_id"
+            " where a.name = 'lhpn_raw_submissions'").fetchall()
+        queued = conn.execute("select count(*) from asset_dag_run_queue"
+                              " where target_dag_id = 'lhpn_warehouse'").fetchone()[0]
+    assert len(events) == 1, events
+    assert events[0][0]["accepted"] == 2 and events[0][0]["rejected"] == 1
+    assert queued == 1
+
+    # lhpn_warehouse: one dbt build, one mapped task per model, the marts filled
+    assert build["state"] == "success", build
+    assert build["tasks"]["dbt_build"] == "success"
+    assert build["tasks"]["refresh_validation_docs"] == "success"
+    assert build["tasks"]["publish_marts"] == "success"
+    models = set(build["map_names"].values())
+    assert {"term_indicator_attainment", "emulation_ranking", "poverty_support_outcomes",
+            "submission_status", "term_scorecard"} <= models
+    provinces = {r[0] for r in db.execute(
+        "select distinct province_code from marts.term_indicator_attainment")}
+    assert provinces == {"51"}
+    poverty = {r[0] for r in db.execute(
+        "select distinct province_code from marts.poverty_support_outcomes")}
+    assert poverty == {"51", "60"}
+
+
+def _airflow_db_url(env: dict) -> str:
+    return env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://",
+                                                              "postgresql://")
