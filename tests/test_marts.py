@@ -341,6 +341,6 @@ def test_failed_build_names_the_failed_node(built, home, db):
     """A loaded file from a folder that is no province of its period breaks a test."""
     insert(db, Submission("99", "2024", vn("2024-12-01 08:00"), indicators=[("CT01", 1, 1)]))
     with pytest.raises(marts.MartsError) as failure:
-        marts.build_marts(select="int_submissions_current")
-    assert "not_null_int_submissions_current_province_name" in str(failure.value)
+        marts.build_marts(select="term_indicator_attainment")
+    assert "not_null_term_indicator_attainment_province_name" in str(failure.value)
     assert failure.value.nodes
