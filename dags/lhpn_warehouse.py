@@ -53,21 +53,18 @@ def lhpn_warehouse():
     @task(execution_timeout=timedelta(minutes=45))
     def dbt_build(params: dict | None = None) -> list[dict]:
         """Run `dbt build` once; return one status record per model (the summary goes to XCom)."""
-        import time
-
         from airflow.sdk import get_current_context
 
         from ingest import marts
 
         params = params or {}
-        started = time.time()
         try:
             summary = marts.build_marts(select=params.get("select") or None,
                                         full_refresh=bool(params.get("full_refresh")))
-            error = None
+            nodes, error = summary.pop("nodes"), None
         except marts.MartsError as exc:
-            summary, error = {}, str(exc)
-        models = model_statuses(marts._target_path(), since=started)
+            summary, nodes, error = {}, exc.nodes, str(exc)
+        models = model_statuses(nodes, marts._target_path() / "manifest.json")
         if error and not any(m["failed"] for m in models):
             raise marts.MartsError(error)  # nothing to show per model: fail (and retry) here
         print(f"dbt build: {summary or error}")
@@ -109,49 +106,40 @@ def lhpn_warehouse():
     models >> refresh_validation_docs()
 
 
-def model_statuses(target_path, since: float = 0.0) -> list[dict]:
-    """Per model and seed of the last dbt invocation, from dbt's run_results.json and manifest.
+def model_statuses(nodes: list[dict], manifest_path) -> list[dict]:
+    """Per model and seed of a dbt build, with the outcome of the tests on it.
 
-    Each test counts against every model it depends on. Results older than `since` (a dbt that
-    failed before writing them) give an empty list.
+    `nodes` are the per-node records of `ingest.marts.build_marts`; the manifest tells which
+    models a test depends on (a test counts against each of them).
     """
     import json
     from pathlib import Path
 
-    run_results_path = Path(target_path) / "run_results.json"
-    if not run_results_path.exists() or run_results_path.stat().st_mtime < since:
-        return []
-    results = json.loads(run_results_path.read_text(encoding="utf-8"))["results"]
-    manifest_path = Path(target_path) / "manifest.json"
+    manifest_path = Path(manifest_path)
     manifest = (json.loads(manifest_path.read_text(encoding="utf-8"))
                 if manifest_path.exists() else {})
     depends = {uid: node.get("depends_on", {}).get("nodes", [])
                for kind in ("nodes", "unit_tests") for uid, node in manifest.get(kind, {}).items()}
 
     models: dict[str, dict] = {}
-    for result in results:
-        uid = result["unique_id"]
-        kind = uid.split(".", 1)[0]
-        if kind in {"model", "seed", "snapshot"}:
-            status = str(result["status"]).lower()
-            models[uid] = {
-                "name": uid.rsplit(".", 1)[-1], "resource_type": kind, "status": status,
-                "seconds": round(result.get("execution_time") or 0.0, 3),
-                "message": result.get("message"), "tests": {}, "failed_tests": [],
-                "failed": status in FAILED,
+    for node in nodes:
+        if node["resource_type"] in {"model", "seed", "snapshot"}:
+            status = str(node["status"]).lower()
+            models[node["unique_id"]] = {
+                "name": node["name"], "resource_type": node["resource_type"], "status": status,
+                "seconds": node.get("execution_time") or 0.0, "message": node.get("message"),
+                "tests": {}, "failed_tests": [], "failed": status in FAILED,
             }
-    for result in results:
-        uid = result["unique_id"]
-        if uid.split(".", 1)[0] not in {"test", "unit_test"}:
+    for node in nodes:
+        if node["resource_type"] not in {"test", "unit_test"}:
             continue
-        status = str(result["status"]).lower()
-        parents = [p for p in depends.get(uid, []) if p in models]
-        for parent in parents:
+        status = str(node["status"]).lower()
+        for parent in (p for p in depends.get(node["unique_id"], []) if p in models):
             record = models[parent]
             record["tests"][status] = record["tests"].get(status, 0) + 1
             if status in FAILED:
                 record["failed"] = True
-                record["failed_tests"].append(f"{uid.split('.')[2]}: {result.get('message')}")
+                record["failed_tests"].append(f"{node['name']}: {node.get('message')}")
     order = {"seed": 0, "snapshot": 1, "model": 2}
     return sorted(models.values(), key=lambda m: (order[m["resource_type"]], m["name"]))
 

@@ -10,6 +10,7 @@ For development only; production runs the services of docker-compose.yml.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -80,7 +81,29 @@ def airflow_env(
     return env
 
 
-def main() -> None:
+def write_passwords_file(path: Path) -> Path:
+    """The simple auth manager's password file, from AIRFLOW_ADMIN_USER / AIRFLOW_ADMIN_PASSWORD.
+
+    Used by the airflow-init service of docker-compose.yml, so the admin password is the one
+    in .env instead of a generated one.
+    """
+    password = os.environ.get("AIRFLOW_ADMIN_PASSWORD")
+    if not password:
+        sys.exit("AIRFLOW_ADMIN_PASSWORD is not set.")
+    user = os.environ.get("AIRFLOW_ADMIN_USER") or ADMIN_USER
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({user: password}), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--write-passwords"] and len(argv) == 2:
+        print(f"Wrote {write_passwords_file(Path(argv[1]))}")
+        return
+    if argv:
+        sys.exit("usage: python -m ingest.airflow_local [--write-passwords FILE]")
     data_home = home().ensure()
     warehouse.warehouse_url()  # start and migrate the warehouse before Airflow needs it
     port = int(os.environ.get("LHPN_AIRFLOW_PORT") or DEFAULT_PORT)

@@ -1,0 +1,27 @@
+# The one image every Airflow service of docker-compose.yml runs: the pinned Airflow base, the
+# locked dependencies, and this project (the `ingest` package, the DAGs, the dbt project).
+FROM apache/airflow:3.3.2-python3.11
+
+ENV LHPN_PROJECT=/opt/lhpn \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Dependencies first, so a code change does not reinstall them.
+COPY --chown=airflow:0 requirements.lock /opt/lhpn/requirements.lock
+RUN pip install --no-deps -r /opt/lhpn/requirements.lock
+
+COPY --chown=airflow:0 pyproject.toml README.md /opt/lhpn/
+COPY --chown=airflow:0 ingest /opt/lhpn/ingest
+COPY --chown=airflow:0 dags /opt/lhpn/dags
+COPY --chown=airflow:0 dbt_project /opt/lhpn/dbt_project
+COPY --chown=airflow:0 expectations /opt/lhpn/expectations
+# Editable, so ingest.settings.PROJECT_ROOT is /opt/lhpn (dbt project, expectations, DAGs).
+RUN pip install --no-deps -e /opt/lhpn
+
+ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/lhpn/dags \
+    AIRFLOW__CORE__LOAD_EXAMPLES=False \
+    LHPN_DBT_PROJECT=/opt/lhpn/dbt_project \
+    LHPN_EXPECTATIONS=/opt/lhpn/expectations \
+    LHPN_HOME=/data/lhpn \
+    LHPN_INBOX=/data/inbox
+WORKDIR /opt/lhpn

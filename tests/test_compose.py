@@ -1,0 +1,140 @@
+"""docker-compose.yml, Dockerfile and .env.example, checked statically (no Docker here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
+                    "airflow-triggerer"}
+ONE_OFF = {"airflow-init"}
+INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)(?::?[-?][^}]*)?\}")  # $${X} is escaped
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def _env(service: dict) -> dict:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return env
+
+
+def test_services_present(services):
+    assert {"postgres", *AIRFLOW_SERVICES, *ONE_OFF} <= set(services)
+
+
+def test_every_image_is_pinned_or_built(services):
+    for name, service in services.items():
+        image = service.get("image")
+        assert image or service.get("build"), f"{name}: neither image nor build"
+        if image:
+            repo, _, tag = image.rpartition(":")
+            assert repo and tag and tag != "latest" and "/" not in tag, f"{name}: {image} unpinned"
+            assert any(ch.isdigit() for ch in tag), f"{name}: {image} has no version in its tag"
+
+
+def test_dockerfile_pins_the_airflow_base_and_installs_the_lock():
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    froms = re.findall(r"^FROM\s+(\S+)", text, flags=re.M)
+    assert froms == ["apache/airflow:3.3.2-python3.11"]
+    assert "requirements.lock" in text
+    for folder in ("ingest", "dags", "dbt_project"):
+        assert f"COPY --chown=airflow:0 {folder} " in text
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".env", ".venv", ".lhpn", ".git"} <= set(ignored)
+
+
+def test_every_long_running_service_has_a_healthcheck(services):
+    for name, service in services.items():
+        if name in ONE_OFF:
+            assert service.get("restart") == "no"
+            continue
+        check = service.get("healthcheck")
+        assert check and check.get("test"), f"{name} has no healthcheck"
+        assert not check.get("disable"), name
+
+
+def test_airflow_services_wait_for_the_database_and_init(services):
+    for name in AIRFLOW_SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy", name
+        assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
+    assert services["airflow-init"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    init = " ".join(services["airflow-init"]["command"])
+    assert "airflow db migrate" in init and "--write-passwords" in init
+
+
+def test_environment_and_volumes_are_wired(compose, services):
+    for name in AIRFLOW_SERVICES | ONE_OFF:
+        service = services[name]
+        env = _env(service)
+        assert env["LHPN_HOME"] == "/data/lhpn", name
+        assert env["LHPN_INBOX"] == "/data/inbox", name
+        assert env["LHPN_WAREHOUSE_URL"].startswith("postgresql://"), name
+        assert env["LHPN_WAREHOUSE_URL"].endswith("@postgres:5432/lhpn"), name
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow")
+        assert env["AIRFLOW__CORE__EXECUTOR"].startswith("${AIRFLOW_EXECUTOR:-LocalExecutor}")
+        assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
+        mounts = {v.split(":")[-1] if not v.startswith("${") else v.rsplit(":", 1)[-1]
+                  for v in service["volumes"]}
+        assert {"/data/lhpn", "/data/inbox"} <= mounts, f"{name}: {mounts}"
+    named = {v.split(":")[0] for s in services.values() for v in s.get("volumes", [])
+             if not v.startswith((".", "/", "$"))}
+    assert named <= set(compose["volumes"]), "every named volume is declared"
+    init_sql = services["postgres"]["volumes"]
+    assert any("docker-entrypoint-initdb.d" in v for v in init_sql)
+    script = (ROOT / "docker" / "postgres-init.sh").read_text(encoding="utf-8")
+    assert "create database lhpn" in script and "create database airflow" in script
+
+
+def _walk_strings(node, path=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk_strings(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk_strings(value, f"{path}[{i}]")
+    elif node is not None:
+        yield path, str(node)
+
+
+def test_no_literal_secrets(compose):
+    secret_key = re.compile(r"(PASSWORD|SECRET|FERNET|TOKEN)", re.I)
+    for path, value in _walk_strings(compose):
+        key = path.rsplit(".", 1)[-1]
+        if secret_key.search(key) and not key.endswith("_FILE"):
+            assert INTERPOLATION.fullmatch(value), f"{path} is a literal: {value!r}"
+            assert ":-" not in value, f"{path} has a default value"
+        # credentials inside URLs must be interpolated too
+        for userinfo in re.findall(r"://([^@/\s]+)@", value):
+            assert ":" not in userinfo or "${" in userinfo.split(":", 1)[1], f"{path}: {value}"
+
+
+def test_env_example_names_every_variable_and_holds_no_secret(compose):
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    used = set(INTERPOLATION.findall(text))
+    example = {}
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            example[key.strip()] = value.strip()
+    missing = used - set(example)
+    assert not missing, f"not in .env.example: {sorted(missing)}"
+    for key, value in example.items():
+        if re.search(r"PASSWORD|SECRET|FERNET", key):
+            assert value == "", f".env.example must not carry a value for {key}"
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert ".env" in ignored or not (ROOT / ".env").exists()
