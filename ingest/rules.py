@@ -165,10 +165,14 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _side(frame: pd.DataFrame, side) -> pd.Series:
+def _present(values: Iterable) -> np.ndarray:
+    return np.array([not _missing(v) for v in values], dtype=bool)
+
+
+def _side(frame: pd.DataFrame, side) -> list:
     if isinstance(side, Lit):
-        return pd.Series([side.value] * len(frame), index=frame.index, dtype=object)
-    return frame[side]
+        return [side.value] * len(frame)
+    return frame[side].tolist()
 
 
 def violations(rule: Rule, frame: pd.DataFrame) -> pd.Index:
@@ -177,28 +181,28 @@ def violations(rule: Rule, frame: pd.DataFrame) -> pd.Index:
         return frame.index
     rows = frame
     if rule.when:
-        rows = rows[rows[rule.when].fillna(False).astype(bool)]
-    left = rows[rule.left]
+        rows = rows[np.array([v is True or v == 1 for v in rows[rule.when]], dtype=bool)]
+    left = rows[rule.left].tolist()
+    present = _present(left)
     if rule.op == "not_null":
-        return rows.index[left.map(_missing)]
-    present = ~left.map(_missing)
+        return rows.index[~present]
     if rule.op == "between":
-        low, high = (rows[c] for c in rule.right)
-        present &= ~low.map(_missing) & ~high.map(_missing)
-        ok = [lo <= x <= hi for x, lo, hi in zip(left[present], low[present], high[present],
-                                                 strict=True)]
-        return rows.index[present][~np.array(ok, dtype=bool)] if ok else rows.index[:0]
+        low, high = (rows[c].tolist() for c in rule.right)
+        present &= _present(low) & _present(high)
+        broken = [p and not (lo <= x <= hi) for p, x, lo, hi in zip(present, left, low, high,
+                                                                    strict=True)]
+        return rows.index[np.array(broken, dtype=bool)]
     right = _side(rows, rule.right)
-    present &= ~right.map(_missing)
-    lv, rv = left[present], right[present]
+    present &= _present(right)
     if rule.op == "in":
-        ok = np.array([x in s for x, s in zip(lv, rv, strict=True)], dtype=bool)
-    elif rule.op == "==" and pd.api.types.is_float_dtype(lv):
-        ok = np.isclose(lv.astype(float), rv.astype(float), rtol=1e-9, atol=1e-6)
+        ok = [x in s for x, s in zip(left, right, strict=True)]
+    elif rule.op == "==" and all(isinstance(x, float) for x in left):
+        ok = np.isclose(np.array(left, dtype=float), np.array(right, dtype=float),
+                        rtol=1e-9, atol=1e-6)
     else:
-        ok = np.array([bool(_OPS[rule.op](x, y)) for x, y in zip(lv, rv, strict=True)],
-                      dtype=bool)
-    return lv.index[~ok] if len(ok) else rows.index[:0]
+        ok = [bool(_OPS[rule.op](x, y)) if p else True
+              for p, x, y in zip(present, left, right, strict=True)]
+    return rows.index[present & ~np.array(ok, dtype=bool)]
 
 
 # ---------------------------------------------------------------- the frames, built per run

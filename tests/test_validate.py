@@ -1,0 +1,529 @@
+"""Validation (contract §3): one test per rule, the report a clerk gets, and the run end to end.
+
+Workbooks are built in code with `ingest.samples` (messy layout: title rows, merged cells, an STT
+column, Vietnamese number text, a blank row inside the table, a total row, notes below). In the
+messy layout ThongTin holds Mã tỉnh on row 3, Tên tỉnh 4, Kỳ báo cáo 5, Nhiệm kỳ 6, Ngày lập 7;
+a data sheet has its header on row 4 and its data rows on 5, 6, 8, 9, … (a blank row after the
+second one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ingest import pipeline, rules, samples, validate
+from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
+from ingest.report import render_report
+
+
+def excel_row(i: int) -> int:
+    """Excel row of the i-th data row (0-based) of a messy sheet."""
+    return 5 + i + (1 if i >= 2 else 0)
+
+
+def parse(path: Path, folder: str | None = None) -> ParsedFile:
+    data = path.read_bytes()
+    folder = path.parent.name if folder is None else folder
+    parsed = ParsedFile(path, path.name, folder, hashlib.sha256(data).hexdigest(), len(data))
+    pipeline._parse(path, data, parsed)
+    return parsed
+
+
+def build(tmp_path: Path, report: samples.Report, folder: str | None = None,
+          name: str = "bc.xlsx") -> ParsedFile:
+    folder = report.province_code if folder is None else folder
+    path = samples.write_xlsx(report, tmp_path / (folder or ".") / name)
+    return parse(path, folder)
+
+
+def checked(*files: ParsedFile, conn=None) -> list[ParsedFile]:
+    validate.validate(list(files), conn)
+    return list(files)
+
+
+def found(parsed: ParsedFile, rule: str) -> list[Finding]:
+    return [f for f in parsed.findings if f.rule == rule]
+
+
+def one(parsed: ParsedFile, rule: str) -> Finding:
+    hits = found(parsed, rule)
+    assert len(hits) == 1, [(f.rule, f.sheet, f.excel_row, f.column) for f in parsed.findings]
+    return hits[0]
+
+
+def assert_place(f: Finding, severity: str, sheet: str, row: int | None, column: str | None,
+                 value: str | None, parsed: ParsedFile) -> None:
+    assert (f.severity, f.sheet, f.excel_row, f.column, f.value) == (
+        severity, sheet, row, column, value)
+    assert f.message_vi and f.message_en and f.expected and " / " in f.expected
+    text = render_report(parsed)
+    where_vi = " | ".join(p for p in (
+        f"Sheet {sheet}", f"dòng {row}" if row else None,
+        f'cột "{column}"' if column else None) if p)
+    where_en = " | ".join(p for p in (
+        f"Sheet {sheet}", f"row {row}" if row else None,
+        f'column "{column}"' if column else None) if p)
+    assert where_vi in text and where_en in text
+    assert f.message_vi in text and f.message_en in text
+    assert text.index(f.message_vi) < text.index(f.message_en)  # Vietnamese first
+
+
+@pytest.fixture
+def rng():
+    return random.Random(7)
+
+
+@pytest.fixture
+def good(rng):
+    """A complete, valid annual report of Bình Thuận (60) for 2024."""
+    return samples.random_report(rng, "60", "2024")
+
+
+# ---------------------------------------------------------------- a valid file passes
+
+def test_valid_reports_have_no_findings(tmp_path, rng):
+    files = [
+        build(tmp_path, samples.random_report(rng, "60", "2024"), name="a.xlsx"),
+        build(tmp_path, samples.random_report(rng, "60", "2025-6T", sheets=(POVERTY,)),
+              name="b.xlsx"),
+        build(tmp_path, samples.random_report(rng, "68", "2025", sheets=(TERM, POVERTY)),
+              name="c.xlsx"),
+    ]
+    path = samples.write_csv(samples.random_report(rng, "37", "2024", sheets=(TERM,)),
+                             tmp_path / "37" / "d.csv")
+    files.append(parse(path))
+    checked(*files)
+    for f in files:
+        assert f.findings == [], (f.source_file, f.findings)
+        assert f.outcome == "accepted"
+
+
+# ---------------------------------------------------------------- GX suites: column rules
+
+def test_unknown_indicator_code(tmp_path, good):
+    good.term_rows[1]["code"] = "CT99"
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "unknown_code"), "error", "ChiTieu", excel_row(1), "Mã chỉ tiêu",
+                 "CT99", parsed)
+    assert "CT01" in one(parsed, "unknown_code").expected
+
+
+def test_unknown_criterion_code(tmp_path, good):
+    good.emulation_rows[3]["code"] = "TD42"
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "unknown_code"), "error", "ThiDua", excel_row(3), "Mã tiêu chí",
+                 "TD42", parsed)
+
+
+def test_duplicate_indicator_codes(tmp_path, good):
+    good.term_rows[4]["code"] = good.term_rows[0]["code"]
+    (parsed,) = checked(build(tmp_path, good))
+    hits = found(parsed, "duplicate_key")
+    assert sorted(f.excel_row for f in hits) == [excel_row(0), excel_row(4)]
+    for f in hits:
+        assert_place(f, "error", "ChiTieu", f.excel_row, "Mã chỉ tiêu", "CT01", parsed)
+
+
+def test_duplicate_districts_ignore_case_and_the_total_row(tmp_path, good):
+    good.poverty_rows[5]["district_name"] = good.poverty_rows[2]["district_name"].upper()
+    (parsed,) = checked(build(tmp_path, good))
+    hits = found(parsed, "duplicate_key")
+    assert sorted(f.excel_row for f in hits) == [excel_row(2), excel_row(5)]
+    assert {f.column for f in hits} == {"Đơn vị"}
+
+
+def test_same_codes_in_different_files_are_not_duplicates(tmp_path, rng):
+    a = build(tmp_path, samples.random_report(rng, "60", "2024"), name="a.xlsx")
+    b = build(tmp_path, samples.random_report(rng, "37", "2024"), name="b.xlsx")
+    checked(a, b)
+    assert not found(a, "duplicate_key") and not found(b, "duplicate_key")
+
+
+def test_negative_count(tmp_path, good):
+    good.poverty_rows[3]["charity_homes"] = -2
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "negative_value"), "error", "GiamNgheo", excel_row(3),
+                 "Mái ấm tình thương (căn)", "-2", parsed)
+
+
+def test_negative_amount(tmp_path, good):
+    good.poverty_rows[0]["policy_loan_outstanding_vnd"] = -1500
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "negative_value"), "error", "GiamNgheo", excel_row(0),
+                 "Dư nợ ủy thác (triệu đồng)", "-1.500", parsed)
+
+
+def test_negative_points(tmp_path, good):
+    good.emulation_rows[2]["reviewed"] = -1
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "negative_value"), "error", "ThiDua", excel_row(2),
+                 "Điểm cụm thẩm định", "-1", parsed)
+
+
+def test_count_not_whole(tmp_path, good):
+    good.poverty_rows[1]["livelihood_packages"] = 12.5
+    (parsed,) = checked(build(tmp_path, good))
+    # the total row carries the fraction too, but it is checked against the sum, not as a count
+    assert_place(one(parsed, "not_whole"), "error", "GiamNgheo", excel_row(1),
+                 "Sinh kế trao tặng (suất)", "12,5", parsed)
+
+
+def test_count_indicator_not_whole_but_percent_may_be(tmp_path, good):
+    good.term_rows[0]["target"] = 1200.5  # CT01 counts members
+    good.term_rows[1]["actual"] = "87,5%"  # CT02 is a percent: decimals are fine
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "not_whole"), "error", "ChiTieu", excel_row(0),
+                 "Chỉ tiêu nhiệm kỳ", "1.200,5", parsed)
+
+
+def test_max_points_differ_from_catalogue(tmp_path, good):
+    good.emulation_rows[0]["max"] = 20  # TD01 is worth 15
+    good.emulation_rows[0]["self"] = 14
+    good.emulation_rows[0]["reviewed"] = None
+    (parsed,) = checked(build(tmp_path, good))
+    f = one(parsed, "max_points_catalogue")
+    assert_place(f, "error", "ThiDua", excel_row(0), "Điểm chuẩn", "20", parsed)
+    assert f.expected.startswith("15 điểm")
+
+
+def test_percent_result_over_100_is_a_warning(tmp_path, good):
+    good.term_rows[1]["actual"] = "104%"  # CT02, a percent
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "percent_over_100"), "warning", "ChiTieu", excel_row(1),
+                 "Kết quả lũy kế", "104%", parsed)
+    assert parsed.outcome == "accepted_with_warnings"
+
+
+def test_province_name_not_matching_code_is_a_warning(tmp_path, good):
+    good.province_name = "Hà Nội"
+    (parsed,) = checked(build(tmp_path, good))
+    f = one(parsed, "province_name_mismatch")
+    assert_place(f, "warning", "ThongTin", 4, "Tên tỉnh", "Hà Nội", parsed)
+    assert "Bình Thuận" in f.expected
+
+
+# ---------------------------------------------------------------- rule table: cross-field
+
+def test_out_of_poverty_over_poor_households(tmp_path, good):
+    row = good.poverty_rows[4]
+    row["households_out_of_poverty"] = row["poor_households_start"] + 40
+    row["female_headed_out_of_poverty"] = 0
+    (parsed,) = checked(build(tmp_path, good))
+    f = one(parsed, "out_of_poverty_gt_poor")
+    assert_place(f, "error", "GiamNgheo", excel_row(4), "Hộ thoát nghèo",
+                 samples.vn_number(row["poor_households_start"] + 40), parsed)
+    assert f.expected.startswith(f"≤ {samples.vn_number(row['poor_households_start'])}")
+
+
+def test_female_out_of_poverty_over_out_of_poverty(tmp_path, good):
+    row = good.poverty_rows[0]
+    row["female_headed_poor"] = row["poor_households_start"]
+    row["female_headed_out_of_poverty"] = row["households_out_of_poverty"] + 1
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "female_out_gt_out"), "error", "GiamNgheo", excel_row(0),
+                 "Hộ PN làm chủ hộ thoát nghèo",
+                 samples.vn_number(row["households_out_of_poverty"] + 1), parsed)
+    assert not found(parsed, "female_out_gt_female_poor")
+
+
+def test_female_out_of_poverty_over_female_poor(tmp_path, good):
+    row = good.poverty_rows[2]
+    row["female_headed_poor"] = 3
+    row["female_headed_out_of_poverty"] = 5
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "female_out_gt_female_poor"), "error", "GiamNgheo", excel_row(2),
+                 "Hộ PN làm chủ hộ thoát nghèo", "5", parsed)
+
+
+def test_self_points_over_max(tmp_path, good):
+    good.emulation_rows[6]["self"] = 7.5  # TD07 is worth 5
+    good.emulation_rows[6]["reviewed"] = None
+    (parsed,) = checked(build(tmp_path, good))
+    f = one(parsed, "self_points_over_max")
+    assert_place(f, "error", "ThiDua", excel_row(6), "Điểm tự chấm", "7,5", parsed)
+    assert f.expected == "từ 0 đến 5 / from 0 to 5"
+
+
+def test_reviewed_points_over_max(tmp_path, good):
+    good.emulation_rows[1]["self"] = 20
+    good.emulation_rows[1]["reviewed"] = 21
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "reviewed_points_over_max"), "error", "ThiDua", excel_row(1),
+                 "Điểm cụm thẩm định", "21", parsed)
+
+
+def test_total_row_not_sum_is_a_warning(tmp_path, good):
+    good.poverty_total = "wrong"  # the first column's total is 7 too many
+    (parsed,) = checked(build(tmp_path, good))
+    total_row = excel_row(len(good.poverty_rows))
+    right = sum(r["poor_households_start"] for r in good.poverty_rows)
+    f = one(parsed, "total_not_sum")
+    assert_place(f, "warning", "GiamNgheo", total_row, "Hộ nghèo đầu kỳ",
+                 samples.vn_number(right + 7), parsed)
+    assert f.expected.startswith(samples.vn_number(right))
+    assert parsed.outcome == "accepted_with_warnings"
+
+
+# ---------------------------------------------------------------- rule table: ThongTin
+
+def test_malformed_period(tmp_path, good):
+    good.info_overrides = {"Kỳ báo cáo": "Năm 2024"}
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "period_format"), "error", "ThongTin", 5, "Kỳ báo cáo", "Năm 2024",
+                 parsed)
+    assert parsed.outcome == "rejected"
+
+
+def test_malformed_term(tmp_path, good):
+    good.term = "2021/2026"
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "term_format"), "error", "ThongTin", 6, "Nhiệm kỳ", "2021/2026",
+                 parsed)
+
+
+def test_period_outside_term(tmp_path, good):
+    good.term = "2016-2021"
+    (parsed,) = checked(build(tmp_path, good))
+    assert_place(one(parsed, "period_outside_term"), "error", "ThongTin", 5, "Kỳ báo cáo", "2024",
+                 parsed)
+
+
+def test_period_in_the_future(tmp_path, rng):
+    year = pd.Timestamp.today().year + 1
+    report = samples.random_report(rng, "68", str(year), sheets=(POVERTY,))
+    report.term = f"{year - 3}-{year + 2}"
+    (parsed,) = checked(build(tmp_path, report))
+    assert_place(one(parsed, "period_in_future"), "error", "ThongTin", 5, "Kỳ báo cáo",
+                 str(year), parsed)
+
+
+def test_unknown_province_code(tmp_path, rng):
+    report = samples.random_report(rng, "99", "2024", sheets=(POVERTY,))
+    (parsed,) = checked(build(tmp_path, report))
+    assert_place(one(parsed, "unknown_province"), "error", "ThongTin", 3, "Mã tỉnh", "99", parsed)
+
+
+def test_old_province_code_after_the_merger(tmp_path, rng):
+    # Bình Thuận (60) merged into Lâm Đồng (68) on 1 July 2025: 60 is no code for 2025
+    report = samples.random_report(rng, "60", "2025", sheets=(POVERTY,))
+    report.province_name = "Bình Thuận"
+    early = samples.random_report(rng, "60", "2025-6T", sheets=(POVERTY,))
+    late, half = checked(build(tmp_path, report, name="a.xlsx"),
+                         build(tmp_path, early, name="b.xlsx"))
+    f = one(late, "unknown_province")
+    assert_place(f, "error", "ThongTin", 3, "Mã tỉnh", "60", late)
+    assert "34" in f.message_vi and "34" in f.message_en
+    assert half.findings == []
+
+
+def test_folder_differs_from_declared_province(tmp_path, good):
+    (parsed,) = checked(build(tmp_path, good, folder="37"))
+    f = one(parsed, "folder_mismatch")
+    assert_place(f, "error", "ThongTin", 3, "Mã tỉnh", "60", parsed)
+    assert f.expected.startswith("37")
+
+
+def test_file_at_the_inbox_top_is_rejected(tmp_path, good):
+    (parsed,) = checked(build(tmp_path, good, folder=""))
+    f = one(parsed, "inbox_folder")
+    assert_place(f, "error", "ThongTin", 3, "Mã tỉnh", "(thư mục gốc / inbox top)", parsed)
+    assert "folder of your province code" in f.message_en
+    assert "thư mục mang mã tỉnh" in f.message_vi
+    assert not found(parsed, "folder_mismatch")
+
+
+def test_emulation_sheet_only_in_annual_reports(tmp_path, good):
+    good.period = "2024-6T"
+    good.info_overrides = {"Kỳ báo cáo": "2024-6T"}
+    (parsed,) = checked(build(tmp_path, good))
+    f = one(parsed, "emulation_not_annual")
+    assert_place(f, "error", "ThongTin", 5, "Kỳ báo cáo", "2024-6T", parsed)
+    assert "ThiDua" in f.message_vi
+
+
+# ---------------------------------------------------------------- rule table: history
+
+def _history(province: str, periods: list[str], measure: str, values: list[float]):
+    return pd.DataFrame({"province_code": province, "period": periods,
+                         "kind": POVERTY, "measure": measure, "value": values})
+
+
+def test_outlier_against_the_province_history(tmp_path, good):
+    total = sum(r["poor_households_start"] for r in good.poverty_rows)
+    history = _history("60", ["2019", "2020", "2021", "2022", "2023", "2024-6T"],
+                       "poor_households_start",
+                       [total * 10.0, total * 9.6, total * 10.3, total * 9.9, total * 10.1, 1.0])
+    parsed = build(tmp_path, good)
+    rules.evaluate([parsed], history)
+    f = one(parsed, "outlier")
+    # placed on the total row, as the district sum (the value the marts use)
+    assert_place(f, "warning", "GiamNgheo", excel_row(len(good.poverty_rows)), "Hộ nghèo đầu kỳ",
+                 samples.vn_number(total), parsed)
+    assert "5 kỳ" in f.message_vi  # the half-year value is not compared with annual ones
+
+
+def test_no_outlier_with_too_little_history(tmp_path, good):
+    total = sum(r["poor_households_start"] for r in good.poverty_rows)
+    history = _history("60", ["2021", "2022", "2023"], "poor_households_start",
+                       [total * 10.0, total * 9.0, total * 11.0])
+    parsed = build(tmp_path, good)
+    rules.evaluate([parsed], history)
+    assert not found(parsed, "outlier")
+
+
+def test_outlier_of_a_term_indicator(tmp_path, good):
+    good.term_rows[0]["actual"] = 90_000
+    history = pd.DataFrame({"province_code": "60", "period": ["2020", "2021", "2022", "2023"],
+                            "kind": TERM, "measure": "CT01", "value": [900., 1000., 1100., 950.]})
+    parsed = build(tmp_path, good)
+    rules.evaluate([parsed], history)
+    assert_place(one(parsed, "outlier"), "warning", "ChiTieu", excel_row(0), "Kết quả lũy kế",
+                 "90.000", parsed)
+
+
+# ---------------------------------------------------------------- the rule table itself
+
+def test_rule_table_is_well_formed():
+    names = [r.name for r in rules.RULES]
+    assert len(names) == len(set(names))
+    for rule in rules.RULES:
+        assert rule.severity in ("error", "warning")
+        assert rule.op in ("<=", ">=", "==", "!=", "in", "between", "not_null")
+        assert rule.message_vi and rule.message_en and rule.expected_vi and rule.expected_en
+
+
+def test_suites_are_gx_suites_with_value_sets_from_the_catalogue():
+    for name in validate.SUITES.values():
+        suite = validate.load_suite_dict(name)
+        assert suite["name"] == name and suite["expectations"]
+        for e in suite["expectations"]:
+            assert e["type"].startswith("expect_") and "kwargs" in e
+            assert e["meta"]["rule"] and e["meta"]["message_vi"] and e["meta"]["message_en"]
+            if "value_set_from" in e["meta"]:
+                assert e["kwargs"]["value_set"]  # filled at load time, empty in the JSON
+
+
+# ---------------------------------------------------------------- end to end
+
+def _drop(home, report, folder, name):
+    return samples.write_xlsx(report, home.inbox / folder / name if folder else home.inbox / name)
+
+
+def test_pipeline_accepts_good_rejects_bad_and_flags_warnings(home, db, rng):
+    good = samples.random_report(rng, "60", "2024")
+    _drop(home, good, "60", "BC_60_2024.xlsx")
+    bad = samples.random_report(rng, "37", "2024", sheets=(POVERTY,))
+    row = bad.poverty_rows[1]
+    row["households_out_of_poverty"] = row["poor_households_start"] + 40
+    _drop(home, bad, "37", "BC_37_2024.xlsx")
+    warned = samples.random_report(rng, "49", "2024", sheets=(POVERTY,))
+    warned.poverty_total = "wrong"
+    _drop(home, warned, "49", "BC_49_2024.xlsx")
+    stray = samples.random_report(rng, "56", "2024", sheets=(POVERTY,))
+    _drop(home, stray, "", "BC_56_2024.xlsx")
+    bad_period = samples.random_report(rng, "52", "2024", sheets=(POVERTY,))
+    bad_period.info_overrides = {"Kỳ báo cáo": "2024 (cả năm)"}
+    _drop(home, bad_period, "52", "BC_52_2024.xlsx")
+
+    summary = pipeline.process_files(pipeline.list_inbox())
+    events = {r.source_file: r.event for r in summary.results}
+    assert events == {"BC_60_2024.xlsx": "accepted", "BC_37_2024.xlsx": "rejected",
+                      "BC_49_2024.xlsx": "accepted_with_warnings",
+                      "BC_56_2024.xlsx": "rejected", "BC_52_2024.xlsx": "rejected"}
+
+    status = dict(db.execute("select source_file, status from raw.submissions").fetchall())
+    assert status == events
+
+    report = home.quarantine / "37" / "BC_37_2024.xlsx.errors.txt"
+    text = report.read_text(encoding="utf-8")
+    assert (home.quarantine / "37" / "BC_37_2024.xlsx").exists()
+    assert text.splitlines()[0].startswith("Tệp: BC_37_2024.xlsx | Tỉnh: 37 Ninh Bình")
+    assert f'Sheet GiamNgheo | dòng {excel_row(1)} | cột "Hộ thoát nghèo"' in text
+    assert f'Sheet GiamNgheo | row {excel_row(1)} | column "Hộ thoát nghèo"' in text
+
+    stray_text = (home.quarantine / "_khong_ro_tinh" / "BC_56_2024.xlsx.errors.txt").read_text(
+        encoding="utf-8")
+    assert "Put it in the folder of your province code" in stray_text
+
+    period_text = (home.quarantine / "52" / "BC_52_2024.xlsx.errors.txt").read_text(
+        encoding="utf-8")
+    assert 'Sheet ThongTin | dòng 5 | cột "Kỳ báo cáo" | giá trị "2024 (cả năm)"' in period_text
+
+    warnings = home.reports / "49" / "BC_49_2024.xlsx.warnings.txt"
+    assert "Dòng tổng" in warnings.read_text(encoding="utf-8")
+    assert not (home.quarantine / "49").exists()
+
+    stored = db.execute(
+        "select s.source_file, v.rule, v.severity, v.sheet, v.excel_row, v.column_header"
+        " from audit.validation_results v join raw.submissions s using (submission_id)"
+        " where s.source_file in ('BC_37_2024.xlsx', 'BC_49_2024.xlsx') order by 1").fetchall()
+    assert ("BC_37_2024.xlsx", "out_of_poverty_gt_poor", "error", "GiamNgheo", excel_row(1),
+            "Hộ thoát nghèo") in stored
+    assert ("BC_49_2024.xlsx", "total_not_sum", "warning", "GiamNgheo",
+            excel_row(len(warned.poverty_rows)), "Hộ nghèo đầu kỳ") in stored
+    assert db.execute("select count(*) from raw.poverty_support s join raw.submissions u"
+                      " using (submission_id) where u.outcome = 'rejected'").fetchone()[0] == 0
+
+    from ingest.docs import refresh_validation_docs
+
+    page = Path(refresh_validation_docs())
+    assert page == home.reports / "docs" / "index.html"
+    html = page.read_text(encoding="utf-8")
+    assert "out_of_poverty_gt_poor" in html and "BC_37_2024.xlsx" in html
+    assert not (Path(__file__).resolve().parents[1] / "gx").exists()
+
+
+def test_pipeline_outlier_from_the_warehouse_history(home, db):
+    rng = random.Random(11)
+    for year in (2019, 2020, 2021, 2022):
+        report = samples.random_report(rng, "60", str(year), sheets=(POVERTY,))
+        _drop(home, report, "60", f"BC_60_{year}.xlsx")
+    assert pipeline.process_files(pipeline.list_inbox()).count("accepted") == 4
+    report = samples.random_report(rng, "60", "2023", sheets=(POVERTY,))
+    for row in report.poverty_rows:
+        row["policy_loan_households"] *= 40
+    _drop(home, report, "60", "BC_60_2023.xlsx")
+    (result,) = pipeline.process_files(pipeline.list_inbox()).results
+    assert result.event == "accepted_with_warnings"
+    stored = db.execute("select rule, sheet, excel_row, column_header from"
+                        " audit.validation_results where rule = 'outlier'").fetchall()
+    assert ("outlier", "GiamNgheo", excel_row(len(report.poverty_rows)),
+            "Hộ vay vốn NHCSXH") in stored
+    text = (home.reports / "60" / "BC_60_2023.xlsx.warnings.txt").read_text(encoding="utf-8")
+    assert 'cột "Hộ vay vốn NHCSXH"' in text
+
+
+# ---------------------------------------------------------------- cost
+
+def test_validation_cost_per_file(tmp_path, capsys):
+    """Prints what validation costs per file against reading; set LHPN_BENCH_FILES=300."""
+    n = int(os.environ.get("LHPN_BENCH_FILES", "40"))
+    rng = random.Random(3)
+    codes = ["01", "37", "49", "52", "56", "60"]
+    paths = []
+    for i in range(n):
+        code = codes[i % len(codes)]
+        report = samples.random_report(rng, code, str(2019 + i % 6))
+        paths.append(samples.write_xlsx(report, tmp_path / code / f"bc_{i}.xlsx"))
+    validate.engine()  # the context is built once per process, not per run
+    t0 = time.perf_counter()
+    files = [parse(p) for p in paths]
+    read = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    validate.validate(files)
+    cost = time.perf_counter() - t0
+    assert all(f.outcome == "accepted" for f in files), [f.findings for f in files if f.findings]
+    with capsys.disabled():
+        print(f"\n[validation cost] {n} files: read+parse {read:.2f} s ({read / n * 1000:.1f} ms"
+              f"/file), validate {cost:.2f} s ({cost / n * 1000:.1f} ms/file)")
+
+
+def test_kinds_present():
+    assert set(validate.SUITES) == {"ThongTin", TERM, EMULATION, POVERTY}
