@@ -560,7 +560,7 @@ def _growth(sc: list[dict]) -> dict:
     interval costs no more than 1.25 x the first (+0.5 s of noise)."""
     pts = [(e["scale"], e["seconds"]) for e in sc]
     base_k, base_t = pts[0]
-    per_x = [(b - a) and (tb - ta) / (b - a) for (a, ta), (b, tb) in zip(pts, pts[1:], strict=False)]
+    per_x = [(tb - ta) / (b - a) for (a, ta), (b, tb) in zip(pts, pts[1:], strict=False)]
     ratios = [round((t / base_t) / (k / base_k), 3) for k, t in pts]  # time ratio / size ratio
     first, last = per_x[0], per_x[-1]
     linear = last <= 1.25 * max(first, 0) + 0.5
@@ -577,7 +577,8 @@ def render(res: dict) -> str:
     meta, setup = res["meta"], res["setup"]
     out.append(f"lhpn-warehouse benchmark — {meta['started']}  commit {meta.get('commit')}  "
                f"{meta['cpus']} CPUs, Python {meta['python']}")
-    out.append(f"corpus: seed {setup['seed']}, scale {setup['scale']}x{' (quick)' if meta['quick'] else ''}"
+    quick = " (quick)" if meta["quick"] else ""
+    out.append(f"corpus: seed {setup['seed']}, scale {setup['scale']}x{quick}"
                f", {setup['files']} files ({setup['bad_files']} deliberately bad, "
                f"{setup['csv_files']} csv), {setup['data_rows']:,} data rows written; "
                f"generation {setup['generate_seconds']:.1f} s "
@@ -591,8 +592,10 @@ def render(res: dict) -> str:
     out += [hdr, "-" * len(hdr)]
 
     def line(name, seconds, files=None, rows=None, note=""):
-        out.append(f"{name:<50}{_fmt(seconds, ',.2f'):>10}{_fmt(_rate(files, seconds) if files else None, ',.1f'):>10}"
-                   f"{_fmt(_rate(rows, seconds) if rows else None, ',.0f'):>11}  {note}")
+        fps = _rate(files, seconds) if files else None
+        rps = _rate(rows, seconds) if rows else None
+        out.append(f"{name:<50}{_fmt(seconds, ',.2f'):>10}{_fmt(fps, ',.1f'):>10}"
+                   f"{_fmt(rps, ',.0f'):>11}  {note}")
 
     p = res.get("project")
     if p:
@@ -674,7 +677,8 @@ def render(res: dict) -> str:
 # ---------------------------------------------------------------- main
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="python -m tests.bench.run", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tests.bench.run",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
                     help="small corpus (22 files), scales 1x/2x, one repeat: CI smoke")
     ap.add_argument("--scale", type=int, default=1, help="corpus scale of (1)-(4) (default 1)")
@@ -739,7 +743,8 @@ def main(argv=None) -> dict:
         f"from {cache} ...")
     corpus = corpus_for(args.scale)
     # make every needed round exist now, so that generation never lands inside a measurement
-    corpus_for(max([args.scale, *scales]))
+    if build:
+        corpus_for(max([args.scale, *scales]))
     t0 = clock()
     from ingest import warehouse
 
