@@ -174,6 +174,11 @@ def test_build_reports_what_it_ran(built):
     assert built["node_count"] == len(built["nodes"])
     assert set(built["by_status"]) <= {"success", "pass", "no-op", "warn"}
     assert built["seconds"] > 0
+    assert not built["seeds_skipped"]  # a new data home loads the seeds
+
+
+def test_next_build_may_skip_unchanged_seeds(built, warehouse_url):
+    assert marts._seeds_current(warehouse_url, marts._seeds_fingerprint())
 
 
 def test_scorecard_seven_of_eight(q):
