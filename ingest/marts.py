@@ -91,7 +91,8 @@ def _invoke(command: list[str], *, verbose: bool, url: str | None = None):
     """Run one dbt command in this process with the project's paths; return dbtRunnerResult."""
     from dbt.cli.main import dbtRunner
 
-    profiles_dir = write_profiles(url or warehouse.warehouse_url())  # migrations applied first
+    url = url or warehouse.warehouse_url()  # applies the migrations first
+    profiles_dir = write_profiles(url)
     args = [
         *command,
         "--project-dir", str(dbt_project_dir()),
@@ -105,7 +106,9 @@ def _invoke(command: list[str], *, verbose: bool, url: str | None = None):
         "--log-level", "info" if verbose else "none",
         "--log-level-file", "info",
     ]
-    with _lock:
+    # One build at a time per warehouse, across processes too (the CLI and an Airflow task).
+    with _lock, psycopg.connect(url, autocommit=True) as lock_conn:
+        lock_conn.execute("select pg_advisory_lock(hashtext('lhpn.marts'))")
         return dbtRunner().invoke(args)
 
 
