@@ -255,17 +255,17 @@ def sheet_frame(files: list[ParsedFile], kind: str) -> tuple[pd.DataFrame, pd.Da
     """The sheets of one kind of all files, stacked: (values, cells as written), same index.
 
     Columns `_file` (position in `files`) and `excel_row` place every row back in its file."""
-    frames, texts = [], []
-    for i, f in enumerate(files):
-        sheet = f.sheets.get(kind)
-        if sheet is None or sheet.frame.empty:
-            continue
-        frames.append(sheet.frame.assign(_file=i))
-        texts.append(sheet.text.assign(_file=i))
-    if not frames:
+    ids = [i for i, f in enumerate(files)
+           if kind in f.sheets and not f.sheets[kind].frame.empty]
+    if not ids:
         return pd.DataFrame(), pd.DataFrame()
-    frame = pd.concat(frames, ignore_index=True)
-    text = pd.concat(texts, ignore_index=True)
+
+    def stack(part: str) -> pd.DataFrame:
+        stacked = pd.concat([getattr(files[i].sheets[kind], part) for i in ids], keys=ids,
+                            names=["_file", None])
+        return stacked.reset_index(level=0).reset_index(drop=True)
+
+    frame, text = stack("frame"), stack("text")
     for col in SHEETS[kind].columns:
         if col.kind not in ("text", "code") and col.name in frame:
             frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype("float64")
@@ -425,15 +425,22 @@ def _money_units(header: str | None) -> float:
     return float(layout.money_multiplier(header or "") or 1_000_000)
 
 
+def stack_sheets(files: list[ParsedFile]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """`sheet_frame` of every sheet kind: built once per run, shared by suites and rules."""
+    return {kind: sheet_frame(files, kind) for kind in (TERM, EMULATION, POVERTY)}
+
+
 def evaluate(files: list[ParsedFile], history: pd.DataFrame | None = None,
-             today: date | None = None) -> None:
+             today: date | None = None,
+             stacked: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> None:
     """Run every rule of the table over all files; append the findings to each file."""
     if not files:
         return
+    stacked = stacked or stack_sheets(files)
     frames: dict[str, pd.DataFrame] = {INFO: info_frame(files, today)}
-    poverty, poverty_text = sheet_frame(files, POVERTY)
-    scores, scores_text = sheet_frame(files, EMULATION)
-    term, _ = sheet_frame(files, TERM)
+    poverty, poverty_text = stacked[POVERTY]
+    scores, scores_text = stacked[EMULATION]
+    term, _ = stacked[TERM]
     frames[DISTRICTS] = poverty[~poverty["is_total"].astype(bool)] if not poverty.empty \
         else poverty
     frames[SCORES] = scores

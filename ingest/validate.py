@@ -41,9 +41,10 @@ def validate(files: list[ParsedFile], conn: psycopg.Connection | None = None) ->
     """Append the findings of every rule to each file (all files of a run validated together)."""
     if not files:
         return
-    run_suites(files)
+    stacked = rules.stack_sheets(files)
+    run_suites(files, stacked)
     history = rules.load_history(conn, {f.folder_province for f in files})
-    rules.evaluate(files, history)
+    rules.evaluate(files, history, stacked=stacked)
 
 
 # ---------------------------------------------------------------- suites
@@ -178,14 +179,16 @@ def _info_suite_frame(files: list[ParsedFile]) -> pd.DataFrame:
     return frame
 
 
-def suite_frames(files: list[ParsedFile]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame | None]]:
+def suite_frames(files: list[ParsedFile], stacked=None
+                 ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame | None]]:
     """kind -> (frame for GX, cells as written), for the kinds present in this run."""
+    stacked = stacked or rules.stack_sheets(files)
     frames: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
     info = _info_suite_frame(files)
     if not info.empty:
         frames[INFO_KIND] = (info.assign(_row=np.arange(len(info))), None)
     for kind in (TERM, EMULATION, POVERTY):
-        frame, text = rules.sheet_frame(files, kind)
+        frame, text = stacked[kind]
         if frame.empty:
             continue
         if kind == POVERTY:  # the total row is checked against the district rows (rules.TOTALS)
@@ -200,11 +203,11 @@ def suite_frames(files: list[ParsedFile]) -> dict[str, tuple[pd.DataFrame, pd.Da
 
 # ---------------------------------------------------------------- running and placing
 
-def run_suites(files: list[ParsedFile]) -> dict[str, object]:
+def run_suites(files: list[ParsedFile], stacked=None) -> dict[str, object]:
     """Run each suite once over the run's stacked sheets; findings go to their files.
 
-    Returns the GX validation results by sheet kind (for Data Docs or inspection)."""
-    frames = suite_frames(files)
+    Returns the GX validation results by sheet kind (for inspection)."""
+    frames = suite_frames(files, stacked)
     if not frames:
         return {}
     gx = engine()
