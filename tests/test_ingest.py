@@ -30,7 +30,7 @@ def test_messy_workbook_lands_with_exact_values(home, db):
         {"code": "CT01", "target": 5000, "actual": "3.562/5.000"},  # a count given as a fraction
         {"code": "CT02", "target": "80%", "actual": "71%"},
         {"code": "CT07", "target": 90, "actual": "45/50"},  # % indicator: 45 ÷ 50 × 100
-        {"code": "CT11", "target": 5, "actual": "11,54"},
+        {"code": "CT08", "target": 15, "actual": "11,54"},  # a percent with decimals
     ]
     rep.poverty_rows[0].update(poor_households_start=1284, charity_homes_vnd=1.5,
                                households_out_of_near_poverty=None)
@@ -49,7 +49,7 @@ def test_messy_workbook_lands_with_exact_values(home, db):
     assert set(sub[6]) == {"ChiTieu", "ThiDua", "GiamNgheo"}
     assert sub[7] == f"archive/{digest[:2]}/{digest}.xlsx"
     ti = dict(db.execute("select indicator_code, actual_value::float8 from raw.term_indicators"))
-    assert ti == {"CT01": 3562, "CT02": 71, "CT07": 90, "CT11": 11.54}
+    assert ti == {"CT01": 3562, "CT02": 71, "CT07": 90, "CT08": 11.54}
     targets = dict(db.execute("select indicator_code, target_value from raw.term_indicators"))
     assert targets["CT02"] == 80
     texts = dict(db.execute("select indicator_code, actual_text from raw.term_indicators"))
