@@ -31,6 +31,12 @@ from ingest.assets import INBOX, RAW_SUBMISSIONS
 SUMMARY_COUNTS = ("files", "accepted", "rejected", "duplicates", "deferred")
 
 
+def _listed(summaries) -> list[dict]:
+    """The mapped tasks' results as a list, read by index: iterating the lazy XCom sequence
+    probes one past its end, which logs a misleading "XCom not found" error in every run."""
+    return [summaries[i] for i in range(len(summaries))]
+
+
 def _totals(summaries: list[dict]) -> dict[str, int]:
     """Add up the per-file summaries (a count may be given as a number or as a list of files)."""
 
@@ -98,7 +104,7 @@ def lhpn_ingest():
     @task.short_circuit(trigger_rule=TriggerRule.ALL_DONE)
     def accepted_data_changed(summaries: list[dict]) -> bool:
         """True when a file changed accepted data; runs even if another file's task failed."""
-        return any(summary.get("changed") for summary in summaries)
+        return any(summary.get("changed") for summary in _listed(summaries))
 
     @task(outlets=[RAW_SUBMISSIONS])
     def publish_raw_submissions(summaries: list[dict]) -> None:
@@ -106,13 +112,18 @@ def lhpn_ingest():
         from airflow.sdk import get_current_context
 
         events = get_current_context()["outlet_events"]
-        events[RAW_SUBMISSIONS].extra = _totals(summaries)
+        events[RAW_SUBMISSIONS].extra = _totals(_listed(summaries))
 
     @task
     def log_run_summary(paths: list[str], summaries: list[dict]) -> dict:
         """Totals of the run, for the log and XCom."""
+        summaries = _listed(summaries)
         totals: dict = _totals(summaries)
         totals["changed"] = any(s.get("changed") for s in summaries)
+        totals["seconds"] = {}
+        for s in summaries:
+            for step, seconds in (s.get("seconds") or {}).items():
+                totals["seconds"][step] = round(totals["seconds"].get(step, 0) + seconds, 2)
         totals["inbox_files"] = len(paths)
         print(f"lhpn_ingest run: {totals}")
         return totals

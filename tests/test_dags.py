@@ -51,7 +51,26 @@ if not bag.import_errors:
         "doc": bool(ingest.doc_md and marts.doc_md),
         "tags": [sorted(ingest.tags), sorted(marts.tags)],
     }
-print("RESULT " + json.dumps({"definitions": definitions,
+# per-model status of a dbt build where a test on one model failed and a child was skipped
+statuses = []
+module = next((m for m in list(sys.modules.values())
+               if (getattr(m, "__file__", None) or "").endswith("lhpn_warehouse.py")), None)
+if module is not None:
+    import tempfile
+    from pathlib import Path
+    manifest = Path(tempfile.mkdtemp()) / "manifest.json"
+    manifest.write_text(json.dumps({"nodes": {
+        "test.lhpn.not_null_a_x": {"depends_on": {"nodes": ["model.lhpn.a"]}},
+        "test.lhpn.rel_a_b": {"depends_on": {"nodes": ["model.lhpn.a", "seed.lhpn.s"]}}}}))
+    def node(uid, status, message=None):
+        kind, _, name = uid.split(".")
+        return {"unique_id": uid, "name": name, "resource_type": kind, "status": status,
+                "execution_time": 0.5, "message": message}
+    statuses = module.model_statuses([
+        node("seed.lhpn.s", "success"), node("model.lhpn.a", "success"),
+        node("model.lhpn.b", "skipped"), node("test.lhpn.not_null_a_x", "fail", "Got 2 results"),
+        node("test.lhpn.rel_a_b", "pass")], manifest)
+print("RESULT " + json.dumps({"definitions": definitions, "statuses": statuses,
     "import_errors": bag.import_errors, "dag_ids": sorted(bag.dags),
     "warnings": {k: list(v) for k, v in bag.captured_warnings.items()},
     "import_airflow_s": t1 - t0, "parse_s": t2 - t1, "heavy": heavy,
@@ -151,6 +170,16 @@ def test_dag_definitions(parsed):
     assert d["outlets"] == ["lhpn_raw_submissions"]
     assert d["retries"] >= 1 and d["timeout"] > 0 and d["doc"]
     assert "lhpn" in d["tags"][0] and "lhpn" in d["tags"][1]
+
+
+def test_per_model_status_of_a_dbt_build(parsed):
+    """A failed test marks its model failed; dbt's skipped models stay skipped, seeds first."""
+    by_name = {m["name"]: m for m in parsed["statuses"]}
+    assert [m["name"] for m in parsed["statuses"]] == ["s", "a", "b"]
+    assert by_name["a"]["failed"] and by_name["a"]["tests"] == {"fail": 1, "pass": 1}
+    assert by_name["a"]["failed_tests"] == ["not_null_a_x: Got 2 results"]
+    assert not by_name["s"]["failed"] and by_name["s"]["tests"] == {"pass": 1}
+    assert by_name["b"]["status"] == "skipped" and not by_name["b"]["failed"]
 
 
 def test_inbox_trigger_announces_each_new_file_once(home, monkeypatch):
