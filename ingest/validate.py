@@ -152,11 +152,28 @@ def _catalogue_frame(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
             lambda c: catalogue[c].max_points if c in catalogue else None).astype("float64")
         return frame.assign(catalogue_max_points=maxima,
                             catalogue_max_points_text=maxima.map(rules.number_text))
-    if kind == POVERTY:
-        keys = [None if total else (fold(name) or None)
-                for name, total in zip(frame["district_name"], frame["is_total"], strict=True)]
-        return frame.assign(district_key=pd.Series(keys, index=frame.index, dtype=object))
     return frame
+
+
+def _poverty_cells(frame: pd.DataFrame, text: pd.DataFrame) -> tuple[pd.DataFrame, None]:
+    """District rows in long form, one row per cell: one expectation covers every column.
+
+    The total row is left out: it is checked against the sum of the district rows (rules)."""
+    keep = ~frame["is_total"].astype(bool).to_numpy()
+    frame, text = frame[keep], text[keep]
+    if frame.empty:
+        return frame, None
+    measures = list(rules.POVERTY_MEASURES)
+    counts = [c.name for c in layout.SHEETS[POVERTY].columns if c.kind == "count"]
+    ids = ["_file", "excel_row", "district_name"]
+    cells = frame.melt(id_vars=ids, value_vars=measures, var_name="measure", value_name="value")
+    written = text.melt(id_vars=["_file"], value_vars=measures, value_name="value_text")
+    cells["value"] = cells["value"].astype("float64")
+    cells["value_text"] = written["value_text"].to_numpy()  # melt keeps the same order
+    cells["count_value"] = cells["value"].where(cells["measure"].isin(counts))
+    cells["district_key"] = pd.Series(
+        [fold(name) or None for name in cells["district_name"]], index=cells.index, dtype=object)
+    return cells, None
 
 
 def _info_suite_frame(files: list[ParsedFile]) -> pd.DataFrame:
@@ -191,9 +208,8 @@ def suite_frames(files: list[ParsedFile], stacked=None
         frame, text = stacked[kind]
         if frame.empty:
             continue
-        if kind == POVERTY:  # the total row is checked against the district rows (rules.TOTALS)
-            keep = ~frame["is_total"].astype(bool)
-            frame, text = frame[keep].reset_index(drop=True), text[keep].reset_index(drop=True)
+        if kind == POVERTY:
+            frame, text = _poverty_cells(frame, text)
             if frame.empty:
                 continue
         frame = _catalogue_frame(frame, kind)
@@ -236,7 +252,9 @@ def _place(files, kind, frame: pd.DataFrame, text, outcome) -> None:
     severity = "warning" if str(getattr(config.severity, "value", config.severity)) in (
         "warning", "info") else "error"
     column = meta.get("column") or kwargs.get("column") or kwargs.get("column_A")
+    column_from = meta.get("column_from")  # long frames: the column is a field of the row
     extra = {"catalogue": ", ".join(kwargs.get("value_set") or [])}
+    seen: set[tuple] = set()
     index = outcome.result.get("unexpected_index_list")
     if index is None:  # a table-level expectation: every file of the frame
         rows = frame.drop_duplicates("_file")["_row"].tolist()
@@ -245,6 +263,12 @@ def _place(files, kind, frame: pd.DataFrame, text, outcome) -> None:
         rows = [entry["_row"] for entry in index]
     for row in rows:
         record = frame.iloc[int(row)]
+        if column_from:
+            column = record[column_from]
+        key = (int(record["_file"]), record.get("excel_row"), column)
+        if key in seen:
+            continue  # a long frame repeats a row once per cell
+        seen.add(key)
         parsed = files[int(record["_file"])]
         fields = {k: ("" if _missing(v) else v) for k, v in record.items()} | extra
         if kind == INFO_KIND:
@@ -256,7 +280,10 @@ def _place(files, kind, frame: pd.DataFrame, text, outcome) -> None:
             sheet_data = parsed.sheets[kind]
             sheet, excel_row = sheet_data.sheet_name, int(record["excel_row"])
             header = rules.header_text(sheet_data.headers.get(column)) if column else None
-            cell = text.at[record.name, column] if column and column in text else None
+            if "value_text" in record:
+                cell = record["value_text"]
+            else:
+                cell = text.at[record.name, column] if column and column in text else None
             value = cell if cell not in (None, "") else (
                 rules.number_text(record[column]) if column and column in record
                 and not isinstance(record[column], str) else None)
