@@ -60,6 +60,7 @@ class SheetData:
 class ReportInfo:
     """Sheet ThongTin, parsed. `rows` maps each field to its Excel row, `raw` to its text."""
 
+    sheet_name: str = INFO_SHEET  # as named in the workbook ("Thông tin", "THONGTIN", ...)
     province_code: str | None = None
     province_name: str | None = None
     period: str | None = None

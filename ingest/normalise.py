@@ -64,7 +64,7 @@ def _finding(rule, severity, vi, en, sheet=None, row=None, column=None, value=No
 # ---------------------------------------------------------------- ThongTin
 
 def parse_info(sheet: Sheet, findings: list[Finding]) -> ReportInfo:
-    info = ReportInfo()
+    info = ReportInfo(sheet_name=sheet.name)
     for i, row in enumerate(sheet.rows):
         cells = [(j, c) for j, c in enumerate(row) if _cell_text(c)]
         if not cells:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ingest import layout
 from ingest.layout import SHEETS
-from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM, Finding, ParsedFile, Severity
+from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile, Severity
 from ingest.numbers import vn_number
 from ingest.periods import parse_period, parse_term
 from ingest.reference import provinces_for
@@ -464,7 +464,7 @@ def evaluate(files: list[ParsedFile], history: pd.DataFrame | None = None,
                 if rule.name == "inbox_folder":
                     value = "(thư mục gốc / inbox top)"
                 parsed.findings.append(_finding(
-                    rule, fields, INFO_SHEET if info.rows else None, info.rows.get(at),
+                    rule, fields, info.sheet_name if info.rows else None, info.rows.get(at),
                     _INFO_LABEL.get(at), value))
                 continue
             if rule.scope in (DISTRICTS, SCORES):

@@ -274,7 +274,7 @@ def _place(files, kind, frame: pd.DataFrame, text, outcome) -> None:
         if kind == INFO_KIND:
             info = parsed.info
             value = info.raw.get(column) if column else None
-            sheet, excel_row = INFO_SHEET, info.rows.get(column) if column else None
+            sheet, excel_row = info.sheet_name, info.rows.get(column) if column else None
             header = _INFO_LABEL.get(column) if column else None
         else:
             sheet_data = parsed.sheets[kind]

@@ -227,3 +227,22 @@ def test_received_time_is_when_the_file_was_dropped(home, db):
     received = db.execute("select extract(epoch from received_at) from raw.submissions"
                           ).fetchone()[0]
     assert abs(float(received) - dropped) < 1
+
+
+def test_sheet_names_match_loosely_and_reports_use_them_as_written(home, db):
+    from openpyxl import load_workbook
+
+    rep = report("60", "2024", sheets=(POVERTY,), districts=3)
+    rep.info_overrides = {"Kỳ báo cáo": "2024-13T"}  # malformed period
+    path = drop(home.inbox, rep)
+    wb = load_workbook(path)
+    wb["ThongTin"].title = "Thông tin"
+    wb["GiamNgheo"].title = "GIẢM NGHÈO"
+    wb.save(path)
+    summary = run()
+    assert [r.event for r in summary.results] == ["rejected"]
+    finding = db.execute("select sheet, excel_row, column_header, value from"
+                         " audit.validation_results where rule like 'period%%'").fetchone()
+    assert finding == ("Thông tin", 5, "Kỳ báo cáo", "2024-13T")
+    text = Path(summary.results[0].report).read_text(encoding="utf-8")
+    assert "Thông tin" in text and "2024-13T" in text
