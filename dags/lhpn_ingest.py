@@ -102,17 +102,22 @@ def lhpn_ingest():
         return summary
 
     @task.short_circuit(trigger_rule=TriggerRule.ALL_DONE)
-    def accepted_data_changed(summaries: list[dict]) -> bool:
-        """True when a file changed accepted data; runs even if another file's task failed."""
-        return any(summary.get("changed") for summary in _listed(summaries))
+    def accepted_data_changed(summaries: list[dict]) -> dict:
+        """The run's totals when a file changed accepted data, else nothing (skip the publish).
+
+        Runs even when another file's task failed: what did load still reaches the marts.
+        """
+        summaries = _listed(summaries)
+        if not any(summary.get("changed") for summary in summaries):
+            return {}
+        return _totals(summaries)
 
     @task(outlets=[RAW_SUBMISSIONS])
-    def publish_raw_submissions(summaries: list[dict]) -> None:
-        """Emit the raw-submissions asset event that schedules the marts build."""
+    def publish_raw_submissions(totals: dict) -> None:
+        """Emit the raw-submissions asset event (with the run's totals) that schedules the marts."""
         from airflow.sdk import get_current_context
 
-        events = get_current_context()["outlet_events"]
-        events[RAW_SUBMISSIONS].extra = _totals(_listed(summaries))
+        get_current_context()["outlet_events"][RAW_SUBMISSIONS].extra = totals
 
     @task
     def log_run_summary(paths: list[str], summaries: list[dict]) -> dict:
@@ -130,7 +135,7 @@ def lhpn_ingest():
 
     paths = list_inbox()
     summaries = process_file.expand(path=paths)
-    accepted_data_changed(summaries) >> publish_raw_submissions(summaries)
+    publish_raw_submissions(accepted_data_changed(summaries))
     log_run_summary(paths, summaries)
 
 

@@ -71,7 +71,7 @@ def lhpn_warehouse():
         get_current_context()["ti"].xcom_push(key="summary", value={**summary, "error": error})
         return models
 
-    @task(map_index_template="{{ dbt_model }}", retries=0)
+    @task(map_index_template="{{ dbt_model }}", retries=0, max_active_tis_per_dagrun=4)
     def dbt_model(model: dict) -> dict:
         """One model (or seed) of the build with its tests; fails when any of them failed."""
         from airflow.sdk import get_current_context

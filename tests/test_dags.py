@@ -79,8 +79,11 @@ print("RESULT " + json.dumps({"definitions": definitions, "statuses": statuses,
 """
 
 # Runs `dag.test()` for each DAG id given, in order, and reports each run as one JSON line.
+# LHPN_TEST_FAIL_ONCE=<file name>: in the first run, processing that file fails as if the
+# database went away (and is not retried), to check that the other files still get through.
 DAG_TEST_SCRIPT = """
-import json, sys, time
+import json, os, sys, time
+import ingest.pipeline
 from airflow.dag_processing.dagbag import DagBag
 from airflow.models.taskinstance import TaskInstance
 from airflow.utils.session import create_session
@@ -88,9 +91,25 @@ from sqlalchemy import select
 
 bag = DagBag(sys.argv[1])
 assert not bag.import_errors, bag.import_errors
-for dag_id in sys.argv[2:]:
+real_process_files = ingest.pipeline.process_files
+fail_once = os.environ.get("LHPN_TEST_FAIL_ONCE")
+
+def failing_process_files(paths, **kwargs):
+    if any(p.endswith(fail_once) for p in paths):
+        raise RuntimeError("simulated system failure: the database went away")
+    return real_process_files(paths, **kwargs)
+
+for n, dag_id in enumerate(sys.argv[2:]):
+    dag = bag.get_dag(dag_id)
+    if fail_once and n == 0:
+        ingest.pipeline.process_files = failing_process_files
+        dag.get_task("process_file").retries = 0
+    else:
+        ingest.pipeline.process_files = real_process_files
+        if dag_id == "lhpn_ingest":
+            dag.get_task("process_file").retries = 2
     started = time.perf_counter()
-    run = bag.get_dag(dag_id).test()
+    run = dag.test()
     seconds = time.perf_counter() - started
     with create_session() as session:
         tis = session.scalars(select(TaskInstance).where(
@@ -217,7 +236,7 @@ def test_inbox_trigger_announces_each_new_file_once(home, monkeypatch):
 
 
 def _drop_mixed_inbox(inbox: Path) -> dict[str, Path]:
-    """Two good province files and one that breaks a rule of the contract (§3)."""
+    """Three good province files and one that breaks a rule of the contract (§3)."""
     from ingest import samples
     from ingest.model import POVERTY
 
@@ -226,61 +245,65 @@ def _drop_mixed_inbox(inbox: Path) -> dict[str, Path]:
                                    inbox / "51" / "BC_51_nam_2024.xlsx")
     good_csv = samples.write_csv(samples.random_report(rng, "60", "2025-6T", sheets=(POVERTY,)),
                                  inbox / "60" / "BC_60_6thang_2025.csv")
+    unlucky = samples.write_xlsx(samples.random_report(rng, "49", "2024"),
+                                 inbox / "49" / "BC_49_nam_2024.xlsx")
     bad = samples.random_report(rng, "37", "2024", sheets=(POVERTY,))
     row = bad.poverty_rows[1]
     row["households_out_of_poverty"] = row["poor_households_start"] + 40
     bad_xlsx = samples.write_xlsx(bad, inbox / "37" / "BC_37_nam_2024.xlsx")
-    return {"good_xlsx": good_xlsx, "good_csv": good_csv, "bad": bad_xlsx}
+    return {"good_xlsx": good_xlsx, "good_csv": good_csv, "unlucky": unlucky, "bad": bad_xlsx}
 
 
 def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
-    """dag.test(): a mixed inbox loads the good files, quarantines the bad one, builds the marts."""
+    """dag.test() on a mixed inbox: good files load, the bad one is quarantined alone, a file
+    whose task hits a system failure fails only its own task and loads on the next run; the
+    asset event is emitted only by runs that changed accepted data; the marts get built."""
     files = _drop_mixed_inbox(home.inbox)
+    env = {**airflow_env, "LHPN_TEST_FAIL_ONCE": "BC_49_nam_2024.xlsx"}
     started = time.perf_counter()
-    proc = _run(airflow_env,
-                [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
-                 "lhpn_ingest", "lhpn_ingest", "lhpn_warehouse"],
+    proc = _run(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
+                      "lhpn_ingest", "lhpn_ingest", "lhpn_ingest", "lhpn_warehouse"],
                 Path(airflow_env["AIRFLOW_HOME"]) / "dag_test.log")
     wall = time.perf_counter() - started
-    ingest, idle, build = _results(proc.stdout)
-    print(f"\nwall time of one drop through both DAGs (one process, Airflow import included): "
-          f"{wall:.1f}s; lhpn_ingest {ingest['seconds']:.1f}s, empty lhpn_ingest "
-          f"{idle['seconds']:.1f}s, lhpn_warehouse {build['seconds']:.1f}s")
+    mixed, recovery, idle, build = _results(proc.stdout)
+    print(f"\nwall time of the drop through both DAGs (one process, Airflow import included): "
+          f"{wall:.1f}s; lhpn_ingest 4 files {mixed['seconds']:.1f}s, 1 file "
+          f"{recovery['seconds']:.1f}s, empty {idle['seconds']:.1f}s; "
+          f"lhpn_warehouse {build['seconds']:.1f}s")
 
-    # lhpn_ingest: one mapped task per file, all succeeded (a rejection is not a failure)
-    assert ingest["state"] == "success", ingest
-    mapped = {k: v for k, v in ingest["tasks"].items() if k.startswith("process_file[")}
-    assert len(mapped) == 3 and set(mapped.values()) == {"success"}, ingest["tasks"]
-    assert sorted(ingest["map_names"].values()) == [
-        "37/BC_37_nam_2024.xlsx", "51/BC_51_nam_2024.xlsx", "60/BC_60_6thang_2025.csv"]
-    assert ingest["tasks"]["publish_raw_submissions"] == "success"
-    assert ingest["tasks"]["log_run_summary"] == "success"
+    # 1st run: one mapped task per file; a rejection is not a failure, a system failure is
+    mapped = {mixed["map_names"][k]: v for k, v in mixed["tasks"].items()
+              if k.startswith("process_file[")}
+    assert mapped == {"37/BC_37_nam_2024.xlsx": "success", "51/BC_51_nam_2024.xlsx": "success",
+                      "60/BC_60_6thang_2025.csv": "success", "49/BC_49_nam_2024.xlsx": "failed"}
+    assert mixed["tasks"]["publish_raw_submissions"] == "success"  # the others reach the marts
+    assert mixed["tasks"]["log_run_summary"] == "upstream_failed"
+    assert mixed["state"] == "failed", "a failed file task fails the run"
 
-    # the good files are loaded and archived, the bad one quarantined with its report
-    rows = db.execute("select province_code, period, status from raw.submissions"
-                      " order by province_code").fetchall()
-    by_province = {r[0]: r for r in rows}
-    assert by_province["51"][2].startswith("accepted") and by_province["60"][2].startswith(
-        "accepted"), rows
-    assert "37" not in by_province or by_province["37"][2] == "rejected", rows
-    assert not any(p.exists() for p in files.values()), "the inbox is left empty"
-    quarantined = sorted(p.name for p in home.quarantine.rglob("*") if p.is_file())
-    assert "BC_37_nam_2024.xlsx" in quarantined
-    assert "BC_37_nam_2024.xlsx.errors.txt" in quarantined
-    assert len([p for p in home.archive.rglob("*") if p.is_file()]) == 3
-
-    # the asset event that schedules lhpn_warehouse was emitted once, for the changed run only
+    # 2nd run picks up the file left in the inbox; the 3rd finds nothing and publishes nothing
+    assert recovery["state"] == "success", recovery
+    assert list(recovery["map_names"].values()) == ["49/BC_49_nam_2024.xlsx"]
+    assert recovery["tasks"]["publish_raw_submissions"] == "success"
     assert idle["state"] == "success", idle
     assert idle["tasks"]["accepted_data_changed"] == "success"
     assert idle["tasks"]["publish_raw_submissions"] == "skipped"
+
+    # the good files are loaded and archived, the bad one quarantined with its report
+    rows = db.execute("select province_code, status from raw.submissions").fetchall()
+    assert sorted(rows) == [("37", "rejected"), ("49", "accepted"), ("51", "accepted"),
+                            ("60", "accepted")]
+    assert not any(p.exists() for p in files.values()), "the inbox is left empty"
+    quarantined = sorted(p.name for p in home.quarantine.rglob("*") if p.is_file())
+    assert quarantined == ["BC_37_nam_2024.xlsx", "BC_37_nam_2024.xlsx.errors.txt"]
+
+    # the asset event that schedules lhpn_warehouse: once per run that changed accepted data
     with psycopg.connect(_airflow_db_url(airflow_env)) as conn:
         events = conn.execute(
             "select e.extra from asset_event e join asset a on a.id = e.asset_id"
-            " where a.name = 'lhpn_raw_submissions'").fetchall()
+            " where a.name = 'lhpn_raw_submissions' order by e.id").fetchall()
         queued = conn.execute("select count(*) from asset_dag_run_queue"
                               " where target_dag_id = 'lhpn_warehouse'").fetchone()[0]
-    assert len(events) == 1, events
-    assert events[0][0]["accepted"] == 2 and events[0][0]["rejected"] == 1
+    assert [(e[0]["accepted"], e[0]["rejected"]) for e in events] == [(2, 1), (1, 0)]
     assert queued == 1
 
     # lhpn_warehouse: one dbt build, one mapped task per model, the marts filled
@@ -293,10 +316,10 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
             "submission_status", "term_scorecard"} <= models
     provinces = {r[0] for r in db.execute(
         "select distinct province_code from marts.term_indicator_attainment")}
-    assert provinces == {"51"}
+    assert provinces == {"49", "51"}
     poverty = {r[0] for r in db.execute(
         "select distinct province_code from marts.poverty_support_outcomes")}
-    assert poverty == {"51", "60"}
+    assert poverty == {"49", "51", "60"}
 
 
 def _airflow_db_url(env: dict) -> str:
