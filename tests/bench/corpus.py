@@ -16,11 +16,12 @@ Round 1 is one reporting history of the whole country:
   negative count, self-assessed points above the maximum).
 
 **Scale.** Scale N is rounds 1..N: every round after the first resubmits every report of round
-1 (same province and period, new values, file name `..._lan<r>`), as offices do when they
-correct a report. So N multiplies the files received and the rows in every raw table (term,
-emulation and poverty rows alike) by N, while the marts' output keeps one current version per
-(province, period): the marts have to read and rank N versions of everything, which is how a
-warehouse grows over the years. (More districts would have grown only the poverty rows.)
+1 (same province and period, same layout, one to three numbers corrected by a few percent, file
+name `..._lan<r>`), as offices do when they correct a report. So N multiplies the files received
+and the rows in every raw table (term, emulation and poverty rows alike) by N, while the marts'
+output keeps one current version per (province, period): the marts have to read and rank N
+versions of everything, which is how a warehouse grows over the years. (More districts would
+have grown only the poverty rows.)
 
 Generating xlsx with openpyxl takes ~0.1 s a file, so every round is generated once and cached
 on disk under `<cache>/seed<seed>[-quick]/round<r>/` with a `manifest.json`; a corpus of scale N
@@ -40,7 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 MANIFEST = "manifest.json"
-CORPUS_VERSION = 1  # bump when the generator changes, to invalidate the caches
+CORPUS_VERSION = 2  # bump when the generator changes, to invalidate the caches
 OLD_YEARS = range(2016, 2025)
 BAD_KINDS = ("out_gt_poor", "unknown_indicator", "unknown_province", "folder_mismatch",
              "negative_count", "points_over_max")
@@ -193,7 +194,8 @@ def _write_one(args: tuple) -> dict:
     from ingest.samples import random_report, write_csv, write_xlsx
 
     code, period = item["code"], item["period"]
-    rng = random.Random(f"file:{seed}:{round_no}:{code}:{period}:{item.get('bad')}")
+    # the content of round 1; later rounds correct a few of its numbers (see _correct)
+    rng = random.Random(f"file:{seed}:1:{code}:{period}:{item.get('bad')}")
     if item["fmt"] == "csv":
         sheets: tuple[str, ...] = (POVERTY,)
     else:
@@ -218,6 +220,8 @@ def _write_one(args: tuple) -> dict:
         report.poverty_rows[0]["charity_homes"] = -3
     elif bad == "points_over_max" and report.emulation_rows:
         report.emulation_rows[0]["self"] = report.emulation_rows[0]["max"] + 5
+    if round_no > 1:
+        _correct(report, random.Random(f"fix:{seed}:{round_no}:{code}:{period}"))
     rel = f"{code}/{_file_name(item, round_no)}"
     path = Path(round_dir) / rel
     if item["fmt"] == "csv":
@@ -241,6 +245,25 @@ def _write_one(args: tuple) -> dict:
         data_rows=sum(len(table_rows(report, k)) - 1 for k in data_sheets),
     )
     return asdict(spec)
+
+
+_CORRECTABLE = ("households_out_of_near_poverty", "policy_loan_households", "livelihood_packages",
+                "five_no_three_clean_households", "charity_homes_vnd")
+
+
+def _correct(report, rng: random.Random) -> None:
+    """A resubmission: one to three numbers of the report corrected by 1-5 %."""
+    rows = report.poverty_rows or []
+    for _ in range(rng.randint(1, 3)):
+        if rows and rng.random() < 0.8:
+            row = rng.choice(rows)
+            name = rng.choice(_CORRECTABLE)
+            value = row[name] * rng.choice([0.95, 0.97, 0.99, 1.01, 1.03, 1.05])
+            row[name] = round(value, 1) if isinstance(row[name], float) else max(1, round(value))
+        elif report.term_rows:
+            row = rng.choice(report.term_rows)
+            if isinstance(row.get("actual"), int):
+                row["actual"] += rng.choice([-20, -10, 10, 20])
 
 
 def _district_list(item: dict, districts: dict[str, list[str]], merged: dict[str, list[str]]):

@@ -641,8 +641,11 @@ def render(res: dict) -> str:
         extra = ""
         if e.get("ingest_added"):
             ia = e["ingest_added"]
+            st = ia["seconds"]
             extra = (f"; ingest of {ia['files']} added files {ia['wall_seconds']:.1f} s "
-                     f"({ia['files'] / ia['wall_seconds']:.1f} files/s)")
+                     f"({ia['files'] / ia['wall_seconds']:.1f} files/s; read {st['read']:.0f}"
+                     f", validate {st['validate']:.0f}, load {st['load']:.0f} s; "
+                     f"{ia['with_warnings']} with warnings)")
         line(f"(5) marts build at {e['scale']}x ({raw['submissions']} subm., {rows:,} raw rows)",
              e["seconds"], None, None,
              f"dbt node time {_fmt(e.get('dbt_node_seconds'), '.1f')} s"
