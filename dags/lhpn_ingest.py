@@ -69,7 +69,7 @@ def _totals(summaries: list[dict]) -> dict[str, int]:
 def lhpn_ingest():
     @task(execution_timeout=timedelta(minutes=2))
     def list_inbox() -> list[str]:
-        """The settled files waiting in the inbox, oldest folder order first."""
+        """The files waiting in the inbox, in path order (province folder, then name)."""
         from ingest.pipeline import list_inbox as ready_files
 
         return ready_files()

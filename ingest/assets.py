@@ -30,16 +30,25 @@ Fingerprint = tuple[str, int, int]
 
 
 def _ready_files() -> set[Fingerprint]:
-    """Settled inbox files (the pipeline decides which), each with its size and mtime."""
-    from ingest.pipeline import list_inbox  # imported in the triggerer only, never at parse time
+    """Inbox files the pipeline would take now, each with its size and mtime.
 
+    A file younger than the settle time may still be being written: it is left out, and so
+    announced by a later scan once it has settled (the pipeline would only defer it now).
+    """
+    import time
+
+    from ingest.pipeline import list_inbox  # imported in the triggerer only, never at parse time
+    from ingest.settings import settle_seconds
+
+    settled_before = time.time() - settle_seconds()
     ready: set[Fingerprint] = set()
     for path in list_inbox():
         try:
             stat = os.stat(path)
         except FileNotFoundError:  # picked up by a running ingest between listing and stat
             continue
-        ready.add((path, stat.st_size, stat.st_mtime_ns))
+        if stat.st_mtime <= settled_before:
+            ready.add((path, stat.st_size, stat.st_mtime_ns))
     return ready
 
 

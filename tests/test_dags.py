@@ -201,38 +201,55 @@ def test_per_model_status_of_a_dbt_build(parsed):
     assert by_name["b"]["status"] == "skipped" and not by_name["b"]["failed"]
 
 
-def test_inbox_trigger_announces_each_new_file_once(home, monkeypatch):
-    """The asset watcher's trigger fires for new settled files only, and never touches them."""
-    import asyncio
+# Drives the inbox watcher's trigger against the inbox of LHPN_HOME and reports what it fired.
+TRIGGER_SCRIPT = """
+import asyncio, json, os, time
+from pathlib import Path
+from ingest import assets
+from ingest.settings import home
 
-    from ingest import assets
+async def first_events(trigger, n, timeout):
+    events, gen = [], trigger.run()
+    try:
+        async with asyncio.timeout(timeout):
+            async for event in gen:
+                events.append(event.payload)
+                if len(events) == n:
+                    break
+    except TimeoutError:
+        pass
+    finally:
+        await gen.aclose()
+    return events
 
-    inbox = home.inbox / "60"
-    inbox.mkdir(parents=True)
+inbox = home().ensure().inbox / "60"
+inbox.mkdir(parents=True, exist_ok=True)
+trigger = assets.InboxTrigger(poke_interval=0.05)
+result = {"empty": asyncio.run(first_events(trigger, 1, 0.3))}
+os.environ["LHPN_SETTLE_SECONDS"] = "60"
+report = inbox / "a.xlsx"
+report.write_bytes(b"x")
+(inbox / "~$a.xlsx").write_bytes(b"lock")  # Excel's lock file is not a report
+result["unsettled"] = asyncio.run(first_events(trigger, 1, 0.3))
+two_minutes_ago = time.time() - 120
+os.utime(report, (two_minutes_ago, two_minutes_ago))
+result["settled"] = asyncio.run(first_events(trigger, 2, 0.5))
+result["still_there"] = report.exists()
+result["serialized"] = list(trigger.serialize())
+print("RESULT " + json.dumps(result))
+"""
 
-    async def first_events(trigger, n, timeout):
-        events, gen = [], trigger.run()
-        try:
-            async with asyncio.timeout(timeout):
-                async for event in gen:
-                    events.append(event.payload)
-                    if len(events) == n:
-                        break
-        except TimeoutError:
-            pass
-        finally:
-            await gen.aclose()
-        return events
 
-    trigger = assets.InboxTrigger(poke_interval=0.05)
-    assert asyncio.run(first_events(trigger, 1, 0.3)) == []  # empty inbox: nothing
-    (inbox / "a.xlsx").write_bytes(b"x")
-    (inbox / "~$a.xlsx").write_bytes(b"lock")  # Excel's lock file is not a report
-    events = asyncio.run(first_events(trigger, 2, 0.5))
-    assert len(events) == 1 and events[0]["new_files"] == 1
-    assert events[0]["files"][0].endswith("60/a.xlsx")
-    assert (inbox / "a.xlsx").exists()
-    assert trigger.serialize() == ("ingest.assets.InboxTrigger", {"poke_interval": 0.05})
+def test_inbox_trigger_announces_each_new_file_once(airflow_env, tmp_path):
+    """The asset watcher's trigger fires once per new settled file, and never touches it."""
+    env = {**airflow_env, "LHPN_HOME": str(tmp_path), "LHPN_SETTLE_SECONDS": "0"}
+    proc = _run(env, [sys.executable, "-c", TRIGGER_SCRIPT], tmp_path / "trigger.log")
+    [result] = _results(proc.stdout)
+    assert result["empty"] == [] and result["unsettled"] == []
+    assert len(result["settled"]) == 1 and result["settled"][0]["new_files"] == 1
+    assert result["settled"][0]["files"][0].endswith("60/a.xlsx")
+    assert result["still_there"]
+    assert result["serialized"] == ["ingest.assets.InboxTrigger", {"poke_interval": 0.05}]
 
 
 def _drop_mixed_inbox(inbox: Path) -> dict[str, Path]:
