@@ -50,6 +50,27 @@ def _embedded_server_url(data_home: Home, database: str) -> str:
     return f"postgresql://postgres@/{database}?host={socket_dir}"
 
 
+def stop_embedded(data_home: Home | None = None, timeout: float = 30) -> bool:
+    """Stop the embedded server of a data home (fast shutdown). True if one was running."""
+    import signal
+    import time
+
+    pid_file = (data_home or home()).pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, signal.SIGINT)
+    except (FileNotFoundError, ValueError, IndexError, ProcessLookupError):
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return True
+
+
 def _with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + database))

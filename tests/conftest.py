@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -13,14 +14,19 @@ CONTRACT_DIR = Path(__file__).resolve().parents[2] / "shared" / "contract"
 
 
 @pytest.fixture(scope="session")
-def lhpn_home(tmp_path_factory) -> Path:
+def lhpn_home(tmp_path_factory) -> Iterator[Path]:
     """A data home for the test session, with its embedded PostgreSQL (started once)."""
     root = tmp_path_factory.mktemp("home")
     os.environ["LHPN_HOME"] = str(root)
     os.environ.pop("LHPN_INBOX", None)
     os.environ.pop("LHPN_WAREHOUSE_URL", None)
     os.environ["LHPN_SETTLE_SECONDS"] = "0"
-    return root
+    yield root
+    from ingest import warehouse
+    from ingest.settings import Home
+
+    # the server outlives CLI calls by design, but not the test session
+    warehouse.stop_embedded(Home(root, root / "inbox"))
 
 
 @pytest.fixture(scope="session")
