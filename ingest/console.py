@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from importlib import resources
 
 import click
 import psycopg
@@ -13,6 +12,7 @@ from psycopg.rows import dict_row
 from ingest import settings, warehouse
 from ingest.numbers import vn_number
 from ingest.pipeline import FileResult, RunSummary
+from ingest.warehouse import query
 
 _EVENT_STYLE = {
     "accepted": ("nhận", "green"),
@@ -22,10 +22,6 @@ _EVENT_STYLE = {
     "deferred": ("đang ghi, để lần sau", None),
     "failed": ("LỖI HỆ THỐNG", "red"),
 }
-
-
-def query(name: str) -> str:
-    return (resources.files("ingest") / "sql" / "queries" / f"{name}.sql").read_text("utf-8")
 
 
 def _fetch(conn: psycopg.Connection, name: str, **params) -> list[dict]:

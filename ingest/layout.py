@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM
@@ -24,14 +25,26 @@ def fold(text: object) -> str:
     """Lower-case ASCII letters and digits only: the key every label is compared by."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFD", str(text).replace("đ", "d").replace("Đ", "D"))
+    return _fold(text if isinstance(text, str) else str(text))
+
+
+@lru_cache(maxsize=65536)  # the same labels come back in every workbook
+def _fold(text: str) -> str:
+    s = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     s = "".join(c for c in s if unicodedata.category(c) != "Mn")
     return _NON_WORD.sub("", s.lower())
 
 
 def header_key(text: object) -> str:
     """Fold a header after dropping its unit in parentheses, e.g. "(triệu đồng)"."""
-    return fold(_PARENS.sub(" ", str(text or "")))
+    if not text:
+        return ""
+    return _header_key(text if isinstance(text, str) else str(text))
+
+
+@lru_cache(maxsize=65536)
+def _header_key(text: str) -> str:
+    return fold(_PARENS.sub(" ", text))
 
 
 def money_multiplier(header: str) -> int | None:
@@ -67,13 +80,16 @@ class SheetLayout:
     sheet_name: str  # the contract's sheet name
     columns: tuple[Column, ...]
     key_column: str  # the column that identifies a row (code or district)
+    by_key: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "by_key", {c.key: c for c in self.columns})
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
     def match(self, header: object) -> Column | None:
-        key = header_key(header)
-        return next((c for c in self.columns if c.key == key), None) if key else None
+        return self.by_key.get(header_key(header))
 
 
 SHEETS: dict[str, SheetLayout] = {

@@ -18,6 +18,7 @@ import psycopg
 from ingest.layout import SHEETS
 from ingest.model import POVERTY, ParsedFile
 from ingest.periods import parse_period
+from ingest.warehouse import query
 
 _FINDING_COLUMNS = ("submission_id", "rule", "severity", "sheet", "excel_row", "column_header",
                     "value", "expected", "message_vi", "message_en")
@@ -34,12 +35,9 @@ class Loaded:
         return self.submission_id is None
 
 
-def _clean(value):
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+def _column_values(series) -> list:
+    """A column as Python values, NaN as None (COPY's NULL)."""
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in series.tolist()]
 
 
 def sheet_columns(kind: str) -> list[str]:
@@ -55,47 +53,38 @@ def load_file(conn: psycopg.Connection, parsed: ParsedFile, *, archive_path: str
     period = parse_period(info.period)
     outcome = parsed.outcome
     with conn.transaction():
-        version = None
         if outcome != "rejected":
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))",
                          [f"lhpn.version:{parsed.folder_province}|{period.code}"])
-            version = conn.execute(
-                "select coalesce(max(version), 0) + 1 from raw.submissions"
-                " where province_code = %s and period = %s",
-                [parsed.folder_province, period.code]).fetchone()[0]
-        row = conn.execute(
-            """insert into raw.submissions (sha256, source_file, province_code, archive_path,
-                   size_bytes, received_at, declared_province_code, province_name, period, term,
-                   report_date, prepared_by, contact, sheets, outcome, status, version,
-                   error_count, warning_count)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               on conflict (sha256) do nothing
-               returning submission_id""",
-            [parsed.sha256, parsed.source_file, parsed.folder_province, archive_path,
-             parsed.size_bytes, received_at, info.province_code, info.province_name,
-             period.code if period else None, info.term, info.report_date, info.prepared_by,
-             info.contact, [SHEETS[k].sheet_name for k in parsed.sheets], outcome, outcome,
-             version, len(parsed.errors), len(parsed.warnings)],
-        ).fetchone()
+        row = conn.execute(query("insert_submission"), {
+            "sha256": parsed.sha256, "source_file": parsed.source_file,
+            "province_code": parsed.folder_province, "archive_path": archive_path,
+            "size_bytes": parsed.size_bytes, "received_at": received_at,
+            "declared_province_code": info.province_code, "province_name": info.province_name,
+            "period": period.code if period else None, "term": info.term,
+            "report_date": info.report_date, "prepared_by": info.prepared_by,
+            "contact": info.contact, "sheets": [SHEETS[k].sheet_name for k in parsed.sheets],
+            "outcome": outcome, "error_count": len(parsed.errors),
+            "warning_count": len(parsed.warnings),
+        }).fetchone()
         if row is None:
             return Loaded(None, None, 0)
-        submission_id = row[0]
+        submission_id, version = row
         _fault_point("after_submission_row")
         rows = 0
         if outcome != "rejected":
-            conn.execute(
-                "update raw.submissions set status = 'superseded'"
-                " where province_code = %s and period = %s and submission_id <> %s"
-                " and status in ('accepted', 'accepted_with_warnings')",
-                [parsed.folder_province, period.code, submission_id])
+            conn.execute(query("supersede_earlier"), {
+                "province_code": parsed.folder_province, "period": period.code,
+                "submission_id": submission_id})
             for kind, sheet in parsed.sheets.items():
                 columns = sheet_columns(kind)
-                frame = sheet.frame[columns]
+                # plain Python lists per column: much cheaper than iterating a DataFrame
+                values = [_column_values(sheet.frame[c]) for c in columns]
                 copy_sql = f"copy raw.{kind} (submission_id, {', '.join(columns)}) from stdin"
                 with conn.cursor().copy(copy_sql) as copy:
-                    for values in frame.itertuples(index=False, name=None):
-                        copy.write_row((submission_id, *map(_clean, values)))
-                rows += len(frame)
+                    for record in zip(*values, strict=True):
+                        copy.write_row((submission_id, *record))
+                rows += len(sheet.frame)
                 _fault_point("between_sheets")
         if parsed.findings:
             with conn.cursor().copy(

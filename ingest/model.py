@@ -45,14 +45,15 @@ class SheetData:
 
     `frame` has the canonical columns of the sheet kind (see `ingest.layout`), plus `excel_row`
     (1-based row number as Excel shows it) and, for poverty sheets, `is_total`. Numbers are
-    floats (NaN = not reported), text is str or None. `text` holds the cells as written
-    (same index and columns), for reports. `headers` maps canonical column -> header as written.
+    floats (NaN = not reported), text is str or None. `text` holds the cells as written, by
+    Excel row then canonical column, for reports. `headers` maps canonical column -> header as
+    written.
     """
 
     kind: str
     sheet_name: str
     frame: pd.DataFrame
-    text: pd.DataFrame
+    text: dict[int, dict[str, str]]
     headers: dict[str, str]
 
 

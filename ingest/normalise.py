@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
 
 from ingest import layout
@@ -44,7 +45,7 @@ def _fill_merged(sheet: Sheet) -> list[list[object]]:
 
     Only used to find the header; data rows are read as they are, so a note merged across the
     table is not copied into number columns."""
-    rows = [list(r) for r in sheet.rows]
+    rows = [list(r) for r in sheet.rows[:HEADER_SEARCH_ROWS]]
     for (r0, c0), (r1, c1) in sheet.merged:
         if r0 >= len(rows) or c0 >= len(rows[r0]):
             continue
@@ -123,10 +124,14 @@ def _find_header(rows: list[list[object]], sheet_layout: SheetLayout | None):
     best = None
     candidates = [sheet_layout] if sheet_layout else list(SHEETS.values())
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        keys = [(j, layout.header_key(cell)) for j, cell in enumerate(row)
+                if isinstance(cell, str) and cell]
+        if len(keys) < 2:
+            continue
         for lay in candidates:
             mapping: dict[int, Column] = {}
-            for j, cell in enumerate(row):
-                col = lay.match(cell)
+            for j, key in keys:
+                col = lay.by_key.get(key)
                 if col and col not in mapping.values():
                     mapping[j] = col
             has_key = any(c.name == lay.key_column for c in mapping.values())
@@ -168,7 +173,11 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
 
     key_j = next(j for j, c in mapping.items() if c.name == lay.key_column)
     value_js = [j for j, c in mapping.items() if c.kind not in ("text", "code")]
-    records, texts = [], []
+    columns = ["excel_row", *[c.name for c in lay.columns]] + (
+        ["is_total"] if lay.kind == POVERTY else [])
+    values: dict[str, list] = {c: [] for c in columns}  # column-wise: cheap frames
+    texts: dict[str, list] = {c: [] for c in columns}  # the cells as written
+    absent = [c.name for c in lay.columns if c.name not in headers]
     for i in range(header_index + 1, len(rows)):
         row = rows[i]
         cells = [_cell_text(c) for c in row]
@@ -184,27 +193,33 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
             continue
         if total and lay.kind != POVERTY:
             continue  # totals of codes and points are not data
-        record: dict[str, object] = {"excel_row": i + 1}
-        text: dict[str, object] = {"excel_row": i + 1}
+        values["excel_row"].append(i + 1)
+        texts["excel_row"].append(i + 1)
         for j, col in mapping.items():
             cell = row[j] if j < len(row) else None
-            text[col.name] = cells[j] if j < len(cells) else ""
-            record[col.name] = _value(col, cell, headers[col.name], sheet.name, i + 1, findings)
+            texts[col.name].append(cells[j] if j < len(cells) else "")
+            values[col.name].append(
+                _value(col, cell, headers[col.name], sheet.name, i + 1, findings))
+        for name in absent:
+            values[name].append(None)
+            texts[name].append("")
         if lay.kind == POVERTY:
-            record["is_total"] = total
-            text["is_total"] = total
-            if total and not record.get("district_name"):
-                record["district_name"] = first_text
-        records.append(record)
-        texts.append(text)
+            values["is_total"].append(total)
+            texts["is_total"].append(total)
+            if total and not values["district_name"][-1]:
+                values["district_name"][-1] = first_text
 
-    columns = ["excel_row", *[c.name for c in lay.columns]] + (["is_total"] if lay.kind == POVERTY
-                                                                else [])
-    frame = pd.DataFrame.from_records(records, columns=columns)
-    text_frame = pd.DataFrame.from_records(texts, columns=columns)
     if lay.kind == TERM:
-        _normalise_results(frame, text_frame)
-    return SheetData(lay.kind, sheet.name, frame, text_frame, headers)
+        _normalise_results(values, texts)
+    for col in lay.columns:
+        if col.kind not in ("text", "code", "result"):
+            values[col.name] = np.array(values[col.name], dtype="float64")  # None -> NaN
+    frame = pd.DataFrame(values, columns=[*columns, *(["actual_text"] if lay.kind == TERM
+                                                      else [])], copy=False)
+    names = [c for c in texts if c != "excel_row"]
+    as_written = {row: dict(zip(names, cells, strict=True)) for row, *cells in
+                  zip(texts["excel_row"], *(texts[c] for c in names), strict=True)}
+    return SheetData(lay.kind, sheet.name, frame, as_written, headers)
 
 
 def _value(col: Column, cell: object, header: str, sheet: str, row: int, findings: list[Finding]):
@@ -241,12 +256,12 @@ def _value(col: Column, cell: object, header: str, sheet: str, row: int, finding
     return number.value
 
 
-def _normalise_results(frame: pd.DataFrame, text: pd.DataFrame) -> None:
+def _normalise_results(values: dict[str, list], texts: dict[str, list]) -> None:
     """Percents stored 0..100; a fraction a/b is a ÷ b × 100 for % indicators, else a (§7)."""
     catalogue = indicators_of("term")
     actual, target = [], []
-    for code, number, tgt in zip(frame["indicator_code"], frame["actual_value"],
-                                 frame["target_value"], strict=True):
+    for code, number, tgt in zip(values["indicator_code"], values["actual_value"],
+                                 values["target_value"], strict=True):
         is_percent = code in catalogue and catalogue[code].value_type == "percent"
         if number is None or number.value is None:
             actual.append(None)
@@ -257,13 +272,14 @@ def _normalise_results(frame: pd.DataFrame, text: pd.DataFrame) -> None:
             actual.append(number.value * 100)  # a cell formatted as % holds 0.71 for 71 %
         else:
             actual.append(number.value)
-        if is_percent and tgt is not None and 0 < tgt <= 1 and not pd.isna(tgt):
+        if is_percent and tgt is not None and 0 < tgt <= 1:
             target.append(tgt * 100)
         else:
             target.append(tgt)
-    frame["actual_value"] = pd.array(actual, dtype="Float64").astype("float64")
-    frame["target_value"] = pd.array(target, dtype="Float64").astype("float64")
-    frame["actual_text"] = text["actual_value"]
+    values["actual_value"] = np.array(actual, dtype="float64")
+    values["target_value"] = target
+    values["actual_text"] = texts["actual_value"]
+    texts["actual_text"] = texts["actual_value"]
 
 
 # ---------------------------------------------------------------- the workbook

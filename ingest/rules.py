@@ -260,12 +260,12 @@ def sheet_frame(files: list[ParsedFile], kind: str) -> tuple[pd.DataFrame, pd.Da
     if not ids:
         return pd.DataFrame(), pd.DataFrame()
 
-    def stack(part: str) -> pd.DataFrame:
-        stacked = pd.concat([getattr(files[i].sheets[kind], part) for i in ids], keys=ids,
-                            names=["_file", None])
-        return stacked.reset_index(level=0).reset_index(drop=True)
-
-    frame, text = stack("frame"), stack("text")
+    frame = pd.concat([files[i].sheets[kind].frame for i in ids], keys=ids,
+                      names=["_file", None]).reset_index(level=0).reset_index(drop=True)
+    # the cells as written, in the same row order (sheets keep them by Excel row)
+    text = pd.DataFrame.from_records(
+        [{"_file": i, "excel_row": row, **cells}
+         for i in ids for row, cells in files[i].sheets[kind].text.items()])
     for col in SHEETS[kind].columns:
         if col.kind not in ("text", "code") and col.name in frame:
             frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype("float64")
@@ -501,5 +501,5 @@ def evaluate(files: list[ParsedFile], history: pd.DataFrame | None = None,
 def _text_at(sheet, excel_row, column: str) -> str | None:
     if _missing(excel_row):
         return None
-    hits = sheet.text.loc[sheet.text["excel_row"] == int(excel_row), column]
-    return str(hits.iloc[0]) if len(hits) and hits.iloc[0] not in (None, "") else None
+    found = sheet.text.get(int(excel_row), {}).get(column)
+    return str(found) if found not in (None, "") else None

@@ -12,6 +12,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import resources
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -135,6 +136,12 @@ def _migration_files() -> list[tuple[str, str]]:
     files = sorted((p.name, p.read_text(encoding="utf-8")) for p in folder.iterdir()
                    if p.name.endswith(".sql"))
     return files
+
+
+@lru_cache
+def query(name: str) -> str:
+    """The text of `ingest/sql/queries/<name>.sql`: SQL lives in .sql files."""
+    return (resources.files("ingest") / "sql" / "queries" / f"{name}.sql").read_text("utf-8")
 
 
 def migrate(url: str) -> list[str]:
