@@ -105,10 +105,13 @@ def _fault_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def log_event(conn: psycopg.Connection, run_id: str, sha256: str | None, source_file: str,
-              province_code: str | None, event: str, submission_id: int | None = None,
-              message: str | None = None) -> None:
-    conn.execute(
-        "insert into audit.ingest_log (run_id, sha256, source_file, province_code, event,"
-        " submission_id, message) values (%s, %s, %s, %s, %s, %s, %s)",
-        [run_id, sha256, source_file, province_code, event, submission_id, message])
+def log_row(run_id: str, sha256: str | None, source_file: str, province_code: str | None,
+            event: str, submission_id: int | None = None, message: str | None = None) -> dict:
+    """Parameters of one `log_event` insert (also used batched, with executemany)."""
+    return {"run_id": run_id, "sha256": sha256, "source_file": source_file,
+            "province_code": province_code, "event": event, "submission_id": submission_id,
+            "message": message}
+
+
+def log_event(conn: psycopg.Connection, *args, **kwargs) -> None:
+    conn.execute(query("log_event"), log_row(*args, **kwargs))

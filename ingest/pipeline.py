@@ -22,6 +22,7 @@ from ingest import load, settings
 from ingest.inbox import folder_province, list_inbox
 from ingest.model import Finding, ParsedFile
 from ingest.settings import Home
+from ingest.warehouse import query
 
 __all__ = ["FileResult", "RunSummary", "list_inbox", "process_files"]
 
@@ -175,51 +176,32 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
         conn.execute("insert into audit.runs (run_id, trigger) values (%s, %s)", [run_id, trigger])
         # 1. receive: archive every file byte for byte before anything else
         t0 = clock()
-        received: list[_Received] = []
-        seen: set[str] = set()
+        arrived: list[_Received] = []
         for raw_path in paths:
-            path = Path(raw_path)
-            province = folder_province(path, data_home.inbox) if path.is_relative_to(
-                data_home.inbox) else path.parent.name
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue  # taken by a concurrent run
-            if time.time() - stat.st_mtime < settle:
-                finish(FileResult(str(path), path.name, province, "deferred",
-                                  message="still being written; left for the next run"))
-                continue
-            data = path.read_bytes()
-            if len(data) != stat.st_size:
-                finish(FileResult(str(path), path.name, province, "deferred",
-                                  message="size changed while reading; left for the next run"))
-                continue
-            sha = hashlib.sha256(data).hexdigest()
-            archived = archive_bytes(data_home, sha, path.suffix, data)
-            # claim: one run per file content at a time (released when the connection closes)
-            claimed = conn.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))",
-                                   [sha]).fetchone()[0]
-            if not claimed:
-                continue  # another run is processing these bytes
-            load.log_event(conn, run_id, sha, path.name, province, "received", None,
-                           f"{len(data)} bytes")
-            if sha in seen:
-                _drop_duplicate(conn, run_id, path, province, sha, finish)
-                continue
-            seen.add(sha)
-            parsed = ParsedFile(path, path.name, province, sha, len(data))
-            received.append(_Received(
-                path, parsed, data, str(archived.relative_to(data_home.root)),
-                datetime.fromtimestamp(min(stat.st_mtime, time.time()), UTC)))
+            item = _arrive(Path(raw_path), data_home, settle, finish)
+            if item is not None:
+                arrived.append(item)
+        # claim: one run per file content at a time (released when the connection closes)
+        shas = [item.parsed.sha256 for item in arrived]
+        claimed = {sha for sha, ok in conn.execute(
+            "select sha, pg_try_advisory_lock(hashtextextended(sha, 0))"
+            " from unnest(%s::text[]) as sha", [shas]) if ok}
+        arrived = [item for item in arrived if item.parsed.sha256 in claimed]
+        with conn.cursor() as cur:
+            cur.executemany(query("log_event"), [
+                load.log_row(run_id, item.parsed.sha256, item.parsed.source_file,
+                             item.parsed.folder_province, "received",
+                             message=f"{item.parsed.size_bytes} bytes")
+                for item in arrived])
         known = {r[0] for r in conn.execute(
-            "select sha256 from raw.submissions where sha256 = any(%s)",
-            [[r.parsed.sha256 for r in received]])}
-        fresh = []
-        for item in received:
+            "select sha256 from raw.submissions where sha256 = any(%s)", [shas])}
+        fresh: list[_Received] = []
+        for item in arrived:
             if item.parsed.sha256 in known:
                 _drop_duplicate(conn, run_id, item.path, item.parsed.folder_province,
                                 item.parsed.sha256, finish)
             else:
+                known.add(item.parsed.sha256)  # a second copy in the same run is a duplicate
                 fresh.append(item)
         summary.seconds["receive"] = clock() - t0
 
@@ -248,6 +230,30 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
              "failed" if summary.failed else "succeeded", run_id])
         conn.execute("select pg_advisory_unlock_all()")
     return summary
+
+
+def _arrive(path: Path, data_home: Home, settle: float, finish) -> _Received | None:
+    """Read a settled file once and archive it; None when it is not ready (or gone)."""
+    province = folder_province(path, data_home.inbox) if path.is_relative_to(
+        data_home.inbox) else path.parent.name
+    try:
+        stat = path.stat()
+        if time.time() - stat.st_mtime < settle:
+            finish(FileResult(str(path), path.name, province, "deferred",
+                              message="still being written; left for the next run"))
+            return None
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None  # taken by a concurrent run
+    if len(data) != stat.st_size:
+        finish(FileResult(str(path), path.name, province, "deferred",
+                          message="size changed while reading; left for the next run"))
+        return None
+    sha = hashlib.sha256(data).hexdigest()
+    archived = archive_bytes(data_home, sha, path.suffix, data)
+    return _Received(path, ParsedFile(path, path.name, province, sha, len(data)), data,
+                     str(archived.relative_to(data_home.root)),
+                     datetime.fromtimestamp(min(stat.st_mtime, time.time()), UTC))
 
 
 def _drop_duplicate(conn, run_id, path: Path, province: str, sha: str, finish) -> None:
