@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import operator
+import statistics
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -326,14 +328,16 @@ def load_history(conn, provinces: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _modified_z(value: float, history: np.ndarray) -> tuple[float, float] | None:
-    """(modified z-score, median) after Iglewicz and Hoaglin; None when the spread is zero."""
-    median = float(np.median(history))
-    deviations = np.abs(history - median)
-    mad = float(np.median(deviations))
+def _modified_z(value: float, history: list[float]) -> tuple[float, float] | None:
+    """(modified z-score, median) after Iglewicz and Hoaglin; None when the spread is zero.
+
+    Plain `statistics` on short lists: numpy's median costs ~50x more per call here."""
+    median = statistics.median(history)
+    deviations = [abs(h - median) for h in history]
+    mad = statistics.median(deviations)
     if mad > 0:
         return 0.6745 * (value - median) / mad, median
-    mean_ad = float(np.mean(deviations))
+    mean_ad = statistics.fmean(deviations)
     if mean_ad > 0:
         return (value - median) / (1.253314 * mean_ad), median
     return None
@@ -347,10 +351,15 @@ def history_frame(files: list[ParsedFile], history: pd.DataFrame, poverty: pd.Da
     if history.empty:
         return pd.DataFrame(columns=columns)
     parsed = {p: parse_period(p) for p in history["period"].unique()}
-    history = history.assign(
-        kind_of_period=[parsed[p].kind if parsed[p] else None for p in history["period"]],
-        new_codes=[parsed[p].uses_new_codes if parsed[p] else None for p in history["period"]])
-    groups = {key: g for key, g in history.groupby(["province_code", "kind", "measure"])}
+    # (province, kind, measure, kind of period, code era) -> [(period, value)]: plain lists,
+    # since a pandas mask per value checked costs more than the whole rest of validation
+    groups: dict[tuple, list[tuple[str, float]]] = defaultdict(list)
+    for province, period_code, kind, measure, value in history.itertuples(index=False,
+                                                                          name=None):
+        period = parsed[period_code]
+        if period is not None:
+            groups[(province, kind, measure, period.kind, period.uses_new_codes)].append(
+                (period_code, value))
 
     candidates = []  # (_file, excel_row, _column, kind, measure, value)
     if not poverty.empty:
@@ -371,12 +380,11 @@ def history_frame(files: list[ParsedFile], history: pd.DataFrame, poverty: pd.Da
         period = parse_period(info.period) if info.period else None
         if _missing(value) or period is None:
             continue
-        g = groups.get((files[f].folder_province, kind, measure))
+        g = groups.get((files[f].folder_province, kind, measure, period.kind,
+                        period.uses_new_codes))
         if g is None:
             continue
-        same = (g["kind_of_period"] == period.kind) & (g["new_codes"] == period.uses_new_codes) \
-            & (g["period"] != period.code)
-        points = g.loc[same, "value"].to_numpy(dtype=float)
+        points = [float(v) for p, v in g if p != period.code]
         if len(points) < HISTORY_MIN_POINTS:
             continue
         scored = _modified_z(float(value), points)
