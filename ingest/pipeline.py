@@ -114,6 +114,27 @@ def _file_finding(rule: str, vi: str, en: str, expected: str | None = None) -> F
     return Finding(rule=rule, severity="error", message_vi=vi, message_en=en, expected=expected)
 
 
+PARALLEL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
+
+
+def _parsed(item: _Received) -> ParsedFile:
+    _parse(item.path, item.data, item.parsed)
+    return item.parsed
+
+
+def _parse_all(items: list[_Received]) -> list[ParsedFile]:
+    """Parse files in order; a large run is spread over worker processes (parsing is CPU-bound
+    Python, and each file is independent)."""
+    workers = min(settings.workers(), len(items) // (PARALLEL_MIN_FILES // 2))
+    if workers < 2:
+        return [_parsed(item) for item in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_parsed, items, chunksize=16))
+
+
 def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
     """Read and normalise; any problem of the input becomes a finding, never an exception."""
     from ingest.normalise import parse_workbook
@@ -205,10 +226,10 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
                 fresh.append(item)
         summary.seconds["receive"] = clock() - t0
 
-        # 2. read and normalise
+        # 2. read and normalise (on every core when the run is large)
         t0 = clock()
-        for item in fresh:
-            _parse(item.path, item.data, item.parsed)
+        for item, parsed in zip(fresh, _parse_all(fresh), strict=True):
+            item.parsed = parsed
         summary.seconds["read"] = clock() - t0
 
         # 3. validate the run's files together

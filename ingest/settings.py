@@ -73,3 +73,8 @@ def settle_seconds() -> float:
 
 def max_file_bytes() -> int:
     return int(os.environ.get("LHPN_MAX_FILE_MB", "20")) * 1024 * 1024
+
+
+def workers() -> int:
+    """Processes for parsing large runs (LHPN_WORKERS, default: the machine's cores)."""
+    return max(1, int(os.environ.get("LHPN_WORKERS") or os.cpu_count() or 1))

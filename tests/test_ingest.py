@@ -246,3 +246,17 @@ def test_sheet_names_match_loosely_and_reports_use_them_as_written(home, db):
     assert finding == ("Thông tin", 5, "Kỳ báo cáo", "2024-13T")
     text = Path(summary.results[0].report).read_text(encoding="utf-8")
     assert "Thông tin" in text and "2024-13T" in text
+
+
+def test_large_run_parses_on_worker_processes_with_the_same_result(home, db, monkeypatch):
+    monkeypatch.setenv("LHPN_WORKERS", "2")
+    count = pipeline.PARALLEL_MIN_FILES + 2
+    for i in range(count):
+        rep = report("60", "2024-6T", seed=i, sheets=(POVERTY,), districts=2)
+        drop(home.inbox, rep, f"gn_{i:03d}.csv")
+    summary = run()
+    assert len(summary.results) == count
+    assert {r.event for r in summary.results} == {"accepted"}, summary.results
+    versions = [r[0] for r in db.execute("select version from raw.submissions order by version")]
+    assert versions == list(range(1, count + 1))
+    assert db.execute("select count(*) from raw.poverty_support").fetchone()[0] == count * 3
