@@ -8,7 +8,7 @@ found and what would be right. Rejected files get it beside them in the quaranti
 
 from __future__ import annotations
 
-from ingest.model import INFO_SHEET, Finding, ParsedFile
+from ingest.model import Finding, ParsedFile
 from ingest.periods import parse_period
 from ingest.reference import province_name
 
@@ -25,8 +25,9 @@ def _split_expected(expected: str | None) -> tuple[str | None, str | None]:
     return expected, expected
 
 
-def _order(f: Finding) -> tuple:
-    return (f.severity != "error", f.sheet is not None, f.sheet != INFO_SHEET, f.sheet or "",
+def _order(f: Finding, info_sheet: str) -> tuple:
+    """Errors first; whole-file problems, then ThongTin, then the data sheets, row by row."""
+    return (f.severity != "error", f.sheet is not None, f.sheet != info_sheet, f.sheet or "",
             f.excel_row or 0, f.column or "")
 
 
@@ -119,7 +120,7 @@ def _entries(findings: list[Finding], lang: str) -> list[str]:
 
 
 def render_report(parsed: ParsedFile) -> str:
-    findings = sorted(parsed.findings, key=_order)
+    findings = sorted(parsed.findings, key=lambda f: _order(f, parsed.info.sheet_name))
     vi, en = _summary(parsed, "vi"), _summary(parsed, "en")
     lines = [vi[0], en[0], "", _RULE, _TEXT["vi"]["title"], _RULE, *vi[1:]]
     lines += _entries(findings, "vi")
