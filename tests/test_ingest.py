@@ -260,3 +260,32 @@ def test_large_run_parses_on_worker_processes_with_the_same_result(home, db, mon
     versions = [r[0] for r in db.execute("select version from raw.submissions order by version")]
     assert versions == list(range(1, count + 1))
     assert db.execute("select count(*) from raw.poverty_support").fetchone()[0] == count * 3
+
+
+@pytest.mark.parametrize("label", ["Toàn tỉnh", "CỘNG", "Tổng  cộng"])
+def test_total_row_labels_are_recognised(home, db, label):
+    from openpyxl import load_workbook
+
+    path = drop(home.inbox, report("60", "2024-6T", sheets=(POVERTY,), districts=3))
+    wb = load_workbook(path)
+    ws = wb["GiamNgheo"]
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == "Tổng cộng":
+                cell.value = label
+    wb.save(path)
+    assert [r.event for r in run().results] == ["accepted"]
+    totals = db.execute("select district_name from raw.poverty_support where is_total"
+                        ).fetchall()
+    assert totals == [(label,)]
+
+
+def test_inbox_can_live_elsewhere(home, db, tmp_path, monkeypatch):
+    shared = tmp_path / "shared-folder"
+    monkeypatch.setenv("LHPN_INBOX", str(shared))
+    path = drop(shared, report("60", "2024"))
+    summary = run()
+    assert [r.event for r in summary.results] == ["accepted"]
+    assert not path.exists()
+    assert db.execute("select province_code from raw.submissions").fetchone() == ("60",)
+    assert any(home.archive.rglob("*.xlsx")), "the archive stays in the data home"
