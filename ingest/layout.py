@@ -28,11 +28,15 @@ def fold(text: object) -> str:
     return _fold(text if isinstance(text, str) else str(text))
 
 
+def strip_diacritics(text: str) -> str:
+    """'Mã chỉ tiêu' -> 'Ma chi tieu' (đ/Đ included)."""
+    s = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in s if unicodedata.category(c) != "Mn")
+
+
 @lru_cache(maxsize=65536)  # the same labels come back in every workbook
 def _fold(text: str) -> str:
-    s = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    s = "".join(c for c in s if unicodedata.category(c) != "Mn")
-    return _NON_WORD.sub("", s.lower())
+    return _NON_WORD.sub("", strip_diacritics(text).lower())
 
 
 def header_key(text: object) -> str:

@@ -110,9 +110,6 @@ def _warnings_report(data_home: Home, parsed: ParsedFile, report_text: str) -> P
     return report
 
 
-def _file_finding(rule: str, vi: str, en: str, expected: str | None = None) -> Finding:
-    return Finding(rule=rule, severity="error", message_vi=vi, message_en=en, expected=expected)
-
 
 PARALLEL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
 
@@ -135,6 +132,11 @@ def _parse_all(items: list[_Received]) -> list[ParsedFile]:
         return list(pool.map(_parsed, items, chunksize=16))
 
 
+def _file_error(rule: str, vi: str, en: str) -> Finding:
+    """A problem of the whole file (no sheet, row or column to name)."""
+    return Finding(rule=rule, severity="error", message_vi=vi, message_en=en)
+
+
 def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
     """Read and normalise; any problem of the input becomes a finding, never an exception."""
     from ingest.normalise import parse_workbook
@@ -142,7 +144,7 @@ def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
 
     limit = settings.max_file_bytes()
     if len(data) > limit:
-        parsed.findings.append(_file_finding(
+        parsed.findings.append(_file_error(
             "too_large",
             f"Tệp quá lớn ({len(data) / 1e6:.1f} MB); giới hạn là {limit / 1e6:.0f} MB.",
             f"The file is too large ({len(data) / 1e6:.1f} MB); the limit is {limit / 1e6:.0f} MB.",
@@ -151,12 +153,12 @@ def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
     try:
         sheets = read_file(path, data)
     except UnreadableFile as exc:
-        parsed.findings.append(_file_finding(exc.rule, exc.message_vi, exc.message_en))
+        parsed.findings.append(_file_error(exc.rule, exc.message_vi, exc.message_en))
         return
     try:
         parse_workbook(parsed, sheets)
     except Exception as exc:  # noqa: BLE001 - a workbook shaped like nothing we expect
-        parsed.findings.append(_file_finding(
+        parsed.findings.append(_file_error(
             "unreadable",
             f"Không đọc được nội dung bảng tính: {type(exc).__name__}: {exc}",
             f"The workbook's content cannot be read: {type(exc).__name__}: {exc}",

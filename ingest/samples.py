@@ -115,7 +115,7 @@ def write_xlsx(report: Report, path: Path, *, messy: bool = True, vn_text: bool 
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
-    from ingest.layout import fold
+    from ingest.layout import fold, strip_diacritics
 
     wb = Workbook()
     info = wb.active
@@ -139,7 +139,7 @@ def write_xlsx(report: Report, path: Path, *, messy: bool = True, vn_text: bool 
         if money_unit != "triệu đồng":
             header = [h.replace("triệu đồng", money_unit) for h in header]
         if ascii_headers:
-            header = [fold_spaced(h) for h in header]
+            header = [strip_diacritics(h).upper() for h in header]  # typed without diacritics
         col0 = 1
         r = 1
         if messy:
@@ -175,14 +175,6 @@ def write_xlsx(report: Report, path: Path, *, messy: bool = True, vn_text: bool 
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
-
-
-def fold_spaced(text: str) -> str:
-    """'Mã chỉ tiêu' -> 'MA CHI TIEU': a header typed without diacritics."""
-    import unicodedata
-
-    s = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in s if unicodedata.category(c) != "Mn").upper()
 
 
 def write_csv(report: Report, path: Path, *, delimiter: str = ";", bom: bool = True) -> Path:
