@@ -1,8 +1,10 @@
-"""Loading one parsed file into the raw schema: one transaction, COPY for the rows.
+"""Loading parsed files into the raw schema: one transaction per batch of files, COPY for rows.
 
-A crash part-way rolls the transaction back, so a submission is either complete or absent and
-a re-run finishes the job. Versions per (province, period) are assigned under an advisory lock,
-so concurrent runs cannot give two files the same version.
+A crash part-way rolls the transaction back, so no submission is ever half-loaded and a re-run
+finishes the job (the files stay in the inbox until their batch commits). Versions per
+(province, period) are assigned under advisory locks, so concurrent runs cannot give two files
+the same version. A batch whose load fails is retried file by file by the caller, so one
+file's failure stays its own.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +25,17 @@ from ingest.warehouse import query
 
 _FINDING_COLUMNS = ("submission_id", "rule", "severity", "sheet", "excel_row", "column_header",
                     "value", "expected", "message_vi", "message_en")
+_LOG_COLUMNS = ("run_id", "sha256", "source_file", "province_code", "event", "submission_id",
+                "message")
+
+
+@dataclass
+class Incoming:
+    """A parsed file ready to load, with what the receive stage learnt of it."""
+
+    parsed: ParsedFile
+    archive_path: str  # relative to the data home
+    received_at: datetime
 
 
 @dataclass
@@ -46,57 +60,99 @@ def sheet_columns(kind: str) -> list[str]:
         ["is_total"] if kind == POVERTY else [])
 
 
-def load_file(conn: psycopg.Connection, parsed: ParsedFile, *, archive_path: str,
-              received_at: datetime, run_id: str) -> Loaded:
-    """Insert the submission, its rows and its findings, in one transaction."""
-    info = parsed.info
-    period = parse_period(info.period)
-    outcome = parsed.outcome
+def _period_code(parsed: ParsedFile) -> str | None:
+    period = parse_period(parsed.info.period)
+    return period.code if period else None
+
+
+def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> list[Loaded]:
+    """Insert the submissions, their rows, findings and log events of `batch`, in one
+    transaction. Returns one `Loaded` per file, in order."""
+    accepted = [b for b in batch if b.parsed.outcome != "rejected"]
+    pairs = sorted({(b.parsed.folder_province, _period_code(b.parsed)) for b in accepted})
     with conn.transaction():
-        if outcome != "rejected":
-            conn.execute("select pg_advisory_xact_lock(hashtext(%s))",
-                         [f"lhpn.version:{parsed.folder_province}|{period.code}"])
-        row = conn.execute(query("insert_submission"), {
-            "sha256": parsed.sha256, "source_file": parsed.source_file,
-            "province_code": parsed.folder_province, "archive_path": archive_path,
-            "size_bytes": parsed.size_bytes, "received_at": received_at,
-            "declared_province_code": info.province_code, "province_name": info.province_name,
-            "period": period.code if period else None, "term": info.term,
-            "report_date": info.report_date, "prepared_by": info.prepared_by,
-            "contact": info.contact, "sheets": [SHEETS[k].sheet_name for k in parsed.sheets],
-            "outcome": outcome, "error_count": len(parsed.errors),
-            "warning_count": len(parsed.warnings),
-        }).fetchone()
-        if row is None:
-            return Loaded(None, None, 0)
-        submission_id, version = row
+        conn.execute(query("lock_keys"), {"keys": [f"lhpn.version:{p}|{q}" for p, q in pairs]})
+        latest = {(p, q): v for p, q, v in conn.execute(query("latest_versions"), {
+            "province_code": [p for p, _ in pairs], "period": [q for _, q in pairs]})}
+        versions: list[int | None] = []
+        for b in batch:
+            if b.parsed.outcome == "rejected":
+                versions.append(None)
+                continue
+            key = (b.parsed.folder_province, _period_code(b.parsed))
+            latest[key] = latest.get(key, 0) + 1
+            versions.append(latest[key])
+        inserted = {sha: (sid, version) for sha, sid, version in conn.execute(
+            query("insert_submissions"), _submission_columns(batch, versions))}
         _fault_point("after_submission_row")
-        rows = 0
-        if outcome != "rejected":
-            conn.execute(query("supersede_earlier"), {
-                "province_code": parsed.folder_province, "period": period.code,
-                "submission_id": submission_id})
-            for kind, sheet in parsed.sheets.items():
-                columns = sheet_columns(kind)
-                # plain Python lists per column: much cheaper than iterating a DataFrame
-                values = [_column_values(sheet.frame[c]) for c in columns]
-                copy_sql = f"copy raw.{kind} (submission_id, {', '.join(columns)}) from stdin"
-                with conn.cursor().copy(copy_sql) as copy:
+        ids = {b.parsed.sha256: inserted.get(b.parsed.sha256, (None, None))[0] for b in batch}
+        new_ids = [i for i in ids.values() if i is not None]
+        conn.execute(query("supersede_earlier"), {"submission_ids": new_ids})
+
+        rows: dict[str, int] = defaultdict(int)
+        for kind in SHEETS:
+            columns = sheet_columns(kind)
+            sheets = [(ids[b.parsed.sha256], b.parsed) for b in accepted
+                      if kind in b.parsed.sheets and ids[b.parsed.sha256] is not None]
+            if not sheets:
+                continue
+            copy_sql = f"copy raw.{kind} (submission_id, {', '.join(columns)}) from stdin"
+            with conn.cursor().copy(copy_sql) as copy:
+                for submission_id, parsed in sheets:
+                    frame = parsed.sheets[kind].frame
+                    # plain Python lists per column: much cheaper than iterating a DataFrame
+                    values = [_column_values(frame[c]) for c in columns]
                     for record in zip(*values, strict=True):
                         copy.write_row((submission_id, *record))
-                rows += len(sheet.frame)
-                _fault_point("between_sheets")
-        if parsed.findings:
-            with conn.cursor().copy(
-                f"copy audit.validation_results ({', '.join(_FINDING_COLUMNS)}) from stdin"
-            ) as copy:
-                for f in parsed.findings:
-                    copy.write_row((submission_id, f.rule, f.severity, f.sheet, f.excel_row,
-                                    f.column, f.value, f.expected, f.message_vi, f.message_en))
-        log_event(conn, run_id, parsed.sha256, parsed.source_file, parsed.folder_province,
-                  outcome, submission_id,
-                  f"version {version}, {rows} rows" if version else f"{len(parsed.errors)} errors")
-    return Loaded(submission_id, version, rows)
+                    rows[parsed.sha256] += len(frame)
+            _fault_point("between_sheets")
+
+        with conn.cursor().copy(
+            f"copy audit.validation_results ({', '.join(_FINDING_COLUMNS)}) from stdin"
+        ) as copy:
+            for b in batch:
+                for f in b.parsed.findings if ids[b.parsed.sha256] else ():
+                    copy.write_row((ids[b.parsed.sha256], f.rule, f.severity, f.sheet,
+                                    f.excel_row, f.column, f.value, f.expected, f.message_vi,
+                                    f.message_en))
+        with conn.cursor().copy(
+            f"copy audit.ingest_log ({', '.join(_LOG_COLUMNS)}) from stdin"
+        ) as copy:
+            for b, version in zip(batch, versions, strict=True):
+                p = b.parsed
+                sid = ids[p.sha256]
+                message = (f"version {version}, {rows[p.sha256]} rows" if version
+                           else f"{len(p.errors)} errors")
+                copy.write_row((run_id, p.sha256, p.source_file, p.folder_province,
+                                p.outcome if sid else "duplicate", sid,
+                                message if sid else "loaded by a concurrent run"))
+    return [Loaded(ids[b.parsed.sha256], inserted.get(b.parsed.sha256, (None, None))[1],
+                   rows[b.parsed.sha256]) for b in batch]
+
+
+def _submission_columns(batch: list[Incoming], versions: list[int | None]) -> dict[str, list]:
+    """The parameters of `insert_submissions`: one list per column."""
+    infos = [b.parsed.info for b in batch]
+    return {
+        "sha256": [b.parsed.sha256 for b in batch],
+        "source_file": [b.parsed.source_file for b in batch],
+        "province_code": [b.parsed.folder_province for b in batch],
+        "archive_path": [b.archive_path for b in batch],
+        "size_bytes": [b.parsed.size_bytes for b in batch],
+        "received_at": [b.received_at for b in batch],
+        "declared_province_code": [i.province_code for i in infos],
+        "province_name": [i.province_name for i in infos],
+        "period": [_period_code(b.parsed) for b in batch],
+        "term": [i.term for i in infos],
+        "report_date": [i.report_date for i in infos],
+        "prepared_by": [i.prepared_by for i in infos],
+        "contact": [i.contact for i in infos],
+        "sheets": [",".join(SHEETS[k].sheet_name for k in b.parsed.sheets) for b in batch],
+        "outcome": [b.parsed.outcome for b in batch],
+        "version": versions,
+        "error_count": [len(b.parsed.errors) for b in batch],
+        "warning_count": [len(b.parsed.warnings) for b in batch],
+    }
 
 
 def _fault_point(name: str) -> None:

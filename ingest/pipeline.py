@@ -111,6 +111,7 @@ def _warnings_report(data_home: Home, parsed: ParsedFile, report_text: str) -> P
 
 
 
+LOAD_BATCH = 100  # files per load transaction: a crash costs at most one batch's re-run
 PARALLEL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
 
 
@@ -239,10 +240,12 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
         validate.validate([item.parsed for item in fresh], conn)
         summary.seconds["validate"] = clock() - t0
 
-        # 4. load, one transaction per file; then quarantine or clear the inbox
+        # 4. load in batches, one transaction each; then clear the inbox
         t0 = clock()
-        for item in fresh:
-            finish(_load_one(conn, data_home, item, run_id, report.render_report))
+        for start in range(0, len(fresh), LOAD_BATCH):
+            for result in _load(conn, data_home, fresh[start:start + LOAD_BATCH], run_id,
+                                report.render_report):
+                finish(result)
         summary.seconds["load"] = clock() - t0
 
         conn.execute(
@@ -287,30 +290,45 @@ def _drop_duplicate(conn, run_id, path: Path, province: str, sha: str, finish) -
                       message="đã nhận trước đó / already received"))
 
 
-def _load_one(conn, data_home: Home, item: _Received, run_id: str, render) -> FileResult:
-    parsed = item.parsed
-    result = FileResult(str(item.path), parsed.source_file, parsed.folder_province,
-                        parsed.outcome, sha256=parsed.sha256, period=parsed.info.period,
-                        errors=len(parsed.errors), warnings=len(parsed.warnings))
+def _load(conn, data_home: Home, items: list[_Received], run_id: str,
+          render) -> list[FileResult]:
+    """Load `items` in one transaction; if that fails, file by file, so a failure stays the
+    failing file's own. Reports are written before the commit (a crash after it leaves them
+    in place); inbox files are removed only after it."""
+    reports: dict[str, Path] = {}
+    for item in items:
+        if item.parsed.errors:
+            reports[item.parsed.sha256] = _quarantine(data_home, item.parsed, item.data,
+                                                      render(item.parsed))
     try:
-        report_path = None
-        if parsed.errors:
-            # written before the commit: a crash after it leaves the report in place
-            report_path = _quarantine(data_home, parsed, item.data, render(parsed))
-        loaded = load.load_file(conn, parsed, archive_path=item.archive_path,
-                                received_at=item.received_at, run_id=run_id)
-        if not parsed.errors and parsed.warnings:
-            report_path = _warnings_report(data_home, parsed, render(parsed))
+        loaded = load.load_batch(conn, [load.Incoming(i.parsed, i.archive_path, i.received_at)
+                                        for i in items], run_id)
     except psycopg.Error as exc:
+        if len(items) > 1:
+            return [r for item in items for r in _load(conn, data_home, [item], run_id, render)]
+        parsed = items[0].parsed
         load.log_event(conn, run_id, parsed.sha256, parsed.source_file, parsed.folder_province,
                        "failed", None, str(exc)[:500])
-        result.event, result.message = "failed", f"{type(exc).__name__}: {exc}"
-        return result
-    item.path.unlink(missing_ok=True)
-    if loaded.duplicate:
-        result.event, result.message = "duplicate", "loaded by a concurrent run"
-        return result
-    result.submission_id, result.version, result.rows = (
-        loaded.submission_id, loaded.version, loaded.rows)
-    result.report = str(report_path) if report_path else None
-    return result
+        return [_result(items[0], event="failed", message=f"{type(exc).__name__}: {exc}")]
+    results = []
+    for item, done in zip(items, loaded, strict=True):
+        parsed = item.parsed
+        item.path.unlink(missing_ok=True)
+        if done.duplicate:
+            results.append(_result(item, event="duplicate", message="loaded by a concurrent run"))
+            continue
+        report_path = reports.get(parsed.sha256)
+        if not parsed.errors and parsed.warnings:
+            report_path = _warnings_report(data_home, parsed, render(parsed))
+        results.append(_result(item, submission_id=done.submission_id, version=done.version,
+                               rows=done.rows, report=str(report_path) if report_path else None))
+    return results
+
+
+def _result(item: _Received, **fields) -> FileResult:
+    parsed = item.parsed
+    base = dict(path=str(item.path), source_file=parsed.source_file,
+                province_code=parsed.folder_province, event=parsed.outcome,
+                sha256=parsed.sha256, period=parsed.info.period, errors=len(parsed.errors),
+                warnings=len(parsed.warnings))
+    return FileResult(**(base | fields))

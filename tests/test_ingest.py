@@ -289,3 +289,32 @@ def test_inbox_can_live_elsewhere(home, db, tmp_path, monkeypatch):
     assert not path.exists()
     assert db.execute("select province_code from raw.submissions").fetchone() == ("60",)
     assert any(home.archive.rglob("*.xlsx")), "the archive stays in the data home"
+
+
+def test_a_file_the_database_refuses_fails_alone_and_stays_in_the_inbox(home, db, monkeypatch):
+    import psycopg
+
+    from ingest import load
+
+    for i, code in enumerate(("01", "04", "08")):
+        drop(home.inbox, report(code, "2024", seed=i))
+    refused = drop(home.inbox, report("10", "2024", seed=9))
+    real = load.load_batch
+
+    def refusing(conn, batch, run_id):
+        if any(b.parsed.source_file == refused.name for b in batch):
+            raise psycopg.errors.DataException("simulated: value out of range")
+        return real(conn, batch, run_id)
+
+    monkeypatch.setattr(load, "load_batch", refusing)
+    summary = run()
+    events = {r.source_file: r.event for r in summary.results}
+    assert events.pop(refused.name) == "failed"
+    assert set(events.values()) == {"accepted"}
+    assert refused.exists(), "a file whose load failed is kept for the next run"
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 3
+    assert db.execute("select count(*) from audit.ingest_log where event = 'failed'"
+                      ).fetchone()[0] == 1
+
+    monkeypatch.setattr(load, "load_batch", real)
+    assert [r.event for r in run().results] == ["accepted"]

@@ -1,7 +1,13 @@
--- A new version supersedes the earlier accepted ones of the same (province, period).
-update raw.submissions
+-- New versions supersede the earlier accepted ones of the same (province, period).
+update raw.submissions as s
 set status = 'superseded'
-where province_code = %(province_code)s
-  and period = %(period)s
-  and submission_id <> %(submission_id)s
-  and status in ('accepted', 'accepted_with_warnings')
+from (
+    select province_code, period, max(version) as latest
+    from raw.submissions
+    where submission_id = any(%(submission_ids)s) and version is not null
+    group by province_code, period
+) as n
+where s.province_code = n.province_code
+  and s.period = n.period
+  and s.version < n.latest
+  and s.status in ('accepted', 'accepted_with_warnings')

@@ -1,0 +1,26 @@
+-- The received files of one load batch, one row each (one array per column, equal lengths).
+-- Versions are computed by the caller under the advisory locks of the (province, period) pairs.
+insert into raw.submissions (
+    sha256, source_file, province_code, archive_path, size_bytes, received_at,
+    declared_province_code, province_name, period, term, report_date, prepared_by, contact,
+    sheets, outcome, status, version, error_count, warning_count
+)
+select
+    f.sha256, f.source_file, f.province_code, f.archive_path, f.size_bytes, f.received_at,
+    f.declared_province_code, f.province_name, f.period, f.term, f.report_date, f.prepared_by,
+    f.contact, string_to_array(f.sheets, ','), f.outcome, f.outcome, f.version, f.error_count,
+    f.warning_count
+from unnest(
+    %(sha256)s::text[], %(source_file)s::text[], %(province_code)s::text[],
+    %(archive_path)s::text[], %(size_bytes)s::bigint[], %(received_at)s::timestamptz[],
+    %(declared_province_code)s::text[], %(province_name)s::text[], %(period)s::text[],
+    %(term)s::text[], %(report_date)s::date[], %(prepared_by)s::text[], %(contact)s::text[],
+    %(sheets)s::text[], %(outcome)s::text[], %(version)s::integer[], %(error_count)s::integer[],
+    %(warning_count)s::integer[]
+) as f (
+    sha256, source_file, province_code, archive_path, size_bytes, received_at,
+    declared_province_code, province_name, period, term, report_date, prepared_by, contact,
+    sheets, outcome, version, error_count, warning_count
+)
+on conflict (sha256) do nothing
+returning sha256, submission_id, version
