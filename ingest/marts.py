@@ -171,10 +171,12 @@ def _seeds_current(url: str, fingerprint: str) -> bool:
 
 
 def build_marts(select: str | None = None, full_refresh: bool = False, *,
-                verbose: bool = False) -> dict:
-    """Run `dbt build` (seeds, models, data and unit tests) and return what it did.
+                unit_tests: bool = False, verbose: bool = False) -> dict:
+    """Run `dbt build` (seeds, models, data tests) and return what it did.
 
-    `select` is a dbt selection (e.g. "emulation_ranking+"); `verbose` lets dbt print its own
+    `select` is a dbt selection (e.g. "emulation_ranking+"); `unit_tests` adds dbt's unit tests,
+    which check the models' logic on fixed inputs, not the data: the test suite runs them, and
+    routine builds skip them as dbt recommends for production. `verbose` lets dbt print its own
     log lines. Returns seconds, node_count, counts by resource type and by status, `nodes`
     (one record per node) and `seeds_skipped`. Raises MartsError naming the failed nodes.
     """
@@ -190,6 +192,8 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
         command += ["--select", select]
     elif seeds_skipped:
         command += ["--select", *(f"resource_type:{kind}" for kind in ALL_BUT_SEEDS)]
+    if not unit_tests:
+        command += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
         command.append("--full-refresh")
     result = _invoke(command, verbose=verbose, url=url)

@@ -157,7 +157,7 @@ def built(lhpn_home, warehouse_url) -> dict:
         with conn.transaction():
             for sub in SCENARIOS:
                 insert(conn, sub)
-    return marts.build_marts()
+    return marts.build_marts(unit_tests=True)
 
 
 @pytest.fixture
@@ -175,6 +175,15 @@ def test_build_reports_what_it_ran(built):
     assert built["node_count"] == len(built["nodes"])
     assert set(built["by_status"]) <= {"success", "pass", "no-op", "warn"}
     assert built["seconds"] > 0
+
+
+def test_routine_builds_leave_unit_tests_to_the_test_suite(built):
+    from ingest import marts
+
+    routine = marts.build_marts()
+    assert "unit_test" not in routine["by_type"]
+    assert routine["by_type"]["model"] == built["by_type"]["model"]
+    assert routine["by_type"]["test"] == built["by_type"]["test"]
 
 
 def test_next_build_may_skip_unchanged_seeds(built, warehouse_url):
