@@ -51,8 +51,9 @@ def _header_key(text: str) -> str:
     return fold(_PARENS.sub(" ", text))
 
 
-def money_multiplier(header: str) -> int | None:
-    """VND per unit written in a money header; None when the header names no unit."""
+def money_multiplier(header: str) -> int:
+    """VND per unit written in a money header; a header naming no unit is in the contract's
+    unit, triệu đồng."""
     units = [fold(u) for u in re.findall(r"\(([^)]*)\)", header or "")]
     for unit in units:
         if unit.startswith("ty"):
@@ -63,7 +64,7 @@ def money_multiplier(header: str) -> int | None:
             return 1_000
         if unit in {"dong", "vnd", "vnđ"}:
             return 1
-    return None
+    return 1_000_000
 
 
 @dataclass(frozen=True)

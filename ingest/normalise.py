@@ -251,8 +251,7 @@ def _value(col: Column, cell: object, header: str, sheet: str, row: int, finding
         ))
         return None
     if col.kind == "money":
-        multiplier = layout.money_multiplier(header) or 1_000_000  # the contract's header unit
-        return number.value * multiplier
+        return number.value * layout.money_multiplier(header)
     return number.value
 
 

@@ -430,7 +430,7 @@ def header_text(header: str | None) -> str | None:
 
 
 def _money_units(header: str | None) -> float:
-    return float(layout.money_multiplier(header or "") or 1_000_000)
+    return float(layout.money_multiplier(header or ""))
 
 
 def stack_sheets(files: list[ParsedFile]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:

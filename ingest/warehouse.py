@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -87,10 +85,6 @@ def _ensure_database(admin_url: str, database: str) -> None:
                 pass  # created by a concurrent call
 
 
-def embedded() -> bool:
-    return not os.environ.get("LHPN_WAREHOUSE_URL")
-
-
 def server_url(database: str = WAREHOUSE_DB) -> str:
     """libpq URL of `database` on the warehouse server, starting the embedded one if needed."""
     external = os.environ.get("LHPN_WAREHOUSE_URL")
@@ -119,16 +113,6 @@ def bi_url() -> str:
     userinfo = BI_ROLE + (f":{password}" if password else "")
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in {"user", "password"}]
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}", query=urlencode(query, safe="/")))
-
-
-@contextmanager
-def connect(url: str | None = None, **kwargs) -> Iterator[psycopg.Connection]:
-    try:
-        conn = psycopg.connect(url or warehouse_url(), **kwargs)
-    except psycopg.OperationalError as exc:
-        raise WarehouseError(f"Cannot connect to the warehouse: {exc}".strip()) from exc
-    with conn:
-        yield conn
 
 
 def _migration_files() -> list[tuple[str, str]]:
