@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import warnings
 from functools import lru_cache
 from importlib import resources
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -22,6 +24,19 @@ from ingest.settings import Home, home
 WAREHOUSE_DB = "lhpn"
 AIRFLOW_DB = "airflow"
 BI_ROLE = "bi_reader"
+BI_PASSWORD_FILE = "bi_reader.password"
+TCP_HOST = "127.0.0.1"
+DEFAULT_PG_PORT = 5432
+
+# pg_hba.conf of the embedded server once it listens on TCP: the Unix socket (reachable only by
+# whoever can enter the data home) stays as pgserver set it; over TCP only the BI role may log
+# in, to the warehouse database, with a scram-sha-256 password. Anything else is refused.
+PG_HBA = f"""\
+# Written by lhpn (ingest/warehouse.py) because LHPN_PG_PORT is set: edits here are overwritten.
+# TYPE  DATABASE  USER       ADDRESS        METHOD
+local   all       all                       trust
+host    {WAREHOUSE_DB}      {BI_ROLE}  {TCP_HOST}/32   scram-sha-256
+"""
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +45,103 @@ class WarehouseError(RuntimeError):
     """The warehouse cannot be reached or prepared; the message says why, for a person."""
 
 
+def pg_port() -> int | None:
+    """LHPN_PG_PORT: the TCP port the embedded server also listens on (127.0.0.1), or None."""
+    value = os.environ.get("LHPN_PG_PORT", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise WarehouseError(f"LHPN_PG_PORT must be a TCP port number (1-65535), not {value!r}.")
+    return int(value)
+
+
+def bi_password_file(data_home: Home | None = None) -> Path:
+    """Where the embedded server's bi_reader password is kept (owner-only, contract §6)."""
+    return (data_home or home()).root / BI_PASSWORD_FILE
+
+
+def _embedded_bi_password(data_home: Home) -> str:
+    """The bi_reader password of the embedded server, generated on first use (mode 0600)."""
+    path = bi_password_file(data_home)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:  # first use: nobody else can have read it yet
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(24) + "\n")
+    password = path.read_text(encoding="utf-8").strip()
+    if not password:
+        raise WarehouseError(f"{path} is empty: delete it to have a new password generated.")
+    return password
+
+
+def _listen_on_tcp(server, port: int) -> None:
+    """Restart the embedded server so it also listens on 127.0.0.1:<port> (once per port).
+
+    pgserver starts PostgreSQL with `-h ""` on the command line, which no setting in
+    postgresql.conf or postgresql.auto.conf can override, so the server is restarted with
+    pg_ctl and TCP options; pgserver then finds it running and reuses it. pg_hba.conf is
+    rewritten first: the socket stays as it was, TCP admits only the BI role, with scram.
+    """
+    from pgserver._commands import pg_ctl
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import PostmasterInfo
+
+    pgdata: Path = server.pgdata
+    with PostgresServer._lock:  # pgserver's own inter-process lock for starting servers
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        hba = pgdata / "pg_hba.conf"
+        rules_changed = hba.read_text(encoding="utf-8") != PG_HBA
+        if rules_changed:
+            hba.write_text(PG_HBA, encoding="utf-8")
+        running = info is not None and info.is_running()
+        if running and info.port == port and info.hostname == TCP_HOST:
+            if rules_changed:
+                pg_ctl(["reload"], pgdata=pgdata, user=server.system_user, timeout=30)
+            return
+        socket_dir = info.socket_dir if info is not None and info.socket_dir else pgdata
+        if running:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user,
+                   timeout=60)
+        try:
+            pg_ctl(["-w", "-o", f'-h "{TCP_HOST}"', "-o", f"-p {port}", "-o", f"-k {socket_dir}",
+                    "-l", str(pgdata / "log"), "start"],
+                   pgdata=pgdata, user=server.system_user, timeout=60)
+        except Exception as exc:  # noqa: BLE001 - pg_ctl fails with CalledProcessError
+            raise WarehouseError(
+                f"The embedded PostgreSQL could not listen on {TCP_HOST}:{port} "
+                f"(LHPN_PG_PORT): is the port in use? See {pgdata / 'log'}."
+            ) from exc
+
+
 def _embedded_server_url(data_home: Home, database: str) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import pgserver
+        from pgserver.utils import PostmasterInfo
 
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         data_home.root.mkdir(parents=True, exist_ok=True)
         data_home.pgdata.mkdir(parents=True, exist_ok=True)
+        port = pg_port()
         try:
             server = pgserver.get_server(data_home.pgdata, cleanup_mode=None)
+            if port is not None:
+                _listen_on_tcp(server, port)
+        except WarehouseError:
+            raise
         except Exception as exc:  # noqa: BLE001 - pgserver raises bare errors
             raise WarehouseError(
                 f"Could not start the embedded PostgreSQL in {data_home.pgdata}: {exc}. "
                 f"See {data_home.pgdata / 'log'}."
             ) from exc
-    socket_dir = server.get_postmaster_info().socket_dir
-    return f"postgresql://postgres@/{database}?host={socket_dir}"
+    # read afresh: pgserver caches what it saw at its first start in this process
+    info = PostmasterInfo.read_from_pgdata(server.pgdata)
+    url = f"postgresql://postgres@/{database}?host={info.socket_dir}"
+    if info.port and info.port != DEFAULT_PG_PORT:  # the socket file is named after the port
+        url += f"&port={info.port}"
+    return url
 
 
 def stop_embedded(data_home: Home | None = None, timeout: float = 30) -> bool:
@@ -102,15 +197,33 @@ def warehouse_url() -> str:
     return url
 
 
+def bi_password() -> str | None:
+    """The password bi_reader logs in with, or None when it has none (socket only).
+
+    LHPN_BI_PASSWORD when set (an external server: the operator chose it); else, for the
+    embedded server listening on TCP (LHPN_PG_PORT), the one generated in the data home.
+    """
+    password = os.environ.get("LHPN_BI_PASSWORD")
+    if password:
+        return password
+    if not os.environ.get("LHPN_WAREHOUSE_URL") and pg_port() is not None:
+        return _embedded_bi_password(home())
+    return None
+
+
 def bi_url() -> str:
-    """URL of the read-only BI role; its password (external servers) is LHPN_BI_PASSWORD."""
+    """URL of the read-only BI role: over TCP with its password when the embedded server
+    listens on LHPN_PG_PORT, else the warehouse URL with bi_reader (and LHPN_BI_PASSWORD)."""
     url = warehouse_url()
+    password = bi_password()
+    port = None if os.environ.get("LHPN_WAREHOUSE_URL") else pg_port()
+    if port is not None:
+        return f"postgresql://{BI_ROLE}:{quote(password, safe='')}@{TCP_HOST}:{port}/{WAREHOUSE_DB}"
     parts = urlsplit(url)
-    password = os.environ.get("LHPN_BI_PASSWORD", "")
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    userinfo = BI_ROLE + (f":{password}" if password else "")
+    userinfo = BI_ROLE + (f":{quote(password, safe='')}" if password else "")
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in {"user", "password"}]
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}", query=urlencode(query, safe="/")))
 
@@ -147,7 +260,7 @@ def migrate(url: str) -> list[str]:
                     conn.execute(text)
                     conn.execute("insert into audit.schema_migrations(version) values (%s)", [name])
                 applied.append(name)
-            password = os.environ.get("LHPN_BI_PASSWORD")
+            password = bi_password()
             if password:
                 conn.execute(sql.SQL("alter role {} password {}").format(
                     sql.Identifier(BI_ROLE), sql.Literal(password)))
