@@ -70,3 +70,70 @@ def test_unreachable_external_warehouse_is_a_clear_system_error(monkeypatch):
     assert result.exit_code == cli.EXIT_SYSTEM
     assert "system error" in result.output
     assert "Traceback" not in result.output
+
+
+def _lhpn(env: dict, *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "ingest.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout.strip()
+
+
+def test_bi_reader_over_tcp_with_lhpn_pg_port(tmp_path):
+    """LHPN_PG_PORT: the embedded server also listens on 127.0.0.1, bi_reader logs in there
+    with the password kept in the data home, sees marts only; nobody gets in without it."""
+    from tests.postgres_cluster import free_port, psql
+
+    port = free_port()
+    data_home = tmp_path / "home"
+    env = {**os.environ, "LHPN_HOME": str(data_home), "LHPN_PG_PORT": str(port)}
+    env.pop("LHPN_BI_PASSWORD", None)
+    try:
+        bi = _lhpn(env, "bi-url")
+        password_file = data_home / "bi_reader.password"
+        password = password_file.read_text(encoding="utf-8").strip()
+        assert bi == f"postgresql://bi_reader:{password}@127.0.0.1:{port}/lhpn"
+        assert len(password) >= 24
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        assert _lhpn(env, "bi-url") == bi, "the password is generated once"
+
+        admin = _lhpn(env, "warehouse-url")
+        assert "host=" in admin and f"port={port}" in admin  # the owner keeps the socket
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("create table marts.bi_probe as select 7 as x")
+
+        # psql "$(lhpn bi-url)", as the README tells a user to try
+        out = subprocess.run(
+            [psql(), bi, "-tAc", "select current_user, inet_server_addr(), x from marts.bi_probe"],
+            capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "bi_reader|127.0.0.1|7"
+        denied = subprocess.run([psql(), bi, "-tAc", "select count(*) from audit.ingest_log"],
+                                capture_output=True, text=True, timeout=30)
+        assert denied.returncode != 0 and "permission denied for schema audit" in denied.stderr
+
+        with psycopg.connect(bi, autocommit=True) as conn:
+            assert conn.info.host == "127.0.0.1" and conn.info.port == port
+            for relation in ("raw.submissions", "audit.runs", "raw.poverty_support"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(f"select * from {relation}")
+        refused = [
+            f"postgresql://bi_reader@127.0.0.1:{port}/lhpn",                 # no password
+            f"postgresql://bi_reader:wrong@127.0.0.1:{port}/lhpn",           # wrong password
+            f"postgresql://postgres@127.0.0.1:{port}/lhpn",                  # socket only
+            f"postgresql://bi_reader:{password}@127.0.0.1:{port}/postgres",  # other databases
+        ]
+        for url in refused:
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect(url, connect_timeout=10)
+    finally:
+        from ingest import warehouse
+        from ingest.settings import Home
+
+        warehouse.stop_embedded(Home(data_home, data_home / "inbox"))
+
+
+def test_without_lhpn_pg_port_the_embedded_server_has_no_tcp(warehouse_url):
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("show listen_addresses").fetchone() == ("",)
+    assert "host=" in warehouse_url and "127.0.0.1" not in warehouse_url
