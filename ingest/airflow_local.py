@@ -53,13 +53,17 @@ def airflow_env(
     """Environment variables that point Airflow at a data home (starts the embedded server).
 
     Only the variables to add are returned; merge them over os.environ to run Airflow.
+    An AIRFLOW__DATABASE__SQL_ALCHEMY_CONN already in the environment is kept: on a server
+    prepared by docker/postgres-init.sh the metadata database belongs to its own role.
     """
     data_home = data_home or home()
     airflow_home = data_home.airflow_home
     airflow_home.mkdir(parents=True, exist_ok=True)
+    metadata_db = (os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+                   or sqlalchemy_url(warehouse.server_url(database)))
     env = {
         "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(warehouse.server_url(database)),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
