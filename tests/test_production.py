@@ -198,3 +198,6 @@ def test_bi_reader_over_tcp_is_confined_to_marts(production):
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(f"postgresql://bi_reader@127.0.0.1:{cluster.port}/lhpn",
                         connect_timeout=10)
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        psycopg.connect(cluster.url("bi_reader", production["LHPN_BI_PASSWORD"], "airflow"),
+                        connect_timeout=10)
