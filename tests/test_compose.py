@@ -1,23 +1,104 @@
-"""docker-compose.yml, Dockerfile and .env.example, checked statically (no Docker here)."""
+"""docker-compose.yml, Dockerfile and .env.example, checked without Docker.
+
+The compose file is first validated against the Compose Specification's JSON schema (the copy
+check-jsonschema vendors and keeps current), so a misspelt key, a wrong type or an unknown
+`depends_on` condition fails here as `docker compose` would fail; the tests below then check
+what the schema cannot know: our services, their wiring, the profiles, the secrets.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-triggerer"}
+                    "airflow-triggerer", "airflow-worker", "flower"}
 ONE_OFF = {"airflow-init"}
 INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)(?::?[-?][^}]*)?\}")  # $${X} is escaped
+PROFILES = [(), ("celery",), ("celery", "flower")]
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+def compose_validator() -> jsonschema.protocols.Validator:
+    text = (resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+            ).read_text(encoding="utf-8")
+    schema = json.loads(text)
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema, format_checker=validator.FORMAT_CHECKER)
+
+
+def _schema_errors(validator, document: dict) -> list[str]:
+    return sorted(f"{'.'.join(map(str, e.absolute_path)) or '<top>'}: {e.message}"
+                  for e in validator.iter_errors(document))
+
+
+@pytest.fixture(scope="module")
+def compose(compose_validator) -> dict:
+    document = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    errors = _schema_errors(compose_validator, document)
+    assert not errors, "docker-compose.yml breaks the Compose Specification:\n" + "\n".join(errors)
+    return document
+
+
+@pytest.mark.parametrize("path, value, complaint", [
+    (("services", "postgres", "healtcheck"), {"test": ["CMD", "true"]}, "healtcheck"),
+    (("services", "airflow-scheduler", "depends_on", "postgres", "condition"), "service_healty",
+     "service_healty"),
+    (("services", "redis", "expose"), {"6379": "tcp"}, "6379"),
+    (("services", "airflow-worker", "profiles"), "celery", "celery"),
+    (("volumes", "pgdata"), ["not", "a", "volume"], "pgdata"),
+])
+def test_the_schema_catches_what_docker_compose_would_reject(compose, compose_validator, path,
+                                                             value, complaint):
+    broken = copy.deepcopy(compose)
+    node = broken
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    errors = _schema_errors(compose_validator, broken)
+    assert errors and any(complaint in e for e in errors), errors
+
+
+def _active(services: dict, profiles: tuple[str, ...]) -> set[str]:
+    """Services `docker compose --profile ...` starts: no profiles, or one of those given."""
+    return {name for name, s in services.items()
+            if not s.get("profiles") or set(s["profiles"]) & set(profiles)}
+
+
+@pytest.mark.parametrize("profiles", PROFILES, ids=lambda p: "+".join(p) or "default")
+def test_every_profile_starts_a_complete_set(services, profiles):
+    active = _active(services, profiles)
+    for name in active:
+        missing = set(services[name].get("depends_on") or {}) - active
+        assert not missing, f"{name} (profiles {profiles}) depends on disabled {missing}"
+    assert ("airflow-worker" in active) == ("celery" in profiles)
+    assert ("redis" in active) == ("celery" in profiles)
+    assert ("flower" in active) == ("flower" in profiles)
+
+
+def test_celery_profile_wiring(services):
+    """The workers take tasks from the redis service and keep states in the metadata DB."""
+    worker = services["airflow-worker"]
+    assert worker["command"] == "celery worker"
+    env = _env(worker)
+    assert env["AIRFLOW__CELERY__BROKER_URL"].endswith("@redis:6379/0")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].endswith("@postgres:5432/airflow")
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "celery_executor.app inspect ping" in " ".join(worker["healthcheck"]["test"])
+    redis = services["redis"]
+    assert "--requirepass" in " ".join(redis["command"]) and "6379" in redis["expose"]
+    assert not redis.get("ports"), "the broker is not published outside the compose network"
+    assert services["flower"]["ports"][0].startswith("127.0.0.1:")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +114,7 @@ def _env(service: dict) -> dict:
 
 
 def test_services_present(services):
-    assert {"postgres", *AIRFLOW_SERVICES, *ONE_OFF} <= set(services)
+    assert {"postgres", "redis", *AIRFLOW_SERVICES, *ONE_OFF} <= set(services)
 
 
 def test_every_image_is_pinned_or_built(services):
