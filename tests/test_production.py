@@ -28,6 +28,7 @@ from tests.postgres_cluster import Cluster, pg_bin
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
 ROOT = Path(__file__).resolve().parents[1]
+LHPN = str(Path(sys.executable).with_name("lhpn"))  # the installed console script
 INIT_SCRIPT = ROOT / "docker" / "postgres-init.sh"
 
 # dag.test() of each DAG id given, in order; one JSON line per run: state and task states.
@@ -121,7 +122,7 @@ def test_init_script_creates_roles_without_superuser_powers(production):
 
 def test_migrations_and_lhpn_run_as_the_warehouse_role(production):
     env, root = production["env"], production["root"]
-    url = _run([sys.executable, "-m", "ingest.cli", "warehouse-url"], env,
+    url = _run([LHPN, "warehouse-url"], env,
                root / "warehouse-url.log").strip()
     assert url == env["LHPN_WAREHOUSE_URL"]
     inbox = Path(env["LHPN_HOME"]) / "inbox"
@@ -132,7 +133,7 @@ def test_migrations_and_lhpn_run_as_the_warehouse_role(production):
     bad.poverty_rows[0]["households_out_of_poverty"] = bad.poverty_rows[0][
         "poor_households_start"] + 10
     workbooks.drop(inbox, bad)
-    out = _run([sys.executable, "-m", "ingest.cli", "run"], env, root / "lhpn-run.log")
+    out = _run([LHPN, "run"], env, root / "lhpn-run.log")
     print(out[-1500:])
     with psycopg.connect(url) as conn:
         who = conn.execute("select current_user, rolsuper from pg_roles"
@@ -181,7 +182,7 @@ def test_both_dags_on_the_airflow_metadata_database(production):
 
 def test_bi_reader_over_tcp_is_confined_to_marts(production):
     cluster = production["cluster"]
-    bi_url = _run([sys.executable, "-m", "ingest.cli", "bi-url"], production["env"],
+    bi_url = _run([LHPN, "bi-url"], production["env"],
                   production["root"] / "bi-url.log").strip()
     assert bi_url == cluster.url("bi_reader", production["LHPN_BI_PASSWORD"], "lhpn")
     with psycopg.connect(bi_url) as conn:

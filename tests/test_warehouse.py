@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -12,6 +13,8 @@ from click.testing import CliRunner
 
 from ingest import warehouse
 from ingest.cli import main as cli
+
+LHPN = str(Path(sys.executable).with_name("lhpn"))  # the installed console script
 
 
 def test_migrations_are_idempotent(warehouse_url):
@@ -74,13 +77,13 @@ def test_unreachable_external_warehouse_is_a_clear_system_error(monkeypatch):
 
 
 def _lhpn(env: dict, *args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "ingest.cli", *args], env=env,
+    proc = subprocess.run([LHPN, *args], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout.strip()
 
 
-def test_bi_reader_over_tcp_with_lhpn_pg_port(tmp_path):
+def test_bi_reader_over_tcp_with_lhpn_pg_port(tmp_path, monkeypatch):
     """LHPN_PG_PORT: the embedded server also listens on 127.0.0.1, bi_reader logs in there
     with the password kept in the data home, sees marts only; nobody gets in without it."""
     from tests.postgres_cluster import free_port, psql
@@ -128,10 +131,10 @@ def test_bi_reader_over_tcp_with_lhpn_pg_port(tmp_path):
             with pytest.raises(psycopg.OperationalError):
                 psycopg.connect(url, connect_timeout=10)
     finally:
-        from ingest import warehouse
-        from ingest.settings import Home
+        from ingest.settings import home
 
-        warehouse.stop_embedded(Home(data_home, data_home / "inbox"))
+        monkeypatch.setenv("LHPN_HOME", str(data_home))
+        warehouse.stop_embedded(home())
 
 
 def test_without_lhpn_pg_port_the_embedded_server_has_no_tcp(warehouse_url):
