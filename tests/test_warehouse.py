@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -86,6 +87,7 @@ def _lhpn(env: dict, *args: str) -> str:
 def test_bi_reader_over_tcp_with_lhpn_pg_port(tmp_path, monkeypatch):
     """LHPN_PG_PORT: the embedded server also listens on 127.0.0.1, bi_reader logs in there
     with the password kept in the data home, sees marts only; nobody gets in without it."""
+    from ingest.settings import home
     from tests.postgres_cluster import free_port, psql
 
     port = free_port()
@@ -130,9 +132,20 @@ def test_bi_reader_over_tcp_with_lhpn_pg_port(tmp_path, monkeypatch):
         for url in refused:
             with pytest.raises(psycopg.OperationalError):
                 psycopg.connect(url, connect_timeout=10)
-    finally:
-        from ingest.settings import home
 
+        # a port another program holds: one clear line, no traceback
+        monkeypatch.setenv("LHPN_HOME", str(data_home))
+        warehouse.stop_embedded(home())
+        with socket.socket() as squatter:
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+            busy = subprocess.run([LHPN, "bi-url"], env=env, capture_output=True, text=True,
+                                  timeout=120)
+        assert busy.returncode == cli.EXIT_SYSTEM, busy.stdout + busy.stderr
+        assert f"could not listen on 127.0.0.1:{port} (LHPN_PG_PORT)" in busy.stderr
+        assert "Traceback" not in busy.stderr
+    finally:
         monkeypatch.setenv("LHPN_HOME", str(data_home))
         warehouse.stop_embedded(home())
 
@@ -141,3 +154,10 @@ def test_without_lhpn_pg_port_the_embedded_server_has_no_tcp(warehouse_url):
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute("show listen_addresses").fetchone() == ("",)
     assert "host=" in warehouse_url and "127.0.0.1" not in warehouse_url
+
+
+def test_a_malformed_lhpn_pg_port_is_a_clear_system_error(monkeypatch, warehouse_url):
+    monkeypatch.setenv("LHPN_PG_PORT", "54x32")
+    result = CliRunner().invoke(cli.main, ["bi-url"])
+    assert result.exit_code == cli.EXIT_SYSTEM
+    assert "LHPN_PG_PORT must be a TCP port number (1-65535), not '54x32'" in result.output
