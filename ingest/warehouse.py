@@ -2,7 +2,9 @@
 
 The embedded server is pgserver's PostgreSQL 16 with its data directory in the data home. It is
 started on first use and left running, so repeated `lhpn` calls reuse it; pgserver holds an
-inter-process lock while starting, so one data directory never gets two servers.
+inter-process lock while starting, so one data directory never gets two servers. It listens on
+a Unix socket in the data home; with LHPN_PG_PORT set it also listens on 127.0.0.1:<port>, for
+BI tools logging in as bi_reader with the password kept in the data home (contract §6).
 """
 
 from __future__ import annotations
