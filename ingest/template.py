@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.layout import SHEETS
 from ingest.model import EMULATION, POVERTY, TERM
 from ingest.periods import parse_period, parse_term, term_for
+from ingest.read.layout import SHEETS
 from ingest.reference import indicators_of, provinces_for
 
 

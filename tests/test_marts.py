@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from ingest import marts, warehouse
+from ingest import warehouse
+from ingest.marts import build as marts
 from ingest.periods import parse_period
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -181,7 +182,7 @@ def test_build_reports_what_it_ran(built):
 
 
 def test_routine_builds_leave_unit_tests_to_the_test_suite(built):
-    from ingest import marts
+    from ingest.marts import build as marts
 
     routine = marts.build_marts()
     assert "unit_test" not in routine["by_type"]
