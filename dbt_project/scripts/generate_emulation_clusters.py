@@ -89,6 +89,10 @@ PROVINCE_NOTES = {
     "60": "Bình Thuận hosted Đông Nam Bộ's meeting in May 2025 (contract §5): assumed",
 }
 REGION_NOTE = "membership inferred from the region in provinces_2024.csv"
+# 2025 rows worth a second look when the clusters are published.
+PROVINCE_NOTES_2025 = {
+    "46": "Huế is a centrally-run city since 1 January 2025: check whether it joined the cities",
+}
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
@@ -135,6 +139,8 @@ def rows_for(year: int, clusters: dict[str, list[str]],
             fact = member_fact(cluster, year, code, regions)
             if year >= NEW_YEAR:
                 source, note = "placeholder", PLACEHOLDER_NOTES["new_codes"]
+                if code in PROVINCE_NOTES_2025:
+                    note += "; " + PROVINCE_NOTES_2025[code]
             elif role and not sourced_roles:
                 source, note = "placeholder", PLACEHOLDER_NOTES["role"]
             elif fact is None:
