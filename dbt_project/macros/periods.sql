@@ -1,7 +1,8 @@
 {#- Report periods (contract §1, §4, §7). The one place that reads a period string:
     'YYYY' annual, 'YYYY-6T' first half-year, 'GK-YYYY' mid-term review, 'TK-YYYY' end of term.
-    Only int_periods calls these; every other model joins it. ingest/periods.py applies the same
-    rules to incoming files (tests/test_periods_dbt.py holds the two to the same dates). -#}
+    Only int_periods calls the period macros; every other model joins it. ingest/periods.py
+    applies the same rules to incoming files; tests/test_marts.py
+    (test_every_mart_dates_its_periods_as_the_ingest_does) holds the two to the same dates. -#}
 
 {% macro period_kind(period) -%}
     case
