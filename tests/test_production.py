@@ -188,6 +188,13 @@ def test_bi_reader_over_tcp_is_confined_to_marts(production):
     with psycopg.connect(bi_url) as conn:
         assert conn.execute("select current_user").fetchone() == ("bi_reader",)
         assert conn.execute("select count(*) from marts.term_scorecard").fetchone()[0] == 2
+        dates = conn.execute("select period_start_date from marts.term_scorecard order by 1")
+        assert [d.year for (d,) in dates] == [2024, 2024]
+        # the dbt descriptions reach BI tools as comments, persisted by the non-superuser owner
+        assert conn.execute("select obj_description('marts.term_scorecard'::regclass)"
+                            ).fetchone()[0]
+        assert conn.execute("select col_description('marts.term_scorecard'::regclass, 1)"
+                            ).fetchone()[0]
         conn.rollback()
         for relation in ("raw.submissions", "audit.ingest_log", "reference.provinces_2024",
                          "staging.stg_raw__submissions"):
