@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -84,14 +86,16 @@ def _lhpn(env: dict, *args: str) -> str:
     return proc.stdout.strip()
 
 
-def test_bi_reader_over_tcp_with_lhpn_pg_port(tmp_path, monkeypatch):
+def test_bi_reader_over_tcp_with_lhpn_pg_port(monkeypatch):
     """LHPN_PG_PORT: the embedded server also listens on 127.0.0.1, bi_reader logs in there
     with the password kept in the data home, sees marts only; nobody gets in without it."""
     from ingest.settings import home
     from tests.postgres_cluster import free_port, psql
 
     port = free_port()
-    data_home = tmp_path / "home"
+    # outside pytest's base temp, which another pytest session of this user may close (0700)
+    # while the server, run as pgserver's user when we are root, still needs to reach it
+    data_home = Path(tempfile.mkdtemp(prefix="lhpn-tcp-home-"))
     env = {**os.environ, "LHPN_HOME": str(data_home), "LHPN_PG_PORT": str(port)}
     env.pop("LHPN_BI_PASSWORD", None)
     try:
@@ -148,6 +152,7 @@ def test_bi_reader_over_tcp_with_lhpn_pg_port(tmp_path, monkeypatch):
     finally:
         monkeypatch.setenv("LHPN_HOME", str(data_home))
         warehouse.stop_embedded(home())
+        shutil.rmtree(data_home, ignore_errors=True)
 
 
 def test_without_lhpn_pg_port_the_embedded_server_has_no_tcp(warehouse_url):
