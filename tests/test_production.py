@@ -66,7 +66,7 @@ def _run(args: list[str], env: dict, log: Path, timeout: float = 900) -> str:
 def production(tmp_path_factory) -> dict:
     """The cluster, prepared by the init script; yields what compose's .env would hold."""
     root = tmp_path_factory.mktemp("production")
-    cluster = Cluster(Path(tempfile.mkdtemp(prefix="lhpn-production-pg-"))).start()
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="lhpn-production-pg-")))
     secrets_env = {
         "POSTGRES_USER": "postgres",
         "LHPN_DB_USER": "lhpn_owner",          # not the database's name: the script must not mix
@@ -76,6 +76,7 @@ def production(tmp_path_factory) -> dict:
         "LHPN_BI_PASSWORD": secrets.token_urlsafe(16),
     }
     try:
+        cluster.start()
         # as docker-entrypoint.sh does: bash runs the script, psql reaches the socket
         init_env = {"PATH": f"{pg_bin()}{os.pathsep}{os.environ['PATH']}", "HOME": str(root),
                     **cluster.socket_env(), **secrets_env}
