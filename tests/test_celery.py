@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from tests import workbooks
 from tests.postgres_cluster import free_port
@@ -135,6 +136,11 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
     })
+    # the Celery settings the compose profile gives its services, with this machine's values
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    celery_keys = {k for k in compose["services"]["airflow-worker"]["environment"]
+                   if k.startswith("AIRFLOW__CELERY__")}
+    assert celery_keys <= set(env), f"set here as in docker-compose.yml: {sorted(celery_keys)}"
     airflow = [sys.executable, "-m", "airflow"]
     processes = Processes(tmp_path)
     try:
