@@ -16,6 +16,7 @@ import importlib.util
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -193,6 +194,22 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
         assert all(t[3] for t in ran), [t for t in ran if not t[3]]
         worker_log = processes.log("worker", 10**7)
         assert all(t[3] in worker_log for t in ran), "the worker received every task"
+
+        # the compose healthchecks of the broker and the worker, run as the containers run them
+        services = compose["services"]
+        redis_check = subprocess.run(
+            [str(redis_server.with_name("redis-cli")), "-p", str(redis_port),
+             *services["redis"]["healthcheck"]["test"][2:]],
+            env={**env, "REDISCLI_AUTH": redis_password}, capture_output=True, text=True,
+            timeout=30)
+        assert redis_check.stdout.strip() == "PONG", redis_check.stderr
+        kind, command = services["airflow-worker"]["healthcheck"]["test"]
+        assert kind == "CMD-SHELL"
+        worker_check = subprocess.run(
+            ["sh", "-c", command.replace("$$", "$")], env={**env, "HOSTNAME": socket.gethostname()},
+            cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert worker_check.returncode == 0 and "pong" in worker_check.stdout, (
+            worker_check.stdout + worker_check.stderr)[-3000:]
     finally:
         processes.stop_all()
 
