@@ -25,6 +25,13 @@ class Home:
         return self.root / "quarantine"
 
     @property
+    def outbox(self) -> Path:
+        """Answers to the provinces (receipts, templates), one folder per province (contract §6):
+        LHPN_OUTBOX, default outbox/ in the data home."""
+        configured = os.environ.get("LHPN_OUTBOX")
+        return Path(configured).expanduser().resolve() if configured else self.root / "outbox"
+
+    @property
     def pgdata(self) -> Path:
         return self.root / "pgdata"
 
