@@ -12,8 +12,9 @@ data changed. Trigger it by hand with `full_refresh` to rebuild everything, or w
 2. `dbt_model` — one mapped task per model and seed of that build, named after it in the grid,
    carrying the results of the tests on it. It fails when the model or one of its tests failed,
    and is skipped when dbt skipped the model (an upstream failed).
-3. `refresh_validation_docs` — the HTML validation report of the data home (`ingest.docs`), run
-   even when a model failed, since it reports on the submissions, not on the marts.
+3. `refresh_validation_docs` — the HTML validation report of the data home
+   (`ingest.pages.validation`), run even when a model failed, since it reports on the
+   submissions, not on the marts.
 4. `publish_marts` — emits the `lhpn_marts` asset event when every model and test passed.
 """
 
@@ -55,7 +56,7 @@ def lhpn_warehouse():
         """Run `dbt build` once; return one status record per model (the summary goes to XCom)."""
         from airflow.sdk import get_current_context
 
-        from ingest import marts
+        from ingest.marts import build as marts
 
         params = params or {}
         try:
@@ -92,7 +93,7 @@ def lhpn_warehouse():
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=15))
     def refresh_validation_docs() -> str:
         """Rebuild the validation HTML docs in the data home; returns their path."""
-        from ingest.docs import refresh_validation_docs as refresh
+        from ingest.pages.validation import refresh_validation_docs as refresh
 
         return str(refresh())
 

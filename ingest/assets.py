@@ -37,7 +37,9 @@ def _ready_files() -> set[Fingerprint]:
     """
     import time
 
-    from ingest.inbox import list_inbox  # imported in the triggerer only, never at parse time
+    from ingest.receive.inbox import (
+        list_inbox,  # imported in the triggerer only, never at parse time
+    )
     from ingest.settings import settle_seconds
 
     settled_before = time.time() - settle_seconds()

@@ -43,7 +43,7 @@ class Finding:
 class SheetData:
     """One data sheet, normalised.
 
-    `frame` has the canonical columns of the sheet kind (see `ingest.layout`), plus `excel_row`
+    `frame` has the canonical columns of the sheet kind (see `ingest.read.layout`), plus `excel_row`
     (1-based row number as Excel shows it) and, for poverty sheets, `is_total`. Numbers are
     floats (NaN = not reported), text is str or None. `text` holds the cells as written, by
     Excel row then canonical column, for reports. `headers` maps canonical column -> header as

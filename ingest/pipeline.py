@@ -18,9 +18,10 @@ from pathlib import Path
 
 import psycopg
 
-from ingest import load, settings
-from ingest.inbox import folder_province, list_inbox
+from ingest import settings
+from ingest.load import submissions as load
 from ingest.model import Finding, ParsedFile
+from ingest.receive.inbox import folder_province, list_inbox
 from ingest.settings import Home
 from ingest.warehouse import query
 
@@ -140,8 +141,8 @@ def _file_error(rule: str, vi: str, en: str) -> Finding:
 
 def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
     """Read and normalise; any problem of the input becomes a finding, never an exception."""
-    from ingest.normalise import parse_workbook
-    from ingest.reader import UnreadableFile, read_file
+    from ingest.read.normalise import parse_workbook
+    from ingest.read.reader import UnreadableFile, read_file
 
     limit = settings.max_file_bytes()
     if len(data) > limit:
@@ -178,7 +179,9 @@ class _Received:
 def process_files(paths: list[str], *, run_id: str | None = None, trigger: str = "cli",
                   progress: Callable[[FileResult, int, int], None] | None = None) -> RunSummary:
     """Archive, read, validate (all files together) and load each file in its own transaction."""
-    from ingest import report, validate, warehouse
+    from ingest import warehouse
+    from ingest.validate import report
+    from ingest.validate import run as validate
 
     data_home = settings.home().ensure()
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from ingest.layout import SHEETS
 from ingest.model import EMULATION, POVERTY, TERM
-from ingest.numbers import vn_number
 from ingest.periods import parse_period, term_for
+from ingest.read.layout import SHEETS
+from ingest.read.numbers import vn_number
 from ingest.reference import indicators_of, province_name
 
 
@@ -115,7 +115,7 @@ def write_xlsx(report: Report, path: Path, *, messy: bool = True, vn_text: bool 
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
-    from ingest.layout import fold, strip_diacritics
+    from ingest.read.layout import fold, strip_diacritics
 
     wb = Workbook()
     info = wb.active

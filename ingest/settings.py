@@ -15,6 +15,7 @@ class Home:
 
     root: Path
     inbox: Path
+    outbox: Path
 
     @property
     def archive(self) -> Path:
@@ -23,13 +24,6 @@ class Home:
     @property
     def quarantine(self) -> Path:
         return self.root / "quarantine"
-
-    @property
-    def outbox(self) -> Path:
-        """Answers to the provinces (receipts, templates), one folder per province (contract §6):
-        LHPN_OUTBOX, default outbox/ in the data home."""
-        configured = os.environ.get("LHPN_OUTBOX")
-        return Path(configured).expanduser().resolve() if configured else self.root / "outbox"
 
     @property
     def pgdata(self) -> Path:
@@ -41,6 +35,11 @@ class Home:
         return self.root / "reports"
 
     @property
+    def site(self) -> Path:
+        """The pages people look at (contract §8)."""
+        return self.root / "site"
+
+    @property
     def dbt_profiles(self) -> Path:
         return self.root / "dbt"
 
@@ -49,7 +48,8 @@ class Home:
         return self.root / "airflow"
 
     def ensure(self) -> Home:
-        for folder in (self.root, self.inbox, self.archive, self.quarantine, self.reports):
+        for folder in (self.root, self.inbox, self.outbox, self.archive, self.quarantine,
+                       self.reports):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -58,7 +58,10 @@ def home() -> Home:
     """Read the data home from the environment at call time, never at import time."""
     root = Path(os.environ.get("LHPN_HOME") or PROJECT_ROOT / ".lhpn").expanduser().resolve()
     inbox = os.environ.get("LHPN_INBOX")
-    return Home(root=root, inbox=Path(inbox).expanduser().resolve() if inbox else root / "inbox")
+    outbox = os.environ.get("LHPN_OUTBOX")
+    return Home(root=root,
+                inbox=Path(inbox).expanduser().resolve() if inbox else root / "inbox",
+                outbox=Path(outbox).expanduser().resolve() if outbox else root / "outbox")
 
 
 def dbt_project_dir() -> Path:

@@ -26,7 +26,7 @@ def lhpn_home(tmp_path_factory) -> Iterator[Path]:
     from ingest.settings import Home
 
     # the server outlives CLI calls by design, but not the test session
-    warehouse.stop_embedded(Home(root, root / "inbox"))
+    warehouse.stop_embedded(Home(root, root / "inbox", root / "outbox"))
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ingest import cli
+from ingest.cli import main as cli
 
-LHPN = [sys.executable, "-m", "ingest.cli"]
+LHPN = [sys.executable, "-m", "ingest.cli.main"]
 
 
 def lhpn(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

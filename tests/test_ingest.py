@@ -294,7 +294,7 @@ def test_inbox_can_live_elsewhere(home, db, tmp_path, monkeypatch):
 def test_a_file_the_database_refuses_fails_alone_and_stays_in_the_inbox(home, db, monkeypatch):
     import psycopg
 
-    from ingest import load
+    from ingest.load import submissions as load
 
     for i, code in enumerate(("01", "04", "08")):
         drop(home.inbox, report(code, "2024", seed=i))

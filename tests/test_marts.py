@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from ingest import marts, warehouse
+from ingest import warehouse
+from ingest.marts import build as marts
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
@@ -178,7 +179,7 @@ def test_build_reports_what_it_ran(built):
 
 
 def test_routine_builds_leave_unit_tests_to_the_test_suite(built):
-    from ingest import marts
+    from ingest.marts import build as marts
 
     routine = marts.build_marts()
     assert "unit_test" not in routine["by_type"]

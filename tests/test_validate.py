@@ -18,9 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ingest import pipeline, rules, samples, validate
+from ingest import pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
-from ingest.report import render_report
+from ingest.validate import rules
+from ingest.validate import run as validate
+from ingest.validate.report import render_report
 
 
 def excel_row(i: int) -> int:
@@ -471,7 +473,7 @@ def test_pipeline_accepts_good_rejects_bad_and_flags_warnings(home, db, rng):
     assert db.execute("select count(*) from raw.poverty_support s join raw.submissions u"
                       " using (submission_id) where u.outcome = 'rejected'").fetchone()[0] == 0
 
-    from ingest.docs import refresh_validation_docs
+    from ingest.pages.validation import refresh_validation_docs
 
     page = Path(refresh_validation_docs())
     assert page == home.reports / "docs" / "index.html"

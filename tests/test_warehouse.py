@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from ingest import cli, warehouse
+from ingest import warehouse
+from ingest.cli import main as cli
 
 
 def test_migrations_are_idempotent(warehouse_url):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.layout import INFO_LABELS, SHEETS
 from ingest.model import EMULATION, POVERTY, TERM
 from ingest.periods import Period, Term, parse_period, parse_term, term_for
+from ingest.read.layout import INFO_LABELS, SHEETS
 from ingest.reference import indicators_of, provinces_for
 
 GUIDE_SHEET = "HuongDan"

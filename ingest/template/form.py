@@ -16,7 +16,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 
-from ingest.layout import SHEETS, Column
+from ingest.read.layout import SHEETS, Column
 from ingest.template import validation as checks
 
 FONT = "Times New Roman"  # the typeface of Vietnamese administrative documents

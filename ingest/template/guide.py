@@ -5,9 +5,9 @@ Sheet names and column labels come from `ingest.layout`; this module only writes
 
 from __future__ import annotations
 
-from ingest.layout import SHEETS
 from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM
 from ingest.periods import Period, Term
+from ingest.read.layout import SHEETS
 
 
 def _label(kind: str, column: str) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ingest.layout import SHEETS, Column
 from ingest.model import EMULATION, POVERTY
+from ingest.read.layout import SHEETS, Column
 
 TEXT_MAX = 255  # a longer note or name is a paragraph pasted into the wrong cell
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -36,7 +36,7 @@ class Check:
 def bounds(kind: str) -> list[tuple[str, str]]:
     """(left, right) column pairs with `left <= right` on one row of this sheet kind, from the
     rule table."""
-    from ingest.rules import DISTRICTS, RULES, SCORES
+    from ingest.validate.rules import DISTRICTS, RULES, SCORES
 
     scope = {POVERTY: DISTRICTS, EMULATION: SCORES}.get(kind)
     return [(r.left, r.right) for r in RULES

@@ -235,7 +235,7 @@ def _write_one(args: tuple) -> dict:
 
     data_sheets = [k for k, rows in ((TERM, report.term_rows), (EMULATION, report.emulation_rows),
                                      (POVERTY, report.poverty_rows)) if rows is not None]
-    from ingest.layout import SHEETS
+    from ingest.read.layout import SHEETS
 
     spec = FileSpec(
         rel_path=rel, province_code=code, period=period, round=round_no, fmt=item["fmt"],

@@ -66,11 +66,11 @@ def availability() -> dict:
     """Which parts of the project exist yet (validate and marts are written by others)."""
     out: dict[str, str] = {}
     try:
-        from ingest import validate
+        from ingest.validate import run as validate
 
         source = Path(validate.__file__).read_text(encoding="utf-8")
         if "Placeholder" in (validate.__doc__ or "") or len(source.splitlines()) < 20:
-            out["validate"] = "placeholder: ingest/validate.py has no rules yet (validate ~0 s)"
+            out["validate"] = "placeholder: ingest/validate has no rules yet (validate ~0 s)"
         elif "great_expectations" in source or "gx" in source:
             out["validate"] = "present (Great Expectations)"
         else:
@@ -78,11 +78,11 @@ def availability() -> dict:
     except ImportError:
         out["validate"] = "absent: process_files cannot run"
     try:
-        from ingest.marts import build_marts  # noqa: F401
+        from ingest.marts.build import build_marts  # noqa: F401
 
         out["marts"] = "present"
     except ImportError:
-        out["marts"] = "absent: ingest/marts.py not landed, dbt figures skipped"
+        out["marts"] = "absent: ingest/marts not landed, dbt figures skipped"
     return out
 
 
@@ -190,7 +190,7 @@ def measure_project(corpus: Corpus, url: str, scale: int, build) -> dict:
 # ---------------------------------------------------------------- (2) the naive peer
 
 def _canonical(spec: FileSpec, sheet: str) -> tuple[str, list[str]]:
-    from ingest.layout import SHEETS
+    from ingest.read.layout import SHEETS
 
     layout = next(lay for lay in SHEETS.values() if lay.sheet_name == sheet)
     return layout.kind, [c.name for c in layout.columns]
@@ -288,7 +288,7 @@ def measure_floor(files: list[tuple[Path, FileSpec]], url: str) -> dict:
     """python-calamine read + psycopg COPY into text columns; one transaction per file."""
     import psycopg
 
-    from ingest.layout import SHEETS
+    from ingest.read.layout import SHEETS
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("drop schema if exists bench_floor cascade")
@@ -416,10 +416,10 @@ def measure_scales(corpus_for, url: str, build, scales: list[int], loaded: int,
 
 def profile_stage(stage: str, corpus: Corpus, url: str, build, limit: int) -> dict:
     """cProfile the slowest stage once; top entries by own time and by cumulative time."""
-    from ingest import validate
     from ingest.model import ParsedFile
     from ingest.pipeline import _parse, list_inbox, process_files
     from ingest.settings import home
+    from ingest.validate import run as validate
 
     prof = cProfile.Profile()
     files = _subset(corpus.round_files([1]), limit)
@@ -444,7 +444,7 @@ def profile_stage(stage: str, corpus: Corpus, url: str, build, limit: int) -> di
                 validate.validate(parsed, conn)
                 prof.disable()
         what = f"ingest.pipeline._parse (read + normalise) on {len(files)} files" if (
-            stage == "read") else f"ingest.validate.validate on {len(files)} parsed files"
+            stage == "read") else f"ingest.validate.run.validate on {len(files)} parsed files"
     elif stage == "dbt" and build:
         prof.enable()
         build()
@@ -722,7 +722,7 @@ def main(argv=None) -> dict:
     avail = availability()
     build = None
     if not args.no_dbt and avail["marts"] == "present":
-        from ingest.marts import build_marts as build
+        from ingest.marts.build import build_marts as build
     res: dict = {"meta": {
         "started": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git_head(),
         "argv": list(argv if argv is not None else sys.argv[1:]), "quick": args.quick,

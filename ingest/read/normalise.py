@@ -3,7 +3,7 @@
 Handles what offices really send (contract §2): title rows above the header, merged cells,
 blank rows, total rows, notes and signature blocks under the table, extra columns and sheets.
 Problems of form (missing sheet, missing column, a number that is not a number) become
-`Finding`s here; the contract's rules on the values are checked later, in `ingest.validate`.
+`Finding`s here; the contract's rules on the values are checked later, in `ingest.validate.run`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from ingest import layout
-from ingest.layout import SHEETS, Column, SheetLayout, fold
 from ingest.model import INFO_SHEET, POVERTY, TERM, Finding, ParsedFile, ReportInfo, SheetData
-from ingest.numbers import parse_number
-from ingest.reader import CSV_DATA_SHEET, Sheet
+from ingest.read import layout
+from ingest.read.layout import SHEETS, Column, SheetLayout, fold
+from ingest.read.numbers import parse_number
+from ingest.read.reader import CSV_DATA_SHEET, Sheet
 from ingest.reference import indicators_of
 
 HEADER_SEARCH_ROWS = 40

@@ -10,8 +10,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings, warehouse
-from ingest.numbers import vn_number
 from ingest.pipeline import FileResult, RunSummary
+from ingest.read.numbers import vn_number
 from ingest.warehouse import query
 
 _EVENT_STYLE = {
@@ -103,7 +103,7 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
     print_run_summary(summary)
     built = None
     if build:
-        from ingest.marts import build_marts
+        from ingest.marts.build import build_marts
 
         click.echo("Đang dựng các bảng marts (dbt build)... / building the marts...")
         built = build_marts()

@@ -23,11 +23,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ingest import layout
-from ingest.layout import SHEETS
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile, Severity
-from ingest.numbers import vn_number
 from ingest.periods import parse_period, parse_term
+from ingest.read import layout
+from ingest.read.layout import SHEETS
+from ingest.read.numbers import vn_number
 from ingest.reference import provinces_for
 
 # Scopes: which frame a rule runs over.

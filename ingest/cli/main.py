@@ -61,7 +61,7 @@ def main(debug: bool) -> None:
 @_system_errors
 def run(no_samples: bool, no_marts: bool, quiet: bool) -> None:
     """Process everything in the inbox (read, validate, load), then build the marts."""
-    from ingest import console
+    from ingest.cli import console
 
     console.run_command(samples=not no_samples, build=not no_marts, quiet=quiet)
 
@@ -73,7 +73,7 @@ def run(no_samples: bool, no_marts: bool, quiet: bool) -> None:
 @_system_errors
 def status(province: str | None, period: str | None, show_all: bool) -> None:
     """Submissions by province and period: received, accepted, warnings, rejected, missing, late."""
-    from ingest import console
+    from ingest.cli import console
 
     console.print_status(province=province, period=period, show_all=show_all)
 

@@ -4,7 +4,7 @@ All files of a run are validated together: the sheets of one kind are stacked in
 (column `_file` = position in the run, `_row` = position in the frame) and each suite in
 `expectations/` runs once per run over it. Failures come back as `unexpected_index_list` and are
 placed back in their file, sheet, Excel row and column header. The cross-field and cross-file
-rules of `ingest.rules` follow, with one history query for all the run's provinces.
+rules of `ingest.validate.rules` follow, with one history query for all the run's provinces.
 
 Great Expectations is imported lazily and its context is built once per process (ephemeral:
 nothing is written to disk, no `gx/` folder; analytics and progress bars off).
@@ -22,11 +22,13 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from ingest import layout, rules, settings
-from ingest.layout import fold
+from ingest import settings
 from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM, Finding, ParsedFile
 from ingest.periods import parse_period
+from ingest.read import layout
+from ingest.read.layout import fold
 from ingest.reference import indicators_of, province_name, provinces_new, provinces_old
+from ingest.validate import rules
 
 INFO_KIND = INFO_SHEET
 SUITES = {INFO_KIND: "thong_tin", TERM: "chi_tieu", EMULATION: "thi_dua", POVERTY: "giam_ngheo"}

@@ -18,9 +18,9 @@ from datetime import datetime
 
 import psycopg
 
-from ingest.layout import SHEETS
 from ingest.model import POVERTY, ParsedFile
 from ingest.periods import parse_period
+from ingest.read.layout import SHEETS
 from ingest.warehouse import query
 
 _FINDING_COLUMNS = ("submission_id", "rule", "severity", "sheet", "excel_row", "column_header",

@@ -1,0 +1,1 @@
+"""Load: accepted submissions into raw, versioned (COPY)."""

@@ -1,0 +1,1 @@
+"""Marts: the dbt build of the BI interface (contract §4)."""

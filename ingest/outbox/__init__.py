@@ -1,0 +1,1 @@
+"""Outbox: what each province office gets back in its own folder (receipts, templates)."""

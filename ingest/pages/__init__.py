@@ -1,0 +1,1 @@
+"""Pages: what people look at in site/ (contract §8)."""

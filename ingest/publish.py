@@ -1,0 +1,24 @@
+"""After every ingest run and marts build: make what people read match the warehouse.
+
+`lhpn run`, the `lhpn_warehouse` DAG and `lhpn docs` call `refresh_outputs`, so receipts and
+pages are fresh even after a run that only rejected files.
+"""
+
+from __future__ import annotations
+
+
+def refresh_outputs(run_id: str | None = None, *, receipts: bool = True) -> dict:
+    """Rewrite the receipts that quote the marts, then rebuild the pages."""
+    import psycopg
+
+    from ingest import warehouse
+    from ingest.outbox.receipts import refresh_receipts
+    from ingest.pages.site import build_site
+
+    done: dict = {}
+    if receipts:
+        with psycopg.connect(warehouse.warehouse_url(), autocommit=True) as conn:
+            done["receipts"] = refresh_receipts(conn)
+    site = build_site(run_id)
+    done["site"] = str(site) if site else None
+    return done

@@ -1,0 +1,1 @@
+"""Receive: the inbox, settled files, the archive."""
