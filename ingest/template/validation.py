@@ -75,7 +75,7 @@ def bounded_count(column: Column, ref: str, refs: dict[str, str],
                   pairs: list[tuple[str, str]]) -> Check:
     """A count that must also be <= (or >=) other columns of its row: one custom formula."""
     lay = SHEETS[POVERTY]
-    terms = [f"ISNUMBER({ref})", f"{ref}>=0", f"{ref}=INT({ref})"]
+    terms = [f"{ref}>=0", f"{ref}=INT({ref})"]
     said = []
     for left, right in pairs:
         if left == column.name:
@@ -86,7 +86,10 @@ def bounded_count(column: Column, ref: str, refs: dict[str, str],
             continue
         terms.append(f"OR(ISBLANK({refs[other]}),{ref}{op}{refs[other]})")
         said.append(f"{words} '{lay.column(other).label}'")
-    return Check("custom", None, f"AND({','.join(terms)})", None, _title(column),
+    # IF first: INT() of a text is an error, which would make AND() an error; IF() without
+    # an else is FALSE (LibreOffice would rewrite a written FALSE as 0)
+    return Check("custom", None, f"IF(ISNUMBER({ref}),AND({','.join(terms)}))", None,
+                 _title(column),
                  f"Số nguyên ≥ 0, {', '.join(said)} (cùng dòng). {_BLANK_MEANS}",
                  f"'{column.label}' phải là số nguyên ≥ 0 và {', '.join(said)} của cùng đơn vị.")
 
@@ -107,10 +110,11 @@ def term_target(column: Column, whole: bool) -> Check:
 
 
 def term_result(column: Column, ref: str, whole: bool) -> Check:
-    number_ok = f"AND(ISNUMBER({ref}),{ref}>=0{f',{ref}=INT({ref})' if whole else ''})"
+    number_ok = f"AND({ref}>=0,{ref}=INT({ref}))" if whole else f"{ref}>=0"
     fraction_ok = f'ISNUMBER(SEARCH("/",{ref}))'
     kind = "số nguyên ≥ 0" if whole else "số hoặc tỷ lệ % ≥ 0"
-    return Check("custom", None, f"OR({number_ok},{fraction_ok})", None, _title(column),
+    return Check("custom", None, f"IF(ISNUMBER({ref}),{number_ok},{fraction_ok})", None,
+                 _title(column),
                  f"Kết quả lũy kế từ đầu nhiệm kỳ: {kind} (ví dụ "
                  f"{'3.562' if whole else '71%'}) hoặc phân số đạt/tổng (ví dụ 3.562/5.000).",
                  f"'{column.label}' phải là {kind} hoặc phân số đạt/tổng như 3.562/5.000.")
