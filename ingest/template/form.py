@@ -29,19 +29,21 @@ HEADER_ROW = 3  # title, subtitle, then the header
 
 # width (characters) by the kind of a column; names of texts are measured
 _WIDTH = {"code": 10, "count": 12, "money": 13, "number": 13, "score": 11, "result": 14}
-_NAME_WIDTH_MAX = 50
+_NAME_WIDTH_MAX = 60
 
 
 def _font(**kw) -> Font:
     return Font(name=FONT, size=kw.pop("size", 11), **kw)
 
 
-def print_setup(ws, last_col: int, last_row: int, header_row: int | None) -> None:
-    """A4 landscape, one page wide (as many pages tall as needed), header repeated."""
+def print_setup(ws, last_col: int, last_row: int, header_row: int | None,
+                pages_tall: int = 0) -> None:
+    """A4 landscape, one page wide (as many pages tall as needed, unless `pages_tall`), header
+    repeated."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0  # no limit: long unit lists run on to more pages
+    ws.page_setup.fitToHeight = pages_tall  # 0, no limit: long unit lists run on
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.6, header=0.2,
                                   footer=0.3)
@@ -74,12 +76,22 @@ def title_rows(ws, title: str, subtitle: str, width: int) -> None:
     ws.row_dimensions[2].height = 28
 
 
-def signature_block(ws, row: int, key_col: int, last_col: int) -> int:
+def signature_block(ws, row: int, key_col: int, widths: list[float]) -> int:
     """Người lập biểu (left) and Thủ trưởng đơn vị (right); returns the last row used.
 
     Nothing goes into the key column, so the reader takes none of these rows for data."""
-    left = (key_col + 1, key_col + 2)
-    right = (max(left[1] + 1, last_col - 2), last_col)
+
+    def span(columns: list[int], room: float = 34) -> tuple[int, int]:
+        taken: list[int] = []
+        for c in columns:  # as few columns as hold the longest line
+            taken.append(c)
+            if sum(widths[j - 1] for j in taken) >= room:
+                break
+        return min(taken), max(taken)
+
+    last_col = len(widths)
+    right = span(list(range(last_col, key_col + 1, -1)))
+    left = span(list(range(key_col + 1, right[0])))
     lines = [
         (None, "…………, ngày …… tháng …… năm 20……", False),
         ("NGƯỜI LẬP BIỂU", "THỦ TRƯỞNG ĐƠN VỊ", True),
@@ -90,7 +102,8 @@ def signature_block(ws, row: int, key_col: int, last_col: int) -> int:
         for (c0, c1), text in ((left, left_text), (right, right_text)):
             if text is None:
                 continue
-            ws.merge_cells(start_row=r, start_column=c0, end_row=r, end_column=c1)
+            if c1 > c0:
+                ws.merge_cells(start_row=r, start_column=c0, end_row=r, end_column=c1)
             cell = ws.cell(r, c0, text)
             cell.font = _font(bold=bold, italic=not bold)
             cell.alignment = Alignment(horizontal="center")
@@ -138,7 +151,8 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
             w = 5
         elif col.kind == "text":
             texts = [str(r.get(col.name) or "") for r in rows]
-            longest = max([len(t) for t in texts] + [len(col.label), 10])
+            longest = max([len(t) for t in texts] + [len(col.label),
+                                                     22 if col.name == lay.key_column else 10])
             w = min(longest + 2, _NAME_WIDTH_MAX) if col.name != "note" else 24
         else:
             w = _WIDTH[col.kind]
@@ -190,7 +204,7 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
             ws.row_dimensions[r].height = 15 * height + 2
 
     key_col = 1 + [c.name for c in lay.columns].index(lay.key_column) + 1
-    last = signature_block(ws, table.last_row + 2, key_col, width)
+    last = signature_block(ws, table.last_row + 2, key_col, widths)
     ws.freeze_panes = ws.cell(table.first_row, key_col + 1)
     print_setup(ws, width, last, HEADER_ROW)
     protect(ws)
@@ -236,10 +250,10 @@ def guide_sheet(wb, name: str, title: str, paragraphs: list[tuple[str, bool]]):
         cell = ws.cell(r, 1, text)
         cell.font = _font(bold=heading)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-        lines = _lines(text, 110)
+        lines = _lines(text, 110 * 1.2)  # a column of width 110 holds ~130 characters of text
         if lines > 1:
             ws.row_dimensions[r].height = 15 * lines + 2
         r += 1
-    print_setup(ws, 1, r, None)
+    print_setup(ws, 1, r, None, pages_tall=1)
     protect(ws)
     return ws
