@@ -50,9 +50,14 @@ def load_history(province_codes: list[str], period: Period, term: Term) -> dict[
     from ingest.warehouse import query
 
     params = {"province_codes": province_codes, "term": term.code}
-    with psycopg.connect(warehouse.warehouse_url()) as conn:
-        targets = conn.execute(query("template_targets"), params).fetchall()
-        units = conn.execute(query("template_units"), params).fetchall()
+    try:
+        with psycopg.connect(warehouse.warehouse_url()) as conn:
+            targets = conn.execute(query("template_targets"), params).fetchall()
+            units = conn.execute(query("template_units"), params).fetchall()
+    except psycopg.OperationalError as exc:
+        raise warehouse.WarehouseError(
+            f"cannot read the warehouse to pre-fill the template ({exc}); use --no-prefill "
+            "to write it without targets and units from earlier reports") from exc
     result = {code: History() for code in province_codes}
     for province, (report_period, values) in _latest(targets, period).items():
         result[province].targets = {code: value for code, value in values}
