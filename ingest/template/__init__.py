@@ -27,20 +27,15 @@ def file_name(province_code: str, period: Period) -> str:
     return f"BaoCao_{province_code}_{period.code}.xlsx"
 
 
-def _arguments(province_code: str, period: str, term: str | None) -> tuple[str, Period, Term]:
+def _period_and_term(period: str, term: str | None) -> tuple[Period, Term]:
     p = parse_period(period)
     if p is None:
         raise ValueError(f"Kỳ báo cáo không hợp lệ / invalid period '{period}': use YYYY, "
                          "YYYY-6T, GK-YYYY or TK-YYYY.")
-    code = province_code.strip().zfill(2)
-    if code not in provinces_for(p):
-        raise ValueError(f"Mã tỉnh '{province_code}' không tồn tại trong kỳ {p.code} / unknown "
-                         f"province code for period {p.code} (codes of "
-                         f"{'1/7/2025 onward' if p.uses_new_codes else 'before 1/7/2025'}).")
     t = parse_term(term) if term else term_for(p)
     if t is None:
         raise ValueError(f"Nhiệm kỳ không hợp lệ / invalid term '{term}': use YYYY-YYYY.")
-    return code, p, t
+    return p, t
 
 
 def write_template(province_code: str, period: str, *, term: str | None = None,
@@ -48,7 +43,12 @@ def write_template(province_code: str, period: str, *, term: str | None = None,
     """Write the template of one province; `prefill` reads its history from the warehouse."""
     from ingest.template.history import History, load_history
 
-    code, p, t = _arguments(province_code, period, term)
+    p, t = _period_and_term(period, term)
+    code = province_code.strip().zfill(2)
+    if code not in provinces_for(p):
+        raise ValueError(f"Mã tỉnh '{province_code}' không tồn tại trong kỳ {p.code} / unknown "
+                         f"province code for period {p.code} (codes of "
+                         f"{'1/7/2025 onward' if p.uses_new_codes else 'before 1/7/2025'}).")
     history = load_history([code], p, t)[code] if prefill else History()
     path = Path(output) if output else Path.cwd() / file_name(code, p)
     return _write(code, p, t, history, path)
@@ -56,15 +56,13 @@ def write_template(province_code: str, period: str, *, term: str | None = None,
 
 def write_all(period: str, *, term: str | None = None, outbox: str | Path | None = None,
               prefill: bool = True) -> list[Path]:
-    """One template per province existing in `period`, into `<outbox>/<province_code>/`."""
+    """One template per province existing in `period`, into `<outbox>/<province_code>/`
+    (default: the data home's outbox, where each office already finds its receipts)."""
     from ingest.settings import home
     from ingest.template.history import History, load_history
 
-    p = parse_period(period)
-    if p is None:
-        _arguments("", period, term)  # raises the message for a bad period
+    p, t = _period_and_term(period, term)
     codes = sorted(provinces_for(p))
-    _, p, t = _arguments(codes[0], period, term)
     root = Path(outbox) if outbox else home().outbox
     histories = load_history(codes, p, t) if prefill else {}
     return [_write(code, p, t, histories.get(code, History()),
@@ -128,7 +126,10 @@ def _term_sheet(wb, name: str, p: Period, t: Term, history) -> None:
         target = history.targets.get(code)
         if target is not None and indicator.value_type == "percent" and 0 < target <= 100:
             # as a clerk types it: 85% is the cell 0,85, read back as 85 (contract §7)
-            target, formats[(i, "target_value")] = target / 100, "0.##%"
+            formats[(i, "target_value")] = "0%" if target.is_integer() else "0.##%"
+            target /= 100
+        elif indicator.value_type == "count":
+            formats[(i, "target_value")] = "#,##0"
         rows.append({"indicator_code": code, "indicator_text": indicator.name_vi,
                      "unit_text": indicator.unit, "target_value": target})
     source = (f"Chỉ tiêu nhiệm kỳ điền sẵn theo báo cáo kỳ {history.targets_period}; sửa nếu "

@@ -198,8 +198,9 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
             fmt = number_formats.get((i, col.name))
             if fmt:
                 cell.number_format = fmt
-            elif col.kind in ("count", "money", "number", "score"):
-                cell.number_format = "#,##0" if col.kind == "count" else "#,##0.##"
+            elif col.kind == "count":
+                cell.number_format = "#,##0"
+            # other numbers stay General: Excel shows "150." for 150 under "#,##0.##"
         if height > 1:
             ws.row_dimensions[r].height = 15 * height + 2
 
