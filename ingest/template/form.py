@@ -30,6 +30,7 @@ HEADER_ROW = 3  # title, subtitle, then the header
 # width (characters) by the kind of a column; names of texts are measured
 _WIDTH = {"code": 10, "count": 12, "money": 13, "number": 13, "score": 11, "result": 14}
 _NAME_WIDTH_MAX = 60
+_NOTE_WIDTH = 24
 
 
 def _font(**kw) -> Font:
@@ -153,7 +154,7 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
             texts = [str(r.get(col.name) or "") for r in rows]
             longest = max([len(t) for t in texts] + [len(col.label),
                                                      22 if col.name == lay.key_column else 10])
-            w = min(longest + 2, _NAME_WIDTH_MAX) if col.name != "note" else 24
+            w = _NOTE_WIDTH if col.name == "note" else min(longest + 2, _NAME_WIDTH_MAX)
         else:
             w = _WIDTH[col.kind]
         widths.append(w)
@@ -169,7 +170,7 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
         cell.fill = HEADER_FILL
         cell.border = BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        header_height = max(header_height, *(_lines(w, widths[j - 1]) for w in [text]))
+        header_height = max(header_height, _lines(text, widths[j - 1]))
     ws.row_dimensions[HEADER_ROW].height = 15 * header_height + 4
 
     table = Table(ws, kind, HEADER_ROW + 1, HEADER_ROW + max(len(rows), 1))
