@@ -117,7 +117,9 @@ def test_filled_template_loads_without_findings(home, db, tmp_path):
     counts = db.execute("select (select count(*) from raw.term_indicators),"
                         " (select count(*) from raw.emulation_scores),"
                         " (select count(*) from raw.poverty_support)").fetchone()
-    assert counts == (12, 8, 3)  # the signature blocks and HuongDan are not data
+    assert counts == (12, 8, 3)  # the signature blocks are not data
+    sheets = db.execute("select sheets from raw.submissions").fetchone()[0]
+    assert sorted(sheets) == ["ChiTieu", "GiamNgheo", "ThiDua"]  # HuongDan is not read
     stored = db.execute("select target_value, actual_value from raw.term_indicators"
                         " where indicator_code in ('CT01', 'CT02') order by 1 desc").fetchall()
     assert [tuple(float(v) for v in r) for r in stored] == [(1000, 1040), (90, 86)]
@@ -310,8 +312,10 @@ def _lo_python() -> str | None:
 
 
 @needs_soffice
-def test_validation_survives_a_libreoffice_round_trip(home, tmp_path):
-    original = template.write_template("68", "2025", output=tmp_path / "t.xlsx")
+def test_validation_survives_a_libreoffice_round_trip(home, db, tmp_path):
+    """A clerk fills the form and saves it with LibreOffice: the checks are still there and the
+    file it writes is accepted."""
+    original = fill(template.write_template("68", "2025", output=tmp_path / "t.xlsx"))
     subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
                     "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(original)],
                    check=True, capture_output=True, timeout=180)
@@ -327,6 +331,11 @@ def test_validation_survives_a_libreoffice_round_trip(home, tmp_path):
         assert kept(after, name) == kept(before, name), name
         assert after[name].protection.sheet
         assert after[name].page_setup.fitToWidth == 1
+    (home.inbox / "68").mkdir()
+    shutil.copy(tmp_path / "lo" / "t.xlsx", home.inbox / "68" / "t.xlsx")
+    summary = pipeline.process_files(pipeline.list_inbox())
+    assert [r.event for r in summary.results] == ["accepted"], summary.results
+    assert findings(db, "t.xlsx") == []
 
 
 @needs_soffice
