@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 
 from ingest.pages import charts
 from ingest.pages.data import SiteData, period_key
 
+CENT = Decimal("0.01")
 NO_CLUSTER = "(chưa xếp cụm / no cluster)"
 GROUPINGS = {  # dashboard label -> column of poverty_support_by_province_2025
     "vùng / region": "region_name",
@@ -77,8 +79,10 @@ def poverty_groups(data: SiteData) -> dict[str, dict[str, list[dict]]]:
         groups: dict[str, list[dict]] = defaultdict(list)
         for total in sums.values():
             poor, out = total["poor_households_start"], total["households_out_of_poverty"]
-            total["out_of_poverty_rate_pct"] = (round(out * 100 / poor, 2)
-                                                if poor and out is not None else None)
+            # rounded as PostgreSQL's round() does in the marts (half away from zero)
+            total["out_of_poverty_rate_pct"] = (
+                float((Decimal(out) * 100 / Decimal(poor)).quantize(CENT, ROUND_HALF_UP))
+                if poor and out is not None else None)
             groups[total["group"]].append(total)
         series[label] = dict(sorted(groups.items()))
     return series

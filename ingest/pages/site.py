@@ -121,6 +121,10 @@ def build_site(run_id: str | None = None, *, parts: set[str] | None = None,
             log.warning("dbt docs could not be generated: %s", exc)
             built_parts.setdefault("dbt_docs", {})["error"] = str(exc)
 
+    if not (site / dbt_docs.DIR / "index.html").exists():  # keep every link resolving
+        write_page(site / dbt_docs.DIR / "index.html", "dbt_missing.html.j2", built=stamp,
+                   root="../", error=built_parts.get("dbt_docs", {}).get("error"))
+
     manifest = {"built_at": stamp["built_at"], "run_id": run_id, "parts": built_parts}
     write_text(site / MANIFEST, json.dumps(manifest, indent=2, default=as_json))
     index = write_page(site / "index.html", "index.html.j2", built=stamp, parts=built_parts,
