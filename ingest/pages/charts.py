@@ -53,10 +53,11 @@ def scorecard_bars(latest: list[dict]) -> dict:
                  "text": [r["scorecard_label"] for r in rows], "textposition": "middle right"})
     return {"data": data, "layout": _layout(
         "Chỉ tiêu đạt / indicators met (kỳ mới nhất / latest period)",
-        max(220, 26 * len(rows) + 110), barmode="stack",
+        max(220, 20 * len(rows) + 120), barmode="stack",
         xaxis={"title": {"text": "số chỉ tiêu / indicators"}, "dtick": 1},
         yaxis={"automargin": True},
-        legend={"orientation": "h", "y": -0.12 if len(rows) > 8 else -0.3})}
+        legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "traceorder": "normal"},
+        margin={"l": 10, "r": 30, "t": 70, "b": 40})}
 
 
 def attainment_bars(rows: list[dict], title: str) -> dict:

@@ -48,12 +48,18 @@ def cluster_charts(data: SiteData) -> list[dict]:
     clusters: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     names: dict[str, str] = {}
     for row in data.rankings:
-        code = row["cluster_code"] or ""
-        names[code] = row["cluster_name"] or NO_CLUSTER
-        clusters[code][row["year"]].append(row)
+        if row["cluster_code"] is None:  # a year or province the cluster seed does not cover
+            continue
+        names[row["cluster_code"]] = row["cluster_name"]
+        clusters[row["cluster_code"]][row["year"]].append(row)
     return [{"code": code, "name": names[code],
              "chart": charts.cluster_ranking(names[code], clusters[code])}
-            for code in sorted(clusters, key=lambda c: (c == "", names[c]))]
+            for code in sorted(clusters, key=lambda c: names[c])]
+
+
+def unclustered_years(data: SiteData) -> list[int]:
+    """Years with scores but no cluster membership in the seed (not ranked by cluster)."""
+    return sorted({r["year"] for r in data.rankings if r["cluster_code"] is None})
 
 
 def poverty_groups(data: SiteData) -> dict[str, dict[str, list[dict]]]:
@@ -97,8 +103,7 @@ def status_grid(data: SiteData) -> tuple[list[str], list[dict]]:
                                                        "names": [], "cells": {}})
         if row["province_name"] and row["province_name"] not in entry["names"]:
             entry["names"].append(row["province_name"])
-        entry["cells"][row["period"]] = {**row, "state": cell_state(row),
-                                          "warnings": row["status"] == "accepted_with_warnings"}
+        entry["cells"][row["period"]] = status_cell(row)
     return periods, [rows[code] for code in sorted(rows)]
 
 
@@ -112,6 +117,27 @@ def cell_state(row: dict) -> str:
     return "late" if row["on_time"] is False else "on_time"
 
 
+SYMBOLS = {"on_time": "✓", "late": "⏱", "missing": "✗", "not_due": "·", "rejected": "⊘"}
+
+
+def status_cell(row: dict) -> dict:
+    """A submission_status row as a grid cell: state, symbol and the tooltip text."""
+    from ingest.pages.render import OUTCOME_LABELS
+
+    state = cell_state(row)
+    warnings = row["status"] == "accepted_with_warnings"
+    title = [f'{row["province_name"] or row["province_code"]} {row["period"]}: '
+             f'{OUTCOME_LABELS[row["status"]]}']
+    if row["latest_version"]:
+        title.append(f'v{row["latest_version"]}')
+    if row["on_time"] is not None:
+        title.append("đúng hạn / on time" if row["on_time"] else "trễ hạn / late")
+    if row["files_rejected"]:
+        title.append(f'{row["files_rejected"]} tệp bị từ chối / rejected files')
+    return {**row, "state": state, "warnings": warnings, "title": ", ".join(title),
+            "symbol": SYMBOLS[state] + ("!" if warnings else "")}
+
+
 def context(data: SiteData) -> dict:
     scorecards = latest_scorecards(data)
     indicator_codes, matrix = attainment_matrix(data, scorecards)
@@ -123,6 +149,7 @@ def context(data: SiteData) -> dict:
         "indicator_codes": indicator_codes,
         "attainment_matrix": matrix,
         "clusters": cluster_charts(data),
+        "unclustered_years": unclustered_years(data),
         "poverty": poverty,
         "poverty_periods": sorted({r["period"] for g in poverty.values() for rows in g.values()
                                    for r in rows}, key=period_key),

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.numeric import FloatLoader
 
 from ingest.periods import parse_period
 from ingest.warehouse import query
@@ -57,8 +58,7 @@ class SiteData:
 
 def _rows(conn: psycopg.Connection, name: str, **params) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query(name), params).fetchall()
-    return [{k: plain(v) for k, v in row.items()} for row in rows]
+        return cur.execute(query(name), params).fetchall()
 
 
 def marts_exist(conn: psycopg.Connection) -> bool:
@@ -70,6 +70,8 @@ def read_site_data(conn: psycopg.Connection) -> SiteData:
     """Every row the pages need, from the marts (conn is a bi_reader connection)."""
     if not marts_exist(conn):
         return SiteData()
+    # numbers as floats: what the charts and templates format (a page needs no Decimal)
+    conn.adapters.register_loader("numeric", FloatLoader)
     versions = _rows(conn, "site_versions")
     latest = [v["submission_id"] for v in versions[:LATEST_FILES]]
     return SiteData(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ingest.pages import charts
-from ingest.pages.dashboard import cell_state
+from ingest.pages.dashboard import status_cell
 from ingest.pages.data import SiteData, period_key
 
 PAGE_DIR = "province"
@@ -52,6 +52,12 @@ def contexts(data: SiteData) -> dict[str, dict]:
                        for (term, period), rows in sorted(
                            reports.items(), key=lambda kv: period_key(kv[0][1]), reverse=True)]
         latest = report_list[0] if report_list else None
+        indicators: dict[str, dict] = {}
+        for report in reversed(report_list):  # the latest report's name and unit win
+            for row in report["rows"]:
+                indicators[row["indicator_code"]] = row
+        cells = {(r["term"], r["period"], r["indicator_code"]): r
+                 for report in report_list for r in report["rows"]}
         pov = sorted(poverty.get(code, []), key=lambda r: period_key(r["period"]))
         ranks = [{**r, "cluster_size": cluster_sizes[(r["year"], r["cluster_code"])]}
                  for r in sorted(rankings.get(code, []), key=lambda r: r["year"], reverse=True)]
@@ -60,8 +66,7 @@ def contexts(data: SiteData) -> dict[str, dict]:
         for row in sorted(files, key=lambda r: period_key(r["period"])):
             if row["province_name"] and row["province_name"] not in names:
                 names.append(row["province_name"])
-        statuses = [{**r, "state": cell_state(r),
-                     "warnings": r["status"] == "accepted_with_warnings"}
+        statuses = [status_cell(r)
                     for r in sorted(status.get(code, []), key=lambda r: period_key(r["period"]),
                                     reverse=True)
                     if r["received"] or r["status"] != "missing" or r["on_time"] is False]
@@ -77,6 +82,8 @@ def contexts(data: SiteData) -> dict[str, dict]:
                 latest["rows"], f'Chỉ tiêu nhiệm kỳ {latest["term"]}, kỳ {latest["period"]} / '
                 "term indicators") if latest else None,
             "reports": report_list,
+            "indicators": [indicators[code] for code in sorted(indicators)],
+            "attainment": cells,
             "rankings": ranks,
             "poverty": pov,
             "poverty_chart": charts.province_poverty(pov) if pov else None,

@@ -5,6 +5,6 @@ document.addEventListener("DOMContentLoaded", function () {
     var spec = JSON.parse(node.textContent);
     var target = document.getElementById(node.dataset.target);
     Plotly.newPlot(target, spec.data, spec.layout,
-                   {displaylogo: false, responsive: true, locale: "vi"});
+                   {displaylogo: false, displayModeBar: false, responsive: true});
   });
 });
