@@ -136,14 +136,17 @@ def poverty_over_time(series: dict[str, dict[str, list[dict]]], measure: str,
             data.append({
                 "type": "scatter", "mode": "lines+markers", "name": group,
                 "visible": grouping == groupings[0],
-                "x": [r["period_end_date"] for r in rows], "y": [r[measure] for r in rows],
-                "customdata": [r["period"] for r in rows],
-                "hovertemplate": f"{group} %{{customdata}}: %{{y}}<extra></extra>"})
+                "x": [r["period"] for r in rows], "y": [r[measure] for r in rows],
+                "hovertemplate": f"{group} %{{x}}: %{{y}}<extra></extra>"})
             owner.append(grouping)
     buttons = [{"label": grouping, "method": "update",
                 "args": [{"visible": [o == grouping for o in owner]}]} for grouping in groupings]
+    # periods on a category axis in date order (a period is a span, not a day)
+    periods = sorted({(r["period_end_date"], r["period"]) for groups in series.values()
+                      for rows in groups.values() for r in rows})
     layout = _layout(
-        title, 460, xaxis={"type": "date", "title": {"text": "kỳ báo cáo / period"}},
+        title, 460, xaxis={"type": "category", "title": {"text": "kỳ báo cáo / period"},
+                           "categoryorder": "array", "categoryarray": [p for _, p in periods]},
         yaxis={"title": {"text": axis}, "rangemode": "tozero", "automargin": True},
         legend={"font": {"size": 11}},
         updatemenus=[{"type": "buttons", "direction": "right", "buttons": buttons, "active": 0,

@@ -64,4 +64,4 @@ def refresh_validation_docs() -> str:
     """
     from ingest.pages.site import build_site
 
-    return str(build_site(parts={"validation"}).parent / PAGE)
+    return str(build_site(parts={"validation"}, dbt_docs_refresh=False).parent / PAGE)
