@@ -23,7 +23,7 @@ def latest_scorecards(data: SiteData) -> list[dict]:
     latest: dict[tuple, dict] = {}
     for row in data.scorecards:
         key = (row["province_code"], row["province_name"])
-        if key not in latest or period_key(row["period"]) > period_key(latest[key]["period"]):
+        if key not in latest or period_key(row) > period_key(latest[key]):
             latest[key] = row
     return sorted(latest.values(), key=lambda r: (r["province_code"], r["province_name"]))
 
@@ -74,6 +74,7 @@ def poverty_groups(data: SiteData) -> dict[str, dict[str, list[dict]]]:
             key = (group, row["period"])
             total = sums.setdefault(key, {
                 "group": group, "period": row["period"],
+                "period_start_date": row["period_start_date"],
                 "period_end_date": row["period_end_date"], "households_out_of_poverty": None,
                 "poor_households_start": None, "provinces_reported": 0,
                 "provinces_expected": 0})
@@ -151,8 +152,8 @@ def context(data: SiteData) -> dict:
         "clusters": cluster_charts(data),
         "unclustered_years": unclustered_years(data),
         "poverty": poverty,
-        "poverty_periods": sorted({r["period"] for g in poverty.values() for rows in g.values()
-                                   for r in rows}, key=period_key),
+        "poverty_periods": [key[2] for key in sorted(
+            {period_key(r) for g in poverty.values() for rows in g.values() for r in rows})],
         "poverty_households_chart": charts.poverty_over_time(
             poverty, "households_out_of_poverty",
             "Hộ thoát nghèo (cả năm, bản đồ 34 tỉnh) / households out of poverty (annual, 2025 "
@@ -161,7 +162,7 @@ def context(data: SiteData) -> dict:
             poverty, "out_of_poverty_rate_pct",
             "Tỉ lệ thoát nghèo / out-of-poverty rate (%)", "%") if data.poverty_2025 else None,
         "poverty_2025": sorted(data.poverty_2025,
-                               key=lambda r: (r["province_code_2025"], period_key(r["period"]))),
+                               key=lambda r: (r["province_code_2025"], period_key(r))),
         "status_periods": periods,
         "status_grid": grid,
     }

@@ -14,7 +14,6 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.numeric import FloatLoader
 
-from ingest.periods import parse_period
 from ingest.warehouse import query
 
 LATEST_FILES = 500  # files listed on the validation page, newest first
@@ -27,12 +26,11 @@ def plain(value):
     return value
 
 
-def period_key(period: str | None) -> tuple:
-    """Sort key of a period: by its dates (2025-6T before 2025), unknown periods last."""
-    parsed = parse_period(period) if period else None
-    if parsed is None:
-        return (date.max, date.max, period or "")
-    return (parsed.end, parsed.start, parsed.code)
+def period_key(row: dict) -> tuple:
+    """Sort key of a mart row's period: by the period's dates as the marts carry them (2025-6T
+    before 2025), rows without a period last."""
+    return (row.get("period_end_date") or date.max, row.get("period_start_date") or date.max,
+            row.get("period") or "")
 
 
 @dataclass
@@ -49,7 +47,8 @@ class SiteData:
     @property
     def periods(self) -> list[str]:
         """Every period of the status grid, sorted by date."""
-        return sorted({r["period"] for r in self.status if r["period"]}, key=period_key)
+        keys = {period_key(r) for r in self.status if r["period"]}
+        return [key[2] for key in sorted(keys)]
 
     def province_codes(self) -> list[str]:
         """Provinces with at least one file received: each gets a page."""

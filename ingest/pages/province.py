@@ -42,7 +42,7 @@ def contexts(data: SiteData) -> dict[str, dict]:
 
     pages = {}
     for code in data.province_codes():
-        cards = sorted(scorecards.get(code, []), key=lambda r: period_key(r["period"]))
+        cards = sorted(scorecards.get(code, []), key=lambda r: period_key(r))
         reports = defaultdict(list)
         for row in attainment.get(code, []):
             reports[(row["term"], row["period"])].append(row)
@@ -50,7 +50,7 @@ def contexts(data: SiteData) -> dict[str, dict]:
                         "scorecard": next((c for c in cards if c["term"] == term
                                            and c["period"] == period), None)}
                        for (term, period), rows in sorted(
-                           reports.items(), key=lambda kv: period_key(kv[0][1]), reverse=True)]
+                           reports.items(), key=lambda kv: period_key(kv[1][0]), reverse=True)]
         latest = report_list[0] if report_list else None
         indicators: dict[str, dict] = {}
         for report in reversed(report_list):  # the latest report's name and unit win
@@ -58,20 +58,20 @@ def contexts(data: SiteData) -> dict[str, dict]:
                 indicators[row["indicator_code"]] = row
         cells = {(r["term"], r["period"], r["indicator_code"]): r
                  for report in report_list for r in report["rows"]}
-        pov = sorted(poverty.get(code, []), key=lambda r: period_key(r["period"]))
+        pov = sorted(poverty.get(code, []), key=lambda r: period_key(r))
         ranks = [{**r, "cluster_size": cluster_sizes[(r["year"], r["cluster_code"])]}
                  for r in sorted(rankings.get(code, []), key=lambda r: r["year"], reverse=True)]
         files = versions.get(code, [])
         names = []
-        for row in sorted(files, key=lambda r: period_key(r["period"])):
+        for row in sorted(files, key=lambda r: period_key(r)):
             if row["province_name"] and row["province_name"] not in names:
                 names.append(row["province_name"])
         statuses = [status_cell(r)
-                    for r in sorted(status.get(code, []), key=lambda r: period_key(r["period"]),
+                    for r in sorted(status.get(code, []), key=lambda r: period_key(r),
                                     reverse=True)
                     if r["received"] or r["status"] != "missing" or r["on_time"] is False]
         open_findings = sorted(findings.get(code, []),
-                               key=lambda f: (f["severity"] != "error", period_key(f["period"]),
+                               key=lambda f: (f["severity"] != "error", period_key(f),
                                               f["submission_id"], f["finding_id"]))
         pages[code] = {
             "code": code,

@@ -10,6 +10,12 @@ outcomes as (
 
 ),
 
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
 provinces as (
 
     select * from {{ ref('int_provinces_lineage') }}
@@ -60,6 +66,8 @@ summed as (
         province_code_2025,
         period,
         period_kind,
+        period_start_date,
+        period_end_date,
         period_year,
         count(*) as provinces_reported,
         sum(poor_households_start) as poor_households_start,
@@ -75,7 +83,8 @@ summed as (
         sum(five_no_three_clean_households) as five_no_three_clean_households
 
     from outcomes
-    group by province_code_2025, period, period_kind, period_year
+    group by
+        province_code_2025, period, period_kind, period_start_date, period_end_date, period_year
 
 ),
 
@@ -88,15 +97,13 @@ final as (
         provinces_2025.region_name,
         clusters_2025.cluster_code,
         clusters_2025.cluster_name,
-        summed.period,
-        summed.period_kind,
+        {{ period_columns('summed') }},
         summed.period_year,
-        {{ period_end_date('summed.period') }} as period_end_date,
         summed.provinces_reported,
         -- Before the merger a new province is several old ones; a sum is partial when some of
         -- them did not report.
         case
-            when {{ province_code_set('summed.period') }} = '2024'
+            when periods.province_code_set = '2024'
                 then coalesce(merged_counts.provinces_merged, 1)
             else 1
         end as provinces_expected,
@@ -116,6 +123,8 @@ final as (
         ) as out_of_poverty_rate_pct
 
     from summed
+    left join periods
+        on periods.period = summed.period
     left join provinces_2025
         on provinces_2025.province_code = summed.province_code_2025
     left join merged_counts

@@ -11,6 +11,12 @@ submissions as (
 
 ),
 
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
 current_submissions as (
 
     select * from {{ ref('int_submissions_current') }}
@@ -48,9 +54,10 @@ joined as (
         provinces.region_code,
         provinces.region_name,
         ordered.period,
-        ordered.period_kind,
-        ordered.period_year,
-        ordered.period_end_date,
+        periods.period_kind,
+        periods.period_start_date,
+        periods.period_end_date,
+        periods.period_year,
         ordered.term,
         ordered.source_file,
         ordered.received_at,
@@ -68,9 +75,11 @@ joined as (
         ordered.warning_count
 
     from ordered
+    left join periods
+        on periods.period = ordered.period
     left join provinces
         on provinces.province_code = ordered.province_code
-        and provinces.province_code_set = ordered.province_code_set
+        and provinces.province_code_set = periods.province_code_set
     left join current_submissions
         on current_submissions.submission_id = ordered.submission_id
 
