@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ingest.pages import charts
+from ingest.pages.charts import STATUS_LABELS
 from ingest.pages.dashboard import status_cell
 from ingest.pages.data import SiteData, period_key
+from ingest.pages.render import number
 
 PAGE_DIR = "province"
 
@@ -24,6 +26,15 @@ def _by_code(rows: list[dict], column: str = "province_code") -> dict[str, list[
     for row in rows:
         grouped[row[column]].append(row)
     return grouped
+
+
+def attainment_cell(row: dict | None) -> tuple[str, str]:
+    """(status class, text) of one indicator in one report: '104,5%' or the status alone."""
+    if row is None:
+        return "", ""
+    if row["attainment_pct"] is None:
+        return row["status"], STATUS_LABELS[row["status"]].split(" /")[0]
+    return row["status"], number(row["attainment_pct"], 1) + "%"
 
 
 def contexts(data: SiteData) -> dict[str, dict]:
@@ -58,6 +69,10 @@ def contexts(data: SiteData) -> dict[str, dict]:
                 indicators[row["indicator_code"]] = row
         cells = {(r["term"], r["period"], r["indicator_code"]): r
                  for report in report_list for r in report["rows"]}
+        matrix = [{"indicator": indicators[code],
+                   "cells": [attainment_cell(cells.get((rep["term"], rep["period"], code)))
+                             for rep in report_list]}
+                  for code in sorted(indicators)]
         pov = sorted(poverty.get(code, []), key=lambda r: period_key(r))
         ranks = [{**r, "cluster_size": cluster_sizes[(r["year"], r["cluster_code"])]}
                  for r in sorted(rankings.get(code, []), key=lambda r: r["year"], reverse=True)]
@@ -75,6 +90,7 @@ def contexts(data: SiteData) -> dict[str, dict]:
                                               f["submission_id"], f["finding_id"]))
         pages[code] = {
             "code": code,
+            "data_as_of": max((f["received_at"] for f in files), default=None),
             "names": names,
             "scorecards": list(reversed(cards)),
             "latest_report": latest,
@@ -82,8 +98,7 @@ def contexts(data: SiteData) -> dict[str, dict]:
                 latest["rows"], f'Chỉ tiêu nhiệm kỳ {latest["term"]}, kỳ {latest["period"]} / '
                 "term indicators") if latest else None,
             "reports": report_list,
-            "indicators": [indicators[code] for code in sorted(indicators)],
-            "attainment": cells,
+            "matrix": matrix,
             "rankings": ranks,
             "poverty": pov,
             "poverty_chart": charts.province_poverty(pov) if pov else None,

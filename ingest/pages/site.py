@@ -80,12 +80,11 @@ def build_site(run_id: str | None = None, *, parts: set[str] | None = None,
     manifest = _read_manifest(site)
     built_parts: dict = manifest.get("parts", {})
 
-    url = warehouse.warehouse_url()
-    if run_id is None:
-        with psycopg.connect(url) as conn:
-            run_id = latest_run_id(conn)
-    with psycopg.connect(warehouse.bi_url(), autocommit=True) as conn:
+    with psycopg.connect(warehouse.bi_url(), autocommit=True) as conn:  # migrates first
         data = read_site_data(conn)
+    if run_id is None:
+        with psycopg.connect(warehouse.server_url()) as conn:
+            run_id = latest_run_id(conn)
     now = datetime.now(UTC)
     stamp = {"built_at": now.isoformat(timespec="seconds"), "run_id": run_id}
 

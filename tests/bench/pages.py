@@ -57,16 +57,18 @@ def main() -> None:
         build_site(dbt_docs_refresh=True)
         print(f"first build with dbt docs generate: {time.perf_counter() - t0:.2f} s")
 
-    times = []
+    times, cpu = [], []
     for _ in range(args.repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         build_site()  # what refresh_outputs does after a routine run
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     pages = len(list(site.rglob("*.html")))
     size = sum(p.stat().st_size for p in site.rglob("*.html") if "dbt" not in p.parts)
     print(f"routine build_site (dbt docs unchanged), {pages} pages, {size / 1e6:.1f} MB of HTML: "
           f"median {statistics.median(times):.2f} s, min {min(times):.2f} s, "
-          f"max {max(times):.2f} s over {len(times)} builds")
+          f"max {max(times):.2f} s over {len(times)} builds; this process's CPU median "
+          f"{statistics.median(cpu):.2f} s; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
