@@ -118,7 +118,7 @@ def cell_state(row: dict) -> str:
     return "late" if row["on_time"] is False else "on_time"
 
 
-SYMBOLS = {"on_time": "✓", "late": "⏱", "missing": "✗", "not_due": "·", "rejected": "⊘"}
+SYMBOLS = {"on_time": "✓", "late": "trễ", "missing": "✗", "not_due": "·", "rejected": "⊘"}
 
 
 def status_cell(row: dict) -> dict:
