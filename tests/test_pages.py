@@ -366,3 +366,23 @@ def test_in_a_real_browser_the_charts_draw_offline(site, tmp_path):
     # plotly.js replaced each chart <div> with its drawing
     assert result.stdout.count('class="chart js-plotly-plot"') == len(
         parse(site / "dashboard.html").specs)
+
+
+def test_pages_read_the_marts_as_bi_reader(site, monkeypatch):
+    from importlib import resources
+
+    from ingest.pages import site as site_module
+
+    users = []
+    real = site_module.read_site_data
+
+    def spy(conn):
+        users.append(conn.execute("select current_user").fetchone()[0])
+        return real(conn)
+
+    monkeypatch.setattr(site_module, "read_site_data", spy)
+    site_module.build_site(RUN_ID, dbt_docs_refresh=False)
+    assert users == ["bi_reader"]
+    for sql in (resources.files("ingest") / "sql" / "queries").iterdir():
+        if sql.name.startswith("site_"):
+            assert not re.search(r"\b(raw|audit|staging|intermediate)\.", sql.read_text()), sql

@@ -10,10 +10,11 @@ from ingest.pages.data import SiteData, period_key
 
 CENT = Decimal("0.01")
 NO_CLUSTER = "(chưa xếp cụm / no cluster)"
+PROVINCE_GROUPING = "tỉnh 2025 / province"
 GROUPINGS = {  # dashboard label -> column of poverty_support_by_province_2025
     "vùng / region": "region_name",
     "cụm thi đua / cluster": "cluster_name",
-    "tỉnh 2025 / province": "province_name_2025",
+    PROVINCE_GROUPING: "province_name_2025",
 }
 
 
@@ -152,6 +153,7 @@ def context(data: SiteData) -> dict:
         "clusters": cluster_charts(data),
         "unclustered_years": unclustered_years(data),
         "poverty": poverty,
+        "province_grouping": PROVINCE_GROUPING,
         "poverty_periods": [key[2] for key in sorted(
             {period_key(r) for g in poverty.values() for rows in g.values() for r in rows})],
         "poverty_households_chart": charts.poverty_over_time(
