@@ -29,7 +29,8 @@ limit %s
 
 _FINDINGS_SQL = """
 select v.submission_id, v.severity, v.rule, coalesce(v.sheet, ''), v.excel_row,
-       coalesce(v.column_header, ''), coalesce(v.value, ''), coalesce(v.expected, ''),
+       coalesce(v.column_header, ''), coalesce(v.value, ''),
+       concat_ws(' / ', v.expected_vi, v.expected_en),
        v.message_vi, v.message_en
 from audit.validation_results v
 where v.submission_id = any(%s)
