@@ -6,14 +6,17 @@ measure, province, kind of period (annual with annual, half-year with half-year)
 (before or after the 1 July 2025 merger), other periods only.
 
 The modified z-score (Iglewicz and Hoaglin) is 0.6745 × (value − median) ÷ MAD, where MAD is the
-median absolute deviation of the history; the contract flags a value above 3.5. Two guards keep
-that sound on the short histories a province has (one value a year):
+median absolute deviation of the history; the contract flags a value above 3.5. A province has
+one value a year, so histories are short, and three guards keep the rule sound on them:
 - at least `MIN_HISTORY` earlier periods, or no verdict;
-- the spread is never taken as less than `MAD_FLOOR` of the median. On four to eight yearly
-  values, a few that happen to be close together make the MAD tiny, and then an ordinary
-  correction of a few percent scores far above 3.5. With the floor, a value is flagged only
-  when it is also more than 3.5 ÷ 0.6745 × 10 % ≈ 52 % away from the median: a misplaced digit,
-  a wrong unit or a swapped column, which is what the warning is for.
+- the MAD is taken as at least `MAD_FLOOR` of the median. On four to eight yearly values a few
+  that happen to lie close together make the MAD tiny, and then an ordinary year-to-year change
+  scores far above 3.5. With the floor a value is flagged only when it is also more than
+  3.5 ÷ 0.6745 × 10 % ≈ 52 % away from the median: a misplaced digit, a wrong unit, a swapped
+  column, which is what the warning is for;
+- a resubmission's value within `SAME_AS_BEFORE` of the value the version it replaces holds for
+  the same period is not flagged again: it is the province's own figure for that period, and
+  a clerk who corrected one number should hear about that number, not again about the rest.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from ingest.warehouse import query
 
 OUTLIER_Z = 3.5  # contract §3
 MIN_HISTORY = 4  # earlier periods of the same kind needed before any verdict
-MAD_FLOOR = 0.10  # the spread taken is at least this share of the median's size
+MAD_FLOOR = 0.10  # the MAD taken is at least this share of the median's size
+SAME_AS_BEFORE = 0.10  # a resubmitted value this close to the replaced version's: no verdict
 _CONSISTENCY = 0.6745  # MAD of a normal distribution ÷ its standard deviation
 HISTORY_COLUMNS = ["province_code", "period", "kind", "measure", "value"]
 SCORE_COLUMNS = ["_file", "excel_row", "_column", "value", "abs_modified_z", "has_history",
@@ -116,7 +120,9 @@ def score_frame(frames: RunFrames, history: pd.DataFrame) -> pd.DataFrame:
         if g is None:
             continue
         points = [float(v) for p, v in g if p != period.code]
-        if len(points) < MIN_HISTORY:
+        before = [float(v) for p, v in g if p == period.code]  # the version being replaced
+        if len(points) < MIN_HISTORY or any(
+                abs(float(value) - b) <= SAME_AS_BEFORE * abs(b) for b in before):
             continue
         scored = modified_z(float(value), points)
         if scored is None:

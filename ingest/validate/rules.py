@@ -160,13 +160,12 @@ RULES: tuple[Rule, ...] = (
     # ---- each value against the province's own history (history.py says how it is scored)
     Rule("outlier", HISTORY, "abs_modified_z", "<=", Lit(OUTLIER_Z), "warning",
          "{subject_vi} {value} bất thường so với {history_n} kỳ trước cùng loại của tỉnh: "
-         "trung vị {median_text}, điểm z hiệu chỉnh {z_text} (ngưỡng " + _Z_VI + "; độ phân "
-         "tán tính ít nhất bằng " + _FLOOR + " trung vị, nên chỉ giá trị lệch trung vị hơn "
-         "một nửa mới bị cảnh báo). Hãy kiểm tra lại.",
+         "trung vị {median_text}, điểm z hiệu chỉnh {z_text} (ngưỡng " + _Z_VI + "; độ lệch "
+         "tuyệt đối trung vị tính ít nhất bằng " + _FLOOR + " trung vị). Hãy kiểm tra lại.",
          "{subject_en} {value} is unusual against the province's {history_n} earlier periods "
          "of the same kind: median {median_text}, modified z-score {z_text} (threshold "
-         f"{OUTLIER_Z:g}; the spread is taken as at least {_FLOOR} of the median, so only a "
-         "value more than about half away from the median is flagged). Please check it.",
+         f"{OUTLIER_Z:g}; the median absolute deviation taken as at least {_FLOOR} of the "
+         "median). Please check it.",
          "gần {median_text} (z hiệu chỉnh ≤ " + _Z_VI + ")",
          f"near {{median_text}} (modified z-score ≤ {OUTLIER_Z:g})",
          when="has_history"),
