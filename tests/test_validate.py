@@ -529,3 +529,89 @@ def test_validation_cost_per_file(tmp_path, capsys):
 
 def test_kinds_present():
     assert set(suites.SUITES) == {"ThongTin", TERM, EMULATION, POVERTY}
+
+
+# ---------------------------------------------------------------- a check that crashes
+
+def _break_metric(monkeypatch, metric: str, when) -> None:
+    """Make GX metric `metric` raise whenever `when(frame it runs over)` is true."""
+    from great_expectations.expectations import registry
+
+    suites.engine()  # the expectations and their metrics are registered
+    providers = registry._registered_metrics[metric]["providers"]
+    cls, fn = providers["PandasExecutionEngine"]
+
+    def broken(**kwargs):
+        frame = kwargs["execution_engine"].get_domain_records(
+            domain_kwargs=kwargs["metric_domain_kwargs"])
+        if when(frame):
+            raise MemoryError("metric exploded (forced by the test)")
+        return fn(**kwargs)
+
+    monkeypatch.setitem(providers, "PandasExecutionEngine", (cls, broken))
+
+
+def test_a_check_crashing_on_the_run_is_run_again_file_by_file(tmp_path, rng, monkeypatch):
+    # the metric of "negative_value" fails on the stacked run (as on a run with huge files),
+    # and works on each file alone: every file gets its real verdict, nobody a false one
+    _break_metric(monkeypatch, "column_values.between.condition",
+                  lambda frame: frame["_file"].nunique() > 1)
+    bad = samples.random_report(rng, "60", "2024", sheets=(POVERTY,))
+    bad.poverty_rows[3]["charity_homes"] = -2
+    a = build(tmp_path, bad, name="a.xlsx")
+    b = build(tmp_path, samples.random_report(rng, "37", "2024", sheets=(POVERTY,)),
+              name="b.xlsx")
+    checked(a, b)
+    assert a.faults == [] and b.faults == []
+    assert_place(one(a, "negative_value"), "error", "GiamNgheo", excel_row(3),
+                 "Mái ấm tình thương (căn)", "-2", a)
+    assert b.findings == [] and b.outcome == "accepted"
+
+
+def test_a_check_crashing_on_one_file_spares_the_others(tmp_path, rng, monkeypatch):
+    _break_metric(monkeypatch, "column_values.between.condition",
+                  lambda frame: (frame.select_dtypes("number") == -4242).any().any())
+    poisoned = samples.random_report(rng, "60", "2024", sheets=(POVERTY,))
+    poisoned.poverty_rows[0]["charity_homes"] = -4242
+    a = build(tmp_path, poisoned, name="a.xlsx")
+    b = build(tmp_path, samples.random_report(rng, "37", "2024", sheets=(POVERTY,)),
+              name="b.xlsx")
+    checked(a, b)
+    assert a.undecided and not found(a, "negative_value")  # no verdict, no false finding
+    assert {(f.step, f.blocking) for f in a.faults} == {("suites", True)}
+    assert "expect_column_values_to_be_between" in validate.fault_note(a)
+    assert "metric exploded" in validate.fault_note(a)
+    assert b.faults == [] and b.findings == [] and b.outcome == "accepted"
+
+
+def test_a_warning_check_that_crashes_is_skipped_and_said(tmp_path, rng, monkeypatch):
+    # province_name_mismatch (a warning) cannot run: the files are decided without it
+    _break_metric(monkeypatch, "column_pair_values.equal.condition", lambda frame: True)
+    files = [build(tmp_path, samples.random_report(rng, code, "2024", sheets=(POVERTY,)),
+                   name=f"{code}.xlsx") for code in ("60", "37")]
+    checked(*files)
+    for f in files:
+        assert not f.undecided and f.outcome == "accepted"
+        assert [(x.step, x.blocking) for x in f.faults] == [("suites", False)]
+        assert validate.fault_note(f).startswith("validated without checks that could not run")
+
+
+def test_pipeline_never_rejects_files_for_a_crashed_check(home, db, rng, monkeypatch):
+    _break_metric(monkeypatch, "column_values.between.condition", lambda frame: True)
+    for code in ("60", "37"):
+        _drop(home, samples.random_report(rng, code, "2024", sheets=(POVERTY,)), code,
+              f"BC_{code}_2024.xlsx")
+    summary = pipeline.process_files(pipeline.list_inbox())
+    assert {r.event for r in summary.results} == {"failed"}, summary.results
+    for r in summary.results:
+        assert "system fault in validation" in r.message and "metric exploded" in r.message
+        assert Path(r.path).exists()  # left in the inbox for the next run
+    assert not home.quarantine.exists() or not any(home.quarantine.rglob("*.xlsx"))
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 0
+    logged = db.execute("select count(*) from audit.ingest_log where event = 'failed'"
+                        " and message like '%%system fault%%'").fetchone()[0]
+    assert logged == 2
+
+    monkeypatch.undo()  # the fault is repaired: the next run judges the files
+    summary = pipeline.process_files(pipeline.list_inbox())
+    assert sorted(r.event for r in summary.results) == ["accepted", "accepted"]
