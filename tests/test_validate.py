@@ -9,6 +9,7 @@ second one).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import random
@@ -20,7 +21,7 @@ import pytest
 
 from ingest import pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
-from ingest.validate import rules, suites
+from ingest.validate import history, rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report
 
@@ -615,3 +616,61 @@ def test_pipeline_never_rejects_files_for_a_crashed_check(home, db, rng, monkeyp
     monkeypatch.undo()  # the fault is repaired: the next run judges the files
     summary = pipeline.process_files(pipeline.list_inbox())
     assert sorted(r.event for r in summary.results) == ["accepted", "accepted"]
+
+
+# ---------------------------------------------------------------- outliers on short histories
+
+def _times(report: samples.Report, factor: int) -> samples.Report:
+    report = copy.deepcopy(report)
+    for row in report.poverty_rows:
+        row["poor_households_start"] *= factor
+    return report
+
+
+def test_outlier_rule_is_sound_on_a_short_history(tmp_path, good):
+    total = sum(r["poor_households_start"] for r in good.poverty_rows)
+    # four earlier years within 0.3 % of each other: their MAD alone is tiny
+    tight = _history("60", ["2020", "2021", "2022", "2023"], "poor_households_start",
+                     [total * 0.900, total * 0.901, total * 0.902, total * 0.903])
+    ordinary = build(tmp_path, good, name="ordinary.xlsx")  # 11 % above them
+    rules.evaluate([ordinary], tight)
+    assert not found(ordinary, "outlier")
+    tenfold = build(tmp_path, _times(good, 10), name="tenfold.xlsx")  # a misplaced digit
+    rules.evaluate([tenfold], tight)
+    f = one(tenfold, "outlier")
+    assert "4 kỳ trước" in f.message_vi and "at least 10% of the median" in f.message_en
+
+
+def test_outlier_is_not_repeated_for_a_value_the_replaced_version_held(tmp_path, good):
+    total = sum(r["poor_households_start"] for r in good.poverty_rows)
+    years = ["2019", "2020", "2021", "2022", "2023"]
+    past = [total, total * 1.05, total * 0.95, total * 1.02, total * 0.98]
+    # version 1 of 2024 already said ten times the usual; version 2 corrects something else
+    kept = _history("60", [*years, "2024"], "poor_households_start", [*past, total * 10.3])
+    resent = build(tmp_path, _times(good, 10), name="resent.xlsx")
+    rules.evaluate([resent], kept)
+    assert not found(resent, "outlier")
+    # a resubmission that changes the value to ten times the replaced one is flagged
+    usual = _history("60", [*years, "2024"], "poor_households_start", [*past, total])
+    changed = build(tmp_path, _times(good, 10), name="changed.xlsx")
+    rules.evaluate([changed], usual)
+    assert one(changed, "outlier").severity == "warning"
+
+
+# ---------------------------------------------------------------- the current version, once
+
+def test_current_version_is_decided_by_the_loader_and_read_by_the_history(home, db, rng):
+    first = samples.random_report(rng, "60", "2024", sheets=(POVERTY,))
+    _drop(home, first, "60", "BC_60_2024.xlsx")
+    pipeline.process_files(pipeline.list_inbox())
+    second = copy.deepcopy(first)
+    second.poverty_rows[0]["poor_households_start"] += 100
+    _drop(home, second, "60", "BC_60_2024_lan2.xlsx")
+    pipeline.process_files(pipeline.list_inbox())
+    rows = db.execute("select version, status, is_current from raw.submissions"
+                      " order by version").fetchall()
+    assert rows == [(1, "superseded", False), (2, "accepted", True)]
+    past = history.load_history(db, ["60"])
+    poor = past[past["measure"] == "poor_households_start"]
+    assert poor["value"].tolist() == [
+        float(sum(r["poor_households_start"] for r in second.poverty_rows))]
