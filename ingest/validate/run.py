@@ -28,7 +28,7 @@ from ingest.validate import history as history_step
 from ingest.validate import rules as rule_table
 from ingest.validate import suites
 from ingest.validate.frames import RunFrames
-from ingest.validate.suites import SuiteRun
+from ingest.validate.suites import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +94,14 @@ def _validate(files: list[ParsedFile], conn) -> tuple[Found, Faults]:
     return found, faults
 
 
-def _rule_check(rule, history) -> Callable[[RunFrames, set[str] | None], SuiteRun]:
-    def check(frames: RunFrames, _checks) -> SuiteRun:
-        return SuiteRun(findings=rule_table.evaluate_rule(rule, frames, history))
+def _rule_check(rule, history) -> Callable[[RunFrames, set[str] | None], CheckResult]:
+    def check(frames: RunFrames, _checks) -> CheckResult:
+        return CheckResult(findings=rule_table.evaluate_rule(rule, frames, history))
     return check
 
 
 def _isolated(step: str, frames: RunFrames, faults: Faults,
-              check: Callable[[RunFrames, set[str] | None], SuiteRun],
+              check: Callable[[RunFrames, set[str] | None], CheckResult],
               blocking: Callable[[str], bool]) -> Found:
     """Run `check` over the run; what crashes is run again file by file, and what crashes on
     a file alone is that file's fault."""
@@ -110,7 +110,7 @@ def _isolated(step: str, frames: RunFrames, faults: Faults,
         again_only: set[str] | None = set(result.crashed) or None
     except Exception as exc:  # noqa: BLE001 - the whole check: run it again file by file
         log.warning("%s crashed on the whole run (%s); file by file", step, _describe(exc))
-        result, again_only = SuiteRun(crashed={step: _describe(exc)}), None
+        result, again_only = CheckResult(crashed={step: _describe(exc)}), None
     if not result.crashed:
         return result.findings
     found = list(result.findings)
@@ -118,7 +118,7 @@ def _isolated(step: str, frames: RunFrames, faults: Faults,
         try:
             alone = check(frames.only({f}), again_only)
         except Exception as exc:  # noqa: BLE001 - this file's fault, reported as a system one
-            alone = SuiteRun(crashed={c: _describe(exc) for c in (again_only or result.crashed)})
+            alone = CheckResult(crashed={c: _describe(exc) for c in (again_only or result.crashed)})
         found += alone.findings
         faults += [(f, SystemFault(step, name, message, blocking(name)))
                    for name, message in alone.crashed.items()]

@@ -117,18 +117,18 @@ def crash_message(outcome) -> str | None:
 
 
 @dataclass
-class SuiteRun:
-    """What one suite found: (file position, finding) pairs, and the expectations that could
-    not run (check name -> message)."""
+class CheckResult:
+    """What a check (a suite, a rule) found: (file position, finding) pairs, and what could not
+    run (check name -> message)."""
 
     findings: list[tuple[int, Finding]] = field(default_factory=list)
     crashed: dict[str, str] = field(default_factory=dict)
 
 
-def run_suite(kind: str, frames: RunFrames, checks: set[str] | None = None) -> SuiteRun:
+def run_suite(kind: str, frames: RunFrames, checks: set[str] | None = None) -> CheckResult:
     """Run the suite of `kind` over the run's frame; with `checks`, keep only those
     expectations' results (a re-run of what crashed)."""
-    out = SuiteRun()
+    out = CheckResult()
     frame = frames.suite_frame(kind)
     if frame.empty:
         return out
@@ -136,7 +136,8 @@ def run_suite(kind: str, frames: RunFrames, checks: set[str] | None = None) -> S
     result = gx.definitions[kind].run(batch_parameters={"dataframe": frame},
                                       result_format=_RESULT_FORMAT)
     for outcome in result.results:
-        name = gx.checks[kind][outcome.expectation_config.id][0]
+        config = outcome.expectation_config
+        name = gx.checks[kind].get(config.id, (config.type, "error"))[0]
         if checks is not None and name not in checks:
             continue
         crashed = crash_message(outcome)
