@@ -9,6 +9,12 @@ submissions as (
 
 ),
 
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
 provinces as (
 
     select * from {{ ref('int_provinces_lineage') }}
@@ -26,17 +32,10 @@ final as (
 
     select
         current_versions.submission_id,
-        current_versions.province_code,
-        provinces.province_name,
-        provinces.province_code_2025,
-        provinces.province_name_2025,
-        provinces.region_code,
-        provinces.region_name,
+        {{ province_columns('provinces', code_from='current_versions') }},
         current_versions.term,
-        current_versions.period,
-        current_versions.period_kind,
-        current_versions.period_year,
-        current_versions.period_end_date,
+        {{ period_columns('periods') }},
+        periods.period_year,
         current_versions.version,
         current_versions.outcome,
         current_versions.warning_count,
@@ -45,9 +44,11 @@ final as (
         current_versions.report_date
 
     from current_versions
+    inner join periods
+        on periods.period = current_versions.period
     left join provinces
         on provinces.province_code = current_versions.province_code
-        and provinces.province_code_set = current_versions.province_code_set
+        and provinces.province_code_set = periods.province_code_set
 
 )
 
