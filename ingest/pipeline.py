@@ -1,8 +1,10 @@
 """The file lifecycle: inbox -> archive -> read -> validate -> load -> quarantine or done.
 
 `process_files` is what both `lhpn run` and the Airflow ingest DAG call. Every received file is
-copied byte for byte into the archive before anything else; bad input never raises, it becomes
-a rejected submission with a report in the quarantine; only failures of the system raise.
+copied byte for byte into the archive before anything else (a file over the size limit is judged
+by its size alone: moved to the quarantine unread); bad input never raises, it becomes a rejected
+file with a report in the quarantine; only failures of the system raise. Symbolic links and
+special files in the inbox are refused with a log entry and left alone.
 """
 
 from __future__ import annotations
@@ -342,6 +344,8 @@ class _Receiver:
                 continue
             if stat.S_ISREG(st.st_mode):
                 regular.append(str(path))
+            elif stat.S_ISDIR(st.st_mode) and self._too_deep(path):
+                self.set_aside_folder(path)
             else:
                 self.refuse(path, _kind_of(path, st, self._root(path)))
         waited = settle.wait_until_settled(regular, settings.settle_seconds(),
@@ -388,6 +392,33 @@ class _Receiver:
         message = f"refused, not read: {why}"
         self._log(None, path, "refused", message)
         self._answer(path, "refused", message)
+
+    def _too_deep(self, path: Path) -> bool:
+        root = self._root(path)
+        return root is not None and len(path.relative_to(root).parts) >= MAX_DEPTH
+
+    def set_aside_folder(self, path: Path) -> None:
+        """A folder nested too deep to walk: moved (not read) into the quarantine, with a
+        report, so it neither blocks the inbox nor comes back on every run."""
+        name, province = self._names(path)
+        finding = _file_error(
+            "too_deep",
+            f"Thư mục lồng quá sâu (hơn {MAX_DEPTH} cấp) nên không được đọc; đã chuyển ra khỏi "
+            "hộp thư. Hãy đặt tệp báo cáo ngay trong thư mục của tỉnh.",
+            f"Folders nested deeper than {MAX_DEPTH} levels are not read; this one was moved "
+            "out of the inbox. Put report files directly in the province's folder.")
+        parsed = ParsedFile(path, name, province, "", 0, findings=[finding])
+        folder = archive.safe_folder(self.home.quarantine / _folder_name(province))
+        target = archive.free_name(folder, path.name)
+        try:
+            os.rename(path, target)
+        except OSError as exc:
+            self.refuse(path, f"folder nested deeper than {MAX_DEPTH} levels ({exc.strerror})")
+            return
+        report_path = archive.write_text_atomic(
+            folder / sidecar_name(target.name, ".errors.txt"), self.render(parsed))
+        self._log(None, path, "rejected", finding.message_en)
+        self._answer(path, "rejected", finding.message_en, errors=1, report=str(report_path))
 
     def defer(self, path: Path, why: str) -> None:
         self._log(None, path, "deferred", why)
@@ -505,10 +536,7 @@ def _kind_of(path: Path, st: os.stat_result, root: Path | None) -> str:
     if stat.S_ISLNK(st.st_mode):
         return "symbolic link (links are never followed)"
     if stat.S_ISDIR(st.st_mode):
-        depth = len(path.relative_to(root).parts) if root else 0
-        if depth >= MAX_DEPTH:
-            return f"folder nested deeper than {MAX_DEPTH} levels"
-        return "folder that cannot be read"
+        return "a folder that cannot be read" if root else "a folder"
     return "not a regular file (device, pipe or socket)"
 
 

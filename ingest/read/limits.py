@@ -65,6 +65,14 @@ def inspect_zip(data: bytes, xlsx: bool) -> None:
         entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         return
+    names = {e.filename.lower() for e in entries}
+    if ("xl/workbook.xml" if xlsx else "content.xml") not in names:
+        kind = "Excel (.xlsx)" if xlsx else "OpenDocument (.ods)"
+        raise UnreadableFile(
+            f"Tệp không phải là bảng tính {kind}: là một tệp nén loại khác (ví dụ văn bản "
+            "Word bị đổi đuôi).",
+            f"The file is not an {kind} workbook: it is another kind of zip file (for example "
+            "a Word document renamed).")
     unpacked = sum(e.file_size for e in entries)
     max_unpacked = settings.max_unzipped_bytes()
     if unpacked > max_unpacked:
@@ -116,13 +124,21 @@ def check_sheet(name: str, height: int, width: int, seen_cells: int) -> int:
     return total
 
 
-def long_cell(sheet: str, row: int, column: int, length: int) -> UnreadableFile:
+def long_cell(sheet: str, row: int, column: int | None, length: int | None) -> UnreadableFile:
+    """A cell over the length limit (`column` None: a CSV line; `length` None: not measured)."""
     limit = settings.max_cell_chars()
-    ref = _column_letters(column + 1) + str(row + 1)
-    return too_large(f"ô {ref} của sheet '{sheet}' dài {_number(length)} ký tự, giới hạn là "
-                     f"{_number(limit)}",
-                     f"cell {ref} of sheet '{sheet}' holds {_number(length)} characters, the "
-                     f"limit is {_number(limit)}", rule="too_complex")
+    if column is None:
+        where_vi, where_en = f"dòng {row + 1} của tệp CSV", f"line {row + 1} of the CSV file"
+    else:
+        ref = _column_letters(column + 1) + str(row + 1)
+        where_vi, where_en = f"ô {ref} của sheet '{sheet}'", f"cell {ref} of sheet '{sheet}'"
+    if length is None:
+        size_vi, size_en = f"hơn {_number(limit)} ký tự", f"more than {_number(limit)} characters"
+    else:
+        size_vi, size_en = f"{_number(length)} ký tự", f"{_number(length)} characters"
+    return too_large(f"{where_vi} dài {size_vi}, giới hạn là {_number(limit)}",
+                     f"{where_en} holds {size_en}, the limit is {_number(limit)}",
+                     rule="too_complex")
 
 
 def _column_letters(n: int) -> str:

@@ -246,6 +246,8 @@ def _value(col: Column, cell: object, header: str, sheet: str, row: int, finding
             sheet, row, header, _cell_text(cell), "văn bản không có ký tự điều khiển / text "
             "without control characters",
         ))
+        if col.kind in ("text", "code"):
+            return _cell_text(cell)  # escaped: the row is not lost, the error stands
         return None
     if col.kind == "code":
         text = _cell_text(cell)

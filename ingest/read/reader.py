@@ -175,16 +175,16 @@ def _read_csv(data: bytes) -> list[Sheet]:
         for row in reader:
             cells += max(1, len(row))
             if cells > max_cells:
-                raise limits.too_large(
-                    f"hơn {max_cells:,} ô".replace(",", "."),
-                    f"more than {max_cells:,} cells", rule="too_complex")
-            for j, cell in enumerate(row):
+                shown = f"{max_cells:,}".replace(",", ".")
+                raise limits.too_large(f"hơn {shown} ô", f"more than {shown} cells",
+                                       rule="too_complex")
+            for cell in row:
                 if len(cell) > limit:
-                    raise limits.long_cell(CSV_DATA_SHEET, len(rows), j, len(cell))
+                    raise limits.long_cell(CSV_DATA_SHEET, reader.line_num - 1, None, len(cell))
             rows.append(row)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise limits.long_cell(CSV_DATA_SHEET, reader.line_num - 1, 0, limit + 1) from exc
+            raise limits.long_cell(CSV_DATA_SHEET, reader.line_num - 1, None, None) from exc
         raise UnreadableFile(
             f"Tệp CSV hỏng ở dòng {reader.line_num}: {exc}",
             f"The CSV file is malformed at line {reader.line_num}: {exc}",
