@@ -11,6 +11,7 @@ other files go on. Large runs keep their parallelism: tasks are spread over `wor
 
 from __future__ import annotations
 
+import faulthandler
 import math
 import multiprocessing
 import os
@@ -56,7 +57,7 @@ def _limit_memory(budget: int) -> None:
 
 def _limit_cpu(seconds: float) -> None:
     """Allow `seconds` more CPU time from now (the soft limit; SIGXCPU ends the worker)."""
-    usage = resource.getrusage(resource.RLIMIT_CPU and resource.RUSAGE_SELF)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     used = usage.ru_utime + usage.ru_stime
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     soft = math.ceil(used + seconds)
@@ -68,6 +69,12 @@ def _limit_cpu(seconds: float) -> None:
 def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: float) -> None:
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        # a reader that aborts (e.g. a failed allocation in calamine) would print to the
+        # operator's console; its file's result says what happened instead
+        faulthandler.disable()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         _limit_memory(memory)
         while True:
@@ -163,6 +170,9 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
                     results[index] = value if status == "ok" else Failure(
                         status if status == "memory" else "error", str(value))
                     slot.index = None
+                    if status == "memory":  # that worker ends itself: replace it now
+                        stop(slot)
+                        slots[i] = start() if pending else slot
                 elif time.monotonic() - slot.started >= wall_seconds:
                     results[index] = Failure("time", f"over {wall_seconds:.0f} s")
                     stop(slot)
