@@ -32,24 +32,25 @@ Fingerprint = tuple[str, int, int]
 def _ready_files() -> set[Fingerprint]:
     """Inbox files the pipeline would take now, each with its size and mtime.
 
-    A file younger than the settle time may still be being written: it is left out, and so
-    announced by a later scan once it has settled (the pipeline would only defer it now).
+    The settle rule is the pipeline's own (`ingest.receive.settle`): a file younger than the
+    settle window may still be being written, so it is left out and announced by a later scan
+    once it has settled; a file whose mtime lies in the future is announced at once (the run
+    watches it for the window instead of trusting its clock). Links and special files are
+    listed too: the run refuses them with a log entry.
     """
-    import time
-
-    from ingest.receive.inbox import (
-        list_inbox,  # imported in the triggerer only, never at parse time
-    )
+    # imported in the triggerer only, never at parse time
+    from ingest.receive.inbox import list_inbox
+    from ingest.receive.settle import ready_now
     from ingest.settings import settle_seconds
 
-    settled_before = time.time() - settle_seconds()
+    settle = settle_seconds()
     ready: set[Fingerprint] = set()
     for path in list_inbox():
         try:
-            stat = os.stat(path)
+            stat = os.lstat(path)
         except FileNotFoundError:  # picked up by a running ingest between listing and stat
             continue
-        if stat.st_mtime <= settled_before:
+        if ready_now(stat, settle):
             ready.add((path, stat.st_size, stat.st_mtime_ns))
     return ready
 

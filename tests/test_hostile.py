@@ -25,7 +25,7 @@ from tests.workbooks import EMULATION, POVERTY, TERM, drop, report, write_csv
 
 # The whole `lhpn run` (CLI, validation, dbt, the parsing workers) stays within this address
 # space. The workers add at most LHPN_PARSE_MEMORY_MB each on top of what they were forked with.
-MEMORY_BOUND_MB = 3072
+MEMORY_BOUND_MB = 2048
 
 
 def run():
