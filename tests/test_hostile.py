@@ -477,3 +477,23 @@ def test_quarantine_copies_are_written_atomically(home, db, monkeypatch):
     assert not any(home.quarantine.rglob("hong.xlsx*"))
     assert not [p for p in home.quarantine.rglob("*") if p.is_file()]
     assert bad.exists()
+
+
+def test_worker_pool_attributes_each_failure_to_its_own_task():
+    from ingest.read.isolated import Failure, run_each
+
+    def task(i):
+        if i == 3:
+            os.abort()
+        if i == 5:
+            bytearray(4 << 30)
+        if i == 7:
+            raise ValueError("bad cell")
+        return i * i
+
+    results = run_each(12, task, workers=2, memory=256 << 20, cpu_seconds=30, wall_seconds=60)
+    assert [r for i, r in enumerate(results) if i not in (3, 5, 7)] == [
+        i * i for i in range(12) if i not in (3, 5, 7)]
+    assert [r.kind if isinstance(r, Failure) else r for r in (results[3], results[5],
+                                                             results[7])] == [
+        "crash", "memory", "error"]

@@ -12,6 +12,7 @@ other files go on. Large runs keep their parallelism: tasks are spread over `wor
 from __future__ import annotations
 
 import faulthandler
+import gc
 import math
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
 
@@ -97,18 +98,21 @@ def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: f
         os._exit(0)  # no atexit handlers, no finalisers of objects inherited from the parent
 
 
+AHEAD = 2  # tasks queued per worker: it starts the next file while the parent takes a result
+
+
 @dataclass
 class _Slot:
     process: multiprocessing.Process
     conn: Connection
-    index: int | None = None
-    started: float = 0.0
+    queue: deque = field(default_factory=deque)  # indices sent, in order; [0] is running
+    started: float = 0.0  # when queue[0] started (as far as the parent can tell)
 
 
 def run_each(count: int, task: Callable[[int], object], *, workers: int, memory: int,
              cpu_seconds: float, wall_seconds: float) -> list[object]:
     """`[task(0), ..., task(count - 1)]`, each computed in a worker process; an item whose task
-    failed is a `Failure`, or for an exception it raised, `Failure("error", ...)`."""
+    failed is a `Failure` (`memory`, `time`, `crash`, or `error` for an exception it raised)."""
     if count == 0:
         return []
     context = multiprocessing.get_context("fork")
@@ -123,36 +127,46 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
         child.close()
         return _Slot(process, parent)
 
+    def replace(i: int, failure: Failure | None) -> None:
+        """End worker i; its running task gets `failure`, the tasks queued behind it go back."""
+        slot = slots[i]
+        if failure is not None and slot.queue:
+            results[slot.queue.popleft()] = failure
+        pending.extendleft(reversed(slot.queue))
+        stop(slot)
+        slots[i] = start() if pending else _Slot(slot.process, slot.conn)
+
     def stop(slot: _Slot) -> None:
         if slot.process.is_alive():
             slot.process.kill()
         slot.process.join()
         slot.conn.close()
 
+    gc.freeze()  # the parent's objects stay out of the workers' collections (no page copies)
     slots = [start() for _ in range(max(1, min(workers, count)))]
     try:
         while True:
             for i, slot in enumerate(slots):
-                if slot.index is None and pending:
-                    if not slot.process.is_alive():
-                        stop(slot)
-                        slot = slots[i] = start()
-                    slot.index = pending.popleft()
-                    slot.started = time.monotonic()
+                if pending and not slot.queue and slot.conn.closed:
+                    slot = slots[i] = start()  # a worker ended while nothing was pending
+                while pending and len(slot.queue) < AHEAD and not slot.conn.closed:
+                    if not slot.queue:
+                        slot.started = time.monotonic()
+                    index = pending.popleft()
+                    slot.queue.append(index)
                     try:
-                        slot.conn.send(slot.index)
+                        slot.conn.send(index)
                     except OSError:
-                        pass  # the worker is gone: seen below as a crash
-            busy = [s for s in slots if s.index is not None]
+                        break  # the worker is gone: seen below as a crash
+            busy = [s for s in slots if s.queue]
             if not busy:
                 break
             timeout = max(0.0, min(s.started + wall_seconds for s in busy) - time.monotonic())
             ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy],
                          timeout=timeout)
             for i, slot in enumerate(slots):
-                if slot.index is None:
+                if not slot.queue:
                     continue
-                index = slot.index
                 if slot.conn in ready or slot.process.sentinel in ready:
                     try:
                         if not slot.conn.poll():
@@ -160,24 +174,18 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
                         status, value = slot.conn.recv()
                     except (EOFError, OSError):
                         slot.process.join(5)
-                        results[index] = _died(slot.process.exitcode)
-                        stop(slot)
-                        slots[i] = start() if pending else slot
-                        slot.index = None
+                        replace(i, _died(slot.process.exitcode))
                         continue
                     except MemoryError:  # the result itself did not fit in the parent
                         status, value = "memory", "result too large"
+                    index = slot.queue.popleft()
+                    slot.started = time.monotonic()
                     results[index] = value if status == "ok" else Failure(
                         status if status == "memory" else "error", str(value))
-                    slot.index = None
                     if status == "memory":  # that worker ends itself: replace it now
-                        stop(slot)
-                        slots[i] = start() if pending else slot
+                        replace(i, None)
                 elif time.monotonic() - slot.started >= wall_seconds:
-                    results[index] = Failure("time", f"over {wall_seconds:.0f} s")
-                    stop(slot)
-                    slots[i] = start() if pending else slot
-                    slot.index = None
+                    replace(i, Failure("time", f"over {wall_seconds:.0f} s"))
     finally:
         for slot in slots:
             try:
@@ -188,6 +196,7 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
         for slot in slots:
             slot.process.join(max(0.0, deadline - time.monotonic()))
             stop(slot)
+        gc.unfreeze()
     return results
 
 
