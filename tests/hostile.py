@@ -94,6 +94,15 @@ def csv_separator_bomb(folder: Path, megabytes: int = 8) -> Path:
     return path
 
 
+def million_rows_csv(folder: Path, rows: int = 1_000_000) -> Path:
+    """A GiamNgheo CSV of a million district rows (about 9 MB, under the size limit)."""
+    rep = report("60", "2024", sheets=(POVERTY,), districts=1, seed=17)
+    path = write_csv(rep, folder / "trieu_dong.csv", bom=False)
+    with open(path, "ab") as f:
+        f.write(b"".join(b"H%d;%d;1;1\n" % (i, i % 97) for i in range(rows)))
+    return path
+
+
 def sparse_huge(folder: Path, gigabytes: int = 9) -> Path:
     """A 9 GB file that takes no disk (a sparse file): must be judged by its size alone."""
     path = folder / "rat_lon.xlsx"
@@ -281,6 +290,7 @@ def populate(inbox: Path, outside: Path) -> dict[str, tuple[str, str]]:
     add(whitespace_bomb(bad), "rejected", "whitespace bomb")
     add(csv_separator_bomb(bad), "rejected", "CSV of 8 MB of separators")
     add(sparse_huge(bad), "rejected", "9 GB file")
+    add(million_rows_csv(bad), "rejected", "a million rows")
     add(nul_in_cell(inbox / "60"), "rejected", "_x0000_ in a cell")
     add(infinity_target(inbox / "60"), "rejected", "infinite target")
     add(keyless_row(inbox / "60"), "rejected", "row with figures but no district")
