@@ -402,6 +402,18 @@ def test_limits_are_checked_on_the_container(tmp_path):
         hostile.huge_field_csv(tmp_path)))
 
 
+def test_a_cell_over_the_length_limit_is_refused_before_normalising(tmp_path, monkeypatch):
+    from tests.workbooks import write_xlsx
+
+    monkeypatch.setenv("LHPN_MAX_CELL_CHARS", "1000")  # (calamine itself stops at 32,767)
+    rep = report("60", "2024-6T", sheets=(POVERTY,), districts=3, seed=18)
+    rep.poverty_rows[0]["district_name"] = "x" * 5000
+    parsed = _parse_one(write_xlsx(rep, tmp_path / "60" / "dai.xlsx"))
+    assert "cell B5 of sheet 'GiamNgheo' holds 5.000 characters, the limit is 1.000" in (
+        _messages(parsed))
+    assert not parsed.sheets
+
+
 def test_size_limit_is_checked_before_reading_and_named_truthfully(home, db):
     path = hostile.sparse_huge(home.inbox / "60")
     summary = run()

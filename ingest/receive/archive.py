@@ -10,6 +10,7 @@ through a symbolic link.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -73,14 +74,14 @@ def read_settled(path: Path, root: Path | None, seen: Seen, limit: int) -> Taken
     try:
         dir_fd = _open_dir(base, folders)
     except OSError as exc:
-        if exc.errno in (40, 20):  # ELOOP, ENOTDIR: a folder on the way is a link
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a folder on the way is a link
             raise NotAFile("a folder on its path is a symbolic link") from exc
         raise
     try:
         try:
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
         except OSError as exc:
-            if exc.errno == 40:
+            if exc.errno == errno.ELOOP:
                 raise NotAFile("symbolic link") from exc
             raise
     finally:
@@ -143,7 +144,7 @@ def move_out(path: Path, root: Path | None, seen: Seen, target_dir: Path) -> Pat
             os.rename(name, target.name, src_dir_fd=dir_fd, dst_dir_fd=out_fd)
             return target
         except OSError as exc:
-            if exc.errno != 18:  # EXDEV: another file system
+            if exc.errno != errno.EXDEV:  # another file system: copy instead
                 raise
         finally:
             os.close(out_fd)
