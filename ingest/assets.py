@@ -40,6 +40,7 @@ def _ready_files() -> set[Fingerprint]:
     """
     # imported in the triggerer only, never at parse time
     from ingest.receive.inbox import list_inbox
+    from ingest.receive.names import local_path
     from ingest.receive.settle import ready_now
     from ingest.settings import settle_seconds
 
@@ -47,7 +48,7 @@ def _ready_files() -> set[Fingerprint]:
     ready: set[Fingerprint] = set()
     for path in list_inbox():
         try:
-            stat = os.lstat(path)
+            stat = os.lstat(local_path(path))
         except FileNotFoundError:  # picked up by a running ingest between listing and stat
             continue
         if ready_now(stat, settle):

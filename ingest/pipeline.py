@@ -28,7 +28,7 @@ from ingest.read import isolated
 from ingest.read.limits import mb
 from ingest.receive import archive, settle
 from ingest.receive.inbox import MAX_DEPTH, folder_province, list_inbox
-from ingest.receive.names import display_name, sidecar_name
+from ingest.receive.names import display_name, local_path, portable_path, sidecar_name
 from ingest.receive.settle import Seen
 from ingest.settings import Home
 from ingest.warehouse import query
@@ -244,7 +244,7 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
         receiver = _Receiver(conn, run_id, data_home, finish, report.render_report)
         # 1. receive: wait for young files to settle, archive each byte for byte
         t0 = clock()
-        arrived = receiver.receive([Path(p) for p in paths])
+        arrived = receiver.receive([Path(local_path(p)) for p in paths])
         # claim: one run per file content at a time (released when the connection closes)
         shas = [item.parsed.sha256 for item in arrived]
         claimed = {sha for sha, ok in conn.execute(
@@ -328,7 +328,8 @@ class _Receiver:
 
     def _answer(self, path: Path, event: str, message: str, **fields) -> None:
         name, province = self._names(path)
-        self.finish(FileResult(str(path), name, province, event, message=message, **fields))
+        self.finish(FileResult(portable_path(str(path)), name, province, event, message=message,
+                               **fields))
 
     # ------------------------------------------------------------ receive
 
@@ -418,7 +419,8 @@ class _Receiver:
         report_path = archive.write_text_atomic(
             folder / sidecar_name(target.name, ".errors.txt"), self.render(parsed))
         self._log(None, path, "rejected", finding.message_en)
-        self._answer(path, "rejected", finding.message_en, errors=1, report=str(report_path))
+        self._answer(path, "rejected", finding.message_en, errors=1,
+                     report=portable_path(str(report_path)))
 
     def defer(self, path: Path, why: str) -> None:
         self._log(None, path, "deferred", why)
@@ -443,7 +445,8 @@ class _Receiver:
             moved.with_name(sidecar_name(moved.name, ".errors.txt")), self.render(parsed))
         message = event_message or finding.message_en
         self._log(None, path, "rejected", message)
-        self._answer(path, "rejected", message, errors=1, report=str(report_path))
+        self._answer(path, "rejected", message, errors=1,
+                     report=portable_path(str(report_path)))
 
     def fail_unread(self, path: Path, seen: Seen, message: str) -> None:
         """The system could not read the file: it stays for the next run, unless it failed the
@@ -468,7 +471,8 @@ class _Receiver:
                        parsed.folder_province, "duplicate", None,
                        "same bytes already received; nothing changed")
         self._clear(item)
-        self.finish(FileResult(str(item.path), parsed.source_file, parsed.folder_province,
+        self.finish(FileResult(portable_path(str(item.path)), parsed.source_file,
+                               parsed.folder_province,
                                "duplicate", sha256=parsed.sha256,
                                message="đã nhận trước đó / already received"))
 
@@ -511,7 +515,8 @@ class _Receiver:
                 report_path = _warnings_report(self.home, item, self.render(parsed))
             results.append(_result(item, submission_id=done.submission_id,
                                    version=done.version, rows=done.rows,
-                                   report=str(report_path) if report_path else None))
+                                   report=portable_path(str(report_path)) if report_path
+                                   else None))
         return results
 
     def _load_failed(self, item: _Received, exc: psycopg.Error) -> FileResult:
@@ -525,7 +530,7 @@ class _Receiver:
             load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
                            parsed.folder_province, "rejected", None, f"set aside: {message}")
             self._clear(item)
-            return _result(item, event="rejected", report=str(report_path),
+            return _result(item, event="rejected", report=portable_path(str(report_path)),
                            message=f"set aside after {failures + 1} failures: {message}")
         load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
                        parsed.folder_province, "failed", None, message)
@@ -562,7 +567,7 @@ def _poisoned(message: str) -> Finding:
 
 def _result(item: _Received, **fields) -> FileResult:
     parsed = item.parsed
-    base = dict(path=str(item.path), source_file=parsed.source_file,
+    base = dict(path=portable_path(str(item.path)), source_file=parsed.source_file,
                 province_code=parsed.folder_province, event=parsed.outcome,
                 sha256=parsed.sha256, period=parsed.info.period, errors=len(parsed.errors),
                 warnings=len(parsed.warnings))

@@ -21,6 +21,7 @@ import pytest
 from ingest import pipeline
 from ingest.receive.names import NAME_MAX, display_name, sidecar_name
 from tests import hostile
+from tests.test_dags import airflow_env  # noqa: F401 - the fixture, shared
 from tests.workbooks import EMULATION, POVERTY, TERM, drop, report, write_csv
 
 # The whole `lhpn run` (CLI, validation, dbt, the parsing workers) stays within this address
@@ -362,6 +363,11 @@ def test_report_names_fit_the_file_system():
     assert sidecar_name(long + "a", ".x") != sidecar_name(long + "b", ".x")
     assert display_name(os.fsdecode(b"a\xffb\n\x1b.xlsx")) == "a\\xffb\\x0a\\x1b.xlsx"
     assert display_name("\u202egnp.xlsx") == "\\u202egnp.xlsx"  # right-to-left override
+    from ingest.receive.names import local_path, portable_path
+
+    odd = os.fsdecode(b"/inbox/60/BC_\xff.xlsx")
+    assert portable_path(odd).isascii() and local_path(portable_path(odd)) == odd
+    assert portable_path("/inbox/60/Báo cáo.xlsx") == "/inbox/60/Báo cáo.xlsx"
 
 
 def test_names_of_every_form_are_processed(home, db):
@@ -509,3 +515,27 @@ def test_worker_pool_attributes_each_failure_to_its_own_task():
     assert [r.kind if isinstance(r, Failure) else r for r in (results[3], results[5],
                                                              results[7])] == [
         "crash", "memory", "error"]
+
+
+@pytest.mark.slow
+@pytest.mark.airflow
+def test_odd_names_and_links_do_not_stop_the_ingest_dag(home, db, airflow_env):  # noqa: F811
+    """Airflow keeps the inbox listing and each file's result as JSON: a name that is not UTF-8
+    travels as a portable path, so the DAG run goes through (it failed at `list_inbox`)."""
+    from tests.test_dags import DAG_TEST_SCRIPT, DAGS, _results, _run
+
+    drop(home.inbox, report("01", "2024", seed=1))
+    drop(home.inbox, report("04", "2024", seed=2), os.fsdecode(b"BC_\xff\xfe.xlsx"))
+    drop(home.inbox, report("08", "2024", seed=3), "BC\n08.xlsx")
+    (home.inbox / "60").mkdir()
+    (home.inbox / "60" / "link.xlsx").symlink_to(home.archive)
+    env = {**airflow_env, "LHPN_SETTLE_SECONDS": "0"}
+    proc = _run(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS), "lhpn_ingest"],
+                Path(airflow_env["AIRFLOW_HOME"]) / "odd_names.log")
+    [result] = _results(proc.stdout)
+    assert result["state"] == "success", result
+    stored = dict(db.execute("select source_file, outcome from raw.submissions"))
+    assert stored == {"BC_01_2024.xlsx": "accepted", "BC_\\xff\\xfe.xlsx": "accepted",
+                      "BC\\x0a08.xlsx": "accepted"}
+    assert db.execute("select source_file from audit.ingest_log where event = 'refused'"
+                      ).fetchall() == [("link.xlsx",)]

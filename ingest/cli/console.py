@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 from ingest import settings, warehouse
 from ingest.pipeline import FileResult, RunSummary
 from ingest.read.numbers import vn_number
-from ingest.receive.names import display_name
+from ingest.receive.names import display_name, local_path
 from ingest.warehouse import query
 
 _EVENT_STYLE = {
@@ -153,12 +153,12 @@ def print_where(summary: RunSummary, data_home: settings.Home) -> None:
     if rejected:
         click.secho("\nTệp bị từ chối / rejected files (report beside each):", bold=True)
         for r in rejected:
-            click.echo(f"  {display_name(r.report or r.source_file)}")
+            click.echo(f"  {display_name(local_path(r.report or r.source_file))}")
     warned = [r for r in summary.results if r.event == "accepted_with_warnings"]
     if warned:
         click.secho("\nCảnh báo / warnings reports:", bold=True)
         for r in warned:
-            click.echo(f"  {display_name(r.report or r.source_file)}")
+            click.echo(f"  {display_name(local_path(r.report or r.source_file))}")
     click.secho("\nKết nối BI / connect a BI tool (read-only, schema marts):", bold=True)
     click.echo(f"  {warehouse.bi_url()}")
     click.echo(f"  Lưu trữ / archive: {data_home.archive}   Cách ly / quarantine: "

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ingest import settings
+from ingest.receive.names import portable_path
 from ingest.settings import Home
 
 MAX_DEPTH = 8  # folders below the inbox; `<inbox>/<province>/<file>` needs one
@@ -70,9 +71,12 @@ def walk_inbox(inbox: Path, now: float | None = None) -> list[str]:
 
 
 def list_inbox(data_home: Home | None = None) -> list[str]:
-    """Everything waiting in the inbox: `<inbox>/<province_code>/<file>` (and strays at the top)."""
+    """Everything waiting in the inbox: `<inbox>/<province_code>/<file>` (and strays at the top).
+
+    A path whose bytes are not UTF-8 is given as a `portable_path` (Airflow stores the list as
+    JSON); `process_files` takes both forms, `names.local_path` turns it back into the path."""
     data_home = (data_home or settings.home()).ensure()
-    return walk_inbox(data_home.inbox)
+    return [portable_path(p) for p in walk_inbox(data_home.inbox)]
 
 
 def folder_province(path: Path, inbox: Path) -> str:

@@ -8,6 +8,7 @@ here.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 
@@ -57,3 +58,24 @@ def _cut(name: str, room: int) -> str:
         used += size
     return "".join(out)
 
+
+
+# Paths travel as JSON through Airflow (XCom, asset events) and PostgreSQL, which take only valid
+# Unicode. A path whose bytes are not UTF-8 travels as this prefix + its bytes in base64.
+_PORTABLE = "lhpn-fsbytes:"
+
+
+def portable_path(path: str) -> str:
+    """`path` as text any JSON store accepts; `local_path` gives the path back."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return _PORTABLE + base64.urlsafe_b64encode(os.fsencode(path)).decode("ascii")
+    return path
+
+
+def local_path(text: str) -> str:
+    """The file-system path of a `portable_path` (any other path unchanged)."""
+    if text.startswith(_PORTABLE):
+        return os.fsdecode(base64.urlsafe_b64decode(text[len(_PORTABLE):]))
+    return text
