@@ -117,10 +117,11 @@ def test_hostile_inbox_runs_to_the_end_within_the_memory_bound(home, db, tmp_pat
         assert {p for p in snapshot(tmp_path) if not p.startswith(str(outside))} == before_tmp
 
         # the formula-like name is quoted where the marts expose file names
-        names = {r[0] for r in db.execute(
-            "select distinct source_file from marts.term_indicator_attainment")}
-        assert "'=cmd|' -C calc'!A0.xlsx" in names
-        assert not any(n.startswith("=") for n in names)
+        for mart in ("term_indicator_attainment", "submission_versions"):
+            names = {r[0] for r in db.execute(
+                f"select distinct source_file from marts.{mart}")}
+            assert "'=cmd|' -C calc'!A0.xlsx" in names, mart
+            assert not any(n.startswith("=") for n in names), mart
 
         # the next run is clean: only the links (which are never touched) are refused again
         again = lhpn_run("--no-marts")
