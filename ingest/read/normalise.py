@@ -204,7 +204,7 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
                     f"Dòng có số liệu nhưng thiếu '{key_label}'.",
                     f"The row has figures but no '{key_label}'.",
                     sheet.name, i + 1, key_label, "",
-                    f"{key_label} của dòng này / this row's {key_label}",
+                    (f"{key_label} của dòng này", f"this row's {key_label}"),
                 ))
             continue  # a note in another column, a sub-header
         if not has_values and not total and _is_note(key_text):
@@ -247,8 +247,8 @@ def _value(col: Column, cell: object, header: str, sheet: str, row: int, finding
             f"Ô có ký tự điều khiển NUL (_x0000_), không lưu được: '{_cell_text(cell)}'.",
             f"The cell holds a NUL control character (_x0000_), which cannot be stored: "
             f"'{_cell_text(cell)}'.",
-            sheet, row, header, _cell_text(cell), "văn bản không có ký tự điều khiển / text "
-            "without control characters",
+            sheet, row, header, _cell_text(cell),
+            ("văn bản không có ký tự điều khiển", "text without control characters"),
         ))
         if col.kind in ("text", "code"):
             return _cell_text(cell)  # escaped: the row is not lost, the error stands
