@@ -21,8 +21,9 @@ from typing import Any
 from airflow.sdk import Asset, AssetWatcher
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-# How often the triggerer looks at the inbox; the cron schedule of lhpn_ingest is the safety net.
-INBOX_POKE_SECONDS = 15.0
+# How often the triggerer looks at the inbox (a directory listing: cheap), so a dropped file
+# starts lhpn_ingest within seconds; the cron schedule of lhpn_ingest is the safety net.
+INBOX_POKE_SECONDS = 2.0
 # An asset event carries at most this many file names (the ingest run lists the inbox itself).
 _EVENT_FILE_NAMES = 20
 
