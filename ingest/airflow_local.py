@@ -2,7 +2,8 @@
 
 Runs `airflow standalone` with everything in the data home: AIRFLOW_HOME is `<home>/airflow`,
 the metadata database is `airflow` on the warehouse server (the embedded PostgreSQL unless
-LHPN_WAREHOUSE_URL names one), the executor is `ingest.airflow_executor.WarmLocalExecutor`, the DAGs are the repository's `dags/`, and examples are off.
+LHPN_WAREHOUSE_URL names one), the executor is `ingest.airflow_executor.WarmLocalExecutor`,
+the DAGs are the repository's `dags/`, and examples are off.
 For development only; production runs the services of docker-compose.yml.
 
 `airflow_env()` is the one place that knows these settings; the tests use it too.
