@@ -178,7 +178,8 @@ class _Received:
 
 def process_files(paths: list[str], *, run_id: str | None = None, trigger: str = "cli",
                   progress: Callable[[FileResult, int, int], None] | None = None) -> RunSummary:
-    """Archive, read, validate (all files together) and load each file in its own transaction."""
+    """Archive, read, validate (all files together) and load, up to LOAD_BATCH files per
+    transaction (file by file when a batch fails, so a failure stays the failing file's own)."""
     from ingest import warehouse
     from ingest.validate import report
     from ingest.validate import run as validate
