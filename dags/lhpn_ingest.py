@@ -70,6 +70,7 @@ def lhpn_ingest():
         execution_timeout=timedelta(minutes=30),
         map_index_template="{{ batch_label }}",
         max_active_tis_per_dagrun=2,  # ingest.batches.CONCURRENT_BATCHES
+        show_return_value_in_logs=False,  # the verdict lines say it; the dict is for XCom
     )
     def process_batch(paths: list[str]) -> dict:
         """Archive, validate and load a batch of files (or quarantine them); one verdict each."""
@@ -103,7 +104,7 @@ def lhpn_ingest():
         context["outlet_events"][RAW_SUBMISSIONS].extra = totals
         return totals
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    @task(trigger_rule=TriggerRule.NONE_FAILED, show_return_value_in_logs=False)
     def log_run_summary(inbox: list[list[str]], summaries: list[dict]) -> dict:
         """The run's files by outcome, for the log and XCom."""
         from ingest.batches import run_summary

@@ -146,6 +146,7 @@ def parsed(airflow_env) -> dict:
     return result
 
 
+@pytest.mark.slow
 def test_dagbag_parses_without_errors_or_heavy_imports(parsed):
     result = parsed
     print(f"\nimport airflow {result['import_airflow_s']:.2f}s, "
@@ -160,6 +161,7 @@ def test_dagbag_parses_without_errors_or_heavy_imports(parsed):
             "publish_marts"} <= set(result["tasks"]["lhpn_warehouse"])
 
 
+@pytest.mark.slow
 def test_dag_definitions(parsed):
     """Scheduling facts the operators rely on, read from the parsed DAGs."""
     d = parsed["definitions"]
@@ -251,6 +253,7 @@ print("RESULT " + json.dumps(result))
 """
 
 
+@pytest.mark.slow
 def test_inbox_trigger_announces_each_new_file_once(airflow_env, tmp_path):
     """The asset watcher's trigger fires once per new settled file, and never touches it."""
     env = {**airflow_env, "LHPN_HOME": str(tmp_path), "LHPN_SETTLE_SECONDS": "0"}
