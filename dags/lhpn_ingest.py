@@ -17,7 +17,8 @@ times the triggerer is down or a file was missed.
    `lhpn_warehouse` (marts, status, pages, receipts), whenever the run processed a file, even
    a rejected one or a duplicate; skipped, so no event, when there was nothing to do. It reads
    what happened from `audit.runs`, so files a failed batch did load still reach the marts.
-4. `log_run_summary` — the run's files by outcome; it also makes the run fail when a batch failed.
+4. `log_run_summary` — the run's files by outcome, once the event is out; it also makes the run
+   fail when a batch failed.
 
 All logic lives in the `ingest` package; the command `lhpn run` runs the same code.
 """
@@ -113,8 +114,8 @@ def lhpn_ingest():
 
     inbox = list_inbox()
     summaries = process_batch.expand(paths=inbox)
-    summaries >> publish_raw_submissions()
-    log_run_summary(inbox, summaries)
+    # the summary waits for the event: on a busy machine two tasks at once slow both down
+    summaries >> publish_raw_submissions() >> log_run_summary(inbox, summaries)
 
 
 lhpn_ingest()

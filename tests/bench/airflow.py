@@ -357,6 +357,9 @@ def main(argv=None) -> dict:
     port = _free_port()
     env = {**os.environ, **airflow_local.airflow_env(data_home, port=port)}
     env["LHPN_AIRFLOW_PORT"] = str(port)
+    # the log servers of the scheduler and the triggerer, off the ports another Airflow may hold
+    env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(_free_port())
+    env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(_free_port())
     meta_url = _libpq(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     res: dict = {"meta": {
         "started": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git_head(),
