@@ -319,7 +319,7 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--home", default=None, help="data home (default .lhpn/bench-airflow)")
     ap.add_argument("--cache", default=None, help="corpus cache (default .lhpn/bench-corpus)")
-    ap.add_argument("--json", default=None, help="results (default bench-airflow-results.json)")
+    ap.add_argument("--json", default=None, help="results (default bench-results-airflow.json)")
     ap.add_argument("--start-timeout", type=float, default=420, help="for Airflow to be ready")
     ap.add_argument("--drop-timeout", type=float, default=300, help="for each drop's marts event")
     ap.add_argument("--quick", action="store_true",
@@ -337,7 +337,7 @@ def main(argv=None) -> dict:
     for var in ("LHPN_INBOX", "LHPN_WAREHOUSE_URL", "LHPN_OUTBOX"):
         if os.environ.pop(var, None):
             log(f"ignoring {var}: the benchmark uses its own data home and embedded warehouse")
-    json_path = Path(args.json) if args.json else root / "bench-airflow-results.json"
+    json_path = Path(args.json) if args.json else root / "bench-results-airflow.json"
 
     corpus = build_corpus(Path(args.cache) if args.cache else default_cache(), seed=args.seed,
                           quick=args.quick, log=log)
