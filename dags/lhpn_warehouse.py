@@ -107,11 +107,11 @@ def lhpn_warehouse():
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=15))
     def refresh_outputs() -> dict:
         """Receipts and pages, from what the warehouse holds now."""
-        from airflow.sdk import get_current_context
-
         from ingest.publish import refresh_outputs as refresh
 
-        return refresh(get_current_context()["run_id"])
+        # no run id: the pages reflect the latest pipeline run in the warehouse (audit.runs),
+        # which is the last batch of the ingest run that scheduled this one
+        return refresh()
 
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=15))
     def refresh_validation_docs() -> str:
