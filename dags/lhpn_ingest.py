@@ -6,7 +6,8 @@ notices a new settled file within seconds) and by a **cron safety net** every 5 
 times the triggerer is down or a file was missed.
 
 1. `list_inbox` — the settled files waiting in the inbox, cut into batches
-   (`ingest.batches.inbox_batches`): one batch per file for a small run, two batches for a burst.
+   (`ingest.batches.inbox_batches`): one or two files get a batch each, more are cut into two
+   batches of neighbouring files (at most 500 files each).
 2. `process_batch` — one mapped task per batch, one `ingest.pipeline.process_files` call each,
    the batch design of `lhpn run` (Great Expectations once, one history query, COPY, parallel
    parsing). Its label shows each file with its outcome (`37/BC_37_nam_2024.xlsx: rejected`);
