@@ -38,9 +38,10 @@ WORDS = {"accepted": "accepted", "accepted_with_warnings": "warnings", "rejected
 # The order an operator reads a batch in: what needs a look first.
 PROBLEMS_FIRST = ("failed", "rejected", "accepted_with_warnings", "deferred", "duplicate",
                   "accepted")
-# Library loggers that fill a task log with lines nobody acts on (Great Expectations logs ~200
-# "Skipping registering function ..." lines at INFO when it is imported).
-NOISY_LOGGERS = ("great_expectations", "posthog", "urllib3", "matplotlib", "fsspec")
+# Library loggers that fill a task log with lines nobody acts on: Great Expectations logs ~200
+# "Skipping registering function ..." lines at INFO when it is imported, and its analytics
+# client (posthog) talks at INFO too.
+NOISY_LOGGERS = ("great_expectations", "posthog")
 
 
 def plan_batches(paths: list[str], *, concurrent: int = CONCURRENT_BATCHES,
