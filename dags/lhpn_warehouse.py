@@ -7,8 +7,9 @@ rebuild everything, or with a dbt `select` to build part of the project.
 
 1. `dbt_build` — `ingest.marts.build.refresh_marts()`: one `dbt build` run in-process with
    dbtRunner (one parse, dbt's own dependency-ordered threads), of only what the ingest run made
-   stale: every model when accepted data changed, `submission_status` alone when only rejected
-   files arrived, nothing when nothing changed. It fails by itself only when dbt failed without
+   stale: every model when accepted data changed, the three marts that also read rejected files
+   (`submission_status`, `submission_versions`, `validation_findings`) when only rejected files
+   arrived, nothing when nothing changed. It fails by itself only when dbt failed without
    any node to blame (a compile error, the database down); a failed model or test is shown by 2.
 2. `publish_marts` — emits the `lhpn_marts` asset event right away when something was built and
    every model and test passed; skipped (no event) otherwise.

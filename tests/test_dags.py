@@ -385,8 +385,8 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
         "select distinct province_code from marts.poverty_support_outcomes")}
     assert poverty == {"49", "51", "60"}
 
-    # a run of rejections alone: the event is still published, and the warehouse rebuilds the
-    # submission status alone, so it shows the rejection
+    # a run of rejections alone: the event is still published, and the warehouse rebuilds only
+    # the marts that read rejected files too, so the status shows the rejection
     assert _status(db, "22", "2024") == "missing"
     _drop_rejected(home.inbox, "22")
     proc = _run(airflow_env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
@@ -396,7 +396,8 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     assert list(rejected_only["map_names"].values()) == ["22/BC_22_nam_2024.xlsx: rejected"]
     assert _raw_events(airflow_env)[-1] == (0, 1)
     assert status_build["state"] == "success", status_build
-    assert set(status_build["map_names"].values()) == {"submission_status"}
+    assert set(status_build["map_names"].values()) == {
+        "submission_status", "submission_versions", "validation_findings"}
     assert _status(db, "22", "2024") == "rejected"
 
 

@@ -63,14 +63,18 @@ def test_lhpn_run_builds_only_what_the_run_made_stale(home, db, dbt_calls):
     assert dbt_calls == [], "a run with nothing new must not invoke dbt"
     assert "marts are current" in out
 
-    # only a rejected file: submission_status alone is rebuilt, so `lhpn status` is current
+    # only a rejected file: the marts that read rejected files (status, versions, findings) alone
+    # are rebuilt, so `lhpn status` is current
     assert db.execute("select status from marts.submission_status"
                       " where province_code = '22' and period = '2024'").fetchone()[0] == "missing"
     rejected = _drop_rejected(home.inbox, "22", "2024")
     sent = rejected.read_bytes()
     out = _run()
     assert len(dbt_calls) == 1, dbt_calls
-    assert dbt_calls[0][dbt_calls[0].index("--select") + 1] == "submission_status"
+    selected = dbt_calls[0][dbt_calls[0].index("--select") + 1:]
+    assert selected[:3] == ["submission_status", "submission_versions", "validation_findings"]
+    assert db.execute("select count(*) from marts.validation_findings"
+                      " where province_code = '22'").fetchone()[0] >= 1, "the page's findings"
     assert db.execute("select status from marts.submission_status"
                       " where province_code = '22' and period = '2024'").fetchone()[0] == "rejected"
     status = CliRunner().invoke(cli.main, ["status", "--province", "22"])

@@ -114,5 +114,22 @@ def bi_url_cmd() -> None:
     click.echo(warehouse.bi_url())
 
 
+@main.command()
+@click.option("--no-dbt-docs", is_flag=True,
+              help="Keep the dbt docs as they are unless the dbt project changed (faster).")
+@_system_errors
+def docs(no_dbt_docs: bool) -> None:
+    """(Re)build the pages in site/ of the data home and print the path of site/index.html.
+
+    Dashboard, province pages and validation results (read from the marts as bi_reader), and
+    dbt's documentation of every model and column (regenerated: it takes a few seconds).
+    """
+    from ingest.pages.site import build_site
+
+    index = build_site(parts={"dashboard", "provinces", "validation"},
+                       dbt_docs_refresh=None if no_dbt_docs else True)
+    click.echo(str(index))
+
+
 if __name__ == "__main__":
     main()

@@ -6,7 +6,8 @@ Partial parsing keeps the start-up short after the first call.
 
 `refresh_marts()` is what `lhpn run` and the `lhpn_warehouse` DAG call after an ingest run: it
 builds only what the run made stale (`marts_plan`): everything when accepted data or the dbt
-project changed, `submission_status` alone when only rejected files arrived, nothing otherwise.
+project changed, the marts that also read rejected files (status, versions, findings) when only
+rejected files arrived, nothing otherwise.
 `model_statuses()` turns a build's node records into one record per model for the DAG's grid.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import threading
 import time
 from collections import Counter
@@ -35,8 +35,10 @@ SEEDS_STAMP = "seeds.sha256"
 BUILD_STAMP = "build-stamp.json"  # what the last successful build was made from
 CONTRACT_MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
                   "poverty_support_outcomes", "submission_status")
-# The only mart that reads rejected submissions: what a run of rejections alone makes stale.
-STATUS_SELECT = "submission_status"
+# The marts that read rejected submissions too (every other mart reads accepted data only):
+# what a run of rejections alone makes stale.
+REJECTION_MARTS = ("submission_status", "submission_versions", "validation_findings")
+STATUS_SELECT = " ".join(REJECTION_MARTS)
 THREADS = 4
 ALL_BUT_SEEDS = ("model", "test", "unit_test", "exposure", "source")
 FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -201,7 +203,7 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
     fingerprint = _seeds_fingerprint()
     seeds_skipped = not select and not full_refresh and _seeds_current(url, fingerprint)
     if select:
-        command += ["--select", select]
+        command += ["--select", *select.split()]
     elif seeds_skipped:
         command += ["--select", *(f"resource_type:{kind}" for kind in ALL_BUT_SEEDS)]
     if not unit_tests:
@@ -284,7 +286,7 @@ def marts_plan(url: str | None = None) -> tuple[str, str]:
     if stamp.get("accepted") != state["accepted"]:
         return "full", "accepted data changed"
     if stamp.get("received") != state["received"]:
-        return "status", "only rejected files arrived: submission_status alone"
+        return "status", "only rejected files arrived: " + ", ".join(REJECTION_MARTS)
     return "none", "no data changed since the last build"
 
 
@@ -341,11 +343,8 @@ def model_statuses(nodes: list[dict], manifest_path: Path | None = None) -> list
 
 
 def docs_generate(*, verbose: bool = False) -> Path:
-    """Generate dbt's documentation site as one static page in the reports folder; return it."""
+    """Run `dbt docs generate --static`; return dbt's one-page site (manifest and catalog
+    embedded). `ingest.pages.dbt_docs` installs it into site/dbt/."""
     result = _invoke(["docs", "generate", "--static"], verbose=verbose)
     _raise_on_failure(result, "dbt docs generate")
-    docs_dir = home().reports / "dbt-docs"
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    page = docs_dir / "index.html"
-    shutil.copyfile(_target_path() / "static_index.html", page)
-    return page
+    return _target_path() / "static_index.html"
