@@ -16,9 +16,9 @@ rebuild everything, or with a dbt `select` to build part of the project.
 3. `dbt_model` — one mapped task per model and seed of that build, named after it in the grid,
    carrying the results of the tests on it. It fails when the model or one of its tests failed,
    and is skipped when dbt skipped the model (an upstream failed).
-4. `refresh_outputs` — receipts and pages (`ingest.publish.refresh_outputs`), and
-   `refresh_validation_docs` — the validation report; both run even when a model failed, since
-   they report on the submissions too.
+4. `refresh_outputs` — receipts and every page, the validation results included
+   (`ingest.publish.refresh_outputs`); it runs even when a model failed, since the pages and
+   receipts report on the submissions too.
 """
 
 from __future__ import annotations
@@ -114,18 +114,11 @@ def lhpn_warehouse():
         # which is the last batch of the ingest run that scheduled this one
         return refresh()
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=15))
-    def refresh_validation_docs() -> str:
-        """Rebuild the validation HTML docs in the data home; returns their path."""
-        from ingest.pages.validation import refresh_validation_docs as refresh
-
-        return str(refresh())
-
     models = dbt_build()
     # the event first, alone: the per-model tasks and the pages follow it (on a busy machine,
     # seven tasks starting together slow the one that matters)
     published = publish_marts(models)
-    published >> [dbt_model.expand(model=models), refresh_outputs(), refresh_validation_docs()]
+    published >> [dbt_model.expand(model=models), refresh_outputs()]
 
 
 lhpn_warehouse()

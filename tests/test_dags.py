@@ -157,8 +157,8 @@ def test_dagbag_parses_without_errors_or_heavy_imports(parsed):
     assert result["parse_s"] < 5, "DAG files must parse fast"
     assert {"list_inbox", "process_batch", "publish_raw_submissions", "log_run_summary"} <= set(
         result["tasks"]["lhpn_ingest"])
-    assert {"dbt_build", "dbt_model", "refresh_outputs", "refresh_validation_docs",
-            "publish_marts"} <= set(result["tasks"]["lhpn_warehouse"])
+    assert {"dbt_build", "dbt_model", "refresh_outputs", "publish_marts"} <= set(
+        result["tasks"]["lhpn_warehouse"])
 
 
 @pytest.mark.slow
@@ -373,7 +373,6 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     assert build["state"] == "success", build
     assert build["tasks"]["dbt_build"] == "success"
     assert build["tasks"]["refresh_outputs"] == "success"
-    assert build["tasks"]["refresh_validation_docs"] == "success"
     assert build["tasks"]["publish_marts"] == "success"
     models = set(build["map_names"].values())
     assert {"term_indicator_attainment", "emulation_ranking", "poverty_support_outcomes",
@@ -384,6 +383,8 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     poverty = {r[0] for r in db.execute(
         "select distinct province_code from marts.poverty_support_outcomes")}
     assert poverty == {"49", "51", "60"}
+    validation_page = home.site / "validation.html"  # refresh_outputs rebuilt the pages
+    assert "BC_37_nam_2024.xlsx" in validation_page.read_text(encoding="utf-8")
 
     # a run of rejections alone: the event is still published, and the warehouse rebuilds only
     # the marts that read rejected files too, so the status shows the rejection
@@ -399,6 +400,8 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     assert set(status_build["map_names"].values()) == {
         "submission_status", "submission_versions", "validation_findings"}
     assert _status(db, "22", "2024") == "rejected"
+    assert status_build["tasks"]["refresh_outputs"] == "success"
+    assert "BC_22_nam_2024.xlsx" in validation_page.read_text(encoding="utf-8")
 
 
 def _drop_rejected(inbox: Path, province: str) -> Path:
