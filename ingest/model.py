@@ -20,6 +20,7 @@ Severity = Literal["error", "warning"]
 TERM = "term_indicators"
 EMULATION = "emulation_scores"
 POVERTY = "poverty_support"
+SHEET_KINDS = (TERM, EMULATION, POVERTY)
 INFO_SHEET = "ThongTin"
 
 
