@@ -9,7 +9,7 @@ fingerprinted as (
     select
         submission_id,
         outcome,
-        concat_ws(':', submission_id, sha256, status, processed_at) as fingerprint
+        concat_ws(':', submission_id, sha256, status, is_current, processed_at) as fingerprint
     from raw.submissions
 
 )
