@@ -6,8 +6,9 @@ no pandas or dbt. The watcher's trigger resolves the inbox folder when it runs, 
 - `INBOX`: report files waiting in the inbox. Its watcher fires an asset event as soon as a new
   settled file is there, so `lhpn_ingest` starts within seconds instead of at the next tick of
   its safety-net schedule.
-- `RAW_SUBMISSIONS`: accepted submissions in `raw.*`. `lhpn_ingest` publishes it only when a run
-  changed accepted data; `lhpn_warehouse` is scheduled on it.
+- `RAW_SUBMISSIONS`: the submissions in `raw.*` and what happened to each file. `lhpn_ingest`
+  publishes it whenever a run processed a file (accepted, rejected or a duplicate: each changes
+  the status, pages or receipts); `lhpn_warehouse` is scheduled on it and builds what is stale.
 - `MARTS`: the `marts` schema BI reads, published by `lhpn_warehouse` after a good build.
 """
 
@@ -21,8 +22,9 @@ from typing import Any
 from airflow.sdk import Asset, AssetWatcher
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-# How often the triggerer looks at the inbox; the cron schedule of lhpn_ingest is the safety net.
-INBOX_POKE_SECONDS = 15.0
+# How often the triggerer looks at the inbox (a directory listing: cheap), so a dropped file
+# starts lhpn_ingest within seconds; the cron schedule of lhpn_ingest is the safety net.
+INBOX_POKE_SECONDS = 2.0
 # An asset event carries at most this many file names (the ingest run lists the inbox itself).
 _EVENT_FILE_NAMES = 20
 

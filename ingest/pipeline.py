@@ -218,8 +218,9 @@ class _Received:
 def process_files(paths: list[str], *, run_id: str | None = None, trigger: str = "cli",
                   progress: Callable[[FileResult, int, int], None] | None = None) -> RunSummary:
     """Receive (settle, archive), read (in worker processes), validate (all files together) and
-    load (in batches) the files at `paths`. Every path gets exactly one `FileResult`, except a
-    file a concurrent run took first."""
+    load, up to LOAD_BATCH files per transaction (file by file when a batch fails, so a failure
+    stays the failing file's own). Every path gets exactly one `FileResult`, except a file a
+    concurrent run took first."""
     from ingest import warehouse
     from ingest.validate import report
     from ingest.validate import run as validate

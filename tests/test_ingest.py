@@ -187,6 +187,7 @@ def _run_in_subprocess(env_extra: dict[str, str]) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["after_submission_row", "between_sheets"])
 def test_killed_loader_leaves_nothing_half_loaded(home, db, fault):
     path = drop(home.inbox, report("60", "2024", districts=6))
@@ -269,6 +270,7 @@ def test_sheet_names_match_loosely_and_reports_use_them_as_written(home, db):
     assert "Thông tin" in text and "2024-13T" in text
 
 
+@pytest.mark.slow
 def test_large_run_parses_on_worker_processes_with_the_same_result(home, db, monkeypatch):
     monkeypatch.setenv("LHPN_WORKERS", "2")
     count = pipeline.PARALLEL_MIN_FILES + 2

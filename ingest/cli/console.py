@@ -105,11 +105,14 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
     print_run_summary(summary)
     built = None
     if build:
-        from ingest.marts.build import build_marts
+        from ingest.marts.build import refresh_marts
 
-        click.echo("Đang dựng các bảng marts (dbt build)... / building the marts...")
-        built = build_marts()
-        click.echo(f"Marts built in {built.get('seconds', 0):.1f} s.")
+        click.echo("Dựng các bảng marts nếu cần (dbt build)... / building the marts if needed...")
+        built = refresh_marts()  # only what this run made stale: nothing when no data changed
+        if built["plan"] == "none":
+            click.echo(f"Marts không cần dựng lại / marts are current ({built['reason']}).")
+        else:
+            click.echo(f"Marts built in {built.get('seconds', 0):.1f} s ({built['reason']}).")
     with psycopg.connect(url) as conn:
         if build and _marts_exist(conn):
             print_marts_summary(conn)
