@@ -42,6 +42,7 @@ class FileResult:
     errors: int = 0
     warnings: int = 0
     report: str | None = None  # path of the report written for the sender
+    receipt: str | None = None  # path of the receipt in the outbox (contract §3)
     message: str | None = None
 
 
@@ -180,6 +181,7 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
                   progress: Callable[[FileResult, int, int], None] | None = None) -> RunSummary:
     """Archive, read, validate (all files together) and load each file in its own transaction."""
     from ingest import warehouse
+    from ingest.outbox.receipts import write_receipts
     from ingest.validate import report
     from ingest.validate import run as validate
 
@@ -257,6 +259,7 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
             [len(summary.results), summary.count("accepted", "accepted_with_warnings"),
              summary.count("rejected"), summary.count("duplicate"), summary.count("deferred"),
              "failed" if summary.failed else "succeeded", run_id])
+        write_receipts(summary.results, conn)
         conn.execute("select pg_advisory_unlock_all()")
     return summary
 

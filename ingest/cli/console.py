@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 import psycopg
@@ -108,10 +109,14 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
         click.echo("Đang dựng các bảng marts (dbt build)... / building the marts...")
         built = build_marts()
         click.echo(f"Marts built in {built.get('seconds', 0):.1f} s.")
+    # after every run, built or not: receipts quote what the marts now hold, pages match them
+    from ingest.publish import refresh_outputs
+
+    published = refresh_outputs(summary.run_id)
     with psycopg.connect(url) as conn:
         if build and _marts_exist(conn):
             print_marts_summary(conn)
-    print_where(summary, data_home)
+    print_where(summary, data_home, published)
     click.echo(f"Xong trong {time.perf_counter() - started:.1f} s / done.")
     if summary.failed:
         click.secho(f"{summary.failed} tệp gặp lỗi hệ thống / files failed (system error); they "
@@ -145,7 +150,8 @@ def print_marts_summary(conn: psycopg.Connection) -> None:
            ["period", "received", "accepted", "with_warnings", "rejected", "missing", "late"])
 
 
-def print_where(summary: RunSummary, data_home: settings.Home) -> None:
+def print_where(summary: RunSummary, data_home: settings.Home,
+                published: dict | None = None) -> None:
     rejected = [r for r in summary.results if r.event == "rejected"]
     if rejected:
         click.secho("\nTệp bị từ chối / rejected files (report beside each):", bold=True)
@@ -156,10 +162,37 @@ def print_where(summary: RunSummary, data_home: settings.Home) -> None:
         click.secho("\nCảnh báo / warnings reports:", bold=True)
         for r in warned:
             click.echo(f"  {r.report}")
+    print_receipts(summary, data_home, published or {})
     click.secho("\nKết nối BI / connect a BI tool (read-only, schema marts):", bold=True)
     click.echo(f"  {warehouse.bi_url()}")
     click.echo(f"  Lưu trữ / archive: {data_home.archive}   Cách ly / quarantine: "
                f"{data_home.quarantine}")
+
+
+def print_receipts(summary: RunSummary, data_home: settings.Home, published: dict) -> None:
+    """Where the provinces' answers are: one receipt per file of this run (contract §3)."""
+    from ingest.outbox.receipts import UNKNOWN_FOLDER
+
+    answered = [r for r in summary.results if r.receipt]
+    refreshed = published.get("receipts") or 0
+    if not answered and not refreshed:
+        return
+    click.secho("\nBiên nhận cho các tỉnh / receipts for the provinces "
+                "(<outbox>/<mã tỉnh>/<tên tệp>.receipt.txt):", bold=True)
+    click.echo(f"  {data_home.outbox} — {len(answered)} biên nhận cho các tệp lần này / "
+               f"receipts for this run's files"
+               + (f"; {refreshed} cập nhật theo marts / updated from the marts" if refreshed
+                  else ""))
+    unplaced = [r for r in answered if Path(r.receipt).parent.name == UNKNOWN_FOLDER]
+    if unplaced:
+        click.echo(f"  {len(unplaced)} tệp không nằm trong thư mục tỉnh nào; biên nhận ở "
+                   f"{data_home.outbox / UNKNOWN_FOLDER} (hãy chuyển cho tỉnh gửi) / files in no "
+                   "province folder: pass their receipts on")
+    missing = [r for r in summary.results if not r.receipt]
+    if missing:
+        click.secho(f"  {len(missing)} tệp chưa có biên nhận / files without a receipt: "
+                    + ", ".join(f"{r.province_code}/{r.source_file}" for r in missing[:5])
+                    + (" ..." if len(missing) > 5 else ""), fg="yellow")
 
 
 def print_status(*, province: str | None, period: str | None, show_all: bool) -> None:
