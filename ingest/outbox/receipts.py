@@ -144,6 +144,8 @@ _TEXT = {
         "not_versioned": "không có (tệp bị từ chối, không thành một phiên bản)",
         "first_received": "Cùng nội dung (từng byte) đã nhận lần đầu lúc {when}: tệp \"{file}\","
                           " {as_what}. Tệp gửi lại đã được bỏ qua; không cần làm gì thêm.",
+        "first_elsewhere": "Cùng nội dung (từng byte) đã được nhận lúc {when} từ một thư mục "
+                           "khác của hộp thư. Tệp gửi lại đã được bỏ qua.",
         "as_version": "phiên bản {v}", "as_rejected": "khi đó bị từ chối",
         "taken": "Số dòng đã nhận", "rows": "{n} dòng", "units": "{n} dòng đơn vị",
         "total_rows": "{n} dòng tổng", "nothing_taken": "không nhận dòng nào (tệp bị từ chối)",
@@ -198,6 +200,8 @@ _TEXT = {
         "not_versioned": "none (a rejected file does not become a version)",
         "first_received": "The same content (byte for byte) was first received at {when}: file "
                           "\"{file}\", {as_what}. This copy was set aside; nothing to do.",
+        "first_elsewhere": "The same content (byte for byte) was received at {when} from "
+                           "another inbox folder. This copy was set aside.",
         "as_version": "version {v}", "as_rejected": "rejected then",
         "taken": "Rows taken in", "rows": "{n} rows", "units": "{n} unit rows",
         "total_rows": "{n} total row(s)", "nothing_taken": "none (the file was rejected)",
@@ -373,6 +377,9 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
     if event == "duplicate":
         lines.append(f"{t['outcome']}: {t['duplicate']}")
         lines.append(f"{t['when']}: " + t["at"].format(when=_time(s["logged_at"])))
+        if s["submission_id"] is not None and s["province_code"] != s["folder_province"]:
+            # first sent from another folder: its details are another province's business
+            return lines + [t["first_elsewhere"].format(when=_time(s["received_at"]))]
         if s["submission_id"] is not None:
             as_what = (t["as_version"].format(v=s["version"]) if s["version"] is not None
                        else t["as_rejected"])
@@ -424,9 +431,10 @@ def _header(source_file: str, province: str, period: str | None, event: str,
 
 def render(s: dict, details: dict, folder: Path) -> str:
     """The receipt of one recorded file (a row of `receipt_subjects`)."""
-    code = s["province_code"] or s["folder_province"]
-    lines = _header(s["source_file"], _province(code, s["period"]), s["period"], s["event"],
-                    s["version"])
+    code = s["folder_province"] or s["declared_province_code"]  # the sender's folder first
+    own = s["province_code"] == s["folder_province"]
+    lines = _header(s["source_file"], _province(code, s["period"]), s["period"] if own else None,
+                    s["event"], s["version"])
     lines += _block(s, details, "vi", folder) + [""] + _block(s, details, "en", folder)
     return "\n".join(lines) + "\n"
 
