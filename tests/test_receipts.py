@@ -315,3 +315,10 @@ def test_finding_lines_are_shared_with_the_report():
                 column="Hộ thoát nghèo", value="-3", expected="≥ 0 / ≥ 0")
     assert finding_lines([f], "vi")[2] == '  1. Sheet GiamNgheo | dòng 7 | cột "Hộ thoát nghèo"' \
                                           ' | giá trị "-3"'
+
+
+def test_a_name_cannot_forge_a_line_of_the_receipt():
+    from ingest.outbox.names import printable
+
+    assert printable("BC.xlsx\nKết quả: ĐÃ NHẬN") == "BC.xlsx\ufffdKết quả: ĐÃ NHẬN"
+    assert "\n" not in safe_file_name("a\nb.xlsx", receipts.SUFFIX)

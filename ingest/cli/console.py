@@ -102,16 +102,25 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
     summary = pipeline.process_files(paths, trigger="cli",
                                      progress=None if quiet else progress_line)
     print_run_summary(summary)
+    from ingest.publish import refresh_outputs
+
     built = None
     if build:
         from ingest.marts.build import build_marts
 
         click.echo("Đang dựng các bảng marts (dbt build)... / building the marts...")
-        built = build_marts()
+        try:
+            built = build_marts()
+        except Exception:
+            # the receipts and pages still tell what the warehouse holds; the failure is reported
+            try:
+                refresh_outputs(summary.run_id)
+            except Exception as exc:  # noqa: BLE001 - the build's failure is the one to show
+                click.secho(f"Biên nhận, trang chưa cập nhật / receipts and pages not refreshed:"
+                            f" {type(exc).__name__}: {exc}", fg="yellow", err=True)
+            raise
         click.echo(f"Marts built in {built.get('seconds', 0):.1f} s.")
     # after every run, built or not: receipts quote what the marts now hold, pages match them
-    from ingest.publish import refresh_outputs
-
     published = refresh_outputs(summary.run_id)
     with psycopg.connect(url) as conn:
         if build and _marts_exist(conn):

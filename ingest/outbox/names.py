@@ -14,6 +14,7 @@ import re
 
 NAME_MAX_BYTES = 255
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")  # control characters and path separators
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HASH_CHARS = 8
 
 
@@ -29,6 +30,12 @@ def _has_surrogates(text: str) -> bool:
 def _cut(text: str, max_bytes: int) -> str:
     """The longest start of `text` within `max_bytes` of UTF-8, never splitting a character."""
     return text.encode("utf-8")[:max(max_bytes, 0)].decode("utf-8", "ignore")
+
+
+def printable(name: str) -> str:
+    """A file name as text to show a person: valid UTF-8, no control characters (a name
+    with a line break cannot forge a line of a receipt)."""
+    return _CONTROL.sub("\ufffd", _utf8(name))
 
 
 def safe_file_name(name: str, suffix: str = "", *, max_bytes: int = NAME_MAX_BYTES) -> str:

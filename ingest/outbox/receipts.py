@@ -37,7 +37,7 @@ from psycopg.rows import dict_row
 
 from ingest import settings
 from ingest.model import Finding
-from ingest.outbox.names import safe_file_name
+from ingest.outbox.names import printable, safe_file_name
 from ingest.periods import parse_period
 from ingest.read.numbers import vn_number
 from ingest.reference import province_name, provinces_new, provinces_old
@@ -279,7 +279,7 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
     marts = details["marts"]
     if s["superseded_by_version"] is not None:
         return [t["superseded"].format(new=s["superseded_by_version"],
-                                       file=s["superseded_by_file"],
+                                       file=printable(s["superseded_by_file"]),
                                        when=_time(s["superseded_by_received_at"]))]
     known = marts.get("versions", {}).get(key)
     if not known or (known["latest_version"] or 0) < (s["version"] or 0):
@@ -383,8 +383,9 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
         if s["submission_id"] is not None:
             as_what = (t["as_version"].format(v=s["version"]) if s["version"] is not None
                        else t["as_rejected"])
-            lines.append(t["first_received"].format(when=_time(s["received_at"]),
-                                                    file=s["submission_file"], as_what=as_what))
+            lines.append(t["first_received"].format(
+                when=_time(s["received_at"]), file=printable(s["submission_file"]),
+                as_what=as_what))
     else:
         lines.append(f"{t['outcome']}: {t[outcome]}")
         lines.append(f"{t['when']}: " + t["received_processed"].format(
@@ -394,7 +395,7 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
     lines.append(f"{t['period']}: {s['period'] or '?'} | {t['term']}: {s['term'] or '?'}")
     if outcome in LOADED:
         version = (t["supersedes"].format(v=s["version"], old=s["supersedes_version"],
-                                          file=s["supersedes_file"],
+                                          file=printable(s["supersedes_file"]),
                                           when=_time(s["supersedes_received_at"]))
                    if s["supersedes_version"] is not None
                    else t["first_version"].format(v=s["version"]))
@@ -423,7 +424,7 @@ def _header(source_file: str, province: str, period: str | None, event: str,
     if version is not None and event in LOADED:
         status += f" — phiên bản / version {version}"
     return [f"{vi['title']} / {en['title']}",
-            f"{vi['file']} / {en['file']}: {source_file}",
+            f"{vi['file']} / {en['file']}: {printable(source_file)}",
             f"{vi['province']} / {en['province']}: {province} | {vi['period']} / {en['period']}: "
             f"{period or '?'}",
             f"{vi['outcome']} / {en['outcome']}: {status}", ""]
