@@ -14,7 +14,7 @@ from ingest import pipeline
 from ingest.outbox import receipts
 from ingest.outbox.names import safe_file_name
 from ingest.read.numbers import vn_number
-from ingest.validate.report import finding_lines
+from ingest.validate.report import render_findings
 from tests.workbooks import POVERTY, TERM, drop, report
 
 
@@ -308,12 +308,12 @@ def test_sheets_of_a_half_year_report_are_counted(home, db):
     assert "Kỳ báo cáo: 2025-6T" in vi
 
 
-def test_finding_lines_are_shared_with_the_report():
+def test_findings_render_as_in_the_report():
     from ingest.model import Finding
 
     f = Finding("negative", "error", "Số âm.", "Negative.", sheet="GiamNgheo", excel_row=7,
-                column="Hộ thoát nghèo", value="-3", expected="≥ 0 / ≥ 0")
-    assert finding_lines([f], "vi")[2] == '  1. Sheet GiamNgheo | dòng 7 | cột "Hộ thoát nghèo"' \
+                column="Hộ thoát nghèo", value="-3")
+    assert render_findings([f], "vi")[2] == '  1. Sheet GiamNgheo | dòng 7 | cột "Hộ thoát nghèo"' \
                                           ' | giá trị "-3"'
 
 

@@ -41,7 +41,7 @@ from ingest.outbox.names import printable, safe_file_name
 from ingest.periods import parse_period
 from ingest.read.numbers import vn_number
 from ingest.reference import province_name, provinces_new, provinces_old
-from ingest.validate.report import finding_lines
+from ingest.validate.report import render_findings
 from ingest.warehouse import query
 
 log = logging.getLogger(__name__)
@@ -413,7 +413,7 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
     if findings:
         if event == "duplicate":
             lines += ["", t["findings_of_first"]]
-        lines += finding_lines(findings, lang)
+        lines += render_findings(findings, lang)
     return lines
 
 

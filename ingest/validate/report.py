@@ -119,16 +119,18 @@ def _entries(findings: list[Finding], lang: str) -> list[str]:
     return lines
 
 
-def finding_lines(findings: list[Finding], lang: str, info_sheet: str = INFO_SHEET) -> list[str]:
-    """The errors, then the warnings, in one language ("vi" or "en"), each placed at its sheet,
-    row, column and value: the body of a report, also quoted by the receipts."""
+def render_findings(findings: list[Finding], lang: str, info_sheet: str = INFO_SHEET
+                    ) -> list[str]:
+    """The errors, then the warnings, in one language ("vi" or "en"), in the report's order and
+    words: the body of a report, which the receipts quote."""
     return _entries(sorted(findings, key=lambda f: _order(f, info_sheet)), lang)
 
 
 def render_report(parsed: ParsedFile) -> str:
+    findings = sorted(parsed.findings, key=lambda f: _order(f, parsed.info.sheet_name))
     vi, en = _summary(parsed, "vi"), _summary(parsed, "en")
     lines = [vi[0], en[0], "", _RULE, _TEXT["vi"]["title"], _RULE, *vi[1:]]
-    lines += finding_lines(parsed.findings, "vi", parsed.info.sheet_name)
+    lines += _entries(findings, "vi")
     lines += ["", _RULE, _TEXT["en"]["title"], _RULE, *en[1:]]
-    lines += finding_lines(parsed.findings, "en", parsed.info.sheet_name)
+    lines += _entries(findings, "en")
     return "\n".join(lines) + "\n"
