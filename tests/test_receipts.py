@@ -322,3 +322,19 @@ def test_a_name_cannot_forge_a_line_of_the_receipt():
 
     assert printable("BC.xlsx\nKết quả: ĐÃ NHẬN") == "BC.xlsx\ufffdKết quả: ĐÃ NHẬN"
     assert "\n" not in safe_file_name("a\nb.xlsx", receipts.SUFFIX)
+
+
+def test_one_receipt_per_name_tells_the_latest_answer(home, db):
+    bad = report("60", "2024", seed=7, sheets=(POVERTY,))
+    bad.poverty_rows[0]["households_out_of_poverty"] = -5
+    drop(home.inbox, bad, "BC_60.xlsx")
+    run()
+    assert "BỊ TỪ CHỐI" in receipt_of(home, "60", "BC_60.xlsx")
+    drop(home.inbox, report("60", "2024", seed=7), "BC_60.xlsx")  # corrected, same name
+    run()
+    assert "Kết quả: ĐÃ NHẬN\n" in receipt_of(home, "60", "BC_60.xlsx")
+    bad.poverty_rows[0]["households_out_of_poverty"] = -6  # broken again, same name
+    drop(home.inbox, bad, "BC_60.xlsx")
+    run()
+    receipts.refresh_receipts(db)  # must not bring back the accepted version's receipt
+    assert "BỊ TỪ CHỐI" in receipt_of(home, "60", "BC_60.xlsx")
