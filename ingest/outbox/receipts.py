@@ -456,13 +456,18 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
     """Write the receipt of every processed file of a run (`FileResult`s); return their paths.
 
     Sets `result.receipt` on each result answered. A receipt that cannot be written is logged
-    and skipped: receipts answer the run, they never undo it.
+    and skipped (the run's data is already committed): receipts answer the run, never undo it.
     """
     outbox = settings.home().outbox
     recorded = [r for r in results if r.sha256 and r.event != "deferred"]
-    subjects = {(s["folder_province"], s["source_file"]): s
-                for s in _subjects(conn, sorted({r.sha256 for r in recorded}), False)}
-    details = _details(conn, list(subjects.values())) if subjects else {}
+    try:
+        subjects = {(s["folder_province"], s["source_file"]): s
+                    for s in _subjects(conn, sorted({r.sha256 for r in recorded}), False)}
+        details = _details(conn, list(subjects.values())) if subjects else {}
+    except psycopg.Error:
+        # the run's data is committed; its answers are missing, and `lhpn run` says which
+        log.exception("receipts of this run could not be read from the warehouse")
+        subjects, details = {}, {}
     now = datetime.now(LOCAL_TIME)
     written: list[Path] = []
     for result in results:
