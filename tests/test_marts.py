@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from ingest import warehouse
 from ingest.marts import build as marts
+from ingest.periods import parse_period
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
@@ -121,8 +122,10 @@ SCENARIOS = [
                indicators=[("CT01", 1000, 500), ("CT03", 300, 100)]),
     Submission("35", "2024", vn("2025-01-05 08:00"), version=2,
                outcome="accepted_with_warnings", indicators=[("CT01", 1000, 1100)]),
-    # Hà Nam half-year 2025 (before the merger: old code 35), on time.
-    Submission("35", "2025-6T", vn("2025-06-10 08:00"), poverty=[
+    # Hà Nam half-year 2025 (before the merger: old code 35), on time; its scorecard sorts
+    # before the 2025 annual one by date, though '2025-6T' > '2025' as text.
+    Submission("35", "2025-6T", vn("2025-06-10 08:00"), indicators=[("CT01", 1000, 700)],
+               poverty=[
         {"district_name": "Phủ Lý", "poor_households_start": 40,
          "households_out_of_poverty": 10}]),
     # Ninh Bình 2025 on the 34 new codes.
@@ -245,7 +248,8 @@ def test_resubmission_replaces_values_and_keeps_version_one(q):
 
 
 def test_pre_merger_province_rolls_up_to_2025_map(q):
-    (row,) = q("select * from marts.term_scorecard where province_code = '35'")
+    (row,) = q("select * from marts.term_scorecard"
+               " where province_code = '35' and period = '2024'")
     assert (row["province_name"], row["province_code_2025"], row["province_name_2025"]) == (
         "Hà Nam", "37", "Ninh Bình")
     (half,) = q("select * from marts.poverty_support_outcomes where period = '2025-6T'")
@@ -359,3 +363,77 @@ def test_failed_build_names_the_failed_node(built, home, db):
         marts.build_marts(select="term_indicator_attainment")
     assert "not_null_term_indicator_attainment_province_name" in str(failure.value)
     assert failure.value.nodes
+
+
+def test_every_mart_dates_its_periods_as_the_ingest_does(q):
+    """period_kind and the period dates (contract §4) on every mart, equal to ingest.periods."""
+    for mart in MARTS:
+        rows = q(f"select distinct period, period_kind, period_start_date, period_end_date"
+                 f" from marts.{mart}")
+        assert rows, mart
+        for row in rows:
+            period = parse_period(row["period"])
+            assert (row["period_kind"], row["period_start_date"], row["period_end_date"]) == (
+                period.kind, period.start, period.end), (mart, row)
+
+
+def test_periods_sort_by_date_not_by_text(q):
+    rows = q("select period, period_kind, period_start_date, period_end_date"
+             " from marts.term_scorecard order by period_start_date, period_end_date, period")
+    assert [r["period"] for r in rows] == ["GK-2023", "2024", "2024", "2025-6T", "2025"]
+    dates = {r["period"]: (r["period_kind"], r["period_start_date"], r["period_end_date"])
+             for r in rows}
+    assert dates["2025-6T"] == ("half_year", date(2025, 1, 1), date(2025, 6, 30))
+    assert dates["2025"] == ("annual", date(2025, 1, 1), date(2025, 12, 31))
+    # §7: a review is dated 31 December of its year; it spans its review year (see int_periods)
+    assert dates["GK-2023"] == ("mid_term", date(2023, 1, 1), date(2023, 12, 31))
+
+
+def test_bi_reader_sorts_by_period_date(built):
+    with psycopg.connect(warehouse.bi_url()) as conn:
+        starts = [r[0] for r in conn.execute(
+            "select period_start_date from marts.term_scorecard order by 1")]
+        ends = [r[0] for r in conn.execute(
+            "select period_end_date from marts.poverty_support_outcomes order by 1")]
+    assert starts[0] == date(2023, 1, 1) and starts == sorted(starts)
+    assert ends == [date(2024, 12, 31), date(2025, 6, 30), date(2025, 12, 31)]
+
+
+MART_COMMENTS = """
+    select c.relname as mart,
+           obj_description(c.oid, 'pg_class') as mart_comment,
+           a.attname as column_name,
+           col_description(c.oid, a.attnum) as column_comment
+    from pg_class as c
+    inner join pg_namespace as n on n.oid = c.relnamespace
+    inner join pg_attribute as a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+    where n.nspname = 'marts' and c.relkind in ('r', 'v', 'm', 'p')
+    order by c.relname, a.attnum
+"""
+
+
+def test_bi_reader_sees_a_comment_on_every_mart_and_column(built):
+    """persist_docs: each YAML description is a comment in pg_description, visible to BI."""
+    with psycopg.connect(warehouse.bi_url(), row_factory=dict_row) as conn:
+        assert conn.execute("select current_user").fetchone()["current_user"] == "bi_reader"
+        rows = conn.execute(MART_COMMENTS).fetchall()
+    assert {r["mart"] for r in rows} == set(MARTS)
+    missing = [f"{r['mart']}.{r['column_name']}" for r in rows
+               if not (r["column_comment"] or "").strip()]
+    assert not missing, f"columns without a description in _marts__models.yml: {missing}"
+    assert all((r["mart_comment"] or "").strip() for r in rows)
+    comments = {(r["mart"], r["column_name"]): r["column_comment"] for r in rows}
+    # doc() blocks are rendered, not copied as Jinja
+    assert "30 June" in comments[("term_scorecard", "period_end_date")]
+    assert not any("{{" in text for text in comments.values())
+    assert "7/8" in comments[("term_scorecard", "scorecard_label")]
+
+
+def test_cluster_rows_say_whether_a_public_fact_supports_them(q):
+    rows = {(r["year"], r["province_code"]): r for r in q("select * from marts.emulation_ranking")}
+    gia_lai = rows[(2023, "64")]  # §5: Gia Lai led the central cluster in 2023
+    assert (gia_lai["cluster_role"], gia_lai["cluster_source"]) == ("truong", "sourced")
+    assert rows[(2023, "56")]["cluster_source"] == "sourced"  # a member, no role
+    assert rows[(2025, "37")]["cluster_source"] == "placeholder"  # every 2025 row
+    assert rows[(2025, "37")]["period_kind"] == "annual"
+    assert rows[(2025, "37")]["period_end_date"] == date(2025, 12, 31)

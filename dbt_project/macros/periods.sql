@@ -1,5 +1,8 @@
 {#- Report periods (contract §1, §4, §7). The one place that reads a period string:
-    'YYYY' annual, 'YYYY-6T' first half-year, 'GK-YYYY' mid-term review, 'TK-YYYY' end of term. -#}
+    'YYYY' annual, 'YYYY-6T' first half-year, 'GK-YYYY' mid-term review, 'TK-YYYY' end of term.
+    Only int_periods calls the period macros; every other model joins it. ingest/periods.py
+    applies the same rules to incoming files; tests/test_marts.py
+    (test_every_mart_dates_its_periods_as_the_ingest_does) holds the two to the same dates. -#}
 
 {% macro period_kind(period) -%}
     case
@@ -14,6 +17,16 @@
     case
         when {{ period_kind(period) }} is not null
             then substring({{ period }} from '[0-9]{4}')::integer
+    end
+{%- endmacro %}
+
+{#- The date a period starts: 1 January of the year it names, for every kind. A review
+    (GK/TK-YYYY) is dated its review year, 1 January to 31 December of YYYY (contract §7); the
+    span of the congress term it reviews is the submission's `term`, not the period. -#}
+{% macro period_start_date(period) -%}
+    case
+        when {{ period_kind(period) }} is not null
+            then make_date({{ period_year(period) }}, 1, 1)
     end
 {%- endmacro %}
 

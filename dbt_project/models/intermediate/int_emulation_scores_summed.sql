@@ -33,13 +33,8 @@ final as (
 
     select
         current_submissions.period_year as year,
-        current_submissions.province_code,
-        current_submissions.province_name,
-        current_submissions.province_code_2025,
-        current_submissions.province_name_2025,
-        current_submissions.region_code,
-        current_submissions.region_name,
-        current_submissions.period,
+        {{ province_columns('current_submissions') }},
+        {{ period_columns('current_submissions') }},
         summed.score,
         summed.self_score,
         summed.max_score,

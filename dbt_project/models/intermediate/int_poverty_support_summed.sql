@@ -41,14 +41,8 @@ district_sums as (
 final as (
 
     select
-        current_submissions.province_code,
-        current_submissions.province_name,
-        current_submissions.province_code_2025,
-        current_submissions.province_name_2025,
-        current_submissions.region_code,
-        current_submissions.region_name,
-        current_submissions.period,
-        current_submissions.period_kind,
+        {{ province_columns('current_submissions') }},
+        {{ period_columns('current_submissions') }},
         current_submissions.period_year,
         district_sums.*,
         current_submissions.source_file,

@@ -9,18 +9,15 @@ submissions as (
 
 ),
 
-provinces as (
+periods as (
 
-    select * from {{ ref('int_provinces_lineage') }}
+    select * from {{ ref('int_periods') }}
 
 ),
 
-years as (
+provinces as (
 
-    select generate_series(
-        {{ var('first_expected_year') }},
-        (select max(period_year) from submissions)
-    ) as year
+    select * from {{ ref('int_provinces_lineage') }}
 
 ),
 
@@ -28,12 +25,13 @@ scheduled as (
 
     select
         provinces.province_code,
-        years.year::text as period,
+        periods.period,
         true as is_scheduled
 
-    from years
+    from periods
     inner join provinces
-        on provinces.province_code_set = {{ province_code_set('years.year::text') }}
+        on provinces.province_code_set = periods.province_code_set
+    where periods.is_scheduled
 
 ),
 
@@ -57,7 +55,7 @@ unioned as (
 
 ),
 
-periods as (
+expected as (
 
     select
         province_code,
@@ -72,15 +70,16 @@ periods as (
 final as (
 
     select
-        province_code,
-        period,
-        is_scheduled,
-        {{ period_kind('period') }} as period_kind,
-        {{ period_year('period') }} as period_year,
-        {{ period_due_date('period') }} as due_date,
-        {{ province_code_set('period') }} as province_code_set
+        expected.province_code,
+        {{ period_columns('periods') }},
+        periods.period_year,
+        expected.is_scheduled,
+        periods.due_date,
+        periods.province_code_set
 
-    from periods
+    from expected
+    inner join periods
+        on periods.period = expected.period
 
 )
 

@@ -8,6 +8,12 @@ submissions as (
 
 ),
 
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
 provinces as (
 
     select * from {{ ref('int_provinces_lineage') }}
@@ -38,17 +44,10 @@ final as (
 
     select
         ranked.submission_id,
-        ranked.province_code,
-        provinces.province_name,
-        provinces.province_code_2025,
-        provinces.province_name_2025,
-        provinces.region_code,
-        provinces.region_name,
+        {{ province_columns('provinces', code_from='ranked') }},
         ranked.term,
-        ranked.period,
-        ranked.period_kind,
-        ranked.period_year,
-        ranked.period_end_date,
+        {{ period_columns('periods') }},
+        periods.period_year,
         ranked.version,
         ranked.outcome,
         ranked.warning_count,
@@ -57,9 +56,11 @@ final as (
         ranked.report_date
 
     from ranked
+    inner join periods
+        on periods.period = ranked.period
     left join provinces
         on provinces.province_code = ranked.province_code
-        and provinces.province_code_set = ranked.province_code_set
+        and provinces.province_code_set = periods.province_code_set
     where ranked.version_rank = 1
 
 )

@@ -10,14 +10,8 @@ district_sums as (
 final as (
 
     select
-        province_code,
-        province_name,
-        province_code_2025,
-        province_name_2025,
-        region_code,
-        region_name,
-        period,
-        period_kind,
+        {{ province_columns() }},
+        {{ period_columns() }},
         period_year,
         districts_reported,
         poor_households_start,

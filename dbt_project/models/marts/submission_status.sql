@@ -62,14 +62,8 @@ latest_files as (
 joined as (
 
     select
-        expected.province_code,
-        provinces.province_name,
-        provinces.province_code_2025,
-        provinces.province_name_2025,
-        provinces.region_code,
-        provinces.region_name,
-        expected.period,
-        expected.period_kind,
+        {{ province_columns('provinces', code_from='expected') }},
+        {{ period_columns('expected') }},
         expected.period_year,
         expected.is_scheduled,
         expected.due_date,
@@ -102,14 +96,8 @@ joined as (
 final as (
 
     select
-        province_code,
-        province_name,
-        province_code_2025,
-        province_name_2025,
-        region_code,
-        region_name,
-        period,
-        period_kind,
+        {{ province_columns() }},
+        {{ period_columns() }},
         period_year,
         is_scheduled,
         received,

@@ -23,15 +23,9 @@ indicators as (
 joined as (
 
     select
-        current_submissions.province_code,
-        current_submissions.province_name,
-        current_submissions.province_code_2025,
-        current_submissions.province_name_2025,
-        current_submissions.region_code,
-        current_submissions.region_name,
+        {{ province_columns('current_submissions') }},
         current_submissions.term,
-        current_submissions.period,
-        current_submissions.period_kind,
+        {{ period_columns('current_submissions') }},
         indicator_values.indicator_code,
         coalesce(indicators.name_vi, indicator_values.indicator_text) as indicator_name,
         indicators.name_en as indicator_name_en,
@@ -88,15 +82,9 @@ judged as (
 final as (
 
     select
-        province_code,
-        province_name,
-        province_code_2025,
-        province_name_2025,
-        region_code,
-        region_name,
+        {{ province_columns() }},
         term,
-        period,
-        period_kind,
+        {{ period_columns() }},
         indicator_code,
         indicator_name,
         indicator_name_en,

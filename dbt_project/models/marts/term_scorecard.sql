@@ -10,15 +10,9 @@ attainment as (
 counted as (
 
     select
-        province_code,
-        province_name,
-        province_code_2025,
-        province_name_2025,
-        region_code,
-        region_name,
+        {{ province_columns() }},
         term,
-        period,
-        period_kind,
+        {{ period_columns() }},
         count(*) as indicators_total,
         count(*) filter (where status in ('vuot', 'dat')) as indicators_met,
         count(*) filter (where status = 'vuot') as indicators_exceeded,
@@ -30,15 +24,9 @@ counted as (
 
     from attainment
     group by
-        province_code,
-        province_name,
-        province_code_2025,
-        province_name_2025,
-        region_code,
-        region_name,
+        {{ province_columns() }},
         term,
-        period,
-        period_kind
+        {{ period_columns() }}
 
 ),
 

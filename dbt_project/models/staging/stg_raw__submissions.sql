@@ -1,4 +1,5 @@
--- One row per file received. Personal columns (prepared_by, contact) stop here.
+-- One row per file received. Personal columns (prepared_by, contact) stop here; the period's
+-- kind and dates come from int_periods.
 with
 
 source as (
@@ -40,11 +41,6 @@ categorised as (
     select
         *,
         outcome <> 'rejected' as is_loaded,
-        {{ period_kind('period') }} as period_kind,
-        {{ period_year('period') }} as period_year,
-        {{ period_end_date('period') }} as period_end_date,
-        {{ period_due_date('period') }} as due_date,
-        {{ province_code_set('period') }} as province_code_set,
         {{ local_date('received_at') }} as received_on
 
     from renamed
