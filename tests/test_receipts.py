@@ -143,11 +143,25 @@ def test_every_outcome_is_answered_even_without_a_province_folder(home, db):
     assert f"Kết quả: {receipts._TEXT['vi'][result.event]}\n" in text
 
     # a file left for the next run, and one the system failed on, are answered too
-    waiting = pipeline.FileResult("/x/60/cho.xlsx", "cho.xlsx", "60", "deferred")
+    waiting = pipeline.FileResult("/x/60/cho.xlsx", "cho.xlsx", "60", "deferred",
+                                  message="still being written; left for the next run")
     receipts.write_receipts([waiting], db)
     vi, en = halves(receipt_of(home, "60", "cho.xlsx"))
     assert "ĐANG CHỜ XỬ LÝ" in vi and "sẽ được xử lý ở lần chạy tới" in vi
     assert "WAITING" in en and "No need to send it again" in en
+
+    # answered without being read: refused (not a regular file), rejected unread (too large)
+    report_path = home.quarantine / "60" / "lon.xlsx.errors.txt"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text("Tệp quá lớn (25,0 MB); giới hạn là 20 MB.\n", encoding="utf-8")
+    receipts.write_receipts([
+        pipeline.FileResult("/x/60/lien_ket.xlsx", "lien_ket.xlsx", "60", "refused"),
+        pipeline.FileResult("/x/60/lon.xlsx", "lon.xlsx", "60", "rejected", errors=1,
+                            report=str(report_path))], db)
+    vi, en = halves(receipt_of(home, "60", "lien_ket.xlsx"))
+    assert "KHÔNG NHẬN" in vi and "not a regular file" in en
+    text = receipt_of(home, "60", "lon.xlsx")
+    assert "BỊ TỪ CHỐI / REJECTED" in text and "Tệp quá lớn (25,0 MB)" in text
 
 
 def test_a_file_the_system_fails_on_gets_a_receipt_saying_so(home, db, monkeypatch):

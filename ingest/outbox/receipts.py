@@ -155,6 +155,7 @@ _TEXT = {
         "accepted": "ĐÃ NHẬN", "accepted_with_warnings": "ĐÃ NHẬN, CÓ CẢNH BÁO",
         "rejected": "BỊ TỪ CHỐI", "duplicate": "TRÙNG LẶP, KHÔNG THAY ĐỔI GÌ",
         "deferred": "ĐANG CHỜ XỬ LÝ", "failed": "CHƯA XỬ LÝ ĐƯỢC (LỖI HỆ THỐNG)",
+        "refused": "KHÔNG NHẬN (KHÔNG PHẢI TỆP BÁO CÁO)",
         "received_processed": "nhận tệp {received}; xử lý xong {processed} (giờ Việt Nam)",
         "at": "{when} (giờ Việt Nam)",
         "first_version": "{v} (bản đầu tiên của tỉnh cho kỳ này)",
@@ -183,6 +184,9 @@ _TEXT = {
         "failed_text": "Hệ thống gặp sự cố khi xử lý tệp (không phải lỗi của tệp). Tệp vẫn nằm"
                        " trong hộp thư và sẽ được xử lý lại ở lần chạy sau; người quản trị thấy"
                        " lỗi này trong kết quả lần chạy. Không cần gửi lại.",
+        "refused_text": "Đây không phải là một tệp thông thường (lối tắt, thư mục hay tệp đặc biệt)"
+                        " nên không được đọc. Hãy chép chính tệp báo cáo (.xlsx, .xls, .ods,"
+                        " .csv) vào thư mục của tỉnh.",
         "figures": "Số liệu của tỉnh kỳ {period} trong kho dữ liệu (đã tính tệp này):",
         "figures_pending": "Số liệu tổng hợp của tỉnh (chỉ tiêu, xếp hạng thi đua, giảm nghèo)"
                            " sẽ được ghi vào biên nhận này sau khi kho dữ liệu được cập nhật.",
@@ -211,6 +215,7 @@ _TEXT = {
         "accepted": "ACCEPTED", "accepted_with_warnings": "ACCEPTED WITH WARNINGS",
         "rejected": "REJECTED", "duplicate": "DUPLICATE, NOTHING CHANGED",
         "deferred": "WAITING", "failed": "NOT PROCESSED YET (SYSTEM ERROR)",
+        "refused": "NOT TAKEN (NOT A REPORT FILE)",
         "received_processed": "file received {received}; processed {processed} (Vietnam time)",
         "at": "{when} (Vietnam time)",
         "first_version": "{v} (the province's first for this period)",
@@ -239,6 +244,9 @@ _TEXT = {
         "failed_text": "The system failed while processing the file (not a fault of the file). "
                        "It stays in the inbox and will be processed again by the next run; the "
                        "operator sees the error in the run's output. No need to send it again.",
+        "refused_text": "This is not a regular file (a link, a folder or a special file), so it "
+                        "was not read. Copy the report file itself (.xlsx, .xls, .ods, .csv) "
+                        "into the province's folder.",
         "figures": "The province's figures for {period} as the warehouse now holds them "
                    "(including this file):",
         "figures_pending": "The province's figures (scorecard, emulation rank, poverty support) "
@@ -460,14 +468,33 @@ def render(s: dict, details: dict, folder: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_waiting(source_file: str, folder_province: str, at: datetime) -> str:
-    """The receipt of a file left in the inbox for the next run (nothing recorded yet)."""
-    lines = _header(source_file, _province(folder_province, None), None, "deferred", None)
+def render_unrecorded(result, at: datetime) -> str:
+    """The receipt of a file answered without a submission of its own: left in the inbox for
+    the next run, failed before it was recorded, refused unread (not a regular file) or
+    rejected unread (over the size limit): the outcome, and the report when one was written."""
+    event = result.event if result.event in _TEXT["vi"] else "failed"
+    lines = _header(result.source_file, _province(result.province_code, None), None, event,
+                    None)
+    report = _report_text(result.report)
     for lang in ("vi", "en"):
         t = _TEXT[lang]
-        lines += [_RULE, t["title"], _RULE, f"{t['outcome']}: {t['deferred']}",
-                  f"{t['when']}: " + t["at"].format(when=_time(at)), t["deferred_text"], ""]
+        lines += [_RULE, t["title"], _RULE, f"{t['outcome']}: {t[event]}",
+                  f"{t['when']}: " + t["at"].format(when=_time(at))]
+        if event == "rejected":
+            lines.append(t["todo_rejected"].format(folder=f"{result.province_code or '?'}/"))
+        else:
+            lines.append(t[f"{event}_text"])
+        lines.append("")
+    if report:
+        lines += [_RULE, "CHI TIẾT / DETAILS", _RULE, report.rstrip("\n"), ""]
     return "\n".join(lines[:-1]) + "\n"
+
+
+def _report_text(path: str | None) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8") if path else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 # ---------------------------------------------------------------- entry points
@@ -495,10 +522,10 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
         subject = subjects.get((result.province_code or "", result.source_file))
         if subject is not None and subject["sha256"] == result.sha256:
             text = render(subject, details, path.parent)
-        elif result.event == "deferred":
-            text = render_waiting(result.source_file, result.province_code, now)
+        elif result.event != "duplicate":
+            text = render_unrecorded(result, now)
         else:
-            continue  # not recorded (vanished from the inbox): nothing to answer
+            continue  # a duplicate whose log entry is gone: nothing true to say
         try:
             _write_atomic(path, text)
         except OSError as exc:
