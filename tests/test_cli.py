@@ -68,9 +68,9 @@ def test_template_round_trip(home, db, tmp_path):
     for row in info_ws.iter_rows():
         if row[0].value == "Ngày lập":
             row[1].value = "10/12/2024"
-    for row in wb["ChiTieu"].iter_rows(min_row=4):
+    for row in wb["ChiTieu"].iter_rows(min_row=4, max_row=4 + 11):  # 12 indicators
         row[4].value, row[5].value = "1.000", "1.050"
-    for row in wb["ThiDua"].iter_rows(min_row=4):
+    for row in wb["ThiDua"].iter_rows(min_row=4, max_row=4 + 7):  # 8 criteria
         row[4].value = row[3].value
     gn = wb["GiamNgheo"]
     gn.cell(4, 2, "Thành phố Phan Thiết")

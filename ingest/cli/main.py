@@ -79,20 +79,44 @@ def status(province: str | None, period: str | None, show_all: bool) -> None:
 
 
 @main.command()
-@click.argument("province_code")
-@click.argument("period")
+@click.argument("arguments", nargs=-1, metavar="PROVINCE_CODE PERIOD | --all PERIOD")
+@click.option("--all", "every_province", is_flag=True,
+              help="One template per province of PERIOD, into <outbox>/<province_code>/.")
 @click.option("--term", help="Term YYYY-YYYY (default: the term that holds the period).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Where to write the .xlsx.")
+@click.option("--no-prefill", is_flag=True,
+              help="Do not read the warehouse: no targets or units from earlier reports.")
 @_system_errors
-def template(province_code: str, period: str, term: str | None, output: str | None) -> None:
-    """Write a blank, pre-filled workbook for PROVINCE_CODE and PERIOD."""
+def template(arguments: tuple[str, ...], every_province: bool, term: str | None,
+             output: str | None, no_prefill: bool) -> None:
+    """Write the data-entry workbook for PROVINCE_CODE and PERIOD (or --all provinces).
+
+    Targets of the term and the units of GiamNgheo are pre-filled from the province's latest
+    reports in the warehouse. With --all the templates go to the outbox (LHPN_OUTBOX, default
+    outbox/ in the data home), one folder per province, ready to hand out.
+    """
     from ingest import template as tpl
 
+    expected = 1 if every_province else 2
+    if len(arguments) != expected:
+        raise click.UsageError("give PERIOD with --all, else PROVINCE_CODE PERIOD "
+                               "(e.g. lhpn template 68 2025, lhpn template --all 2025).")
+    if every_province and output:
+        raise click.UsageError("--output names one file; with --all the templates go to the "
+                               "outbox (set LHPN_OUTBOX to write them elsewhere).")
     try:
-        path = tpl.write_template(province_code, period, term=term, output=output)
+        if every_province:
+            paths = tpl.write_all(arguments[0], term=term, prefill=not no_prefill)
+        else:
+            paths = [tpl.write_template(*arguments, term=term, output=output,
+                                        prefill=not no_prefill)]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    click.echo(f"Đã tạo mẫu báo cáo / template written: {path}")
+    if every_province:
+        click.echo(f"Đã tạo {len(paths)} mẫu báo cáo / {len(paths)} templates written in "
+                   f"{paths[0].parent.parent}")
+    else:
+        click.echo(f"Đã tạo mẫu báo cáo / template written: {paths[0]}")
 
 
 @main.command("warehouse-url")
@@ -111,6 +135,23 @@ def bi_url_cmd() -> None:
     from ingest import warehouse
 
     click.echo(warehouse.bi_url())
+
+
+@main.command()
+@click.option("--no-dbt-docs", is_flag=True,
+              help="Keep the dbt docs as they are unless the dbt project changed (faster).")
+@_system_errors
+def docs(no_dbt_docs: bool) -> None:
+    """(Re)build the pages in site/ of the data home and print the path of site/index.html.
+
+    Dashboard, province pages and validation results (read from the marts as bi_reader), and
+    dbt's documentation of every model and column (regenerated: it takes a few seconds).
+    """
+    from ingest.pages.site import build_site
+
+    index = build_site(parts={"dashboard", "provinces", "validation"},
+                       dbt_docs_refresh=None if no_dbt_docs else True)
+    click.echo(str(index))
 
 
 if __name__ == "__main__":

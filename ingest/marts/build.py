@@ -8,7 +8,6 @@ Partial parsing keeps the start-up short after the first call.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import threading
 import time
 from collections import Counter
@@ -215,11 +214,8 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
 
 
 def docs_generate(*, verbose: bool = False) -> Path:
-    """Generate dbt's documentation site as one static page in the reports folder; return it."""
+    """Run `dbt docs generate --static`; return dbt's one-page site (manifest and catalog
+    embedded). `ingest.pages.dbt_docs` installs it into site/dbt/."""
     result = _invoke(["docs", "generate", "--static"], verbose=verbose)
     _raise_on_failure(result, "dbt docs generate")
-    docs_dir = home().reports / "dbt-docs"
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    page = docs_dir / "index.html"
-    shutil.copyfile(_target_path() / "static_index.html", page)
-    return page
+    return _target_path() / "static_index.html"

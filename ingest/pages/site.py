@@ -1,13 +1,131 @@
 """The static, offline site of contract §8 in `site/` of the data home.
 
-Stub: filled in by issue 13.
+    site/index.html              links to everything; when and from which run each part was built
+    site/dashboard.html          scorecards, emulation rankings, poverty support, submission status
+    site/province/<code>.html    one page per province with a submission (receipts link here)
+    site/validation.html         the validation results of the latest files
+    site/dbt/index.html          dbt's documentation of every model and column
+    site/assets/                 the stylesheet, the chart loader and plotly.min.js
+    site/build.json              when and from which run each part was built
+
+Everything is read from the marts through a `bi_reader` connection, so the pages show only what
+BI may see. Every link is relative and every script and style is a file inside site/, so the
+site works offline from `file://`.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import shutil
+from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
+import psycopg
 
-def build_site(run_id: str | None = None) -> Path | None:
-    """(Re)build every page; return the path of `site/index.html`."""
-    return None
+from ingest import settings, warehouse
+from ingest.pages import dashboard, dbt_docs, province, validation
+from ingest.pages.data import as_json, latest_run_id, read_site_data
+from ingest.pages.render import write_page, write_text
+
+log = logging.getLogger(__name__)
+
+PARTS = ("dashboard", "provinces", "validation", "dbt_docs")
+MANIFEST = "build.json"
+ASSETS = "assets"
+
+
+def _read_manifest(site: Path) -> dict:
+    try:
+        return json.loads((site / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _copy_assets(site: Path) -> None:
+    """The stylesheet and chart loader (small, always), plotly.min.js (4 MB, when it changed)."""
+    target = site / ASSETS
+    target.mkdir(parents=True, exist_ok=True)
+    static = resources.files("ingest.pages") / "static"
+    for name in ("site.css", "site.js"):
+        write_text(target / name, (static / name).read_text(encoding="utf-8"))
+    plotly_js = resources.files("plotly") / "package_data" / "plotly.min.js"
+    with resources.as_file(plotly_js) as source:
+        copy = target / "plotly.min.js"
+        if not copy.exists() or copy.stat().st_size != source.stat().st_size:
+            tmp = copy.with_name(".plotly.min.js.tmp")
+            shutil.copyfile(source, tmp)
+            tmp.replace(copy)
+
+
+def _remove_stale_provinces(site: Path, codes: set[str]) -> None:
+    for page in (site / province.PAGE_DIR).glob("*.html"):
+        if page.stem not in codes:
+            page.unlink(missing_ok=True)
+
+
+def build_site(run_id: str | None = None, *, parts: set[str] | None = None,
+               dbt_docs_refresh: bool | None = None) -> Path:
+    """(Re)build the pages; return the path of `site/index.html`.
+
+    `parts` limits the rebuild (default: dashboard, provinces and validation; dbt docs when the
+    dbt project changed). `dbt_docs_refresh` True regenerates the dbt docs whatever changed (what
+    `lhpn docs` does), False never. `run_id` names the run the pages reflect (default: the
+    latest run in the warehouse).
+    """
+    site = settings.home().site
+    site.mkdir(parents=True, exist_ok=True)
+    parts = set(parts or {"dashboard", "provinces", "validation"})
+    manifest = _read_manifest(site)
+    built_parts: dict = manifest.get("parts", {})
+
+    with psycopg.connect(warehouse.bi_url(), autocommit=True) as conn:  # migrates first
+        data = read_site_data(conn)
+    if run_id is None:
+        with psycopg.connect(warehouse.server_url()) as conn:
+            run_id = latest_run_id(conn)
+    now = datetime.now(UTC)
+    stamp = {"built_at": now.isoformat(timespec="seconds"), "run_id": run_id}
+
+    _copy_assets(site)
+    provinces = province.contexts(data)
+    common = {"root": "", "province_codes": set(provinces), "province_path": province.page_path}
+    if "dashboard" in parts:
+        write_page(site / "dashboard.html", "dashboard.html.j2", built=stamp, **common,
+                   **dashboard.context(data))
+        built_parts["dashboard"] = stamp
+    if "provinces" in parts:
+        for code, page in provinces.items():
+            write_page(site / province.page_path(code), "province.html.j2", built=stamp,
+                       **{**common, "root": "../"}, p=page)
+        _remove_stale_provinces(site, set(provinces))
+        built_parts["provinces"] = {**stamp, "count": len(provinces)}
+    if "validation" in parts:
+        validation.write_validation_page(site, data, stamp, **common)
+        built_parts["validation"] = stamp
+
+    want_docs = dbt_docs_refresh is True or (
+        dbt_docs_refresh is None and dbt_docs.needs_refresh(site, built_parts.get("dbt_docs")))
+    if want_docs:
+        fingerprint = dbt_docs.fingerprint()
+        try:
+            dbt_docs.generate(site)
+            built_parts["dbt_docs"] = {
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"), "run_id": run_id,
+                "fingerprint": fingerprint}
+        except Exception as exc:  # noqa: BLE001 - the other pages stay useful without dbt docs
+            if dbt_docs_refresh:
+                raise
+            log.warning("dbt docs could not be generated: %s", exc)
+            built_parts.setdefault("dbt_docs", {})["error"] = str(exc)
+
+    if not (site / dbt_docs.DIR / "index.html").exists():  # keep every link resolving
+        write_page(site / dbt_docs.DIR / "index.html", "dbt_missing.html.j2", built=stamp,
+                   root="../", error=built_parts.get("dbt_docs", {}).get("error"))
+
+    manifest = {"built_at": stamp["built_at"], "run_id": run_id, "parts": built_parts}
+    write_text(site / MANIFEST, json.dumps(manifest, indent=2, default=as_json))
+    index = write_page(site / "index.html", "index.html.j2", built=stamp, parts=built_parts,
+                       provinces=provinces, **{**common})
+    return index

@@ -1,0 +1,175 @@
+"""Chart specifications for plotly.js (the copy shipped in the `plotly` package, served from
+site/): each function returns a figure as `{"data": [...], "layout": {...}}`, which the page
+embeds as JSON and `site.js` hands to `Plotly.newPlot`. The browser draws; Python only states
+what to draw, so building the site stays cheap (the tests check every spec against plotly's own
+schema with `plotly.graph_objects.Figure`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+# Fonts that carry Vietnamese, the system's sans-serif last (the pages' CSS uses the same list).
+FONT_FAMILY = ('"Noto Sans", "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", '
+               '"Liberation Sans", sans-serif')
+
+STATUS_COLOURS = {"vuot": "#1a7f37", "dat": "#4ac26b", "chua_dat": "#cf222e"}
+STATUS_LABELS = {"vuot": "vượt / exceeded", "dat": "đạt / met", "chua_dat": "chưa đạt / not met"}
+ROLE_COLOURS = {"truong": "#b7791f", "pho": "#6b7a90", None: "#2f6fb3"}
+ROLE_LABELS = {"truong": "cụm trưởng / leader", "pho": "cụm phó / deputy"}
+
+
+def _layout(title: str, height: int, **extra) -> dict:
+    layout = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "font": {"family": FONT_FAMILY, "size": 12},
+        "height": height,
+        "margin": {"l": 10, "r": 20, "t": 48, "b": 40},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "separators": ",.",  # 1.284,5: Vietnamese decimal comma and thousands dot
+    }
+    layout.update(extra)
+    return layout
+
+
+def scorecard_bars(latest: list[dict]) -> dict:
+    """Each province's latest scorecard as one stacked bar: exceeded, met, not met."""
+    rows = sorted(latest, key=lambda r: (r["met_pct"] or 0, r["province_code"]))
+    labels = [f'{r["province_code"]} {r["province_name"]} ({r["period"]})' for r in rows]
+    parts = [
+        ("vượt / exceeded", [r["indicators_exceeded"] for r in rows], STATUS_COLOURS["vuot"]),
+        ("đạt / met", [r["indicators_met"] - r["indicators_exceeded"] for r in rows],
+         STATUS_COLOURS["dat"]),
+        ("chưa đạt / not met", [r["indicators_total"] - r["indicators_met"] for r in rows],
+         STATUS_COLOURS["chua_dat"]),
+    ]
+    data = [{"type": "bar", "orientation": "h", "name": name, "y": labels, "x": values,
+             "marker": {"color": colour},
+             "hovertemplate": "%{y}: %{x} " + name + "<extra></extra>"}
+            for name, values, colour in parts]
+    data.append({"type": "scatter", "mode": "text", "showlegend": False, "hoverinfo": "skip",
+                 "y": labels, "x": [r["indicators_total"] for r in rows],
+                 "text": [r["scorecard_label"] for r in rows], "textposition": "middle right"})
+    return {"data": data, "layout": _layout(
+        "Chỉ tiêu đạt / indicators met (kỳ mới nhất / latest period)",
+        max(220, 20 * len(rows) + 120), barmode="stack",
+        xaxis={"title": {"text": "số chỉ tiêu / indicators"}, "dtick": 1},
+        yaxis={"automargin": True},
+        legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "traceorder": "normal"},
+        margin={"l": 10, "r": 30, "t": 70, "b": 40})}
+
+
+def attainment_bars(rows: list[dict], title: str) -> dict:
+    """One report's indicators: attainment % of the term target, coloured by status."""
+    labels = [f'{r["indicator_code"]} {r["indicator_name"] or ""}'[:60] for r in rows]
+    values = [r["attainment_pct"] for r in rows]
+    text = [("—" if r["attainment_pct"] is None else f'{r["attainment_pct"]:g}%'.replace(".", ","))
+            + f' · {STATUS_LABELS[r["status"]].split(" /")[0]}' for r in rows]
+    data = [{"type": "bar", "orientation": "h", "y": labels, "x": values, "text": text,
+             "textposition": "auto",
+             "marker": {"color": [STATUS_COLOURS[r["status"]] for r in rows]},
+             "hovertemplate": "%{y}<br>%{text}<extra></extra>"}]
+    return {"data": data, "layout": _layout(
+        title, max(200, 28 * len(rows) + 100),
+        xaxis={"title": {"text": "% chỉ tiêu nhiệm kỳ / % of term target"}, "rangemode": "tozero"},
+        yaxis={"automargin": True, "autorange": "reversed"},
+        shapes=[{"type": "line", "xref": "x", "yref": "paper", "x0": 100, "x1": 100, "y0": 0,
+                 "y1": 1, "line": {"color": "#444", "dash": "dot", "width": 1}}],
+        showlegend=False)}
+
+
+def rank_text(row: dict, tied: bool) -> str:
+    """'#2 =' for a shared rank, with the score; the tie is visible on the bar itself."""
+    score = f'{row["score"]:g}'.replace(".", ",")
+    return f'#{row["rank_in_cluster"]}{" =" if tied else ""} · {score}'
+
+
+def cluster_ranking(cluster_name: str, by_year: dict[int, list[dict]]) -> dict:
+    """One cluster's ranking, one bar per province, with a year selector (latest shown)."""
+    years = sorted(by_year)
+    data = []
+    for year in years:
+        rows = [r for r in by_year[year] if r["score"] is not None]
+        ranks = defaultdict(int)
+        for r in rows:
+            ranks[r["rank_in_cluster"]] += 1
+        labels = [f'{r["rank_in_cluster"]}. {r["province_name"]}'
+                  + {"truong": " ★", "pho": " ☆"}.get(r["cluster_role"], "") for r in rows]
+        data.append({
+            "type": "bar", "orientation": "h", "name": str(year), "visible": year == years[-1],
+            "y": labels, "x": [r["score"] for r in rows],
+            "text": [rank_text(r, ranks[r["rank_in_cluster"]] > 1) for r in rows],
+            "textposition": "auto",
+            "customdata": [[r["max_score"], ROLE_LABELS.get(r["cluster_role"], "")]
+                           for r in rows],
+            "hovertemplate": "%{y}: %{x} / %{customdata[0]} điểm %{customdata[1]}<extra></extra>",
+            "marker": {"color": [ROLE_COLOURS.get(r["cluster_role"], ROLE_COLOURS[None])
+                                 for r in rows]},
+        })
+    longest = max((len(by_year[y]) for y in years), default=1)
+    top = max((r["max_score"] or 0 for rows in by_year.values() for r in rows), default=0)
+    buttons = [{"label": str(year), "method": "update",
+                "args": [{"visible": [y == year for y in years]},
+                         {"title.text": f"{cluster_name} — {year}"}]} for year in years]
+    return {"data": data, "layout": _layout(
+        f"{cluster_name} — {years[-1] if years else ''}", max(170, 30 * longest + 110),
+        xaxis={"title": {"text": "điểm / points"}, "rangemode": "tozero",
+               **({"range": [0, top]} if top else {})},
+        yaxis={"automargin": True, "autorange": "reversed", "type": "category"},
+        showlegend=False,
+        updatemenus=[{"type": "dropdown", "buttons": buttons, "active": len(years) - 1,
+                      "x": 1, "xanchor": "right", "y": 1.18, "yanchor": "top"}]
+        if len(years) > 1 else [])}
+
+
+def poverty_over_time(series: dict[str, dict[str, list[dict]]], measure: str,
+                      title: str, axis: str) -> dict:
+    """Lines over the annual periods, one per group; a selector switches the grouping
+    (region, cluster, province of 2025). `series` maps grouping -> group -> rows with
+    period, period_end_date and the measure."""
+    groupings = list(series)
+    data, owner = [], []
+    for grouping in groupings:
+        for group, rows in series[grouping].items():
+            rows = sorted(rows, key=lambda r: r["period_end_date"])
+            data.append({
+                "type": "scatter", "mode": "lines+markers", "name": group,
+                "visible": grouping == groupings[0],
+                "x": [r["period"] for r in rows], "y": [r[measure] for r in rows],
+                "hovertemplate": f"{group} %{{x}}: %{{y}}<extra></extra>"})
+            owner.append(grouping)
+    buttons = [{"label": grouping, "method": "update",
+                "args": [{"visible": [o == grouping for o in owner]}]} for grouping in groupings]
+    # periods on a category axis in date order (a period is a span, not a day)
+    periods = sorted({(r["period_end_date"], r["period"]) for groups in series.values()
+                      for rows in groups.values() for r in rows})
+    layout = _layout(
+        title, 460, xaxis={"type": "category", "title": {"text": "kỳ báo cáo / period"},
+                           "categoryorder": "array", "categoryarray": [p for _, p in periods]},
+        yaxis={"title": {"text": axis}, "rangemode": "tozero", "automargin": True},
+        legend={"font": {"size": 11}},
+        updatemenus=[{"type": "buttons", "direction": "right", "buttons": buttons, "active": 0,
+                      "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}]
+        if len(groupings) > 1 else [])
+    layout["margin"]["t"] = 90
+    return {"data": data, "layout": layout}
+
+
+def province_poverty(rows: list[dict]) -> dict:
+    """One province over time: households out of poverty (bars), rate (line, right axis)."""
+    x = [r["period"] for r in rows]
+    data = [
+        {"type": "bar", "name": "hộ thoát nghèo / households out of poverty", "x": x,
+         "y": [r["households_out_of_poverty"] for r in rows], "marker": {"color": "#2f6fb3"}},
+        {"type": "scatter", "mode": "lines+markers", "name": "tỉ lệ thoát nghèo / rate %",
+         "x": x, "y": [r["out_of_poverty_rate_pct"] for r in rows], "yaxis": "y2",
+         "marker": {"color": "#b7791f"}},
+    ]
+    return {"data": data, "layout": _layout(
+        "Giảm nghèo theo kỳ / poverty support over time", 360,
+        xaxis={"type": "category", "title": {"text": "kỳ / period"}},
+        yaxis={"title": {"text": "hộ / households"}, "rangemode": "tozero", "automargin": True},
+        yaxis2={"title": {"text": "%"}, "overlaying": "y", "side": "right",
+                "rangemode": "tozero", "automargin": True},
+        legend={"orientation": "h", "y": -0.25})}

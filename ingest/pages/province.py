@@ -1,0 +1,110 @@
+"""One page per province with a submission: `site/province/<province_code>.html`.
+
+Receipts (contract §3) link here by relative path, so the path is fixed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ingest.pages import charts
+from ingest.pages.charts import STATUS_LABELS
+from ingest.pages.dashboard import status_cell
+from ingest.pages.data import SiteData, period_key
+from ingest.pages.render import number
+
+PAGE_DIR = "province"
+
+
+def page_path(province_code: str) -> str:
+    """Where a province's page lives, relative to site/."""
+    return f"{PAGE_DIR}/{province_code}.html"
+
+
+def _by_code(rows: list[dict], column: str = "province_code") -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        grouped[row[column]].append(row)
+    return grouped
+
+
+def attainment_cell(row: dict | None) -> tuple[str, str]:
+    """(status class, text) of one indicator in one report: '104,5%' or the status alone."""
+    if row is None:
+        return "", ""
+    if row["attainment_pct"] is None:
+        return row["status"], STATUS_LABELS[row["status"]].split(" /")[0]
+    return row["status"], number(row["attainment_pct"], 1) + "%"
+
+
+def contexts(data: SiteData) -> dict[str, dict]:
+    """Template context of every province page, by province code."""
+    scorecards = _by_code(data.scorecards)
+    attainment = _by_code(data.attainment)
+    rankings = _by_code(data.rankings)
+    poverty = _by_code(data.poverty)
+    status = _by_code(data.status)
+    versions = _by_code(data.versions)
+    findings = _by_code([f for f in data.findings if f["is_open"]])
+    cluster_sizes = defaultdict(int)
+    for row in data.rankings:
+        if row["score"] is not None:
+            cluster_sizes[(row["year"], row["cluster_code"])] += 1
+
+    pages = {}
+    for code in data.province_codes():
+        cards = sorted(scorecards.get(code, []), key=lambda r: period_key(r))
+        reports = defaultdict(list)
+        for row in attainment.get(code, []):
+            reports[(row["term"], row["period"])].append(row)
+        report_list = [{"term": term, "period": period, "rows": rows,
+                        "scorecard": next((c for c in cards if c["term"] == term
+                                           and c["period"] == period), None)}
+                       for (term, period), rows in sorted(
+                           reports.items(), key=lambda kv: period_key(kv[1][0]), reverse=True)]
+        latest = report_list[0] if report_list else None
+        indicators: dict[str, dict] = {}
+        for report in reversed(report_list):  # the latest report's name and unit win
+            for row in report["rows"]:
+                indicators[row["indicator_code"]] = row
+        cells = {(r["term"], r["period"], r["indicator_code"]): r
+                 for report in report_list for r in report["rows"]}
+        matrix = [{"indicator": indicators[code],
+                   "cells": [attainment_cell(cells.get((rep["term"], rep["period"], code)))
+                             for rep in report_list]}
+                  for code in sorted(indicators)]
+        pov = sorted(poverty.get(code, []), key=lambda r: period_key(r))
+        ranks = [{**r, "cluster_size": cluster_sizes[(r["year"], r["cluster_code"])]}
+                 for r in sorted(rankings.get(code, []), key=lambda r: r["year"], reverse=True)]
+        files = versions.get(code, [])
+        names = []
+        for row in sorted(files, key=lambda r: period_key(r)):
+            if row["province_name"] and row["province_name"] not in names:
+                names.append(row["province_name"])
+        statuses = [status_cell(r)
+                    for r in sorted(status.get(code, []), key=lambda r: period_key(r),
+                                    reverse=True)
+                    if r["received"] or r["status"] != "missing" or r["on_time"] is False]
+        open_findings = sorted(findings.get(code, []),
+                               key=lambda f: (f["severity"] != "error", period_key(f),
+                                              f["submission_id"], f["finding_id"]))
+        pages[code] = {
+            "code": code,
+            "data_as_of": max((f["received_at"] for f in files), default=None),
+            "names": names,
+            "scorecards": list(reversed(cards)),
+            "latest_report": latest,
+            "latest_chart": charts.attainment_bars(
+                latest["rows"], f'Chỉ tiêu nhiệm kỳ {latest["term"]}, kỳ {latest["period"]} / '
+                "term indicators") if latest else None,
+            "reports": report_list,
+            "matrix": matrix,
+            "rankings": ranks,
+            "poverty": pov,
+            "poverty_chart": charts.province_poverty(pov) if pov else None,
+            "status": statuses,
+            "versions": files,
+            "open_errors": [f for f in open_findings if f["severity"] == "error"],
+            "open_warnings": [f for f in open_findings if f["severity"] == "warning"],
+        }
+    return pages

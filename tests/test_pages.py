@@ -1,0 +1,388 @@
+"""The pages of contract §8 in site/: built from the bundled samples plus a resubmission and a
+tie, through the real pipeline and dbt, then read back as HTML and compared with the marts."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import unicodedata
+from collections import defaultdict
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from ingest import warehouse
+
+RUN_ID = "test-pages-run"
+
+
+class Page(HTMLParser):
+    """Links, ids, elements with data-* attributes and chart specs of one HTML file."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self.ids: set[str] = set()
+        self.data: list[dict] = []  # attributes of every element with data-*
+        self.specs: dict[str, dict] = {}
+        self.meta_charset = None
+        self._spec_target = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        for name in ("href", "src"):
+            if a.get(name) is not None:
+                self.links.append((tag, a[name]))
+        if tag == "meta" and "charset" in a:
+            self.meta_charset = a["charset"]
+        if any(k.startswith("data-") for k in a):
+            self.data.append({"tag": tag, **a})
+        if tag == "script" and a.get("class") == "chart-spec":
+            self._spec_target = a["data-target"]
+
+    def handle_data(self, data):
+        if self._spec_target:
+            self.specs[self._spec_target] = json.loads(data)
+            self._spec_target = None
+
+
+def parse(path: Path) -> Page:
+    return Page(path.read_text(encoding="utf-8"))
+
+
+def bi_rows(sql: str, **params) -> list[dict]:
+    with psycopg.connect(warehouse.bi_url()) as conn, conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql, params).fetchall()
+
+
+def number(text: str) -> float | None:
+    return None if text in ("", None) else float(text)
+
+
+@pytest.fixture(scope="module")
+def site(lhpn_home, warehouse_url) -> Path:
+    """Samples (9 provinces, one rejected file), a second version for Quảng Ngãi and a tie in
+    the 2024 ranking, loaded by the pipeline; marts built; pages built (dbt docs apart)."""
+    from ingest import pipeline, samples
+    from ingest.marts.build import build_marts
+    from ingest.pages.site import build_site
+    from ingest.settings import home
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        conn.execute("truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
+                     " raw.poverty_support, audit.runs, audit.ingest_log,"
+                     " audit.validation_results restart identity cascade")
+    data_home = home()
+    for folder in ("inbox", "archive", "quarantine", "reports", "site"):
+        shutil.rmtree(lhpn_home / folder, ignore_errors=True)
+    data_home.ensure()
+    old_page = data_home.reports / "docs" / "index.html"
+    old_page.parent.mkdir(parents=True)
+    old_page.write_text("old validation page", encoding="utf-8")
+    samples.write_samples(data_home.inbox)
+    pipeline.process_files(pipeline.list_inbox(data_home), trigger="test")
+    # Quảng Ngãi sends 2024 again: version 2 supersedes version 1
+    again = samples.random_report(random.Random(7), "51", "2024")
+    samples.write_xlsx(again, data_home.inbox / "51" / "BC_51_nam_2024_sua.xlsx")
+    pipeline.process_files(pipeline.list_inbox(data_home), run_id=RUN_ID, trigger="test")
+    build_marts()
+    index = build_site(RUN_ID, dbt_docs_refresh=False)
+    assert index == data_home.site / "index.html"
+    return data_home.site
+
+
+def html_files(site: Path) -> list[Path]:
+    return [p for p in site.rglob("*.html") if "dbt" not in p.relative_to(site).parts]
+
+
+def test_every_link_resolves_to_a_file_inside_the_site(site):
+    pages = html_files(site)
+    assert len(pages) >= 12  # index, dashboard, validation, 9 provinces
+    for page in pages:
+        parsed = parse(page)
+        for tag, link in parsed.links:
+            parts = urlsplit(link)
+            assert not parts.scheme and not parts.netloc, f"{page}: {tag} → {link}"
+            if not parts.path:  # same-page anchor
+                assert parts.fragment in parsed.ids, f"{page}: no #{parts.fragment}"
+                continue
+            target = (page.parent / unquote(parts.path)).resolve()
+            assert target.is_relative_to(site.resolve()), f"{page}: {link} leaves site/"
+            assert target.is_file(), f"{page}: {link} → missing {target}"
+
+
+def test_pages_are_utf8_nfc_with_vietnamese_fonts(site):
+    css = (site / "assets" / "site.css").read_text(encoding="utf-8")
+    assert '"Noto Sans"' in css and "sans-serif" in css
+    assert "url(" not in css  # no web font fetched from anywhere
+    for page in html_files(site):
+        text = page.read_text(encoding="utf-8")
+        assert parse(page).meta_charset == "utf-8"
+        assert unicodedata.normalize("NFC", text) == text, page
+    dashboard = (site / "dashboard.html").read_text(encoding="utf-8")
+    assert "Duyên hải miền Trung và Tây Nguyên" in dashboard
+    assert (site / "assets" / "plotly.min.js").stat().st_size > 1_000_000
+
+
+def test_index_says_when_and_from_which_run_each_part_was_built(site):
+    page = parse(site / "index.html")
+    parts = {d["data-part"] for d in page.data if "data-part" in d}
+    assert parts == {"dashboard", "validation", "dbt_docs", "provinces"}
+    text = (site / "index.html").read_text(encoding="utf-8")
+    rows = dict(re.findall(r'<tr data-part="(\w+)">(.*?)</tr>', text, re.S))
+    for part in ("dashboard", "validation", "provinces"):
+        assert RUN_ID in rows[part]
+    assert RUN_ID not in rows["dbt_docs"] and "not built" in rows["dbt_docs"]
+    manifest = json.loads((site / "build.json").read_text(encoding="utf-8"))
+    assert manifest["run_id"] == RUN_ID
+    assert {"dashboard", "provinces", "validation"} <= set(manifest["parts"])
+
+
+def test_a_province_page_for_every_province_with_a_submission(site, warehouse_url):
+    with psycopg.connect(warehouse_url) as conn:
+        sent = {r[0] for r in conn.execute("select distinct province_code from raw.submissions")}
+    assert len(sent) == 9
+    assert {p.stem for p in (site / "province").glob("*.html")} == sent
+    index_links = {link for _, link in parse(site / "index.html").links}
+    assert {f"province/{code}.html" for code in sent} <= index_links
+
+
+def test_province_page_lists_versions_and_open_errors(site):
+    quang_ngai = parse(site / "province" / "51.html")
+    files = [d for d in quang_ngai.data if d["tag"] == "tr" and "data-submission" in d]
+    assert len(files) == 2
+    assert sum("current" in d["class"] for d in files) == 1
+    assert any("superseded" in d["class"] for d in files)
+    ninh_binh = (site / "province" / "37.html").read_text(encoding="utf-8")
+    assert "Lỗi cần sửa / Open errors" in ninh_binh
+    errors = bi_rows("select sheet, excel_row, column_header, value from marts.validation_findings"
+                     " where province_code = '37' and severity = 'error' and is_open")
+    assert errors
+    for e in errors:
+        assert f"<td>{e['column_header']}</td>" in ninh_binh
+        assert f"<td>{e['value']}</td>" in ninh_binh
+    assert "0900000000" not in ninh_binh and "Người lập" not in ninh_binh
+
+
+def test_dashboard_scorecards_equal_the_marts(site):
+    page = parse(site / "dashboard.html")
+    shown = {(d["data-province"], d["data-period"], d["data-term"]): d
+             for d in page.data if d["tag"] == "tr" and "data-term" in d}
+    # each province's latest period, dated by the file versions mart (independently of the page)
+    latest = bi_rows("""
+        select distinct on (s.province_code, s.province_name) s.*
+        from marts.term_scorecard s
+        join marts.submission_versions v
+          on v.province_code = s.province_code and v.period = s.period and v.is_current
+        order by s.province_code, s.province_name, v.period_end_date desc""")
+    assert set(shown) == {(r["province_code"], r["period"], r["term"]) for r in latest}
+    met = {(d["data-province"], d["data-period"]): (int(d["data-met"]), int(d["data-total"]))
+           for d in page.data if "data-met" in d}
+    for r in latest:
+        assert met[(r["province_code"], r["period"])] == (r["indicators_met"],
+                                                          r["indicators_total"])
+    cells = [d for d in page.data if "data-indicator" in d]
+    attainment = {(r["province_code"], r["period"], r["indicator_code"]): r for r in bi_rows(
+        "select * from marts.term_indicator_attainment")}
+    assert len(cells) == sum(r["indicators_total"] for r in latest)
+    for cell in cells:
+        mart = attainment[(cell["data-province"], cell["data-period"], cell["data-indicator"])]
+        assert cell["data-status"] == mart["status"]
+        assert number(cell["data-attainment"]) == (
+            None if mart["attainment_pct"] is None else float(mart["attainment_pct"]))
+    chart = page.specs["chart-scorecards"]
+    labels = {tuple(t["y"]) for t in chart["data"]}
+    assert len(labels) == 1 and len(next(iter(labels))) == len(latest)
+
+
+def test_dashboard_rankings_equal_the_marts(site):
+    page = parse(site / "dashboard.html")
+    ranking = bi_rows("select * from marts.emulation_ranking"
+                      " where score is not null and cluster_code is not null"
+                      " order by year, cluster_code, rank_in_cluster, province_code")
+    expected = defaultdict(list)
+    for r in ranking:
+        expected[(r["cluster_name"], str(r["year"]))].append(r)
+    drawn = {}
+    for target, spec in page.specs.items():
+        if target.startswith("chart-cluster-"):
+            cluster = spec["layout"]["title"]["text"].rsplit(" — ", 1)[0]
+            for trace in spec["data"]:
+                drawn[(cluster, trace["name"])] = trace
+    assert set(drawn) == set(expected)
+    for key, rows in expected.items():
+        trace = drawn[key]
+        assert trace["x"] == [float(r["score"]) for r in rows]
+        assert [int(t.split(".")[0]) for t in trace["y"]] == [r["rank_in_cluster"] for r in rows]
+        leaders = [y for y in trace["y"] if y.endswith("★")]
+        assert len(leaders) == sum(r["cluster_role"] == "truong" for r in rows)
+
+
+def test_dashboard_poverty_sums_equal_the_marts(site):
+    page = parse(site / "dashboard.html")
+    cells = [d for d in page.data if "data-group" in d]
+    assert cells
+    shown = {(d["data-group"], d["data-period"]): (number(d["data-households"]),
+                                                   number(d["data-rate"])) for d in cells}
+    for column in ("region_name", "cluster_name", "province_name_2025"):
+        for r in bi_rows(f"""
+                select {column} as grp, period, sum(households_out_of_poverty) as households,
+                       round(sum(households_out_of_poverty) * 100.0
+                             / sum(poor_households_start), 2) as rate
+                from marts.poverty_support_by_province_2025
+                where period_kind = 'annual' and {column} is not null
+                group by 1, 2"""):
+            assert shown[(r["grp"], r["period"])] == (float(r["households"]), float(r["rate"]))
+    # the roll-up itself: 2024 sums of the old provinces equal the per-province mart
+    for r in bi_rows("""
+            select p.province_code_2025, p.period, sum(p.households_out_of_poverty) as h,
+                   r.households_out_of_poverty as rolled
+            from marts.poverty_support_outcomes p
+            join marts.poverty_support_by_province_2025 r using (province_code_2025, period)
+            group by 1, 2, 4"""):
+        assert r["h"] == r["rolled"]
+
+
+def test_status_grid_equals_the_marts(site):
+    page = parse(site / "dashboard.html")
+    rows = bi_rows("select * from marts.submission_status")
+    spans = [d for d in page.data if d["tag"] == "span" and "data-state" in d]
+    assert len(spans) == len(rows)
+    expected = defaultdict(int)
+    for r in rows:
+        if r["status"] == "missing":
+            state = "missing" if r["on_time"] is False else "not_due"
+        elif r["status"] == "rejected":
+            state = "rejected"
+        else:
+            state = "late" if r["on_time"] is False else "on_time"
+        expected[(state, r["status"] == "accepted_with_warnings")] += 1
+    drawn = defaultdict(int)
+    for d in spans:
+        drawn[(d["data-state"], d["data-warnings"] == "true")] += 1
+    assert drawn == expected
+    assert expected[("rejected", False)] == 1 and expected[("late", False)] >= 1
+
+
+def test_chart_specs_are_valid_plotly_figures(site):
+    import plotly.graph_objects as go
+
+    checked = 0
+    for page in [site / "dashboard.html", *sorted((site / "province").glob("*.html"))]:
+        for spec in parse(page).specs.values():
+            go.Figure(spec)  # raises on any property plotly.js does not know
+            checked += 1
+    assert checked >= 10
+
+
+def test_ties_and_roles_are_visible_on_the_bars():
+    from ingest.pages.charts import cluster_ranking
+
+    rows = [{"province_name": n, "score": s, "max_score": 100, "rank_in_cluster": k,
+             "cluster_role": role}
+            for n, s, k, role in [("Gia Lai", 90, 1, "truong"), ("Quảng Ngãi", 80, 2, "pho"),
+                                  ("Phú Yên", 80, 2, None), ("Kon Tum", 70, 4, None)]]
+    spec = cluster_ranking("Duyên hải miền Trung và Tây Nguyên", {2023: rows})
+    trace = spec["data"][0]
+    assert trace["y"] == ["1. Gia Lai ★", "2. Quảng Ngãi ☆", "2. Phú Yên", "4. Kon Tum"]
+    assert trace["text"] == ["#1 · 90", "#2 = · 80", "#2 = · 80", "#4 · 70"]
+    assert len(set(trace["marker"]["color"])) == 3
+
+
+def test_validation_page_moved_into_the_site(site, warehouse_url):
+    from ingest.settings import home
+
+    assert not (home().reports / "docs" / "index.html").exists()
+    page = (site / "validation.html").read_text(encoding="utf-8")
+    with psycopg.connect(warehouse_url) as conn:
+        findings = conn.execute("select count(*) from audit.validation_results").fetchone()[0]
+        rejected = conn.execute("select source_file from raw.submissions"
+                                " where outcome = 'rejected'").fetchall()
+    assert findings and len(set(re.findall(r'data-finding="(\d+)"', page))) == findings
+    assert rejected[0][0] in page and "out_of_poverty_gt_poor" in page
+
+
+def test_refresh_validation_docs_stays_callable(site):
+    from ingest.pages.validation import refresh_validation_docs
+
+    assert refresh_validation_docs() == str(site / "validation.html")
+
+
+def test_lhpn_docs_prints_the_index_path(site):
+    from click.testing import CliRunner
+
+    from ingest.cli import main as cli
+
+    result = CliRunner().invoke(cli.main, ["docs", "--no-dbt-docs"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == str(site / "index.html")
+
+
+@pytest.mark.slow
+def test_dbt_docs_open_offline_and_are_regenerated_only_when_the_project_changed(site):
+    from click.testing import CliRunner
+
+    from ingest.cli import main as cli
+    from ingest.pages.site import build_site
+
+    result = CliRunner().invoke(cli.main, ["docs"])
+    assert result.exit_code == 0, result.output
+    page = site / "dbt" / "index.html"
+    parsed = parse(page)
+    for tag, link in parsed.links:
+        assert not re.match(r"(https?:)?//", link), f"dbt docs {tag} fetches {link}"
+    text = page.read_text(encoding="utf-8")
+    assert 'http-equiv="Content-Security-Policy"' in text and "default-src 'none'" in text
+    assert "poverty_support_by_province_2025" in text  # manifest and catalog embedded
+    built = json.loads((site / "build.json").read_text())["parts"]["dbt_docs"]
+    assert built["run_id"] == RUN_ID
+    mtime = page.stat().st_mtime_ns
+    build_site()  # a routine rebuild: the dbt project did not change
+    assert page.stat().st_mtime_ns == mtime
+    assert "dbt/index.html" in {link for _, link in parse(site / "index.html").links}
+
+
+def test_in_a_real_browser_the_charts_draw_offline(site, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        pytest.skip("Chromium is not installed (apt-get install chromium) – browser check skipped")
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=10000", "--dump-dom",
+         (site / "dashboard.html").as_uri()],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    # plotly.js replaced each chart <div> with its drawing
+    assert result.stdout.count('class="chart js-plotly-plot"') == len(
+        parse(site / "dashboard.html").specs)
+
+
+def test_pages_read_the_marts_as_bi_reader(site, monkeypatch):
+    from importlib import resources
+
+    from ingest.pages import site as site_module
+
+    users = []
+    real = site_module.read_site_data
+
+    def spy(conn):
+        users.append(conn.execute("select current_user").fetchone()[0])
+        return real(conn)
+
+    monkeypatch.setattr(site_module, "read_site_data", spy)
+    site_module.build_site(RUN_ID, dbt_docs_refresh=False)
+    assert users == ["bi_reader"]
+    for sql in (resources.files("ingest") / "sql" / "queries").iterdir():
+        if sql.name.startswith("site_"):
+            assert not re.search(r"\b(raw|audit|staging|intermediate)\.", sql.read_text()), sql
