@@ -386,7 +386,9 @@ def _link(folder: Path, province: str | None, lang: str) -> str:
     site = settings.home().site
     t = _TEXT[lang]
     if province and outbox_folder(province) != UNKNOWN_FOLDER:
-        page, label = site / "province" / f"{province}.html", t["page"]
+        from ingest.pages.province import page_path
+
+        page, label = site / page_path(province), t["page"]
     else:
         page, label = site / "index.html", t["site"]
     return f"{label}: {os.path.relpath(page, folder)}"
