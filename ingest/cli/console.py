@@ -172,6 +172,9 @@ def print_where(summary: RunSummary, data_home: settings.Home,
         for r in warned:
             click.echo(f"  {r.report}")
     print_receipts(summary, data_home, published or {})
+    if published and published.get("site"):
+        click.secho("\nTrang tổng hợp / pages:", bold=True)
+        click.echo(f"  {published['site']}")
     click.secho("\nKết nối BI / connect a BI tool (read-only, schema marts):", bold=True)
     click.echo(f"  {warehouse.bi_url()}")
     click.echo(f"  Lưu trữ / archive: {data_home.archive}   Cách ly / quarantine: "
