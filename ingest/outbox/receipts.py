@@ -522,7 +522,9 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
     for result in results:
         path = receipt_path(result.province_code, result.source_file, outbox)
         subject = subjects.get((result.province_code or "", result.source_file))
-        if subject is not None and subject["sha256"] == result.sha256:
+        if subject is not None and subject["sha256"] == result.sha256 and (
+                subject["submission_id"] is not None or subject["event"] in ("failed",
+                                                                             "duplicate")):
             text = render(subject, details, path.parent)
         elif result.event != "duplicate":
             text = render_unrecorded(result, now)
