@@ -35,8 +35,24 @@ class Finding:
     sheet: str | None = None
     excel_row: int | None = None
     column: str | None = None  # the header as written in the workbook
-    value: str | None = None  # the value as found
-    expected: str | None = None  # what would be right (Vietnamese first, English second)
+    value: str | None = None  # the cell as written in the workbook
+    expected_vi: str | None = None  # what would be right, in Vietnamese
+    expected_en: str | None = None  # the same in English
+
+
+@dataclass
+class SystemFault:
+    """A check that could not run on a file: a fault of the system, never of the file.
+
+    `blocking` faults come from checks that can reject a file: without them the file cannot be
+    decided, so it is neither rejected nor loaded but left for a later run. A non-blocking fault
+    (a warning-only check) lets the file be decided without that check, and the result says so.
+    """
+
+    step: str  # the validation step: suites, rules, history
+    check: str  # the expectation or rule that could not run
+    message: str  # what went wrong, for the operator
+    blocking: bool
 
 
 @dataclass
@@ -59,7 +75,8 @@ class SheetData:
 
 @dataclass
 class ReportInfo:
-    """Sheet ThongTin, parsed. `rows` maps each field to its Excel row, `raw` to its text."""
+    """Sheet ThongTin, parsed. `rows` maps each field to its Excel row, `raw` to the text of its
+    value cell, `labels` to the text of its label cell."""
 
     sheet_name: str = INFO_SHEET  # as named in the workbook ("Thông tin", "THONGTIN", ...)
     province_code: str | None = None
@@ -71,6 +88,7 @@ class ReportInfo:
     contact: str | None = None
     rows: dict[str, int] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # field -> its label as written
 
 
 @dataclass
@@ -83,6 +101,12 @@ class ParsedFile:
     info: ReportInfo = field(default_factory=ReportInfo)
     sheets: dict[str, SheetData] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    faults: list[SystemFault] = field(default_factory=list)  # checks that could not run
+
+    @property
+    def undecided(self) -> bool:
+        """A check that can reject the file could not run: no verdict (neither load nor reject)."""
+        return any(f.blocking for f in self.faults)
 
     @property
     def errors(self) -> list[Finding]:

@@ -243,6 +243,10 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
         # 3. validate the run's files together
         t0 = clock()
         validate.validate([item.parsed for item in fresh], conn)
+        # a check that could not run is the system's fault: such a file is not judged
+        for item in [item for item in fresh if item.parsed.undecided]:
+            finish(_undecided(conn, run_id, item))
+        fresh = [item for item in fresh if not item.parsed.undecided]
         summary.seconds["validate"] = clock() - t0
 
         # 4. load in batches, one transaction each; then clear the inbox
@@ -331,10 +335,22 @@ def _load(conn, data_home: Home, items: list[_Received], run_id: str,
     return results
 
 
+def _undecided(conn, run_id: str, item: _Received) -> FileResult:
+    """A file a validation check could not run on: `failed`, left in the inbox (archived)."""
+    from ingest.validate.run import fault_note
+
+    parsed, note = item.parsed, fault_note(item.parsed)
+    load.log_event(conn, run_id, parsed.sha256, parsed.source_file, parsed.folder_province,
+                   "failed", None, note[:500])
+    return _result(item, event="failed", message=note)
+
+
 def _result(item: _Received, **fields) -> FileResult:
+    from ingest.validate.run import fault_note
+
     parsed = item.parsed
     base = dict(path=str(item.path), source_file=parsed.source_file,
                 province_code=parsed.folder_province, event=parsed.outcome,
                 sha256=parsed.sha256, period=parsed.info.period, errors=len(parsed.errors),
-                warnings=len(parsed.warnings))
+                warnings=len(parsed.warnings), message=fault_note(parsed))
     return FileResult(**(base | fields))

@@ -9,6 +9,7 @@ second one).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import random
@@ -20,7 +21,7 @@ import pytest
 
 from ingest import pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
-from ingest.validate import rules
+from ingest.validate import history, rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report
 
@@ -64,7 +65,7 @@ def assert_place(f: Finding, severity: str, sheet: str, row: int | None, column:
                  value: str | None, parsed: ParsedFile) -> None:
     assert (f.severity, f.sheet, f.excel_row, f.column, f.value) == (
         severity, sheet, row, column, value)
-    assert f.message_vi and f.message_en and f.expected and " / " in f.expected
+    assert f.message_vi and f.message_en and f.expected_vi and f.expected_en
     text = render_report(parsed)
     where_vi = " | ".join(p for p in (
         f"Sheet {sheet}", f"dòng {row}" if row else None,
@@ -114,7 +115,7 @@ def test_unknown_indicator_code(tmp_path, good):
     (parsed,) = checked(build(tmp_path, good))
     assert_place(one(parsed, "unknown_code"), "error", "ChiTieu", excel_row(1), "Mã chỉ tiêu",
                  "CT99", parsed)
-    assert "CT01" in one(parsed, "unknown_code").expected
+    assert "CT01" in one(parsed, "unknown_code").expected_vi
 
 
 def test_unknown_criterion_code(tmp_path, good):
@@ -192,7 +193,7 @@ def test_max_points_differ_from_catalogue(tmp_path, good):
     (parsed,) = checked(build(tmp_path, good))
     f = one(parsed, "max_points_catalogue")
     assert_place(f, "error", "ThiDua", excel_row(0), "Điểm chuẩn", "20", parsed)
-    assert f.expected.startswith("15 điểm")
+    assert f.expected_vi.startswith("15 điểm")
 
 
 def test_percent_result_over_100_is_a_warning(tmp_path, good):
@@ -208,7 +209,7 @@ def test_province_name_not_matching_code_is_a_warning(tmp_path, good):
     (parsed,) = checked(build(tmp_path, good))
     f = one(parsed, "province_name_mismatch")
     assert_place(f, "warning", "ThongTin", 4, "Tên tỉnh", "Hà Nội", parsed)
-    assert "Bình Thuận" in f.expected
+    assert "Bình Thuận" in f.expected_vi
 
 
 # ---------------------------------------------------------------- rule table: cross-field
@@ -221,7 +222,7 @@ def test_out_of_poverty_over_poor_households(tmp_path, good):
     f = one(parsed, "out_of_poverty_gt_poor")
     assert_place(f, "error", "GiamNgheo", excel_row(4), "Hộ thoát nghèo",
                  samples.vn_number(row["poor_households_start"] + 40), parsed)
-    assert f.expected.startswith(f"≤ {samples.vn_number(row['poor_households_start'])}")
+    assert f.expected_vi.startswith(f"≤ {samples.vn_number(row['poor_households_start'])}")
 
 
 def test_female_out_of_poverty_over_out_of_poverty(tmp_path, good):
@@ -250,7 +251,7 @@ def test_self_points_over_max(tmp_path, good):
     (parsed,) = checked(build(tmp_path, good))
     f = one(parsed, "self_points_over_max")
     assert_place(f, "error", "ThiDua", excel_row(6), "Điểm tự chấm", "7,5", parsed)
-    assert f.expected == "từ 0 đến 5 / from 0 to 5"
+    assert (f.expected_vi, f.expected_en) == ("từ 0 đến 5", "from 0 to 5")
 
 
 def test_reviewed_points_over_max(tmp_path, good):
@@ -269,7 +270,7 @@ def test_total_row_not_sum_is_a_warning(tmp_path, good):
     f = one(parsed, "total_not_sum")
     assert_place(f, "warning", "GiamNgheo", total_row, "Hộ nghèo đầu kỳ",
                  samples.vn_number(right + 7), parsed)
-    assert f.expected.startswith(samples.vn_number(right))
+    assert f.expected_vi.startswith(samples.vn_number(right))
     assert parsed.outcome == "accepted_with_warnings"
 
 
@@ -329,7 +330,7 @@ def test_folder_differs_from_declared_province(tmp_path, good):
     (parsed,) = checked(build(tmp_path, good, folder="37"))
     f = one(parsed, "folder_mismatch")
     assert_place(f, "error", "ThongTin", 3, "Mã tỉnh", "60", parsed)
-    assert f.expected.startswith("37")
+    assert f.expected_vi.startswith("37")
 
 
 def test_file_at_the_inbox_top_is_rejected(tmp_path, good):
@@ -402,8 +403,8 @@ def test_rule_table_is_well_formed():
 
 
 def test_suites_are_gx_suites_with_value_sets_from_the_catalogue():
-    for name in validate.SUITES.values():
-        suite = validate.load_suite_dict(name)
+    for name in suites.SUITES.values():
+        suite = suites.load_suite_dict(name)
         assert suite["name"] == name and suite["expectations"]
         for e in suite["expectations"]:
             assert e["type"].startswith("expect_") and "kwargs" in e
@@ -516,7 +517,7 @@ def test_validation_cost_per_file(tmp_path, capsys):
         code = codes[i % len(codes)]
         report = samples.random_report(rng, code, str(2019 + i % 6))
         paths.append(samples.write_xlsx(report, tmp_path / code / f"bc_{i}.xlsx"))
-    validate.engine()  # the context is built once per process, not per run
+    suites.engine()  # the context is built once per process, not per run
     t0 = time.perf_counter()
     files = [parse(p) for p in paths]
     read = time.perf_counter() - t0
@@ -530,4 +531,148 @@ def test_validation_cost_per_file(tmp_path, capsys):
 
 
 def test_kinds_present():
-    assert set(validate.SUITES) == {"ThongTin", TERM, EMULATION, POVERTY}
+    assert set(suites.SUITES) == {"ThongTin", TERM, EMULATION, POVERTY}
+
+
+# ---------------------------------------------------------------- a check that crashes
+
+def _break_metric(monkeypatch, metric: str, when) -> None:
+    """Make GX metric `metric` raise whenever `when(frame it runs over)` is true."""
+    from great_expectations.expectations import registry
+
+    suites.engine()  # the expectations and their metrics are registered
+    providers = registry._registered_metrics[metric]["providers"]
+    cls, fn = providers["PandasExecutionEngine"]
+
+    def broken(**kwargs):
+        frame = kwargs["execution_engine"].get_domain_records(
+            domain_kwargs=kwargs["metric_domain_kwargs"])
+        if when(frame):
+            raise MemoryError("metric exploded (forced by the test)")
+        return fn(**kwargs)
+
+    monkeypatch.setitem(providers, "PandasExecutionEngine", (cls, broken))
+
+
+def test_a_check_crashing_on_the_run_is_run_again_file_by_file(tmp_path, rng, monkeypatch):
+    # the metric of "negative_value" fails on the stacked run (as on a run with huge files),
+    # and works on each file alone: every file gets its real verdict, nobody a false one
+    _break_metric(monkeypatch, "column_values.between.condition",
+                  lambda frame: frame["_file"].nunique() > 1)
+    bad = samples.random_report(rng, "60", "2024", sheets=(POVERTY,))
+    bad.poverty_rows[3]["charity_homes"] = -2
+    a = build(tmp_path, bad, name="a.xlsx")
+    b = build(tmp_path, samples.random_report(rng, "37", "2024", sheets=(POVERTY,)),
+              name="b.xlsx")
+    checked(a, b)
+    assert a.faults == [] and b.faults == []
+    assert_place(one(a, "negative_value"), "error", "GiamNgheo", excel_row(3),
+                 "Mái ấm tình thương (căn)", "-2", a)
+    assert b.findings == [] and b.outcome == "accepted"
+
+
+def test_a_check_crashing_on_one_file_spares_the_others(tmp_path, rng, monkeypatch):
+    _break_metric(monkeypatch, "column_values.between.condition",
+                  lambda frame: (frame.select_dtypes("number") == -4242).any().any())
+    poisoned = samples.random_report(rng, "60", "2024", sheets=(POVERTY,))
+    poisoned.poverty_rows[0]["charity_homes"] = -4242
+    a = build(tmp_path, poisoned, name="a.xlsx")
+    b = build(tmp_path, samples.random_report(rng, "37", "2024", sheets=(POVERTY,)),
+              name="b.xlsx")
+    checked(a, b)
+    assert a.undecided and not found(a, "negative_value")  # no verdict, no false finding
+    assert {(f.step, f.blocking) for f in a.faults} == {("suites", True)}
+    assert "expect_column_values_to_be_between" in validate.fault_note(a)
+    assert "metric exploded" in validate.fault_note(a)
+    assert b.faults == [] and b.findings == [] and b.outcome == "accepted"
+
+
+def test_a_warning_check_that_crashes_is_skipped_and_said(tmp_path, rng, monkeypatch):
+    # province_name_mismatch (a warning) cannot run: the files are decided without it
+    _break_metric(monkeypatch, "column_pair_values.equal.condition", lambda frame: True)
+    files = [build(tmp_path, samples.random_report(rng, code, "2024", sheets=(POVERTY,)),
+                   name=f"{code}.xlsx") for code in ("60", "37")]
+    checked(*files)
+    for f in files:
+        assert not f.undecided and f.outcome == "accepted"
+        assert [(x.step, x.blocking) for x in f.faults] == [("suites", False)]
+        assert validate.fault_note(f).startswith("validated without checks that could not run")
+
+
+def test_pipeline_never_rejects_files_for_a_crashed_check(home, db, rng, monkeypatch):
+    _break_metric(monkeypatch, "column_values.between.condition", lambda frame: True)
+    for code in ("60", "37"):
+        _drop(home, samples.random_report(rng, code, "2024", sheets=(POVERTY,)), code,
+              f"BC_{code}_2024.xlsx")
+    summary = pipeline.process_files(pipeline.list_inbox())
+    assert {r.event for r in summary.results} == {"failed"}, summary.results
+    for r in summary.results:
+        assert "system fault in validation" in r.message and "metric exploded" in r.message
+        assert Path(r.path).exists()  # left in the inbox for the next run
+    assert not home.quarantine.exists() or not any(home.quarantine.rglob("*.xlsx"))
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 0
+    logged = db.execute("select count(*) from audit.ingest_log where event = 'failed'"
+                        " and message like '%%system fault%%'").fetchone()[0]
+    assert logged == 2
+
+    monkeypatch.undo()  # the fault is repaired: the next run judges the files
+    summary = pipeline.process_files(pipeline.list_inbox())
+    assert sorted(r.event for r in summary.results) == ["accepted", "accepted"]
+
+
+# ---------------------------------------------------------------- outliers on short histories
+
+def _times(report: samples.Report, factor: int) -> samples.Report:
+    report = copy.deepcopy(report)
+    for row in report.poverty_rows:
+        row["poor_households_start"] *= factor
+    return report
+
+
+def test_outlier_rule_is_sound_on_a_short_history(tmp_path, good):
+    total = sum(r["poor_households_start"] for r in good.poverty_rows)
+    # four earlier years within 0.3 % of each other: their MAD alone is tiny
+    tight = _history("60", ["2020", "2021", "2022", "2023"], "poor_households_start",
+                     [total * 0.900, total * 0.901, total * 0.902, total * 0.903])
+    ordinary = build(tmp_path, good, name="ordinary.xlsx")  # 11 % above them
+    rules.evaluate([ordinary], tight)
+    assert not found(ordinary, "outlier")
+    tenfold = build(tmp_path, _times(good, 10), name="tenfold.xlsx")  # a misplaced digit
+    rules.evaluate([tenfold], tight)
+    f = one(tenfold, "outlier")
+    assert "4 kỳ trước" in f.message_vi and "at least 10% of the median" in f.message_en
+
+
+def test_outlier_is_not_repeated_for_a_value_the_replaced_version_held(tmp_path, good):
+    total = sum(r["poor_households_start"] for r in good.poverty_rows)
+    years = ["2019", "2020", "2021", "2022", "2023"]
+    past = [total, total * 1.05, total * 0.95, total * 1.02, total * 0.98]
+    # version 1 of 2024 already said ten times the usual; version 2 corrects something else
+    kept = _history("60", [*years, "2024"], "poor_households_start", [*past, total * 10.3])
+    resent = build(tmp_path, _times(good, 10), name="resent.xlsx")
+    rules.evaluate([resent], kept)
+    assert not found(resent, "outlier")
+    # a resubmission that changes the value to ten times the replaced one is flagged
+    usual = _history("60", [*years, "2024"], "poor_households_start", [*past, total])
+    changed = build(tmp_path, _times(good, 10), name="changed.xlsx")
+    rules.evaluate([changed], usual)
+    assert one(changed, "outlier").severity == "warning"
+
+
+# ---------------------------------------------------------------- the current version, once
+
+def test_current_version_is_decided_by_the_loader_and_read_by_the_history(home, db, rng):
+    first = samples.random_report(rng, "60", "2024", sheets=(POVERTY,))
+    _drop(home, first, "60", "BC_60_2024.xlsx")
+    pipeline.process_files(pipeline.list_inbox())
+    second = copy.deepcopy(first)
+    second.poverty_rows[0]["poor_households_start"] += 100
+    _drop(home, second, "60", "BC_60_2024_lan2.xlsx")
+    pipeline.process_files(pipeline.list_inbox())
+    rows = db.execute("select version, status, is_current from raw.submissions"
+                      " order by version").fetchall()
+    assert rows == [(1, "superseded", False), (2, "accepted", True)]
+    past = history.load_history(db, ["60"])
+    poor = past[past["measure"] == "poor_households_start"]
+    assert poor["value"].tolist() == [
+        float(sum(r["poor_households_start"] for r in second.poverty_rows))]

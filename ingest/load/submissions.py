@@ -24,7 +24,7 @@ from ingest.read.layout import SHEETS
 from ingest.warehouse import query
 
 _FINDING_COLUMNS = ("submission_id", "rule", "severity", "sheet", "excel_row", "column_header",
-                    "value", "expected", "message_vi", "message_en")
+                    "value", "expected_vi", "expected_en", "message_vi", "message_en")
 _LOG_COLUMNS = ("run_id", "sha256", "source_file", "province_code", "event", "submission_id",
                 "message")
 
@@ -113,8 +113,8 @@ def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> 
             for b in batch:
                 for f in b.parsed.findings if ids[b.parsed.sha256] else ():
                     copy.write_row((ids[b.parsed.sha256], f.rule, f.severity, f.sheet,
-                                    f.excel_row, f.column, f.value, f.expected, f.message_vi,
-                                    f.message_en))
+                                    f.excel_row, f.column, f.value, f.expected_vi,
+                                    f.expected_en, f.message_vi, f.message_en))
         with conn.cursor().copy(
             f"copy audit.ingest_log ({', '.join(_LOG_COLUMNS)}) from stdin"
         ) as copy:

@@ -57,9 +57,12 @@ def _fill_merged(sheet: Sheet) -> list[list[object]]:
     return rows
 
 
-def _finding(rule, severity, vi, en, sheet=None, row=None, column=None, value=None, expected=None):
+def _finding(rule, severity, vi, en, sheet=None, row=None, column=None, value=None,
+             expected=(None, None)):
+    """`expected`: (Vietnamese, English)."""
     return Finding(rule=rule, severity=severity, message_vi=vi, message_en=en, sheet=sheet,
-                   excel_row=row, column=column, value=value, expected=expected)
+                   excel_row=row, column=column, value=value, expected_vi=expected[0],
+                   expected_en=expected[1])
 
 
 # ---------------------------------------------------------------- ThongTin
@@ -76,6 +79,7 @@ def parse_info(sheet: Sheet, findings: list[Finding]) -> ReportInfo:
             continue
         value = next((c for _, c in cells[1:]), None)
         info.rows[field] = i + 1
+        info.labels[field] = _cell_text(label)
         info.raw[field] = _cell_text(value)
         if field == "report_date":
             info.report_date = _parse_date(value)
@@ -84,7 +88,7 @@ def parse_info(sheet: Sheet, findings: list[Finding]) -> ReportInfo:
                     "bad_date", "error",
                     f"'Ngày lập' không phải ngày hợp lệ: '{_cell_text(value)}'.",
                     f"'Ngày lập' (report date) is not a valid date: '{_cell_text(value)}'.",
-                    sheet.name, i + 1, "Ngày lập", _cell_text(value), "dd/mm/yyyy",
+                    sheet.name, i + 1, _cell_text(label), _cell_text(value), ("dd/mm/yyyy",) * 2,
                 ))
         elif field == "contact" and info.contact:
             info.contact = f"{info.contact}; {_cell_text(value)}"
@@ -166,7 +170,7 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
             "missing_column", "error",
             f"Thiếu cột bắt buộc '{col.label}'.",
             f"Required column '{col.label}' is missing.",
-            sheet.name, header_index + 1, col.label, None, col.label,
+            sheet.name, header_index + 1, col.label, None, (col.label, col.label),
         ))
     if missing:
         return None
@@ -235,7 +239,7 @@ def _value(col: Column, cell: object, header: str, sheet: str, row: int, finding
             f"Giá trị '{_cell_text(cell)}' không phải là số ({number.error}).",
             f"Value '{_cell_text(cell)}' is not a number ({number.error}).",
             sheet, row, header, _cell_text(cell),
-            "một số, ví dụ 1.284 hoặc 11,54 / a number such as 1.284 or 11,54",
+            ("một số, ví dụ 1.284 hoặc 11,54", "a number such as 1.284 or 11,54"),
         ))
         return None
     if col.kind == "result":
@@ -247,7 +251,7 @@ def _value(col: Column, cell: object, header: str, sheet: str, row: int, finding
             "unexpected_fraction", "error",
             f"Cột '{header}' không nhận phân số: '{_cell_text(cell)}'.",
             f"Column '{header}' does not take a fraction: '{_cell_text(cell)}'.",
-            sheet, row, header, _cell_text(cell), "một số / a number",
+            sheet, row, header, _cell_text(cell), ("một số", "a number"),
         ))
         return None
     if col.kind == "money":

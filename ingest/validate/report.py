@@ -15,16 +15,6 @@ from ingest.reference import province_name
 _RULE = "=" * 72
 
 
-def _split_expected(expected: str | None) -> tuple[str | None, str | None]:
-    """Findings carry `expected` as "Vietnamese / English"."""
-    if not expected:
-        return None, None
-    parts = expected.split(" / ")
-    if len(parts) == 2:
-        return parts[0].strip() or None, parts[1].strip() or None
-    return expected, expected
-
-
 def _order(f: Finding, info_sheet: str) -> tuple:
     """Errors first; whole-file problems, then ThongTin, then the data sheets, row by row."""
     return (f.severity != "error", f.sheet is not None, f.sheet != info_sheet, f.sheet or "",
@@ -101,6 +91,26 @@ def _place(f: Finding, lang: str) -> str:
     return " | ".join(parts) if parts else t["whole_file"]
 
 
+def _lines(f: Finding, lang: str, number: int | None) -> list[str]:
+    t = _TEXT[lang]
+    head = f"{number:>3}. " if number is not None else ""
+    indent = " " * len(head)
+    message, expected = ((f.message_vi, f.expected_vi) if lang == "vi"
+                         else (f.message_en, f.expected_en))
+    lines = [f"{head}{_place(f, lang)}", f"{indent}{message}"]
+    if expected:
+        lines.append(f"{indent}{t['expected']}: {expected}")
+    return lines
+
+
+def finding_lines(f: Finding, number: int | None = None) -> tuple[list[str], list[str]]:
+    """One finding as the report writes it: (Vietnamese lines, English lines). Each is the
+    place (sheet | row | column | value), the message and what would be right; with `number`,
+    the first line starts with it and the others are indented to match. Receipts quote
+    findings with this too."""
+    return _lines(f, "vi", number), _lines(f, "en", number)
+
+
 def _entries(findings: list[Finding], lang: str) -> list[str]:
     t = _TEXT[lang]
     lines = []
@@ -110,12 +120,7 @@ def _entries(findings: list[Finding], lang: str) -> list[str]:
             continue
         lines += ["", heading]
         for n, f in enumerate(chosen, start=1):
-            vi, en = _split_expected(f.expected)
-            expected = vi if lang == "vi" else en
-            lines.append(f"{n:>3}. {_place(f, lang)}")
-            lines.append(f"     {f.message_vi if lang == 'vi' else f.message_en}")
-            if expected:
-                lines.append(f"     {t['expected']}: {expected}")
+            lines += finding_lines(f, n)[0 if lang == "vi" else 1]
     return lines
 
 

@@ -1,21 +1,19 @@
-"""Cross-field and cross-file rules (contract §3): one table, in the style of DHIS2 rules.
+"""The rule table (contract §3): what relates two values, in the style of DHIS2 rules.
 
-Each rule compares a left side with a right side (`left op right`) over one frame per scope, built
-for all files of a run at once: ThongTin (one row per file), the district rows of GiamNgheo, the
-ThiDua rows, the total rows of GiamNgheo against their district sums, and each file's values
-against the province's own history. Column-level checks (codes, duplicates, signs, whole numbers)
-are the Great Expectations suites in `expectations/`; this module holds what relates two values.
+Each rule compares a left side with a right side (`left op right`) over one frame of the run
+(see `frames.RunFrames`): ThongTin and the inbox folder (one row per file), the GiamNgheo district
+rows, the ThiDua rows, the GiamNgheo total rows beside their district sums, and each value
+beside the province's own history (`history.score_frame`). Column-level checks (codes,
+duplicates, signs, whole numbers) are the GX suites in `expectations/` (`suites.py`).
 
-A rule is skipped where either side is missing (empty cells are other rules' business) or where
-its `when` column is not true.
+A rule is skipped where either side is missing (empty cells are other checks' business) or where
+its `when` column is not true. Each rule runs on its own: one that crashes is reported as a
+fault of that rule (`run.py`), the others still run.
 """
 
 from __future__ import annotations
 
-import math
 import operator
-import statistics
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -23,12 +21,19 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile, Severity
-from ingest.periods import parse_period, parse_term
+from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM, Finding, ParsedFile, Severity
 from ingest.read import layout
-from ingest.read.layout import SHEETS
-from ingest.read.numbers import vn_number
-from ingest.reference import provinces_for
+from ingest.validate.frames import RunFrames
+from ingest.validate.history import HISTORY_COLUMNS, MAD_FLOOR, OUTLIER_Z, score_frame
+from ingest.validate.placement import (
+    Place,
+    Texts,
+    at_cell,
+    at_info,
+    finding,
+    missing,
+    number_text,
+)
 
 # Scopes: which frame a rule runs over.
 INFO = "info"  # one row per file: ThongTin and the inbox folder
@@ -37,10 +42,8 @@ SCORES = "scores"  # ThiDua rows
 TOTALS = "totals"  # one row per GiamNgheo total-row cell, beside the sum of the district rows
 HISTORY = "history"  # one row per value that has a history for its province
 
-OUTLIER_Z = 3.5
-HISTORY_MIN_POINTS = 4
-
-POVERTY_MEASURES = tuple(c.name for c in SHEETS[POVERTY].columns if c.kind in ("count", "money"))
+# the sheet a scope's rows are in (HISTORY: per row, by its column)
+SCOPE_SHEET = {INFO: INFO_SHEET, DISTRICTS: POVERTY, SCORES: EMULATION, TOTALS: POVERTY}
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,13 @@ class Rule:
     when: str | None = None  # a boolean column: the rule applies where it is true
     at: str | None = None  # where the finding is placed (ThongTin field); default: left
 
+    @property
+    def texts(self) -> Texts:
+        return Texts(self.message_vi, self.message_en, self.expected_vi, self.expected_en)
+
+
+_Z_VI = f"{OUTLIER_Z:g}".replace(".", ",")
+_FLOOR = f"{MAD_FLOOR:.0%}"
 
 RULES: tuple[Rule, ...] = (
     # ---- ThongTin and the inbox folder
@@ -147,28 +157,30 @@ RULES: tuple[Rule, ...] = (
          "The total row ({value}) differs from the sum of the district rows ({right}); "
          "the sum is used.",
          "{right} (tổng các đơn vị)", "{right} (sum of the district rows)"),
-    # ---- each value against the province's own history
+    # ---- each value against the province's own history (history.py says how it is scored)
     Rule("outlier", HISTORY, "abs_modified_z", "<=", Lit(OUTLIER_Z), "warning",
-         "Giá trị {value} bất thường so với các kỳ trước của tỉnh (trung vị {median_text} "
-         "qua {history_n} kỳ; z hiệu chỉnh {z_text}). Hãy kiểm tra lại.",
-         "Value {value} is unusual against the province's earlier periods (median "
-         "{median_text} over {history_n} periods; modified z-score {z_text}). Please check it.",
-         "gần {median_text} (z hiệu chỉnh ≤ 3,5)", "near {median_text} (modified z-score ≤ 3.5)",
+         "{subject_vi} {value} bất thường so với {history_n} kỳ trước cùng loại của tỉnh: "
+         "trung vị {median_text}, điểm z hiệu chỉnh {z_text} (ngưỡng " + _Z_VI + "; độ lệch "
+         "tuyệt đối trung vị tính ít nhất bằng " + _FLOOR + " trung vị). Hãy kiểm tra lại.",
+         "{subject_en} {value} is unusual against the province's {history_n} earlier periods "
+         "of the same kind: median {median_text}, modified z-score {z_text} (threshold "
+         f"{OUTLIER_Z:g}; the median absolute deviation taken as at least {_FLOOR} of the "
+         "median). Please check it.",
+         "gần {median_text} (z hiệu chỉnh ≤ " + _Z_VI + ")",
+         f"near {{median_text}} (modified z-score ≤ {OUTLIER_Z:g})",
          when="has_history"),
 )
 
 _OPS: dict[str, Callable] = {"<=": operator.le, ">=": operator.ge, "==": operator.eq,
                              "!=": operator.ne}
+_MONEY = {c.name for c in layout.SHEETS[POVERTY].columns if c.kind == "money"}
+_INBOX_TOP = "(thư mục gốc / inbox top)"  # what inbox_folder quotes: the folder, not a cell
 
 
 # ---------------------------------------------------------------- evaluation
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _present(values: Iterable) -> np.ndarray:
-    return np.array([not _missing(v) for v in values], dtype=bool)
+    return np.array([not missing(v) for v in values], dtype=bool)
 
 
 def _side(frame: pd.DataFrame, side) -> list:
@@ -207,307 +219,81 @@ def violations(rule: Rule, frame: pd.DataFrame) -> pd.Index:
     return rows.index[present & ~np.array(ok, dtype=bool)]
 
 
-# ---------------------------------------------------------------- the frames, built per run
-
-def number_text(value: float | None) -> str:
-    """A number for a report, written the Vietnamese way: 1.284 ; 11,54."""
-    return "" if _missing(value) else vn_number(value)
-
-
-def info_frame(files: list[ParsedFile], today: date | None = None) -> pd.DataFrame:
-    today = today or date.today()
-    records = []
-    for i, f in enumerate(files):
-        info = f.info
-        period = parse_period(info.period) if info.period else None
-        term = parse_term(info.term) if info.term else None
-        new_codes = period is not None and period.uses_new_codes
-        emulation = f.sheets.get(EMULATION)
-        records.append({
-            "_file": i,
-            "folder": f.folder_province,
-            "folder_given": bool(f.folder_province),
-            "example_folder": info.province_code or "60",
-            "province_code": info.province_code,
-            "period": info.period,
-            "period_given": bool(info.period),
-            "period_code": period.code if period else None,
-            "period_kind": period.kind if period else None,
-            "period_year": period.year if period else None,
-            "period_start": period.start if period else None,
-            "today": today,
-            "today_text": today.strftime("%d/%m/%Y"),
-            "term": info.term,
-            "term_given": bool(info.term),
-            "term_code": term.code if term else None,
-            "term_start": term.start_year if term else None,
-            "term_end": term.end_year if term else None,
-            "valid_codes": frozenset(provinces_for(period)),
-            "code_set_vi": ("34 mã tỉnh áp dụng từ 01/07/2025" if new_codes
-                            else "63 mã tỉnh áp dụng đến 30/06/2025"),
-            "code_set_en": ("the 34 province codes in force from 1 July 2025" if new_codes
-                            else "the 63 province codes in force until 30 June 2025"),
-            "has_emulation": emulation is not None,
-            "emulation_sheet": emulation.sheet_name if emulation else "ThiDua",
-        })
-    return pd.DataFrame.from_records(records)
+def _scope_frame(frames: RunFrames, history: pd.DataFrame, scope: str) -> pd.DataFrame:
+    if scope == HISTORY:
+        return score_frame(frames, history)
+    return {INFO: lambda: frames.info, DISTRICTS: lambda: frames.districts,
+            SCORES: lambda: frames.scores, TOTALS: lambda: frames.totals}[scope]()
 
 
-def sheet_frame(files: list[ParsedFile], kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sheets of one kind of all files, stacked: (values, cells as written), same index.
-
-    Columns `_file` (position in `files`) and `excel_row` place every row back in its file."""
-    ids = [i for i, f in enumerate(files)
-           if kind in f.sheets and not f.sheets[kind].frame.empty]
-    if not ids:
-        return pd.DataFrame(), pd.DataFrame()
-
-    frame = pd.concat([files[i].sheets[kind].frame for i in ids], keys=ids,
-                      names=["_file", None]).reset_index(level=0).reset_index(drop=True)
-    # the cells as written, in the same row order (sheets keep them by Excel row)
-    text = pd.DataFrame.from_records(
-        [{"_file": i, "excel_row": row, **cells}
-         for i in ids for row, cells in files[i].sheets[kind].text.items()])
-    for col in SHEETS[kind].columns:
-        if col.kind not in ("text", "code") and col.name in frame:
-            frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype("float64")
-    return frame, text
+def _scale(parsed, kind: str, column: str) -> float:
+    """Money is stored in VND; a report quotes it in the unit its header names."""
+    if column not in _MONEY:
+        return 1.0
+    return float(layout.money_multiplier(parsed.sheets[kind].headers.get(column) or ""))
 
 
-def totals_frame(poverty: pd.DataFrame) -> pd.DataFrame:
-    """One row per (total row, measure): the total as written beside the district rows' sum."""
-    if poverty.empty or not poverty["is_total"].any():
-        return pd.DataFrame(columns=["_file", "excel_row", "_column", "total", "district_sum"])
-    is_total = poverty["is_total"].astype(bool)
-    districts = poverty[~is_total]
-    sums = districts.groupby("_file")[list(POVERTY_MEASURES)].sum(min_count=1)
-    totals = poverty[is_total].drop_duplicates("_file")  # the first total row of a sheet counts
-    long = totals.melt(id_vars=["_file", "excel_row"], value_vars=list(POVERTY_MEASURES),
-                       var_name="_column", value_name="total")
-    long["district_sum"] = [
-        sums.at[f, c] if f in sums.index else np.nan for f, c in zip(long["_file"],
-                                                                     long["_column"],
-                                                                     strict=True)]
-    long["total"] = long["total"].astype("float64")
-    long["district_sum"] = long["district_sum"].astype("float64")
-    return long
+def _placed(rule: Rule, frames: RunFrames, row: pd.Series) -> tuple[Place, dict]:
+    """Where a violation of `rule` at `row` is placed, and the fields of its message."""
+    parsed = frames.files[int(row["_file"])]
+    fields = row.to_dict()
+    if rule.scope == INFO:
+        place = at_info(parsed, rule.at or rule.left)
+        if rule.name == "inbox_folder":
+            place = Place(place.sheet, place.excel_row, place.column, _INBOX_TOP)
+        elif place.value is None and not missing(row[rule.left]):
+            fields["value"] = str(row[rule.left])
+        return place, fields
+    if rule.scope in (DISTRICTS, SCORES):
+        kind = SCOPE_SHEET[rule.scope]
+        place = at_cell(parsed, kind, row["excel_row"], rule.left)
+        right = at_cell(parsed, kind, row["excel_row"], rule.right).value if isinstance(
+            rule.right, str) else None
+        fields.update(value=place.value or number_text(row[rule.left]),
+                      right=right or number_text(row.get(rule.right)))
+        return place, fields
+    column = row["_column"]
+    if rule.scope == TOTALS:
+        scale = _scale(parsed, POVERTY, column)
+        place = at_cell(parsed, POVERTY, row["excel_row"], column)
+        fields.update(value=place.value or number_text(row["total"] / scale),
+                      right=number_text(row["district_sum"] / scale))
+        return place, fields
+    # HISTORY: a ChiTieu result is its cell; a GiamNgheo measure is the district rows' sum,
+    # placed on the total row when there is one
+    kind = TERM if column == "actual_value" else POVERTY
+    scale = _scale(parsed, kind, column)
+    place = at_cell(parsed, kind, row["excel_row"], column)
+    if kind == TERM:
+        fields.update(value=place.value or number_text(row["value"]),
+                      subject_vi="Giá trị", subject_en="Value")
+    else:
+        fields.update(value=number_text(row["value"] / scale),
+                      subject_vi="Tổng các đơn vị", subject_en="The sum of the district rows")
+    fields["median_text"] = number_text(row["median"] / scale)
+    return place, fields
 
 
-# ---------------------------------------------------------------- history (one query per run)
-
-_HISTORY_SQL = """
-with current_version as (
-    select submission_id, province_code, period
-    from raw.submissions
-    where status in ('accepted', 'accepted_with_warnings') and province_code = any(%(provinces)s)
-)
-select c.province_code, c.period, 'poverty_support' as kind, v.measure, sum(v.value)::float8
-from current_version c
-join raw.poverty_support p using (submission_id)
-cross join lateral (values {poverty_values}) as v(measure, value)
-where not p.is_total
-group by 1, 2, 3, 4
-having count(v.value) > 0
-union all
-select c.province_code, c.period, 'term_indicators', t.indicator_code, t.actual_value::float8
-from current_version c
-join raw.term_indicators t using (submission_id)
-where t.actual_value is not null
-"""
-
-
-def load_history(conn, provinces: Iterable[str]) -> pd.DataFrame:
-    """Current-version values of these provinces: province_code, period, kind, measure, value."""
-    columns = ["province_code", "period", "kind", "measure", "value"]
-    provinces = sorted({p for p in provinces if p})
-    if conn is None or not provinces:
-        return pd.DataFrame(columns=columns)
-    values = ", ".join(f"('{m}', p.{m})" for m in POVERTY_MEASURES)  # fixed column names
-    rows = conn.execute(_HISTORY_SQL.format(poverty_values=values),
-                        {"provinces": provinces}).fetchall()
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _modified_z(value: float, history: list[float]) -> tuple[float, float] | None:
-    """(modified z-score, median) after Iglewicz and Hoaglin; None when the spread is zero.
-
-    Plain `statistics` on short lists: numpy's median costs ~50x more per call here."""
-    median = statistics.median(history)
-    deviations = [abs(h - median) for h in history]
-    mad = statistics.median(deviations)
-    if mad > 0:
-        return 0.6745 * (value - median) / mad, median
-    mean_ad = statistics.fmean(deviations)
-    if mean_ad > 0:
-        return (value - median) / (1.253314 * mean_ad), median
-    return None
-
-
-def history_frame(files: list[ParsedFile], history: pd.DataFrame, poverty: pd.DataFrame,
-                  term: pd.DataFrame) -> pd.DataFrame:
-    """One row per value of this run that has enough history for its province."""
-    columns = ["_file", "excel_row", "_column", "value", "abs_modified_z", "has_history",
-               "median", "median_text", "history_n", "z_text", "value_text"]
-    if history.empty:
-        return pd.DataFrame(columns=columns)
-    parsed = {p: parse_period(p) for p in history["period"].unique()}
-    # (province, kind, measure, kind of period, code era) -> [(period, value)]: plain lists,
-    # since a pandas mask per value checked costs more than the whole rest of validation
-    groups: dict[tuple, list[tuple[str, float]]] = defaultdict(list)
-    for province, period_code, kind, measure, value in history.itertuples(index=False,
-                                                                          name=None):
-        period = parsed[period_code]
-        if period is not None:
-            groups[(province, kind, measure, period.kind, period.uses_new_codes)].append(
-                (period_code, value))
-
-    candidates = []  # (_file, excel_row, _column, kind, measure, value)
-    if not poverty.empty:
-        is_total = poverty["is_total"].astype(bool)
-        sums = poverty[~is_total].groupby("_file")[list(POVERTY_MEASURES)].sum(min_count=1)
-        total_rows = poverty[is_total].drop_duplicates("_file").set_index("_file")["excel_row"]
-        for f, row in sums.iterrows():
-            for measure, value in row.items():
-                candidates.append((f, total_rows.get(f), measure, POVERTY, measure, value))
-    if not term.empty:
-        for f, r, code, value in zip(term["_file"], term["excel_row"], term["indicator_code"],
-                                     term["actual_value"], strict=True):
-            candidates.append((f, r, "actual_value", TERM, code, value))
-
-    records = []
-    for f, excel_row, column, kind, measure, value in candidates:
-        info = files[f].info
-        period = parse_period(info.period) if info.period else None
-        if _missing(value) or period is None:
-            continue
-        g = groups.get((files[f].folder_province, kind, measure, period.kind,
-                        period.uses_new_codes))
-        if g is None:
-            continue
-        points = [float(v) for p, v in g if p != period.code]
-        if len(points) < HISTORY_MIN_POINTS:
-            continue
-        scored = _modified_z(float(value), points)
-        if scored is None:
-            continue
-        z, median = scored
-        records.append({
-            "_file": f, "excel_row": excel_row, "_column": column, "value": float(value),
-            "abs_modified_z": abs(z), "has_history": True,
-            "median": median, "median_text": number_text(median), "history_n": len(points),
-            "z_text": f"{z:.1f}".replace(".", ","), "value_text": number_text(value),
-        })
-    return pd.DataFrame.from_records(records, columns=columns)
-
-
-# ---------------------------------------------------------------- findings
-
-_INFO_LABEL = {field: label for label, (field, _) in reversed(layout.INFO_LABELS.items())}
-
-
-def _fmt(template: str, fields: dict) -> str:
-    try:
-        return template.format(**fields)
-    except (KeyError, IndexError, ValueError):
-        return template
-
-
-def _finding(rule: Rule, fields: dict, sheet, excel_row, column, value) -> Finding:
-    fields = {k: ("" if _missing(v) else v) for k, v in fields.items()}
-    fields.setdefault("value", value or "")
-    return Finding(
-        rule=rule.name, severity=rule.severity,
-        message_vi=_fmt(rule.message_vi, fields), message_en=_fmt(rule.message_en, fields),
-        sheet=sheet, excel_row=None if _missing(excel_row) else int(excel_row),
-        column=column, value=value,
-        expected=f"{_fmt(rule.expected_vi, fields)} / {_fmt(rule.expected_en, fields)}",
-    )
-
-
-def header_text(header: str | None) -> str | None:
-    """A header as written, on one line: offices break long headers inside the cell."""
-    return " ".join(header.split()) if header else header
-
-
-def _money_units(header: str | None) -> float:
-    return float(layout.money_multiplier(header or ""))
-
-
-def stack_sheets(files: list[ParsedFile]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """`sheet_frame` of every sheet kind: built once per run, shared by suites and rules."""
-    return {kind: sheet_frame(files, kind) for kind in (TERM, EMULATION, POVERTY)}
+def evaluate_rule(rule: Rule, frames: RunFrames, history: pd.DataFrame) -> list[
+        tuple[int, Finding]]:
+    """The findings of one rule over the run: (file position, finding). `history` is what
+    `history.load_history` read for the run's provinces."""
+    frame = _scope_frame(frames, history, rule.scope)
+    out = []
+    for label in violations(rule, frame):
+        row = frame.loc[label]
+        place, fields = _placed(rule, frames, row)
+        out.append((int(row["_file"]), finding(rule.name, rule.severity, rule.texts, fields,
+                                               place)))
+    return out
 
 
 def evaluate(files: list[ParsedFile], history: pd.DataFrame | None = None,
-             today: date | None = None,
-             stacked: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> None:
-    """Run every rule of the table over all files; append the findings to each file."""
-    if not files:
-        return
-    stacked = stacked or stack_sheets(files)
-    frames: dict[str, pd.DataFrame] = {INFO: info_frame(files, today)}
-    poverty, poverty_text = stacked[POVERTY]
-    scores, scores_text = stacked[EMULATION]
-    term, _ = stacked[TERM]
-    frames[DISTRICTS] = poverty[~poverty["is_total"].astype(bool)] if not poverty.empty \
-        else poverty
-    frames[SCORES] = scores
-    frames[TOTALS] = totals_frame(poverty)
-    frames[HISTORY] = history_frame(files, history if history is not None else pd.DataFrame(),
-                                    poverty, term)
-    texts = {DISTRICTS: poverty_text, SCORES: scores_text}
-    sheet_kind = {DISTRICTS: POVERTY, SCORES: EMULATION, TOTALS: POVERTY}
-
+             today: date | None = None) -> None:
+    """Every rule of the table over `files`, findings appended to them. Crashes propagate: the
+    run (`run.validate`) calls `evaluate_rule` rule by rule and isolates them."""
+    frames = RunFrames(files, today or date.today())
+    history = history if history is not None else pd.DataFrame(columns=HISTORY_COLUMNS)
     for rule in RULES:
-        frame = frames[rule.scope]
-        for label in violations(rule, frame):
-            row = frame.loc[label]
-            parsed = files[int(row["_file"])]
-            fields = row.to_dict()
-            if rule.scope == INFO:
-                at = rule.at or rule.left
-                info = parsed.info
-                value = info.raw.get(at) or (None if _missing(row[rule.left])
-                                             else str(row[rule.left]))
-                if rule.name == "inbox_folder":
-                    value = "(thư mục gốc / inbox top)"
-                parsed.findings.append(_finding(
-                    rule, fields, info.sheet_name if info.rows else None, info.rows.get(at),
-                    _INFO_LABEL.get(at), value))
-                continue
-            if rule.scope in (DISTRICTS, SCORES):
-                sheet = parsed.sheets[sheet_kind[rule.scope]]
-                value = texts[rule.scope].at[label, rule.left] or number_text(row[rule.left])
-                right = row[rule.right] if isinstance(rule.right, str) else None
-                right_text = texts[rule.scope].at[label, rule.right] if isinstance(
-                    rule.right, str) else ""
-                fields.update(value=value, right=right_text or number_text(right))
-                parsed.findings.append(_finding(rule, fields, sheet.sheet_name, row["excel_row"],
-                                                header_text(sheet.headers.get(rule.left)), value))
-                continue
-            # long frames: the column is per row
-            column = row["_column"]
-            kind = TERM if rule.scope == HISTORY and column == "actual_value" else POVERTY
-            sheet = parsed.sheets[kind]
-            header = header_text(sheet.headers.get(column))
-            scale = _money_units(header) if column in ("charity_homes_vnd",
-                                                       "policy_loan_outstanding_vnd") else 1.0
-            if rule.scope == TOTALS:
-                value = _text_at(sheet, row["excel_row"], column) or number_text(
-                    row["total"] / scale)
-                fields.update(value=value, right=number_text(row["district_sum"] / scale))
-            else:
-                value = number_text(row["value"] / scale)
-                fields.update(value=value, median_text=number_text(row["median"] / scale))
-                if kind == TERM:
-                    value = _text_at(sheet, row["excel_row"], column) or value
-                    fields["value"] = value
-            parsed.findings.append(_finding(rule, fields, sheet.sheet_name, row["excel_row"],
-                                            header, value))
-
-
-def _text_at(sheet, excel_row, column: str) -> str | None:
-    if _missing(excel_row):
-        return None
-    found = sheet.text.get(int(excel_row), {}).get(column)
-    return str(found) if found not in (None, "") else None
+        for f, item in evaluate_rule(rule, frames, history):
+            files[f].findings.append(item)

@@ -1,5 +1,6 @@
--- The current version of each (province, period): the highest version among the files that
--- were loaded (not rejected). Earlier versions stay in raw and staging.
+-- The current version of each (province, period), as the loader decided it: the loaded file
+-- that no later version superseded (raw.submissions.is_current). Nothing is re-ranked here.
+-- Earlier versions stay in raw and staging.
 with
 
 submissions as (
@@ -20,48 +21,34 @@ provinces as (
 
 ),
 
-loaded as (
+current_versions as (
 
     select * from submissions
-    where is_loaded and period is not null
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by province_code, period
-            order by version desc nulls last, received_at desc, submission_id desc
-        ) as version_rank
-
-    from loaded
+    where is_current and period is not null
 
 ),
 
 final as (
 
     select
-        ranked.submission_id,
-        {{ province_columns('provinces', code_from='ranked') }},
-        ranked.term,
+        current_versions.submission_id,
+        {{ province_columns('provinces', code_from='current_versions') }},
+        current_versions.term,
         {{ period_columns('periods') }},
         periods.period_year,
-        ranked.version,
-        ranked.outcome,
-        ranked.warning_count,
-        ranked.source_file,
-        ranked.received_at,
-        ranked.report_date
+        current_versions.version,
+        current_versions.outcome,
+        current_versions.warning_count,
+        current_versions.source_file,
+        current_versions.received_at,
+        current_versions.report_date
 
-    from ranked
+    from current_versions
     inner join periods
-        on periods.period = ranked.period
+        on periods.period = current_versions.period
     left join provinces
-        on provinces.province_code = ranked.province_code
+        on provinces.province_code = current_versions.province_code
         and provinces.province_code_set = periods.province_code_set
-    where ranked.version_rank = 1
 
 )
 

@@ -40,7 +40,8 @@ final as (
         findings.excel_row,
         findings.column_header,
         findings.value,
-        findings.expected,
+        findings.expected_vi,
+        findings.expected_en,
         findings.message_vi,
         findings.message_en
 

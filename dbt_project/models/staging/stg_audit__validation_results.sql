@@ -18,7 +18,8 @@ renamed as (
         excel_row,
         column_header,
         value,
-        expected,
+        expected_vi,
+        expected_en,
         message_vi,
         message_en,
         created_at

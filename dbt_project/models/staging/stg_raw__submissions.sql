@@ -28,6 +28,7 @@ renamed as (
         array_to_string(sheets, ',') as sheets,
         outcome,
         status as lifecycle_status,
+        is_current,
         version,
         error_count,
         warning_count

@@ -1,0 +1,200 @@
+"""The frames of a run: every sheet kind stacked once for all files, and the views the checks need.
+
+Validation works on a whole run at once: the sheets of one kind of every file are stacked into
+one frame (column `_file` = position of the file in the run, `excel_row` = the row as Excel
+shows it), built once and shared by the GX suites and the rule table. The views below are
+computed from those frames, each by one function:
+
+- `info`: one row per file, ThongTin as parsed with the period and term decoded, and the inbox
+  folder (the scope of the ThongTin rules and of the ThongTin suite);
+- `suite_frame(kind)`: what a GX suite runs over, with helper columns from the catalogue, and for
+  GiamNgheo the district rows in long form (one row per cell);
+- `districts`, `scores`, `totals`: the scopes of the cross-field rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ingest.model import EMULATION, INFO_SHEET, POVERTY, SHEET_KINDS, TERM, ParsedFile
+from ingest.periods import parse_period, parse_term
+from ingest.read.layout import SHEETS, fold
+from ingest.reference import indicators_of, province_name, provinces_for
+from ingest.validate.placement import number_text
+
+POVERTY_MEASURES = tuple(c.name for c in SHEETS[POVERTY].columns if c.kind in ("count", "money"))
+POVERTY_COUNTS = tuple(c.name for c in SHEETS[POVERTY].columns if c.kind == "count")
+TOTAL_COLUMNS = ["_file", "excel_row", "_column", "total", "district_sum"]
+
+
+def stack(files: list[ParsedFile], kind: str) -> pd.DataFrame:
+    """The sheets of one kind of all files, stacked, numbers as float64 (NaN = empty)."""
+    ids = [i for i, f in enumerate(files) if kind in f.sheets and not f.sheets[kind].frame.empty]
+    if not ids:
+        return pd.DataFrame()
+    frame = pd.concat([files[i].sheets[kind].frame for i in ids], keys=ids,
+                      names=["_file", None]).reset_index(level=0).reset_index(drop=True)
+    for col in SHEETS[kind].columns:
+        if col.kind not in ("text", "code") and col.name in frame:
+            frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype("float64")
+    return frame
+
+
+def info_frame(files: list[ParsedFile], today: date) -> pd.DataFrame:
+    """One row per file: ThongTin decoded, the inbox folder, and what the checks compare with."""
+    records = []
+    for i, f in enumerate(files):
+        info = f.info
+        period = parse_period(info.period) if info.period else None
+        term = parse_term(info.term) if info.term else None
+        new_codes = period is not None and period.uses_new_codes
+        emulation = f.sheets.get(EMULATION)
+        official = province_name(info.province_code, period) if info.province_code else None
+        records.append({
+            "_file": i,
+            "has_info_sheet": bool(info.rows),
+            "folder": f.folder_province,
+            "folder_given": bool(f.folder_province),
+            "example_folder": info.province_code or "60",
+            "province_code": info.province_code,
+            "province_name": info.province_name,
+            "province_name_key": fold(info.province_name) or None,
+            "catalogue_province_name": official,
+            "catalogue_name_key": fold(official) or None,
+            "period": info.period,
+            "period_given": bool(info.period),
+            "period_code": period.code if period else None,
+            "period_kind": period.kind if period else None,
+            "period_year": period.year if period else None,
+            "period_start": period.start if period else None,
+            "today": today,
+            "today_text": today.strftime("%d/%m/%Y"),
+            "term": info.term,
+            "term_given": bool(info.term),
+            "term_code": term.code if term else None,
+            "term_start": term.start_year if term else None,
+            "term_end": term.end_year if term else None,
+            "valid_codes": frozenset(provinces_for(period)),
+            "code_set_vi": ("34 mã tỉnh áp dụng từ 01/07/2025" if new_codes
+                            else "63 mã tỉnh áp dụng đến 30/06/2025"),
+            "code_set_en": ("the 34 province codes in force from 1 July 2025" if new_codes
+                            else "the 63 province codes in force until 30 June 2025"),
+            "has_emulation": emulation is not None,
+            "emulation_sheet": emulation.sheet_name if emulation else "ThiDua",
+        })
+    return pd.DataFrame.from_records(records)
+
+
+def with_catalogue(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Helper columns the suites need from the catalogue (see each suite's notes)."""
+    if kind == TERM:
+        catalogue = indicators_of("term")
+        value_type = frame["indicator_code"].map(
+            lambda c: catalogue[c].value_type if c in catalogue else None)
+        is_count, is_percent = value_type == "count", value_type == "percent"
+        return frame.assign(
+            count_target_value=frame["target_value"].where(is_count),
+            count_actual_value=frame["actual_value"].where(is_count),
+            percent_actual_value=frame["actual_value"].where(is_percent),
+        )
+    if kind == EMULATION:
+        catalogue = indicators_of("emulation")
+        maxima = frame["criterion_code"].map(
+            lambda c: catalogue[c].max_points if c in catalogue else None).astype("float64")
+        return frame.assign(catalogue_max_points=maxima,
+                            catalogue_max_points_text=maxima.map(number_text))
+    return frame
+
+
+def poverty_cells(districts: pd.DataFrame) -> pd.DataFrame:
+    """District rows in long form, one row per cell (`measure` = the column): one expectation
+    then covers every count and amount column."""
+    if districts.empty:
+        return districts
+    cells = districts.melt(id_vars=["_file", "excel_row", "district_name"],
+                           value_vars=list(POVERTY_MEASURES), var_name="measure",
+                           value_name="value")
+    cells["value"] = cells["value"].astype("float64")
+    cells["count_value"] = cells["value"].where(cells["measure"].isin(POVERTY_COUNTS))
+    cells["district_key"] = pd.Series([fold(n) or None for n in cells["district_name"]],
+                                      index=cells.index, dtype=object)
+    return cells
+
+
+def totals(poverty: pd.DataFrame) -> pd.DataFrame:
+    """One row per (total row, measure): the total as written beside the district rows' sum."""
+    if poverty.empty or not poverty["is_total"].any():
+        return pd.DataFrame(columns=TOTAL_COLUMNS)
+    is_total = poverty["is_total"].astype(bool)
+    sums = poverty[~is_total].groupby("_file")[list(POVERTY_MEASURES)].sum(min_count=1)
+    rows = poverty[is_total].drop_duplicates("_file")  # the first total row of a sheet counts
+    long = rows.melt(id_vars=["_file", "excel_row"], value_vars=list(POVERTY_MEASURES),
+                     var_name="_column", value_name="total")
+    long["district_sum"] = [sums.at[f, c] if f in sums.index else np.nan
+                            for f, c in zip(long["_file"], long["_column"], strict=True)]
+    long["total"] = long["total"].astype("float64")
+    long["district_sum"] = long["district_sum"].astype("float64")
+    return long
+
+
+@dataclass
+class RunFrames:
+    """The frames of one run, each built once, on first use."""
+
+    files: list[ParsedFile]
+    today: date = field(default_factory=date.today)
+    subset: frozenset[int] | None = None  # positions of the files these frames cover
+
+    @property
+    def file_ids(self) -> list[int]:
+        return sorted(self.subset) if self.subset is not None else list(range(len(self.files)))
+
+    @cached_property
+    def info(self) -> pd.DataFrame:
+        return info_frame(self.files, self.today)
+
+    @cached_property
+    def sheets(self) -> dict[str, pd.DataFrame]:
+        return {kind: stack(self.files, kind) for kind in SHEET_KINDS}
+
+    @cached_property
+    def districts(self) -> pd.DataFrame:
+        poverty = self.sheets[POVERTY]
+        return poverty[~poverty["is_total"].astype(bool)] if not poverty.empty else poverty
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        return self.sheets[EMULATION]
+
+    @cached_property
+    def totals(self) -> pd.DataFrame:
+        return totals(self.sheets[POVERTY])
+
+    def suite_frame(self, kind: str) -> pd.DataFrame:
+        """What the suite of `kind` runs over, with `_row` = position (GX's unexpected index)."""
+        if kind == INFO_SHEET:
+            frame = self.info[self.info["has_info_sheet"]] if not self.info.empty else self.info
+        elif kind == POVERTY:
+            frame = poverty_cells(self.districts)
+        else:
+            frame = self.sheets[kind]
+            frame = with_catalogue(frame, kind) if not frame.empty else frame
+        if frame.empty:
+            return frame
+        return frame.reset_index(drop=True).assign(_row=np.arange(len(frame)))
+
+    def only(self, file_ids: set[int]) -> RunFrames:
+        """The frames of a subset of the run's files (file positions kept): for re-running a
+        check that crashed, file by file."""
+        sub = RunFrames(self.files, self.today, frozenset(file_ids))
+        keep = sorted(file_ids)
+        sub.__dict__["info"] = self.info[self.info["_file"].isin(keep)] if not (
+            self.info.empty) else self.info
+        sub.__dict__["sheets"] = {k: f[f["_file"].isin(keep)] if not f.empty else f
+                                  for k, f in self.sheets.items()}
+        return sub

@@ -1,0 +1,192 @@
+"""The Great Expectations suites: column-level checks, each suite run once per run.
+
+One suite per sheet kind, versioned JSON in `expectations/` (GX's own suite format). Each runs
+over the stacked frame of its kind (`frames.RunFrames.suite_frame`); failures come back as
+`unexpected_index_list` (the frame's `_row`) and are placed back in their file, sheet, Excel row
+and column. Each expectation's `meta` carries the rule name and the bilingual texts, and
+`column` / `column_from` where the column reported is not the one checked.
+
+An expectation that could not run (a metric raised) is no verdict on the data: GX 1.x returns it
+as a failed result whose `exception_info` holds, per metric id, what was raised. It is returned
+as crashed, never placed as findings, and `run.py` decides what becomes of the files.
+
+Great Expectations is imported lazily and its context is built once per process (ephemeral:
+nothing is written to disk, no `gx/` folder; analytics and progress bars off).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import pandas as pd
+
+from ingest import settings
+from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM, Finding
+from ingest.reference import indicators_of, provinces_new, provinces_old
+from ingest.validate.frames import RunFrames
+from ingest.validate.placement import Place, Texts, at_cell, finding, missing
+
+SUITES = {INFO_SHEET: "thong_tin", TERM: "chi_tieu", EMULATION: "thi_dua", POVERTY: "giam_ngheo"}
+_RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"],
+                  "return_unexpected_index_query": False, "partial_unexpected_count": 0}
+
+
+def _value_set(source: str) -> list[str]:
+    """A value set named in a suite's meta, filled from the reference data (one source)."""
+    kind, _, name = source.partition(":")
+    if kind == "indicators":
+        return sorted(indicators_of(name))
+    if kind == "provinces":
+        return sorted(set(provinces_old()) | set(provinces_new()))
+    raise ValueError(f"unknown value set {source!r}")
+
+
+def load_suite_dict(name: str) -> dict:
+    """A suite from `expectations/<name>.json`, value sets filled in from the reference data."""
+    path = settings.expectations_dir() / f"{name}.json"
+    suite = json.loads(path.read_text(encoding="utf-8"))
+    for expectation in suite["expectations"]:
+        source = expectation.get("meta", {}).get("value_set_from")
+        if source:
+            expectation["kwargs"]["value_set"] = _value_set(source)
+    return suite
+
+
+def check_name(suite: str, index: int, config) -> str:
+    """How an operator reads which expectation: `giam_ngheo#3 expect_…(value)`."""
+    kwargs = config.kwargs
+    column = kwargs.get("column") or ",".join(kwargs.get("column_list") or []) or \
+        kwargs.get("column_A", "")
+    return f"{suite}#{index} {config.type}({column})"
+
+
+@dataclass
+class _Engine:
+    context: object
+    definitions: dict  # kind -> ValidationDefinition
+    checks: dict  # kind -> {expectation id: (check name, severity)}
+
+
+@lru_cache(maxsize=1)
+def engine() -> _Engine:
+    """The GX context with one validation definition per sheet kind (built once per process)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    # registers the project's custom expectation with GX before any suite names it
+    from ingest.validate import expect_column_values_to_be_whole_numbers  # noqa: F401
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    source = context.data_sources.add_pandas("lhpn_run")
+    definitions, checks = {}, {}
+    for kind, name in SUITES.items():
+        suite = context.suites.add(ExpectationSuite(**load_suite_dict(name)))
+        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("run")
+        definitions[kind] = context.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite))
+        checks[kind] = {e.id: (check_name(name, i, e.configuration), _severity(e.configuration))
+                        for i, e in enumerate(suite.expectations)}
+    return _Engine(context, definitions, checks)
+
+
+def crash_message(outcome) -> str | None:
+    """What was raised while an expectation ran, or None when it ran.
+
+    GX 1.x nests it per metric: {metric id: {raised_exception, exception_message, …}}; a
+    configuration error sits at the top level."""
+    info = outcome.exception_info or {}
+    entries = [info] + [v for v in info.values() if isinstance(v, dict)]
+    for entry in entries:
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "an exception was raised")
+    return None
+
+
+@dataclass
+class CheckResult:
+    """What a check (a suite, a rule) found: (file position, finding) pairs, and what could not
+    run (check name -> message)."""
+
+    findings: list[tuple[int, Finding]] = field(default_factory=list)
+    crashed: dict[str, str] = field(default_factory=dict)
+
+
+def run_suite(kind: str, frames: RunFrames, checks: set[str] | None = None) -> CheckResult:
+    """Run the suite of `kind` over the run's frame; with `checks`, keep only those
+    expectations' results (a re-run of what crashed)."""
+    out = CheckResult()
+    frame = frames.suite_frame(kind)
+    if frame.empty:
+        return out
+    gx = engine()
+    result = gx.definitions[kind].run(batch_parameters={"dataframe": frame},
+                                      result_format=_RESULT_FORMAT)
+    for outcome in result.results:
+        config = outcome.expectation_config
+        name = gx.checks[kind].get(config.id, (config.type, "error"))[0]
+        if checks is not None and name not in checks:
+            continue
+        crashed = crash_message(outcome)
+        if crashed is not None:
+            out.crashed[name] = crashed
+        elif not outcome.success:
+            out.findings += _placed(kind, frames, frame, outcome)
+    return out
+
+
+def blocking(kind: str, check: str) -> bool:
+    """A check that can reject files (severity critical) cannot be skipped."""
+    severity = {name: sev for name, sev in engine().checks[kind].values()}.get(check, "error")
+    return severity == "error"
+
+
+def _severity(config) -> str:
+    value = str(getattr(config.severity, "value", config.severity))
+    return "warning" if value in ("warning", "info") else "error"
+
+
+def _placed(kind: str, frames: RunFrames, frame: pd.DataFrame, outcome) -> list[
+        tuple[int, Finding]]:
+    """The findings of one failed expectation, one per (file, Excel row, column)."""
+    config = outcome.expectation_config
+    meta, kwargs = config.meta or {}, config.kwargs
+    texts = Texts(meta.get("message_vi", config.type), meta.get("message_en", config.type),
+                  meta.get("expected_vi", ""), meta.get("expected_en", ""))
+    column = meta.get("column") or kwargs.get("column") or kwargs.get("column_A")
+    column_from = meta.get("column_from")  # long frames: the column is a field of the row
+    extra = {"catalogue": ", ".join(kwargs.get("value_set") or [])}
+    index = outcome.result.get("unexpected_index_list")
+    if index is None:  # a table-level expectation: every file of the frame, no row
+        rows, column = frame.drop_duplicates("_file")["_row"].tolist(), None
+    else:
+        rows = [entry["_row"] for entry in index]
+    out, seen = [], set()
+    for position in rows:
+        record = frame.iloc[int(position)]
+        col = record[column_from] if column_from else column
+        row = None if index is None or kind == INFO_SHEET else record["excel_row"]
+        key = (int(record["_file"]), None if missing(row) else int(row), col)
+        if key in seen:
+            continue  # a long frame repeats a row once per cell
+        seen.add(key)
+        parsed = frames.files[key[0]]
+        place = at_cell(parsed, kind, row, col) if col or kind != INFO_SHEET else Place(
+            parsed.info.sheet_name)
+        fields = record.to_dict() | extra
+        out.append((key[0], finding(meta.get("rule", config.type), _severity(config), texts,
+                                    fields, place)))
+    return out
