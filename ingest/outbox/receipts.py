@@ -24,7 +24,6 @@ Decided here (beyond §3's four outcomes):
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import uuid
@@ -107,7 +106,11 @@ def _details(conn: psycopg.Connection, subjects: list[dict]) -> dict:
         rows[r["submission_id"]].append(r)
     findings: dict[int, list[Finding]] = defaultdict(list)
     for r in _fetch(conn, "receipt_findings", submission_ids=ids):
-        findings[r["submission_id"]].append(_finding(r["finding"]))
+        findings[r["submission_id"]].append(Finding(
+            rule=r["rule"], severity=r["severity"], message_vi=r["message_vi"],
+            message_en=r["message_en"], sheet=r["sheet"], excel_row=r["excel_row"],
+            column=r["column_header"], value=r["value"], expected_vi=r["expected_vi"],
+            expected_en=r["expected_en"]))
     marts: dict[str, dict] = {}
     pairs = sorted({(s["province_code"], s["period"]) for s in subjects
                     if s["outcome"] in LOADED and s["period"]})
@@ -121,28 +124,6 @@ def _details(conn: psycopg.Connection, subjects: list[dict]) -> dict:
             indicators[(r["province_code"], r["period"])].append(r)
         marts["indicators"] = indicators
     return {"rows": rows, "findings": findings, "marts": marts}
-
-
-_FINDING_FIELDS = {f.name for f in dataclasses.fields(Finding)}
-
-
-def _finding(row: dict) -> Finding:
-    """A recorded finding as the report renders it. `expected` is one packed "vi / en" text in
-    the first schema and two fields (expected_vi, expected_en) once validation splits it."""
-    fields = {"rule": row["rule"], "severity": row["severity"], "message_vi": row["message_vi"],
-              "message_en": row["message_en"], "sheet": row["sheet"],
-              "excel_row": row["excel_row"], "column": row["column_header"],
-              "value": row["value"]}
-    packed = row.get("expected")
-    if "expected" in _FINDING_FIELDS:
-        fields["expected"] = packed or " / ".join(
-            x for x in (row.get("expected_vi"), row.get("expected_en")) if x) or None
-    else:
-        vi, en = row.get("expected_vi"), row.get("expected_en")
-        if packed and not (vi or en):
-            vi, _, en = packed.partition(" / ")
-        fields["expected_vi"], fields["expected_en"] = vi or None, en or vi or None
-    return Finding(**fields)
 
 
 # ---------------------------------------------------------------- the text

@@ -132,10 +132,10 @@ def render_findings(findings: list[Finding], lang: str, info_sheet: str = INFO_S
 
 
 def render_report(parsed: ParsedFile) -> str:
-    findings = sorted(parsed.findings, key=lambda f: _order(f, parsed.info.sheet_name))
+    info_sheet = parsed.info.sheet_name
     vi, en = _summary(parsed, "vi"), _summary(parsed, "en")
     lines = [vi[0], en[0], "", _RULE, _TEXT["vi"]["title"], _RULE, *vi[1:]]
-    lines += _entries(findings, "vi")
+    lines += render_findings(parsed.findings, "vi", info_sheet)
     lines += ["", _RULE, _TEXT["en"]["title"], _RULE, *en[1:]]
-    lines += _entries(findings, "en")
+    lines += render_findings(parsed.findings, "en", info_sheet)
     return "\n".join(lines) + "\n"
