@@ -6,7 +6,8 @@ ENV LHPN_PROJECT=/opt/lhpn \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Dependencies first, so a code change does not reinstall them.
+# Dependencies first, so a code change does not reinstall them. requirements.lock holds the runtime
+# dependencies only: no test tools (those are in requirements-dev.lock, for .venv).
 COPY --chown=airflow:0 requirements.lock /opt/lhpn/requirements.lock
 RUN pip install --no-deps -r /opt/lhpn/requirements.lock
 

@@ -1,4 +1,6 @@
 # Two commands do everything: `make run` and `make test`. Both set up .venv first.
+# .venv gets the development lock (runtime + test tools); the production image (Dockerfile)
+# installs requirements.lock alone.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,16 +8,16 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 CONTRACT := ../shared/contract
 
-.PHONY: setup run test bench airflow lint seeds clean-home
+.PHONY: setup run test test-fast bench bench-airflow airflow lint seeds lock clean-home
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements-dev.lock requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	# compiled up front: this environment sets PYTHONDONTWRITEBYTECODE, and every process
 	# (CLI, Airflow task, test) would otherwise recompile Airflow, dbt and GX from source
-	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements-dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
@@ -25,8 +27,17 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest $(ARGS)
 
+# The fast tier: everything but the tests marked slow (dbt builds, Airflow, the CLI end to end).
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
 bench: setup
 	$(BIN)/python -m tests.bench.run $(ARGS)
+
+# The production path: files dropped into the inbox of `airflow standalone` until the lhpn_marts
+# asset event, for 1 file and a 300-file burst, beside `lhpn run` on the same files.
+bench-airflow: setup
+	$(BIN)/python -m tests.bench.airflow $(ARGS)
 
 airflow: setup
 	$(BIN)/python -m ingest.airflow_local
@@ -39,5 +50,7 @@ seeds:
 	cp $(CONTRACT)/indicators.csv $(CONTRACT)/provinces_2024.csv \
 	   $(CONTRACT)/province_merger_2025.csv dbt_project/seeds/
 
+# Runtime pins first; the development lock is constrained to them (requirements-dev.in).
 lock:
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile requirements-dev.in --python-version 3.11 -o requirements-dev.lock

@@ -5,16 +5,21 @@ Started two ways: by the **inbox watcher** (asset `lhpn_inbox`, a trigger in the
 notices a new settled file within seconds) and by a **cron safety net** every 5 minutes, for the
 times the triggerer is down or a file was missed.
 
-1. `list_inbox` — the settled files waiting in the inbox (`ingest.pipeline.list_inbox`).
-2. `process_file` — one mapped task per file (`ingest.pipeline.process_files([path])`): archive,
-   validate, load in its own transaction, or quarantine with an `.errors.txt` report. A bad
-   province file is quarantined alone; the others load. Rejections are data, not failures: a task
-   fails only when the system does (database down, disk full), and is retried.
-3. `accepted_data_changed` — short-circuits unless some file changed accepted data.
-4. `publish_raw_submissions` — emits the `lhpn_raw_submissions` asset event, which schedules
-   `lhpn_warehouse` (the dbt marts). Skipped, so no event, when nothing changed.
-5. `log_run_summary` — totals of the run in the log; it also makes the run fail when a file
-   task failed, while the files that did load still reach the marts through step 4.
+1. `list_inbox` — the settled files waiting in the inbox, cut into batches
+   (`ingest.batches.inbox_batches`): one or two files get a batch each, more are cut into two
+   batches of neighbouring files (at most 500 files each).
+2. `process_batch` — one mapped task per batch, one `ingest.pipeline.process_files` call each,
+   the batch design of `lhpn run` (Great Expectations once, one history query, COPY, parallel
+   parsing). Its label shows each file with its outcome (`37/BC_37_nam_2024.xlsx: rejected`);
+   its log starts with each file's verdict and errors or warnings (sheet, row, column, value).
+   Rejections are data, not failures: the task fails only when the system does (database
+   down, disk full) and is retried; the files it did not finish stay in the inbox.
+3. `publish_raw_submissions` — emits the `lhpn_raw_submissions` asset event, which schedules
+   `lhpn_warehouse` (marts, status, pages, receipts), whenever the run processed a file, even
+   a rejected one or a duplicate; skipped, so no event, when there was nothing to do. It reads
+   what happened from `audit.runs`, so files a failed batch did load still reach the marts.
+4. `log_run_summary` — the run's files by outcome, once the event is out; it also makes the run
+   fail when a batch failed.
 
 All logic lives in the `ingest` package; the command `lhpn run` runs the same code.
 """
@@ -28,22 +33,11 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, 
 
 from ingest.assets import INBOX, RAW_SUBMISSIONS
 
-SUMMARY_COUNTS = ("files", "accepted", "rejected", "duplicates", "deferred")
-
 
 def _listed(summaries) -> list[dict]:
     """The mapped tasks' results as a list, read by index: iterating the lazy XCom sequence
     probes one past its end, which logs a misleading "XCom not found" error in every run."""
     return [summaries[i] for i in range(len(summaries))]
-
-
-def _totals(summaries: list[dict]) -> dict[str, int]:
-    """Add up the per-file summaries (a count may be given as a number or as a list of files)."""
-
-    def count(value) -> int:
-        return len(value) if isinstance(value, list | tuple) else int(value or 0)
-
-    return {key: sum(count(s.get(key)) for s in summaries) for key in SUMMARY_COUNTS}
 
 
 @dag(
@@ -68,75 +62,61 @@ def _totals(summaries: list[dict]) -> dict[str, int]:
 )
 def lhpn_ingest():
     @task(execution_timeout=timedelta(minutes=2))
-    def list_inbox() -> list[str]:
-        """The files waiting in the inbox, in path order (province folder, then name)."""
-        from ingest.pipeline import list_inbox as ready_files
+    def list_inbox() -> list[list[str]]:
+        """The files waiting in the inbox, in batches (province folder, then name)."""
+        from ingest.batches import inbox_batches
 
-        return ready_files()
+        return inbox_batches()
 
     @task(
         execution_timeout=timedelta(minutes=30),
-        map_index_template="{{ inbox_file }}",
-        max_active_tis_per_dagrun=2,
+        map_index_template="{{ batch_label }}",
+        max_active_tis_per_dagrun=2,  # ingest.batches.CONCURRENT_BATCHES
+        show_return_value_in_logs=False,  # the verdict lines say it; the dict is for XCom
     )
-    def process_file(path: str) -> dict:
-        """Archive, validate and load one file (or quarantine it); returns the run summary."""
-        from pathlib import Path
-
+    def process_batch(paths: list[str]) -> dict:
+        """Archive, validate and load a batch of files (or quarantine them); one verdict each."""
         from airflow.sdk import get_current_context
 
-        from ingest.pipeline import process_files
+        from ingest import batches
 
         context = get_current_context()
-        parts = Path(path).parts
-        context["inbox_file"] = "/".join(parts[-2:])  # <province_code>/<file> in the grid
+        context["batch_label"] = batches.batch_label(paths)
         ti = context["ti"]
-        # audit.runs needs a fresh id per attempt: a retry is a new pipeline run
-        run_id = f"{context['run_id']}:{ti.map_index}:{ti.try_number}"
-        summary = process_files([path], run_id=run_id, trigger="airflow").as_dict()
-        if summary["failed"]:
-            # the system failed (not the file): fail the task so Airflow retries it; the file
-            # is still in the inbox
-            raise RuntimeError(f"{path}: " + "; ".join(
-                str(r.get("message")) for r in summary["results"] if r["event"] == "failed"))
+        summary = batches.process_batch(
+            paths, batches.pipeline_run_id(context["run_id"], ti.map_index, ti.try_number))
+        context["batch_label"] = summary["label"]
+        failure = batches.system_failure(summary)
+        if failure:
+            raise RuntimeError(failure)  # Airflow retries; the files are still in the inbox
         return summary
 
-    @task.short_circuit(trigger_rule=TriggerRule.ALL_DONE)
-    def accepted_data_changed(summaries: list[dict]) -> dict:
-        """The run's totals when a file changed accepted data, else nothing (skip the publish).
-
-        Runs even when another file's task failed: what did load still reaches the marts.
-        """
-        summaries = _listed(summaries)
-        if not any(summary.get("changed") for summary in summaries):
-            return {}
-        return _totals(summaries)
-
-    @task(outlets=[RAW_SUBMISSIONS])
-    def publish_raw_submissions(totals: dict) -> None:
-        """Emit the raw-submissions asset event (with the run's totals) that schedules the marts."""
+    @task(outlets=[RAW_SUBMISSIONS], trigger_rule=TriggerRule.ALL_DONE)
+    def publish_raw_submissions() -> dict:
+        """Emit the raw-submissions event when the run processed a file (totals in its extra)."""
         from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowSkipException
 
-        get_current_context()["outlet_events"][RAW_SUBMISSIONS].extra = totals
+        from ingest.batches import airflow_run_totals
 
-    @task
-    def log_run_summary(paths: list[str], summaries: list[dict]) -> dict:
-        """Totals of the run, for the log and XCom."""
-        summaries = _listed(summaries)
-        totals: dict = _totals(summaries)
-        totals["changed"] = any(s.get("changed") for s in summaries)
-        totals["seconds"] = {}
-        for s in summaries:
-            for step, seconds in (s.get("seconds") or {}).items():
-                totals["seconds"][step] = round(totals["seconds"].get(step, 0) + seconds, 2)
-        totals["inbox_files"] = len(paths)
-        print(f"lhpn_ingest run: {totals}")
+        context = get_current_context()
+        totals = airflow_run_totals(context["run_id"])
+        if not totals["processed"]:
+            raise AirflowSkipException("no file processed: nothing to publish")
+        context["outlet_events"][RAW_SUBMISSIONS].extra = totals
         return totals
 
-    paths = list_inbox()
-    summaries = process_file.expand(path=paths)
-    publish_raw_submissions(accepted_data_changed(summaries))
-    log_run_summary(paths, summaries)
+    @task(trigger_rule=TriggerRule.NONE_FAILED, show_return_value_in_logs=False)
+    def log_run_summary(inbox: list[list[str]], summaries: list[dict]) -> dict:
+        """The run's files by outcome, for the log and XCom."""
+        from ingest.batches import run_summary
+
+        return run_summary(_listed(summaries), sum(len(batch) for batch in inbox))
+
+    inbox = list_inbox()
+    summaries = process_batch.expand(paths=inbox)
+    # the summary waits for the event: on a busy machine two tasks at once slow both down
+    summaries >> publish_raw_submissions() >> log_run_summary(inbox, summaries)
 
 
 lhpn_ingest()

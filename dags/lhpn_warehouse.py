@@ -1,21 +1,24 @@
 """
-### lhpn_warehouse — build the marts with dbt, then refresh the validation docs
+### lhpn_warehouse — bring the marts, status, pages and receipts up to date after an ingest run
 
-Scheduled on the asset `lhpn_raw_submissions`, which `lhpn_ingest` publishes only when accepted
-data changed. Trigger it by hand with `full_refresh` to rebuild everything, or with a dbt
-`select` to build part of the project.
+Scheduled on the asset `lhpn_raw_submissions`, which `lhpn_ingest` publishes whenever a run
+processed a file (accepted, rejected or duplicate). Trigger it by hand with `full_refresh` to
+rebuild everything, or with a dbt `select` to build part of the project.
 
-1. `dbt_build` — one `dbt build` (seeds, models, data and unit tests) run in-process with
-   dbtRunner by `ingest.marts.build_marts()`: one parse and dbt's own dependency-ordered threads,
-   not one dbt invocation per model. It fails by itself only when dbt failed without any node to
-   blame (a compile error, the database down); a failed model or test is shown by step 2.
-2. `dbt_model` — one mapped task per model and seed of that build, named after it in the grid,
+1. `dbt_build` — `ingest.marts.build.refresh_marts()`: one `dbt build` run in-process with
+   dbtRunner (one parse, dbt's own dependency-ordered threads), of only what the ingest run made
+   stale: every model when accepted data changed, the three marts that also read rejected files
+   (`submission_status`, `submission_versions`, `validation_findings`) when only rejected files
+   arrived, nothing when nothing changed. It fails by itself only when dbt failed without
+   any node to blame (a compile error, the database down); a failed model or test is shown by 2.
+2. `publish_marts` — emits the `lhpn_marts` asset event right away when something was built and
+   every model and test passed; skipped (no event) otherwise.
+3. `dbt_model` — one mapped task per model and seed of that build, named after it in the grid,
    carrying the results of the tests on it. It fails when the model or one of its tests failed,
    and is skipped when dbt skipped the model (an upstream failed).
-3. `refresh_validation_docs` — the HTML validation report of the data home
-   (`ingest.pages.validation`), run even when a model failed, since it reports on the
-   submissions, not on the marts.
-4. `publish_marts` — emits the `lhpn_marts` asset event when every model and test passed.
+4. `refresh_outputs` — receipts and every page, the validation results included
+   (`ingest.publish.refresh_outputs`); it runs even when a model failed, since the pages and
+   receipts report on the submissions too.
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ import pendulum
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from ingest.assets import MARTS, RAW_SUBMISSIONS
-
-FAILED = {"error", "fail", "runtime error"}
 
 
 @dag(
@@ -53,96 +54,71 @@ FAILED = {"error", "fail", "runtime error"}
 def lhpn_warehouse():
     @task(execution_timeout=timedelta(minutes=45))
     def dbt_build(params: dict | None = None) -> list[dict]:
-        """Run `dbt build` once; return one status record per model (the summary goes to XCom)."""
+        """Build what is stale; return one status record per model (the summary goes to XCom)."""
         from airflow.sdk import get_current_context
 
         from ingest.marts import build as marts
 
         params = params or {}
         try:
-            summary = marts.build_marts(select=params.get("select") or None,
-                                        full_refresh=bool(params.get("full_refresh")))
+            summary = marts.refresh_marts(select=params.get("select") or None,
+                                          full_refresh=bool(params.get("full_refresh")))
             nodes, error = summary.pop("nodes"), None
         except marts.MartsError as exc:
             summary, nodes, error = {}, exc.nodes, str(exc)
-        models = model_statuses(nodes, marts._target_path() / "manifest.json")
+        models = marts.model_statuses(nodes)
         if error and not any(m["failed"] for m in models):
             raise marts.MartsError(error)  # nothing to show per model: fail (and retry) here
         print(f"dbt build: {summary or error}")
         get_current_context()["ti"].xcom_push(key="summary", value={**summary, "error": error})
         return models
 
-    @task(map_index_template="{{ dbt_model }}", retries=0, max_active_tis_per_dagrun=4)
+    @task(map_index_template="{{ dbt_model }}", retries=0, max_active_tis_per_dagrun=4,
+          trigger_rule=TriggerRule.NONE_FAILED)  # also when publish_marts skipped: show why
     def dbt_model(model: dict) -> dict:
         """One model (or seed) of the build with its tests; fails when any of them failed."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
+
+        from ingest.marts.build import FAILED_STATUSES
 
         get_current_context()["dbt_model"] = model["name"]
         tests = ", ".join(f"{n} {s}" for s, n in sorted(model["tests"].items())) or "no tests"
         print(f"{model['resource_type']} {model['name']}: {model['status']} "
               f"in {model['seconds']:.2f}s; tests: {tests}")
         if model["failed"]:
-            problems = [model["message"]] if model["status"] in FAILED else []
+            problems = [model["message"]] if model["status"] in FAILED_STATUSES else []
             problems += model["failed_tests"]
             raise RuntimeError(f"{model['name']} failed: " + "; ".join(p for p in problems if p))
         if model["status"] == "skipped":
             raise AirflowSkipException(f"dbt skipped {model['name']} (an upstream node failed)")
         return model
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=15))
-    def refresh_validation_docs() -> str:
-        """Rebuild the validation HTML docs in the data home; returns their path."""
-        from ingest.pages.validation import refresh_validation_docs as refresh
-
-        return str(refresh())
-
     @task(outlets=[MARTS], retries=0)
-    def publish_marts() -> None:
-        """Emit the marts asset event for whatever reads the marts next."""
+    def publish_marts(models: list[dict]) -> None:
+        """Emit the marts asset event when something was built and all of it passed."""
+        from airflow.sdk.exceptions import AirflowSkipException
 
-    build = dbt_build()
-    models = dbt_model.expand(model=build)
-    models >> publish_marts()
-    models >> refresh_validation_docs()
+        failed = [m["name"] for m in models if m["failed"] or m["status"] == "skipped"]
+        if failed:
+            raise AirflowSkipException(f"not published: {', '.join(failed)} failed or skipped")
+        if not models:
+            raise AirflowSkipException("nothing was built: the marts were already current")
 
+    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=15))
+    def refresh_outputs() -> dict:
+        """Receipts and pages, from what the warehouse holds now."""
+        from ingest.publish import refresh_outputs as refresh
 
-def model_statuses(nodes: list[dict], manifest_path) -> list[dict]:
-    """Per model and seed of a dbt build, with the outcome of the tests on it.
+        # no run id: the pages reflect the latest pipeline run in the warehouse (audit.runs),
+        # which is the last batch of the ingest run that scheduled this one
+        return refresh()
 
-    `nodes` are the per-node records of `ingest.marts.build_marts`; the manifest tells which
-    models a test depends on (a test counts against each of them).
-    """
-    import json
-    from pathlib import Path
-
-    manifest_path = Path(manifest_path)
-    manifest = (json.loads(manifest_path.read_text(encoding="utf-8"))
-                if manifest_path.exists() else {})
-    depends = {uid: node.get("depends_on", {}).get("nodes", [])
-               for kind in ("nodes", "unit_tests") for uid, node in manifest.get(kind, {}).items()}
-
-    models: dict[str, dict] = {}
-    for node in nodes:
-        if node["resource_type"] in {"model", "seed", "snapshot"}:
-            status = str(node["status"]).lower()
-            models[node["unique_id"]] = {
-                "name": node["name"], "resource_type": node["resource_type"], "status": status,
-                "seconds": node.get("execution_time") or 0.0, "message": node.get("message"),
-                "tests": {}, "failed_tests": [], "failed": status in FAILED,
-            }
-    for node in nodes:
-        if node["resource_type"] not in {"test", "unit_test"}:
-            continue
-        status = str(node["status"]).lower()
-        for parent in (p for p in depends.get(node["unique_id"], []) if p in models):
-            record = models[parent]
-            record["tests"][status] = record["tests"].get(status, 0) + 1
-            if status in FAILED:
-                record["failed"] = True
-                record["failed_tests"].append(f"{node['name']}: {node.get('message')}")
-    order = {"seed": 0, "snapshot": 1, "model": 2}
-    return sorted(models.values(), key=lambda m: (order[m["resource_type"]], m["name"]))
+    models = dbt_build()
+    # the event first, alone: the per-model tasks and the pages follow it (on a busy machine,
+    # seven tasks starting together slow the one that matters)
+    published = publish_marts(models)
+    published >> [dbt_model.expand(model=models), refresh_outputs()]
 
 
 lhpn_warehouse()

@@ -2,7 +2,8 @@
 
 Runs `airflow standalone` with everything in the data home: AIRFLOW_HOME is `<home>/airflow`,
 the metadata database is `airflow` on the warehouse server (the embedded PostgreSQL unless
-LHPN_WAREHOUSE_URL names one), the DAGs are the repository's `dags/`, and examples are off.
+LHPN_WAREHOUSE_URL names one), the executor is `ingest.airflow_executor.WarmLocalExecutor`,
+the DAGs are the repository's `dags/`, and examples are off.
 For development only; production runs the services of docker-compose.yml.
 
 `airflow_env()` is the one place that knows these settings; the tests use it too.
@@ -62,7 +63,9 @@ def airflow_env(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(warehouse.server_url(database)),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # LocalExecutor with pandas, GX and dbt imported before its workers fork (see module)
+        "AIRFLOW__CORE__EXECUTOR": "ingest.airflow_executor.WarmLocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "8",  # worker processes: plenty for two DAGs on a laptop
         "AIRFLOW__CORE__AUTH_MANAGER": (
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
         ),

@@ -6,8 +6,9 @@ no pandas or dbt. The watcher's trigger resolves the inbox folder when it runs, 
 - `INBOX`: report files waiting in the inbox. Its watcher fires an asset event as soon as a new
   settled file is there, so `lhpn_ingest` starts within seconds instead of at the next tick of
   its safety-net schedule.
-- `RAW_SUBMISSIONS`: accepted submissions in `raw.*`. `lhpn_ingest` publishes it only when a run
-  changed accepted data; `lhpn_warehouse` is scheduled on it.
+- `RAW_SUBMISSIONS`: the submissions in `raw.*` and what happened to each file. `lhpn_ingest`
+  publishes it whenever a run processed a file (accepted, rejected or a duplicate: each changes
+  the status, pages or receipts); `lhpn_warehouse` is scheduled on it and builds what is stale.
 - `MARTS`: the `marts` schema BI reads, published by `lhpn_warehouse` after a good build.
 """
 
@@ -21,8 +22,9 @@ from typing import Any
 from airflow.sdk import Asset, AssetWatcher
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-# How often the triggerer looks at the inbox; the cron schedule of lhpn_ingest is the safety net.
-INBOX_POKE_SECONDS = 15.0
+# How often the triggerer looks at the inbox (a directory listing: cheap), so a dropped file
+# starts lhpn_ingest within seconds; the cron schedule of lhpn_ingest is the safety net.
+INBOX_POKE_SECONDS = 2.0
 # An asset event carries at most this many file names (the ingest run lists the inbox itself).
 _EVENT_FILE_NAMES = 20
 
@@ -32,24 +34,26 @@ Fingerprint = tuple[str, int, int]
 def _ready_files() -> set[Fingerprint]:
     """Inbox files the pipeline would take now, each with its size and mtime.
 
-    A file younger than the settle time may still be being written: it is left out, and so
-    announced by a later scan once it has settled (the pipeline would only defer it now).
+    The settle rule is the pipeline's own (`ingest.receive.settle`): a file younger than the
+    settle window may still be being written, so it is left out and announced by a later scan
+    once it has settled; a file whose mtime lies in the future is announced at once (the run
+    watches it for the window instead of trusting its clock). Links and special files are
+    listed too: the run refuses them with a log entry.
     """
-    import time
-
-    from ingest.receive.inbox import (
-        list_inbox,  # imported in the triggerer only, never at parse time
-    )
+    # imported in the triggerer only, never at parse time
+    from ingest.receive.inbox import list_inbox
+    from ingest.receive.names import local_path
+    from ingest.receive.settle import ready_now
     from ingest.settings import settle_seconds
 
-    settled_before = time.time() - settle_seconds()
+    settle = settle_seconds()
     ready: set[Fingerprint] = set()
     for path in list_inbox():
         try:
-            stat = os.stat(path)
+            stat = os.lstat(local_path(path))
         except FileNotFoundError:  # picked up by a running ingest between listing and stat
             continue
-        if stat.st_mtime <= settled_before:
+        if ready_now(stat, settle):
             ready.add((path, stat.st_size, stat.st_mtime_ns))
     return ready
 

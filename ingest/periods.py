@@ -32,14 +32,6 @@ class Period:
         """Periods ending on or after 1 July 2025 use the 34 new province codes."""
         return self.end >= MERGER_DATE
 
-    @property
-    def due(self) -> date | None:
-        if self.kind == "annual":
-            return date(self.year, 12, 15)
-        if self.kind == "half_year":
-            return date(self.year, 6, 15)
-        return None
-
 
 def _clean(text: object) -> str:
     if isinstance(text, float) and text.is_integer():
@@ -66,9 +58,6 @@ class Term:
     code: str
     start_year: int
     end_year: int
-
-    def contains(self, period: Period) -> bool:
-        return self.start_year <= period.year <= self.end_year
 
 
 def parse_term(text: object) -> Term | None:

@@ -1,14 +1,17 @@
 """The file lifecycle: inbox -> archive -> read -> validate -> load -> quarantine or done.
 
 `process_files` is what both `lhpn run` and the Airflow ingest DAG call. Every received file is
-copied byte for byte into the archive before anything else; bad input never raises, it becomes
-a rejected submission with a report in the quarantine; only failures of the system raise.
+copied byte for byte into the archive before anything else (a file over the size limit is judged
+by its size alone: moved to the quarantine unread); bad input never raises, it becomes a rejected
+file with a report in the quarantine; only failures of the system raise. Symbolic links and
+special files in the inbox are refused with a log entry and left alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +24,12 @@ import psycopg
 from ingest import settings
 from ingest.load import submissions as load
 from ingest.model import Finding, ParsedFile
-from ingest.receive.inbox import folder_province, list_inbox
+from ingest.read import isolated
+from ingest.read.limits import mb
+from ingest.receive import archive, settle
+from ingest.receive.inbox import MAX_DEPTH, folder_province, list_inbox
+from ingest.receive.names import display_name, local_path, portable_path, sidecar_name
+from ingest.receive.settle import Seen
 from ingest.settings import Home
 from ingest.warehouse import query
 
@@ -33,7 +41,9 @@ class FileResult:
     path: str
     source_file: str
     province_code: str
-    event: str  # accepted | accepted_with_warnings | rejected | duplicate | deferred | failed
+    # accepted | accepted_with_warnings | rejected | duplicate | deferred | failed, or refused:
+    # a symbolic link, folder or special file, logged and left untouched (never read)
+    event: str
     sha256: str | None = None
     submission_id: int | None = None
     version: int | None = None
@@ -73,6 +83,7 @@ class RunSummary:
             "rejected": self.count("rejected"),
             "duplicates": self.count("duplicate"),
             "deferred": self.count("deferred"),
+            "refused": self.count("refused"),
             "failed": self.failed,
             "rows": sum(r.rows for r in self.results),
             "changed": self.changed,
@@ -81,40 +92,31 @@ class RunSummary:
         }
 
 
-def archive_bytes(data_home: Home, sha256: str, suffix: str, data: bytes) -> Path:
-    """Content-addressed copy, written atomically; the same bytes are stored once."""
-    target = data_home.archive / sha256[:2] / f"{sha256}{suffix.lower()}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    return target
+def _quarantine(data_home: Home, item: _Received, report_text: str) -> Path:
+    """The rejected file's copy and its report, side by side, each written atomically. The copy
+    keeps the name it came with (bytes and all); the report's name fits the file system."""
+    folder = archive.safe_folder(data_home.quarantine / _folder_name(item.parsed.folder_province))
+    target = folder / sidecar_name(item.path.name, "")
+    if os.path.lexists(target) and (not target.is_file() or target.read_bytes() != item.data):
+        target = archive.free_name(folder, item.path.name, item.parsed.sha256[:8])
+    archive.write_bytes_atomic(target, item.data)
+    return archive.write_text_atomic(folder / sidecar_name(target.name, ".errors.txt"),
+                                     report_text)
 
 
-def _quarantine(data_home: Home, parsed: ParsedFile, data: bytes, report_text: str) -> Path:
-    folder = data_home.quarantine / (parsed.folder_province or "_khong_ro_tinh")
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / parsed.source_file
-    if target.exists() and target.read_bytes() != data:
-        target = folder / f"{Path(parsed.source_file).stem}.{parsed.sha256[:8]}{target.suffix}"
-    target.write_bytes(data)
-    report = target.with_name(target.name + ".errors.txt")
-    report.write_text(report_text, encoding="utf-8")
-    return report
+def _warnings_report(data_home: Home, item: _Received, report_text: str) -> Path:
+    folder = archive.safe_folder(data_home.reports / _folder_name(item.parsed.folder_province))
+    return archive.write_text_atomic(folder / sidecar_name(item.path.name, ".warnings.txt"),
+                                     report_text)
 
 
-def _warnings_report(data_home: Home, parsed: ParsedFile, report_text: str) -> Path:
-    folder = data_home.reports / (parsed.folder_province or "_khong_ro_tinh")
-    folder.mkdir(parents=True, exist_ok=True)
-    report = folder / f"{parsed.source_file}.warnings.txt"
-    report.write_text(report_text, encoding="utf-8")
-    return report
-
+def _folder_name(province: str) -> str:
+    return sidecar_name(province, "") if province and province not in (".", "..") \
+        else "_khong_ro_tinh"
 
 
 LOAD_BATCH = 100  # files per load transaction: a crash costs at most one batch's re-run
-PARALLEL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
+PARALLEL_MIN_FILES = 64  # below this, one worker process parses the run's files
 
 
 def _parsed(item: _Received) -> ParsedFile:
@@ -123,16 +125,53 @@ def _parsed(item: _Received) -> ParsedFile:
 
 
 def _parse_all(items: list[_Received]) -> list[ParsedFile]:
-    """Parse files in order; a large run is spread over worker processes (parsing is CPU-bound
-    Python, and each file is independent)."""
-    workers = min(settings.workers(), len(items) // (PARALLEL_MIN_FILES // 2))
-    if workers < 2:
-        return [_parsed(item) for item in items]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """Parse each file in a worker process with memory and CPU limits (`ingest.read.isolated`):
+    a file that crashes or exhausts its worker is rejected alone. A large run is spread over
+    several workers (parsing is CPU-bound Python, and each file is independent)."""
+    workers = min(settings.workers(), max(1, len(items) // (PARALLEL_MIN_FILES // 2)))
+    seconds = settings.parse_seconds()
+    results = isolated.run_each(len(items), lambda i: _parsed(items[i]), workers=workers,
+                                memory=settings.parse_memory_bytes(), cpu_seconds=seconds,
+                                wall_seconds=2 * seconds + 10)
+    parsed = []
+    for item, result in zip(items, results, strict=True):
+        if isinstance(result, isolated.Failure):
+            item.parsed.findings.append(_isolation_finding(result))
+            parsed.append(item.parsed)
+        else:
+            parsed.append(result)
+    return parsed
 
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(_parsed, items, chunksize=16))
+
+def _isolation_finding(failure: isolated.Failure) -> Finding:
+    if failure.kind == "memory":
+        budget = mb(settings.parse_memory_bytes())
+        return _file_error(
+            "too_complex",
+            f"Tệp quá lớn hoặc quá phức tạp để đọc: cần hơn {budget} bộ nhớ. Hãy gửi bảng tính "
+            "chỉ gồm các sheet báo cáo (xóa các ô, dòng, cột thừa).",
+            f"The file is too large or too complex to read: it needs more than {budget} of "
+            "memory. Send a workbook with only the report sheets (delete stray cells, rows "
+            "and columns).")
+    if failure.kind == "time":
+        limit = f"{settings.parse_seconds():.0f}"
+        return _file_error(
+            "too_complex",
+            f"Tệp quá phức tạp để đọc: đọc tệp mất hơn {limit} giây. Hãy gửi bảng tính chỉ "
+            "gồm các sheet báo cáo.",
+            f"The file is too complex to read: reading it takes more than {limit} seconds. "
+            "Send a workbook with only the report sheets.")
+    if failure.kind == "crash":
+        return _file_error(
+            "damaged",
+            "Tệp bị hỏng hoặc quá phức tạp: chương trình đọc bảng tính dừng lại khi đọc tệp "
+            f"({failure.detail}). Hãy mở tệp, lưu lại dưới dạng .xlsx rồi gửi lại.",
+            "The file is damaged or too complex: the spreadsheet reader stopped on it "
+            f"({failure.detail}). Open it, save it again as .xlsx and send it again.")
+    return _file_error(
+        "unreadable",
+        f"Không đọc được nội dung bảng tính: {failure.detail[:300]}",
+        f"The workbook's content cannot be read: {failure.detail[:300]}")
 
 
 def _file_error(rule: str, vi: str, en: str) -> Finding:
@@ -141,30 +180,29 @@ def _file_error(rule: str, vi: str, en: str) -> Finding:
 
 
 def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
-    """Read and normalise; any problem of the input becomes a finding, never an exception."""
+    """Read and normalise; any problem of the input becomes a finding, never an exception
+    (except MemoryError, which the worker reports for its file)."""
     from ingest.read.normalise import parse_workbook
     from ingest.read.reader import UnreadableFile, read_file
 
-    limit = settings.max_file_bytes()
-    if len(data) > limit:
-        parsed.findings.append(_file_error(
-            "too_large",
-            f"Tệp quá lớn ({len(data) / 1e6:.1f} MB); giới hạn là {limit / 1e6:.0f} MB.",
-            f"The file is too large ({len(data) / 1e6:.1f} MB); the limit is {limit / 1e6:.0f} MB.",
-        ))
-        return
     try:
         sheets = read_file(path, data)
+        parse_workbook(parsed, sheets)
     except UnreadableFile as exc:
         parsed.findings.append(_file_error(exc.rule, exc.message_vi, exc.message_en))
-        return
-    try:
-        parse_workbook(parsed, sheets)
+    except MemoryError:
+        raise
+    except RecursionError:
+        parsed.findings.append(_file_error(
+            "too_complex",
+            "Tệp quá phức tạp để đọc (cấu trúc lồng nhau quá sâu).",
+            "The file is too complex to read (its structure is nested too deeply)."))
     except Exception as exc:  # noqa: BLE001 - a workbook shaped like nothing we expect
+        detail = display_name(f"{type(exc).__name__}: {exc}")[:300]
         parsed.findings.append(_file_error(
             "unreadable",
-            f"Không đọc được nội dung bảng tính: {type(exc).__name__}: {exc}",
-            f"The workbook's content cannot be read: {type(exc).__name__}: {exc}",
+            f"Không đọc được nội dung bảng tính: {detail}",
+            f"The workbook's content cannot be read: {detail}",
         ))
 
 
@@ -175,11 +213,15 @@ class _Received:
     data: bytes
     archive_path: str
     received_at: datetime
+    seen: Seen  # the inbox file as it was read: removed only while it is still that file
 
 
 def process_files(paths: list[str], *, run_id: str | None = None, trigger: str = "cli",
                   progress: Callable[[FileResult, int, int], None] | None = None) -> RunSummary:
-    """Archive, read, validate (all files together) and load each file in its own transaction."""
+    """Receive (settle, archive), read (in worker processes), validate (all files together) and
+    load, up to LOAD_BATCH files per transaction (file by file when a batch fails, so a failure
+    stays the failing file's own). Every path gets exactly one `FileResult`, except a file a
+    concurrent run took first."""
     from ingest import warehouse
     from ingest.outbox.receipts import write_receipts
     from ingest.validate import report
@@ -189,7 +231,6 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     summary = RunSummary(run_id)
     url = warehouse.warehouse_url()
-    settle = settings.settle_seconds()
     clock = time.perf_counter
     total = len(paths)
     done = 0
@@ -203,13 +244,10 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("insert into audit.runs (run_id, trigger) values (%s, %s)", [run_id, trigger])
-        # 1. receive: archive every file byte for byte before anything else
+        receiver = _Receiver(conn, run_id, data_home, finish, report.render_report)
+        # 1. receive: wait for young files to settle, archive each byte for byte
         t0 = clock()
-        arrived: list[_Received] = []
-        for raw_path in paths:
-            item = _arrive(Path(raw_path), data_home, settle, finish)
-            if item is not None:
-                arrived.append(item)
+        arrived = receiver.receive([Path(local_path(p)) for p in paths])
         # claim: one run per file content at a time (released when the connection closes)
         shas = [item.parsed.sha256 for item in arrived]
         claimed = {sha for sha, ok in conn.execute(
@@ -227,14 +265,13 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
         fresh: list[_Received] = []
         for item in arrived:
             if item.parsed.sha256 in known:
-                _drop_duplicate(conn, run_id, item.path, item.parsed.folder_province,
-                                item.parsed.sha256, finish)
+                receiver.drop_duplicate(item)
             else:
                 known.add(item.parsed.sha256)  # a second copy in the same run is a duplicate
                 fresh.append(item)
         summary.seconds["receive"] = clock() - t0
 
-        # 2. read and normalise (on every core when the run is large)
+        # 2. read and normalise, each file in a worker process with limits
         t0 = clock()
         for item, parsed in zip(fresh, _parse_all(fresh), strict=True):
             item.parsed = parsed
@@ -252,8 +289,7 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
         # 4. load in batches, one transaction each; then clear the inbox
         t0 = clock()
         for start in range(0, len(fresh), LOAD_BATCH):
-            for result in _load(conn, data_home, fresh[start:start + LOAD_BATCH], run_id,
-                                report.render_report):
+            for result in receiver.load(fresh[start:start + LOAD_BATCH]):
                 finish(result)
         summary.seconds["load"] = clock() - t0
 
@@ -268,71 +304,273 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
     return summary
 
 
-def _arrive(path: Path, data_home: Home, settle: float, finish) -> _Received | None:
-    """Read a settled file once and archive it; None when it is not ready (or gone)."""
-    province = folder_province(path, data_home.inbox) if path.is_relative_to(
-        data_home.inbox) else path.parent.name
-    try:
-        stat = path.stat()
-        if time.time() - stat.st_mtime < settle:
-            finish(FileResult(str(path), path.name, province, "deferred",
-                              message="still being written; left for the next run"))
+class _Receiver:
+    """The file lifecycle around reading: receive, refuse, defer, quarantine, load, clear."""
+
+    def __init__(self, conn: psycopg.Connection, run_id: str, data_home: Home,
+                 finish: Callable[[FileResult], None], render: Callable[[ParsedFile], str]):
+        self.conn = conn
+        self.run_id = run_id
+        self.home = data_home
+        self.finish = finish
+        self.render = render
+
+    # ------------------------------------------------------------ who sent what
+
+    def _root(self, path: Path) -> Path | None:
+        """The folder containment starts from: the inbox for inbox files."""
+        inbox = self.home.inbox
+        return inbox if path.is_relative_to(inbox) and path != inbox else None
+
+    def _names(self, path: Path) -> tuple[str, str]:
+        """(file name, province) as text safe to print and store."""
+        root = self._root(path)
+        province = folder_province(path, root) if root else path.parent.name
+        return display_name(path.name), display_name(province)
+
+    def _log(self, sha: str | None, path: Path, event: str, message: str,
+             submission_id: int | None = None) -> None:
+        name, province = self._names(path)
+        load.log_event(self.conn, self.run_id, sha, name, province, event, submission_id,
+                       message)
+
+    def _answer(self, path: Path, event: str, message: str, **fields) -> None:
+        name, province = self._names(path)
+        self.finish(FileResult(portable_path(str(path)), name, province, event, message=message,
+                               **fields))
+
+    # ------------------------------------------------------------ receive
+
+    def receive(self, paths: list[Path]) -> list[_Received]:
+        regular: list[str] = []
+        for path in paths:
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                continue  # taken by a concurrent run
+            except OSError as exc:
+                self.refuse(path, f"cannot be looked at ({exc.strerror})")
+                continue
+            if stat.S_ISREG(st.st_mode):
+                regular.append(str(path))
+            elif stat.S_ISDIR(st.st_mode) and self._too_deep(path):
+                self.set_aside_folder(path)
+            else:
+                self.refuse(path, _kind_of(path, st, self._root(path)))
+        waited = settle.wait_until_settled(regular, settings.settle_seconds(),
+                                           settings.settle_wait_seconds())
+        arrived = []
+        for key in regular:
+            path = Path(key)
+            if key in waited.changing:
+                self.defer(path, waited.changing[key])
+            elif key in waited.ready:
+                item = self._take(path, waited.ready[key])
+                if item is not None:
+                    arrived.append(item)
+        return arrived
+
+    def _take(self, path: Path, seen: Seen) -> _Received | None:
+        """Read a settled file once and archive it; None when it was answered otherwise."""
+        try:
+            taken = archive.read_settled(path, self._root(path), seen, settings.max_file_bytes())
+        except FileNotFoundError:
             return None
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None  # taken by a concurrent run
-    if len(data) != stat.st_size:
-        finish(FileResult(str(path), path.name, province, "deferred",
-                          message="size changed while reading; left for the next run"))
-        return None
-    sha = hashlib.sha256(data).hexdigest()
-    archived = archive_bytes(data_home, sha, path.suffix, data)
-    return _Received(path, ParsedFile(path, path.name, province, sha, len(data)), data,
-                     str(archived.relative_to(data_home.root)),
-                     datetime.fromtimestamp(min(stat.st_mtime, time.time()), UTC))
+        except archive.NotAFile as exc:
+            self.refuse(path, str(exc))
+            return None
+        except archive.Changed as exc:
+            self.defer(path, f"{exc}; left for the next run")
+            return None
+        except archive.TooLarge as exc:
+            self.reject_unread(path, seen, _too_large(exc.size))
+            return None
+        except OSError as exc:
+            self.fail_unread(path, seen, f"{type(exc).__name__}: {exc.strerror or exc}")
+            return None
+        data = taken.data
+        sha = hashlib.sha256(data).hexdigest()
+        archived = archive.archive_bytes(self.home.archive, sha, path.suffix, data)
+        name, province = self._names(path)
+        return _Received(path, ParsedFile(path, name, province, sha, len(data)), data,
+                         str(archived.relative_to(self.home.root)),
+                         datetime.fromtimestamp(min(seen.mtime, time.time()), UTC), seen)
 
+    def refuse(self, path: Path, why: str) -> None:
+        """A symbolic link, folder or special file: logged, never read, moved or deleted."""
+        message = f"refused, not read: {why}"
+        self._log(None, path, "refused", message)
+        self._answer(path, "refused", message)
 
-def _drop_duplicate(conn, run_id, path: Path, province: str, sha: str, finish) -> None:
-    load.log_event(conn, run_id, sha, path.name, province, "duplicate", None,
-                   "same bytes already received; nothing changed")
-    path.unlink(missing_ok=True)
-    finish(FileResult(str(path), path.name, province, "duplicate", sha256=sha,
-                      message="đã nhận trước đó / already received"))
+    def _too_deep(self, path: Path) -> bool:
+        root = self._root(path)
+        return root is not None and len(path.relative_to(root).parts) >= MAX_DEPTH
 
+    def set_aside_folder(self, path: Path) -> None:
+        """A folder nested too deep to walk: moved (not read) into the quarantine, with a
+        report, so it neither blocks the inbox nor comes back on every run."""
+        name, province = self._names(path)
+        finding = _file_error(
+            "too_deep",
+            f"Thư mục lồng quá sâu (hơn {MAX_DEPTH} cấp) nên không được đọc; đã chuyển ra khỏi "
+            "hộp thư. Hãy đặt tệp báo cáo ngay trong thư mục của tỉnh.",
+            f"Folders nested deeper than {MAX_DEPTH} levels are not read; this one was moved "
+            "out of the inbox. Put report files directly in the province's folder.")
+        parsed = ParsedFile(path, name, province, "", 0, findings=[finding])
+        folder = archive.safe_folder(self.home.quarantine / _folder_name(province))
+        target = archive.free_name(folder, path.name)
+        try:
+            os.rename(path, target)
+        except OSError as exc:
+            self.refuse(path, f"folder nested deeper than {MAX_DEPTH} levels ({exc.strerror})")
+            return
+        report_path = archive.write_text_atomic(
+            folder / sidecar_name(target.name, ".errors.txt"), self.render(parsed))
+        self._log(None, path, "rejected", finding.message_en)
+        self._answer(path, "rejected", finding.message_en, errors=1,
+                     report=portable_path(str(report_path)))
 
-def _load(conn, data_home: Home, items: list[_Received], run_id: str,
-          render) -> list[FileResult]:
-    """Load `items` in one transaction; if that fails, file by file, so a failure stays the
-    failing file's own. Reports are written before the commit (a crash after it leaves them
-    in place); inbox files are removed only after it."""
-    reports: dict[str, Path] = {}
-    for item in items:
-        if item.parsed.errors:
-            reports[item.parsed.sha256] = _quarantine(data_home, item.parsed, item.data,
-                                                      render(item.parsed))
-    try:
-        loaded = load.load_batch(conn, [load.Incoming(i.parsed, i.archive_path, i.received_at)
-                                        for i in items], run_id)
-    except psycopg.Error as exc:
-        if len(items) > 1:
-            return [r for item in items for r in _load(conn, data_home, [item], run_id, render)]
-        parsed = items[0].parsed
-        load.log_event(conn, run_id, parsed.sha256, parsed.source_file, parsed.folder_province,
-                       "failed", None, str(exc)[:500])
-        return [_result(items[0], event="failed", message=f"{type(exc).__name__}: {exc}")]
-    results = []
-    for item, done in zip(items, loaded, strict=True):
+    def defer(self, path: Path, why: str) -> None:
+        self._log(None, path, "deferred", why)
+        self._answer(path, "deferred", why)
+
+    # ------------------------------------------------------------ files that are never parsed
+
+    def reject_unread(self, path: Path, seen: Seen, finding: Finding,
+                      event_message: str | None = None) -> None:
+        """Quarantine a file without reading it (too large, or set aside after failures)."""
+        name, province = self._names(path)
+        parsed = ParsedFile(path, name, province, "", seen.size, findings=[finding])
+        try:
+            moved = archive.move_out(path, self._root(path), seen,
+                                     self.home.quarantine / _folder_name(province))
+        except FileNotFoundError:
+            return
+        if moved is None:
+            self.defer(path, "changed while being set aside; left for the next run")
+            return
+        report_path = archive.write_text_atomic(
+            moved.with_name(sidecar_name(moved.name, ".errors.txt")), self.render(parsed))
+        message = event_message or finding.message_en
+        self._log(None, path, "rejected", message)
+        self._answer(path, "rejected", message, errors=1,
+                     report=portable_path(str(report_path)))
+
+    def fail_unread(self, path: Path, seen: Seen, message: str) -> None:
+        """The system could not read the file: it stays for the next run, unless it failed the
+        same way too often (then it is set aside with a report)."""
+        name, province = self._names(path)
+        if self._failures(None, name, province, message) + 1 >= settings.poison_failures():
+            self.reject_unread(path, seen, _poisoned(message), f"set aside: {message}")
+            return
+        self._log(None, path, "failed", message)
+        self._answer(path, "failed", message)
+
+    def _failures(self, sha: str | None, name: str, province: str, message: str) -> int:
+        return self.conn.execute(query("count_failures"), {
+            "sha256": sha, "source_file": name, "province_code": province,
+            "message": message}).fetchone()[0]
+
+    # ------------------------------------------------------------ after reading
+
+    def drop_duplicate(self, item: _Received) -> None:
         parsed = item.parsed
-        item.path.unlink(missing_ok=True)
-        if done.duplicate:
-            results.append(_result(item, event="duplicate", message="loaded by a concurrent run"))
-            continue
-        report_path = reports.get(parsed.sha256)
-        if not parsed.errors and parsed.warnings:
-            report_path = _warnings_report(data_home, parsed, render(parsed))
-        results.append(_result(item, submission_id=done.submission_id, version=done.version,
-                               rows=done.rows, report=str(report_path) if report_path else None))
-    return results
+        load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
+                       parsed.folder_province, "duplicate", None,
+                       "same bytes already received; nothing changed")
+        self._clear(item)
+        self.finish(FileResult(portable_path(str(item.path)), parsed.source_file,
+                               parsed.folder_province,
+                               "duplicate", sha256=parsed.sha256,
+                               message="đã nhận trước đó / already received"))
+
+    def _clear(self, item: _Received) -> None:
+        """Remove the inbox file if it still holds the archived bytes; else keep it (a writer
+        came back: the next run takes the new content) and say so in the log."""
+        if not archive.remove_if_unchanged(item.path, self._root(item.path), item.seen,
+                                           item.parsed.sha256) and item.path.exists():
+            load.log_event(self.conn, self.run_id, item.parsed.sha256, item.parsed.source_file,
+                           item.parsed.folder_province, "kept", None,
+                           "changed after it was read: left in the inbox for the next run")
+
+    def load(self, items: list[_Received]) -> list[FileResult]:
+        """Load `items` in one transaction; if that fails, file by file, so a failure stays the
+        failing file's own. Reports are written before the commit (a crash after it leaves them
+        in place); inbox files are removed only after it."""
+        reports: dict[str, Path] = {}
+        for item in items:
+            if item.parsed.errors:
+                reports[item.parsed.sha256] = _quarantine(self.home, item,
+                                                          self.render(item.parsed))
+        try:
+            loaded = load.load_batch(self.conn, [
+                load.Incoming(i.parsed, i.archive_path, i.received_at) for i in items],
+                self.run_id)
+        except psycopg.Error as exc:
+            if len(items) > 1:
+                return [r for item in items for r in self.load([item])]
+            return [self._load_failed(items[0], exc)]
+        results = []
+        for item, done in zip(items, loaded, strict=True):
+            parsed = item.parsed
+            self._clear(item)
+            if done.duplicate:
+                results.append(_result(item, event="duplicate",
+                                       message="loaded by a concurrent run"))
+                continue
+            report_path = reports.get(parsed.sha256)
+            if not parsed.errors and parsed.warnings:
+                report_path = _warnings_report(self.home, item, self.render(parsed))
+            results.append(_result(item, submission_id=done.submission_id,
+                                   version=done.version, rows=done.rows,
+                                   report=portable_path(str(report_path)) if report_path
+                                   else None))
+        return results
+
+    def _load_failed(self, item: _Received, exc: psycopg.Error) -> FileResult:
+        parsed = item.parsed
+        message = display_name(f"{type(exc).__name__}: {exc}")[:500]
+        failures = self._failures(parsed.sha256, parsed.source_file, parsed.folder_province,
+                                  message)
+        if failures + 1 >= settings.poison_failures():
+            parsed.findings.append(_poisoned(message))
+            report_path = _quarantine(self.home, item, self.render(parsed))
+            load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
+                           parsed.folder_province, "rejected", None, f"set aside: {message}")
+            self._clear(item)
+            return _result(item, event="rejected", report=portable_path(str(report_path)),
+                           message=f"set aside after {failures + 1} failures: {message}")
+        load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
+                       parsed.folder_province, "failed", None, message)
+        return _result(item, event="failed", message=message)
+
+
+def _kind_of(path: Path, st: os.stat_result, root: Path | None) -> str:
+    if stat.S_ISLNK(st.st_mode):
+        return "symbolic link (links are never followed)"
+    if stat.S_ISDIR(st.st_mode):
+        return "a folder that cannot be read" if root else "a folder"
+    return "not a regular file (device, pipe or socket)"
+
+
+def _too_large(size: int) -> Finding:
+    limit = settings.max_file_bytes()
+    return _file_error(
+        "too_large",
+        f"Tệp quá lớn ({mb(size)}); giới hạn là {mb(limit)}. Tệp không được đọc.",
+        f"The file is too large ({mb(size)}); the limit is {mb(limit)}. It was not read.")
+
+
+def _poisoned(message: str) -> Finding:
+    times = settings.poison_failures()
+    return _file_error(
+        "system_failure",
+        f"Hệ thống không xử lý được tệp này sau {times} lần thử ({message}); tệp đã được để "
+        "riêng để không chặn các tệp khác. Người vận hành đã được báo; hãy liên hệ nếu cần "
+        "gửi lại.",
+        f"The system failed to process this file {times} times ({message}); it has been set "
+        "aside so it does not hold up other files. The operator has been told; get in touch "
+        "if it needs to be sent again.")
 
 
 def _undecided(conn, run_id: str, item: _Received) -> FileResult:
@@ -349,7 +587,7 @@ def _result(item: _Received, **fields) -> FileResult:
     from ingest.validate.run import fault_note
 
     parsed = item.parsed
-    base = dict(path=str(item.path), source_file=parsed.source_file,
+    base = dict(path=portable_path(str(item.path)), source_file=parsed.source_file,
                 province_code=parsed.folder_province, event=parsed.outcome,
                 sha256=parsed.sha256, period=parsed.info.period, errors=len(parsed.errors),
                 warnings=len(parsed.warnings), message=fault_note(parsed))

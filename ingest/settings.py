@@ -76,13 +76,63 @@ def expectations_dir() -> Path:
     return Path(os.environ.get("LHPN_EXPECTATIONS") or PROJECT_ROOT / "expectations")
 
 
+def _number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def settle_seconds() -> float:
-    """A file modified more recently than this may still be being written: leave it for later."""
-    return float(os.environ.get("LHPN_SETTLE_SECONDS", "2"))
+    """A file is taken once its size and mtime have not changed for this long (contract §7)."""
+    return _number("LHPN_SETTLE_SECONDS", 5)
+
+
+def settle_wait_seconds() -> float:
+    """How long `lhpn run` waits for young files to settle before leaving them for later."""
+    return _number("LHPN_SETTLE_WAIT_SECONDS", 60)
+
+
+_MB = 1024 * 1024
 
 
 def max_file_bytes() -> int:
-    return int(os.environ.get("LHPN_MAX_FILE_MB", "20")) * 1024 * 1024
+    """Larger files are rejected, checked by `stat` before a byte is read."""
+    return int(_number("LHPN_MAX_FILE_MB", 20) * _MB)
+
+
+def max_unzipped_bytes() -> int:
+    """An .xlsx / .ods whose zip entries unpack to more than this is rejected before parsing."""
+    return int(_number("LHPN_MAX_UNZIPPED_MB", 200) * _MB)
+
+
+def max_zip_ratio() -> float:
+    """Unpacked size ÷ file size above this (for contents over 1 MB) marks a zip bomb."""
+    return _number("LHPN_MAX_ZIP_RATIO", 100)
+
+
+def max_cells() -> int:
+    """Cells a workbook may span over all its sheets (rows × columns of each used range)."""
+    return int(_number("LHPN_MAX_CELLS", 2_000_000))
+
+
+def max_cell_chars() -> int:
+    """Characters in one cell (Excel's own limit is 32,767)."""
+    return int(_number("LHPN_MAX_CELL_CHARS", 32_767))
+
+
+def parse_memory_bytes() -> int:
+    """Memory a worker process may add while parsing one file (address space, RLIMIT_AS)."""
+    return int(_number("LHPN_PARSE_MEMORY_MB", 1024) * _MB)
+
+
+def parse_seconds() -> float:
+    """CPU seconds one file may take to parse (its worker is stopped after that)."""
+    return _number("LHPN_PARSE_SECONDS", 120)
+
+
+def poison_failures() -> int:
+    """A file whose processing failed this many times the same way is set aside (quarantined
+    with a report) instead of blocking the inbox."""
+    return int(_number("LHPN_POISON_FAILURES", 3))
 
 
 def workers() -> int:

@@ -18,6 +18,7 @@ def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("bench-cache")
 
 
+@pytest.mark.slow
 def test_quick_corpus_is_deterministic_and_complete(cache):
     assert bench_corpus._plan(7, True) == bench_corpus._plan(7, True)
     c = bench_corpus.build_corpus(cache, seed=7, quick=True, scale=1, workers=1)
@@ -32,6 +33,7 @@ def test_quick_corpus_is_deterministic_and_complete(cache):
     assert again.cached_rounds == [1] and again.generate_seconds == 0
 
 
+@pytest.mark.slow
 def test_quick_bench_without_dbt_reports_every_path(tmp_path, cache, home, lhpn_home):
     out = tmp_path / "bench.json"
     res = bench_run.main(["--quick", "--no-dbt", "--no-profile", "--home", str(lhpn_home),

@@ -20,6 +20,7 @@ def lhpn(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})})
 
 
+@pytest.mark.slow
 def test_first_run_processes_the_samples_and_prints_the_summary(home, db):
     result = lhpn("run")
     assert result.returncode == 0, result.stderr

@@ -46,31 +46,12 @@ if not bag.import_errors:
         "inbox_watchers": [w.name for w in ingest.timetable.asset_condition.watchers],
         "warehouse_schedule": marts.timetable.asset_condition.name,
         "outlets": [a.name for a in ingest.get_task("publish_raw_submissions").outlets],
-        "retries": ingest.get_task("process_file").retries,
-        "timeout": ingest.get_task("process_file").execution_timeout.total_seconds(),
+        "retries": ingest.get_task("process_batch").retries,
+        "timeout": ingest.get_task("process_batch").execution_timeout.total_seconds(),
         "doc": bool(ingest.doc_md and marts.doc_md),
         "tags": [sorted(ingest.tags), sorted(marts.tags)],
     }
-# per-model status of a dbt build where a test on one model failed and a child was skipped
-statuses = []
-module = next((m for m in list(sys.modules.values())
-               if (getattr(m, "__file__", None) or "").endswith("lhpn_warehouse.py")), None)
-if module is not None:
-    import tempfile
-    from pathlib import Path
-    manifest = Path(tempfile.mkdtemp()) / "manifest.json"
-    manifest.write_text(json.dumps({"nodes": {
-        "test.lhpn.not_null_a_x": {"depends_on": {"nodes": ["model.lhpn.a"]}},
-        "test.lhpn.rel_a_b": {"depends_on": {"nodes": ["model.lhpn.a", "seed.lhpn.s"]}}}}))
-    def node(uid, status, message=None):
-        kind, _, name = uid.split(".")
-        return {"unique_id": uid, "name": name, "resource_type": kind, "status": status,
-                "execution_time": 0.5, "message": message}
-    statuses = module.model_statuses([
-        node("seed.lhpn.s", "success"), node("model.lhpn.a", "success"),
-        node("model.lhpn.b", "skipped"), node("test.lhpn.not_null_a_x", "fail", "Got 2 results"),
-        node("test.lhpn.rel_a_b", "pass")], manifest)
-print("RESULT " + json.dumps({"definitions": definitions, "statuses": statuses,
+print("RESULT " + json.dumps({"definitions": definitions,
     "import_errors": bag.import_errors, "dag_ids": sorted(bag.dags),
     "warnings": {k: list(v) for k, v in bag.captured_warnings.items()},
     "import_airflow_s": t1 - t0, "parse_s": t2 - t1, "heavy": heavy,
@@ -103,12 +84,13 @@ for n, dag_id in enumerate(sys.argv[2:]):
     dag = bag.get_dag(dag_id)
     if fail_once and n == 0:
         ingest.pipeline.process_files = failing_process_files
-        dag.get_task("process_file").retries = 0
+        dag.get_task("process_batch").retries = 0
     else:
         ingest.pipeline.process_files = real_process_files
         if dag_id == "lhpn_ingest":
-            dag.get_task("process_file").retries = 2
+            dag.get_task("process_batch").retries = 2
     started = time.perf_counter()
+    print(f"=== DAG RUN {n} {dag_id}", flush=True)
     run = dag.test()
     seconds = time.perf_counter() - started
     with create_session() as session:
@@ -164,6 +146,7 @@ def parsed(airflow_env) -> dict:
     return result
 
 
+@pytest.mark.slow
 def test_dagbag_parses_without_errors_or_heavy_imports(parsed):
     result = parsed
     print(f"\nimport airflow {result['import_airflow_s']:.2f}s, "
@@ -172,12 +155,13 @@ def test_dagbag_parses_without_errors_or_heavy_imports(parsed):
     assert set(result["dag_ids"]) == DAG_IDS
     assert result["heavy"] == [], f"imported at parse time: {result['heavy']}"
     assert result["parse_s"] < 5, "DAG files must parse fast"
-    assert {"list_inbox", "process_file", "accepted_data_changed", "publish_raw_submissions",
-            "log_run_summary"} <= set(result["tasks"]["lhpn_ingest"])
-    assert {"dbt_build", "dbt_model", "refresh_validation_docs", "publish_marts"} <= set(
+    assert {"list_inbox", "process_batch", "publish_raw_submissions", "log_run_summary"} <= set(
+        result["tasks"]["lhpn_ingest"])
+    assert {"dbt_build", "dbt_model", "refresh_outputs", "publish_marts"} <= set(
         result["tasks"]["lhpn_warehouse"])
 
 
+@pytest.mark.slow
 def test_dag_definitions(parsed):
     """Scheduling facts the operators rely on, read from the parsed DAGs."""
     d = parsed["definitions"]
@@ -191,14 +175,43 @@ def test_dag_definitions(parsed):
     assert "lhpn" in d["tags"][0] and "lhpn" in d["tags"][1]
 
 
-def test_per_model_status_of_a_dbt_build(parsed):
+def test_per_model_status_of_a_dbt_build(tmp_path):
     """A failed test marks its model failed; dbt's skipped models stay skipped, seeds first."""
-    by_name = {m["name"]: m for m in parsed["statuses"]}
-    assert [m["name"] for m in parsed["statuses"]] == ["s", "a", "b"]
+    from ingest.marts.build import model_statuses
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"nodes": {
+        "test.lhpn.not_null_a_x": {"depends_on": {"nodes": ["model.lhpn.a"]}},
+        "test.lhpn.rel_a_b": {"depends_on": {"nodes": ["model.lhpn.a", "seed.lhpn.s"]}}}}))
+
+    def node(uid, status, message=None):
+        kind, _, name = uid.split(".")
+        return {"unique_id": uid, "name": name, "resource_type": kind, "status": status,
+                "execution_time": 0.5, "message": message}
+
+    statuses = model_statuses([
+        node("seed.lhpn.s", "success"), node("model.lhpn.a", "success"),
+        node("model.lhpn.b", "skipped"), node("test.lhpn.not_null_a_x", "fail", "Got 2 results"),
+        node("test.lhpn.rel_a_b", "pass")], manifest)
+    by_name = {m["name"]: m for m in statuses}
+    assert [m["name"] for m in statuses] == ["s", "a", "b"]
     assert by_name["a"]["failed"] and by_name["a"]["tests"] == {"fail": 1, "pass": 1}
     assert by_name["a"]["failed_tests"] == ["not_null_a_x: Got 2 results"]
     assert not by_name["s"]["failed"] and by_name["s"]["tests"] == {"pass": 1}
     assert by_name["b"]["status"] == "skipped" and not by_name["b"]["failed"]
+
+
+def test_batches_split_a_burst_and_keep_a_small_run_per_file():
+    from ingest.batches import plan_batches
+
+    files = [f"/inbox/{n:02d}/f.xlsx" for n in range(1, 1244)]
+    assert plan_batches([]) == []
+    assert plan_batches(files[:1]) == [files[:1]]
+    assert plan_batches(files[:2]) == [files[:1], files[1:2]]
+    assert [len(b) for b in plan_batches(files[:300])] == [150, 150]
+    burst = plan_batches(files)
+    assert [len(b) for b in burst] == [415, 415, 413]
+    assert [f for b in burst for f in b] == files, "contiguous, in path order, nothing lost"
 
 
 # Drives the inbox watcher's trigger against the inbox of LHPN_HOME and reports what it fired.
@@ -240,6 +253,7 @@ print("RESULT " + json.dumps(result))
 """
 
 
+@pytest.mark.slow
 def test_inbox_trigger_announces_each_new_file_once(airflow_env, tmp_path):
     """The asset watcher's trigger fires once per new settled file, and never touches it."""
     env = {**airflow_env, "LHPN_HOME": str(tmp_path), "LHPN_SETTLE_SECONDS": "0"}
@@ -271,12 +285,35 @@ def _drop_mixed_inbox(inbox: Path) -> dict[str, Path]:
     return {"good_xlsx": good_xlsx, "good_csv": good_csv, "unlucky": unlucky, "bad": bad_xlsx}
 
 
+def _task_logs(output: str) -> dict[str, list[str]]:
+    """The log lines of each task of a dag.test() run, by `<task_id>[<map_index>]` (dag.test runs
+    the tasks one after another in its process and marks where each one starts)."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in output.splitlines():
+        if "[DAG TEST] starting task_id=" in line:
+            task_id = line.split("task_id=")[1].split()[0]
+            map_index = int(line.split("map_index=")[1].split()[0])
+            current = task_id if map_index < 0 else f"{task_id}[{map_index}]"
+            sections[current] = []
+        elif current and "[DAG TEST]" not in line:
+            sections[current].append(line)
+    return sections
+
+
+def _runs_output(output: str) -> list[str]:
+    return output.split("=== DAG RUN ")[1:]
+
+
+@pytest.mark.slow
 def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
-    """dag.test() on a mixed inbox: good files load, the bad one is quarantined alone, a file
-    whose task hits a system failure fails only its own task and loads on the next run; the
-    asset event is emitted only by runs that changed accepted data; the marts get built."""
+    """dag.test() on a mixed inbox: the files go in batches; a batch's label and first log lines
+    give each file's outcome and the rejected file's first error; a batch hit by a system failure
+    fails alone and its files load on the next run; the asset event is emitted by every run that
+    processed a file; the marts get built; a later run of rejections alone refreshes the status."""
     files = _drop_mixed_inbox(home.inbox)
-    env = {**airflow_env, "LHPN_TEST_FAIL_ONCE": "BC_49_nam_2024.xlsx"}
+    env = {**airflow_env, "LHPN_TEST_FAIL_ONCE": "BC_60_6thang_2025.csv",
+           "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}  # the log as an operator reads it
     started = time.perf_counter()
     proc = _run(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
                       "lhpn_ingest", "lhpn_ingest", "lhpn_ingest", "lhpn_warehouse"],
@@ -284,26 +321,42 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     wall = time.perf_counter() - started
     mixed, recovery, idle, build = _results(proc.stdout)
     print(f"\nwall time of the drop through both DAGs (one process, Airflow import included): "
-          f"{wall:.1f}s; lhpn_ingest 4 files {mixed['seconds']:.1f}s, 1 file "
+          f"{wall:.1f}s; lhpn_ingest 4 files {mixed['seconds']:.1f}s, 2 files "
           f"{recovery['seconds']:.1f}s, empty {idle['seconds']:.1f}s; "
           f"lhpn_warehouse {build['seconds']:.1f}s")
 
-    # 1st run: one mapped task per file; a rejection is not a failure, a system failure is
-    mapped = {mixed["map_names"][k]: v for k, v in mixed["tasks"].items()
-              if k.startswith("process_file[")}
-    assert mapped == {"37/BC_37_nam_2024.xlsx": "success", "51/BC_51_nam_2024.xlsx": "success",
-                      "60/BC_60_6thang_2025.csv": "success", "49/BC_49_nam_2024.xlsx": "failed"}
+    # 1st run: two batches of two files; each label gives every file's outcome, problems first;
+    # a rejection is not a failure, a system failure fails its own batch only
+    batches = {mixed["map_names"][k]: v for k, v in mixed["tasks"].items()
+               if k.startswith("process_batch[")}
+    assert batches == {
+        "37/BC_37_nam_2024.xlsx: rejected · 49/BC_49_nam_2024.xlsx: accepted": "success",
+        "2 files: 51/BC_51_nam_2024.xlsx … 60/BC_60_6thang_2025.csv": "failed"}
     assert mixed["tasks"]["publish_raw_submissions"] == "success"  # the others reach the marts
     assert mixed["tasks"]["log_run_summary"] == "upstream_failed"
-    assert mixed["state"] == "failed", "a failed file task fails the run"
+    assert mixed["state"] == "failed", "a failed batch fails the run"
 
-    # 2nd run picks up the file left in the inbox; the 3rd finds nothing and publishes nothing
+    # the batch's log starts with the verdicts and the rejected file's first error, placed;
+    # Great Expectations' import chatter is not there
+    log = _task_logs(_runs_output(proc.stdout + proc.stderr)[0])["process_batch[0]"]
+    verdicts = [line for line in log if "REJECTED" in line or "ACCEPTED" in line
+                or "error:" in line]
+    assert "REJECTED 37/BC_37_nam_2024.xlsx" in verdicts[0], log[:20]
+    assert "ACCEPTED 49/BC_49_nam_2024.xlsx" in verdicts[-1], log[:20]
+    first_error = verdicts[1]
+    assert "error: sheet GiamNgheo, row" in first_error and 'column "' in first_error, log[:20]
+    assert not any("Skipping registering" in line for line in log)
+    assert len(log) < 60, "a batch of two files logs on one screen"
+
+    # 2nd run picks up the files left in the inbox, one batch each; the 3rd finds nothing,
+    # publishes nothing and still succeeds
     assert recovery["state"] == "success", recovery
-    assert list(recovery["map_names"].values()) == ["49/BC_49_nam_2024.xlsx"]
+    assert sorted(recovery["map_names"].values()) == [
+        "51/BC_51_nam_2024.xlsx: accepted", "60/BC_60_6thang_2025.csv: accepted"]
     assert recovery["tasks"]["publish_raw_submissions"] == "success"
     assert idle["state"] == "success", idle
-    assert idle["tasks"]["accepted_data_changed"] == "success"
     assert idle["tasks"]["publish_raw_submissions"] == "skipped"
+    assert idle["tasks"]["log_run_summary"] == "success"
 
     # the good files are loaded and archived, the bad one quarantined with its report
     rows = db.execute("select province_code, status from raw.submissions").fetchall()
@@ -313,20 +366,13 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     quarantined = sorted(p.name for p in home.quarantine.rglob("*") if p.is_file())
     assert quarantined == ["BC_37_nam_2024.xlsx", "BC_37_nam_2024.xlsx.errors.txt"]
 
-    # the asset event that schedules lhpn_warehouse: once per run that changed accepted data
-    with psycopg.connect(_airflow_db_url(airflow_env)) as conn:
-        events = conn.execute(
-            "select e.extra from asset_event e join asset a on a.id = e.asset_id"
-            " where a.name = 'lhpn_raw_submissions' order by e.id").fetchall()
-        queued = conn.execute("select count(*) from asset_dag_run_queue"
-                              " where target_dag_id = 'lhpn_warehouse'").fetchone()[0]
-    assert [(e[0]["accepted"], e[0]["rejected"]) for e in events] == [(2, 1), (1, 0)]
-    assert queued == 1
+    # the asset event that schedules lhpn_warehouse: once per run that processed a file
+    assert _raw_events(airflow_env) == [(1, 1), (2, 0)]
 
     # lhpn_warehouse: one dbt build, one mapped task per model, the marts filled
     assert build["state"] == "success", build
     assert build["tasks"]["dbt_build"] == "success"
-    assert build["tasks"]["refresh_validation_docs"] == "success"
+    assert build["tasks"]["refresh_outputs"] == "success"
     assert build["tasks"]["publish_marts"] == "success"
     models = set(build["map_names"].values())
     assert {"term_indicator_attainment", "emulation_ranking", "poverty_support_outcomes",
@@ -337,6 +383,49 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     poverty = {r[0] for r in db.execute(
         "select distinct province_code from marts.poverty_support_outcomes")}
     assert poverty == {"49", "51", "60"}
+    validation_page = home.site / "validation.html"  # refresh_outputs rebuilt the pages
+    assert "BC_37_nam_2024.xlsx" in validation_page.read_text(encoding="utf-8")
+
+    # a run of rejections alone: the event is still published, and the warehouse rebuilds only
+    # the marts that read rejected files too, so the status shows the rejection
+    assert _status(db, "22", "2024") == "missing"
+    _drop_rejected(home.inbox, "22")
+    proc = _run(airflow_env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
+                              "lhpn_ingest", "lhpn_warehouse"],
+                Path(airflow_env["AIRFLOW_HOME"]) / "dag_test_rejected.log")
+    rejected_only, status_build = _results(proc.stdout)
+    assert list(rejected_only["map_names"].values()) == ["22/BC_22_nam_2024.xlsx: rejected"]
+    assert _raw_events(airflow_env)[-1] == (0, 1)
+    assert status_build["state"] == "success", status_build
+    assert set(status_build["map_names"].values()) == {
+        "submission_status", "submission_versions", "validation_findings"}
+    assert _status(db, "22", "2024") == "rejected"
+    assert status_build["tasks"]["refresh_outputs"] == "success"
+    assert "BC_22_nam_2024.xlsx" in validation_page.read_text(encoding="utf-8")
+
+
+def _drop_rejected(inbox: Path, province: str) -> Path:
+    from ingest import samples
+    from ingest.model import POVERTY
+
+    bad = samples.random_report(random.Random(11), province, "2024", sheets=(POVERTY,))
+    row = bad.poverty_rows[0]
+    row["households_out_of_poverty"] = row["poor_households_start"] + 5
+    return samples.write_xlsx(bad, inbox / province / f"BC_{province}_nam_2024.xlsx")
+
+
+def _status(db, province: str, period: str) -> str | None:
+    row = db.execute("select status from marts.submission_status"
+                     " where province_code = %s and period = %s", [province, period]).fetchone()
+    return row[0] if row else None
+
+
+def _raw_events(env: dict) -> list[tuple[int, int]]:
+    with psycopg.connect(_airflow_db_url(env)) as conn:
+        events = conn.execute(
+            "select e.extra from asset_event e join asset a on a.id = e.asset_id"
+            " where a.name = 'lhpn_raw_submissions' order by e.id").fetchall()
+    return [(e[0]["accepted"], e[0]["rejected"]) for e in events]
 
 
 def _airflow_db_url(env: dict) -> str:

@@ -143,21 +143,42 @@ def test_unreadable_files_are_archived_and_quarantined_with_a_report(home, db, n
 
 
 def test_file_still_being_written_is_left_for_the_next_run(home, db, monkeypatch):
+    """A file that keeps changing through the whole (bounded) wait is deferred, not loaded."""
+    import threading
+
     path = drop(home.inbox, report("60", "2024"))
-    monkeypatch.setenv("LHPN_SETTLE_SECONDS", "60")
-    summary = run()
+    monkeypatch.setenv("LHPN_SETTLE_SECONDS", "1")
+    monkeypatch.setenv("LHPN_SETTLE_WAIT_SECONDS", "2")
+    stop = threading.Event()
+
+    def touch():
+        while not stop.wait(0.2):
+            os.utime(path)  # the writer is still at work
+
+    writer = threading.Thread(target=touch)
+    writer.start()
+    try:
+        summary = run()
+    finally:
+        stop.set()
+        writer.join()
     assert [r.event for r in summary.results] == ["deferred"]
+    assert "still changing" in summary.results[0].message
     assert path.exists()
     assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 0
-    monkeypatch.setenv("LHPN_SETTLE_SECONDS", "0")
     assert [r.event for r in run().results] == ["accepted"]
 
 
-def test_lock_files_and_hidden_files_are_ignored(home):
+def test_lock_files_are_left_while_young_and_hidden_files_are_answered(home):
     drop(home.inbox, report("60", "2024"))
-    (home.inbox / "60" / "~$BC_60_2024.xlsx").write_bytes(b"lock")
+    lock = home.inbox / "60" / "~$BC_60_2024.xlsx"
+    lock.write_bytes(b"lock")
     (home.inbox / "60" / ".DS_Store").write_bytes(b"x")
-    assert [Path(p).name for p in pipeline.list_inbox()] == ["BC_60_2024.xlsx"]
+    (home.inbox / "60" / ".an.xlsx").write_bytes(b"x")
+    assert [Path(p).name for p in pipeline.list_inbox()] == [".an.xlsx", "BC_60_2024.xlsx"]
+    old = time.time() - 2 * 86400
+    os.utime(lock, (old, old))  # a leftover lock file is answered, not ignored for ever
+    assert "~$BC_60_2024.xlsx" in [Path(p).name for p in pipeline.list_inbox()]
 
 
 def _run_in_subprocess(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
@@ -166,6 +187,7 @@ def _run_in_subprocess(env_extra: dict[str, str]) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["after_submission_row", "between_sheets"])
 def test_killed_loader_leaves_nothing_half_loaded(home, db, fault):
     path = drop(home.inbox, report("60", "2024", districts=6))
@@ -248,6 +270,7 @@ def test_sheet_names_match_loosely_and_reports_use_them_as_written(home, db):
     assert "Thông tin" in text and "2024-13T" in text
 
 
+@pytest.mark.slow
 def test_large_run_parses_on_worker_processes_with_the_same_result(home, db, monkeypatch):
     monkeypatch.setenv("LHPN_WORKERS", "2")
     count = pipeline.PARALLEL_MIN_FILES + 2

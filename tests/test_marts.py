@@ -27,6 +27,9 @@ CRITERIA_MAX = {"TD01": 15, "TD02": 20, "TD03": 20, "TD04": 10, "TD05": 15, "TD0
                 "TD07": 5, "TD08": 5}
 _serial = itertools.count(1)
 
+# every test here reads marts built by one dbt build (with its unit tests) of the module
+pytestmark = pytest.mark.slow
+
 
 def vn(text: str) -> datetime:
     """A Vietnam wall-clock time, 'YYYY-MM-DD HH:MM'."""

@@ -12,8 +12,8 @@ from psycopg.rows import dict_row
 
 from ingest import pipeline
 from ingest.outbox import receipts
-from ingest.outbox.names import safe_file_name
 from ingest.read.numbers import vn_number
+from ingest.receive.names import display_name, sidecar_name
 from ingest.validate.report import render_findings
 from tests.workbooks import POVERTY, TERM, drop, report
 
@@ -217,13 +217,13 @@ def test_receipt_is_written_atomically_and_only_when_it_changes(home, tmp_path, 
     "x" * 254 + ".xlsx",
 ])
 def test_receipt_names_fit_the_filesystem(name, tmp_path):
-    safe = safe_file_name(name, receipts.SUFFIX)
-    assert len(safe.encode("utf-8")) <= 255 and safe.endswith(".xlsx.receipt.txt")
+    safe = sidecar_name(name, receipts.SUFFIX)
+    assert len(safe.encode("utf-8")) <= 255 and safe.endswith(".receipt.txt")
     (tmp_path / safe).write_text("ok", encoding="utf-8")  # the filesystem takes it
     if len((name + receipts.SUFFIX).encode()) <= 255:
         assert safe == name + receipts.SUFFIX
     else:  # shortened, but still distinct from a name sharing the same start
-        assert safe != safe_file_name(name[:-6] + "_2.xlsx", receipts.SUFFIX)
+        assert safe != sidecar_name(name[:-6] + "_2.xlsx", receipts.SUFFIX)
 
 
 def test_long_dropped_name_gets_a_receipt(home, db):
@@ -331,11 +331,12 @@ def test_findings_render_as_in_the_report():
                                           ' | giá trị "-3"'
 
 
-def test_a_name_cannot_forge_a_line_of_the_receipt():
-    from ingest.outbox.names import printable
-
-    assert printable("BC.xlsx\nKết quả: ĐÃ NHẬN") == "BC.xlsx\ufffdKết quả: ĐÃ NHẬN"
-    assert "\n" not in safe_file_name("a\nb.xlsx", receipts.SUFFIX)
+def test_a_name_cannot_forge_a_line_of_the_receipt(home, db):
+    waiting = pipeline.FileResult("/x/60/a", display_name("BC.xlsx\nKết quả: ĐÃ NHẬN"), "60",
+                                  "deferred")
+    [path] = receipts.write_receipts([waiting], db)
+    assert "\nKết quả: ĐÃ NHẬN" not in path.read_text("utf-8")
+    assert "\n" not in path.name
 
 
 def test_one_receipt_per_name_tells_the_latest_answer(home, db):

@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from ingest import settings, warehouse
 from ingest.pipeline import FileResult, RunSummary
 from ingest.read.numbers import vn_number
+from ingest.receive.names import display_name, local_path
 from ingest.warehouse import query
 
 _EVENT_STYLE = {
@@ -22,6 +23,7 @@ _EVENT_STYLE = {
     "duplicate": ("trùng, bỏ qua", None),
     "deferred": ("đang ghi, để lần sau", None),
     "failed": ("LỖI HỆ THỐNG", "red"),
+    "refused": ("KHÔNG NHẬN, không đọc", "red"),
 }
 
 
@@ -49,7 +51,7 @@ def progress_line(result: FileResult, done: int, total: int) -> None:
         detail.append(f"{result.errors} lỗi")
     if result.warnings:
         detail.append(f"{result.warnings} cảnh báo")
-    if result.message and result.event in {"failed", "deferred"}:
+    if result.message and result.event in {"failed", "deferred", "refused"}:
         detail.append(result.message)
     width = len(str(total))
     click.echo(f"[{done:>{width}}/{total}] {where}: " + click.style(label, fg=colour, bold=True)
@@ -106,11 +108,11 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
 
     built = None
     if build:
-        from ingest.marts.build import build_marts
+        from ingest.marts.build import refresh_marts
 
-        click.echo("Đang dựng các bảng marts (dbt build)... / building the marts...")
+        click.echo("Dựng các bảng marts nếu cần (dbt build)... / building the marts if needed...")
         try:
-            built = build_marts()
+            built = refresh_marts()  # only what this run made stale: nothing when no data changed
         except Exception:
             # the receipts and pages still tell what the warehouse holds; the failure is reported
             try:
@@ -119,7 +121,10 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
                 click.secho(f"Biên nhận, trang chưa cập nhật / receipts and pages not refreshed:"
                             f" {type(exc).__name__}: {exc}", fg="yellow", err=True)
             raise
-        click.echo(f"Marts built in {built.get('seconds', 0):.1f} s.")
+        if built["plan"] == "none":
+            click.echo(f"Marts không cần dựng lại / marts are current ({built['reason']}).")
+        else:
+            click.echo(f"Marts built in {built.get('seconds', 0):.1f} s ({built['reason']}).")
     # after every run, built or not: receipts quote what the marts now hold, pages match them
     published = refresh_outputs(summary.run_id)
     with psycopg.connect(url) as conn:
@@ -138,7 +143,8 @@ def print_run_summary(summary: RunSummary) -> None:
     click.echo(
         f"\nKết quả / result: {d['files']} tệp — nhận {d['accepted']} "
         f"(có cảnh báo {d['with_warnings']}), từ chối {d['rejected']}, trùng {d['duplicates']}, "
-        f"để lần sau {d['deferred']}, lỗi hệ thống {d['failed']}; {d['rows']} dòng số liệu."
+        f"để lần sau {d['deferred']}, không nhận {d.get('refused', 0)}, "
+        f"lỗi hệ thống {d['failed']}; {d['rows']} dòng số liệu."
     )
 
 
@@ -165,12 +171,12 @@ def print_where(summary: RunSummary, data_home: settings.Home,
     if rejected:
         click.secho("\nTệp bị từ chối / rejected files (report beside each):", bold=True)
         for r in rejected:
-            click.echo(f"  {r.report}")
+            click.echo(f"  {display_name(local_path(r.report or r.source_file))}")
     warned = [r for r in summary.results if r.event == "accepted_with_warnings"]
     if warned:
         click.secho("\nCảnh báo / warnings reports:", bold=True)
         for r in warned:
-            click.echo(f"  {r.report}")
+            click.echo(f"  {display_name(local_path(r.report or r.source_file))}")
     print_receipts(summary, data_home, published or {})
     if published and published.get("site"):
         click.secho("\nTrang tổng hợp / pages:", bold=True)

@@ -15,7 +15,8 @@ EXIT_SYSTEM = 1
 
 
 def _system_errors(func):
-    """Turn failures of the system into one clear line and exit 2, never a traceback."""
+    """Turn failures of the system into one clear line and exit EXIT_SYSTEM (1), never a
+    traceback (2 stays click's code for bad usage)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

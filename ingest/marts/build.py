@@ -3,11 +3,18 @@
 profiles.yml is generated from the warehouse URL into the data home, and dbt's target/ and
 logs/ live there too, so two data homes (two test sessions, two operators) never share state.
 Partial parsing keeps the start-up short after the first call.
+
+`refresh_marts()` is what `lhpn run` and the `lhpn_warehouse` DAG call after an ingest run: it
+builds only what the run made stale (`marts_plan`): everything when accepted data or the dbt
+project changed, the marts that also read rejected files (status, versions, findings) when only
+rejected files arrived, nothing otherwise.
+`model_statuses()` turns a build's node records into one record per model for the DAG's grid.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections import Counter
@@ -25,6 +32,13 @@ TARGET = "warehouse"
 DEFAULT_SCHEMA = "marts"
 SEED_SCHEMA = "reference"
 SEEDS_STAMP = "seeds.sha256"
+BUILD_STAMP = "build-stamp.json"  # what the last successful build was made from
+CONTRACT_MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
+                  "poverty_support_outcomes", "submission_status")
+# The marts that read rejected submissions too (every other mart reads accepted data only):
+# what a run of rejections alone makes stale.
+REJECTION_MARTS = ("submission_status", "submission_versions", "validation_findings")
+STATUS_SELECT = " ".join(REJECTION_MARTS)
 THREADS = 4
 ALL_BUT_SEEDS = ("model", "test", "unit_test", "exposure", "source")
 FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -181,6 +195,7 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
     """
     started = time.perf_counter()
     url = warehouse.warehouse_url()
+    state = _state(url)  # read before the build: data arriving during it makes the next one
     command = ["build"]
     # Reloading unchanged reference CSVs is the slowest step of a build: skip it (their tests
     # still run) when this data home loaded exactly these seeds before. Selecting every other
@@ -188,7 +203,7 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
     fingerprint = _seeds_fingerprint()
     seeds_skipped = not select and not full_refresh and _seeds_current(url, fingerprint)
     if select:
-        command += ["--select", select]
+        command += ["--select", *select.split()]
     elif seeds_skipped:
         command += ["--select", *(f"resource_type:{kind}" for kind in ALL_BUT_SEEDS)]
     if not unit_tests:
@@ -202,6 +217,7 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
               if r["resource_type"] == "seed" and r["status"] == "success"}
     if seeded == set(_seed_tables()):
         (_target_path() / SEEDS_STAMP).write_text(fingerprint, encoding="utf-8")
+    _stamp(state, select)
     return {
         "seconds": seconds,
         "node_count": len(records),
@@ -211,6 +227,119 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
         "seeds_skipped": seeds_skipped,
         "target_path": str(_target_path()),
     }
+
+
+def _project_fingerprint() -> str:
+    """Hash of the dbt project's own files (models, macros, seeds, tests, dbt_project.yml)."""
+    digest = hashlib.sha256()
+    project = dbt_project_dir()
+    skip = {"target", "logs", "dbt_packages"}
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project)
+        if path.is_file() and relative.parts[0] not in skip and not relative.name.startswith("."):
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _state(url: str) -> dict:
+    """The warehouse as a build sees it: raw fingerprints, marts present, project hash."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        accepted, received, present = conn.execute(
+            warehouse.query("marts_state"), {"marts": list(CONTRACT_MARTS)}).fetchone()
+    return {"accepted": accepted, "received": received, "marts_present": present,
+            "project": _project_fingerprint()}
+
+
+def _read_stamp() -> dict:
+    try:
+        return json.loads((_target_path() / BUILD_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _stamp(state: dict, select: str | None) -> None:
+    """Remember what a successful build was made from (a full build, or the status alone)."""
+    if select is None:
+        stamp = {k: state[k] for k in ("accepted", "received", "project")}
+    elif select == STATUS_SELECT:
+        stamp = {**_read_stamp(), "received": state["received"]}
+    else:
+        return
+    path = _target_path() / BUILD_STAMP
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stamp), encoding="utf-8")
+
+
+def marts_plan(url: str | None = None) -> tuple[str, str]:
+    """What the marts need now: ("full" | "status" | "none", why).
+
+    Compares the warehouse with what the last successful build was made from, so a run that
+    changed nothing builds nothing, whichever path (CLI or DAG) ran it and even after a build
+    that failed or was skipped (`lhpn run --no-marts`).
+    """
+    state = _state(url or warehouse.warehouse_url())
+    stamp = _read_stamp()
+    if state["marts_present"] < len(CONTRACT_MARTS):
+        return "full", "the marts do not exist yet"
+    if stamp.get("project") != state["project"]:
+        return "full", "the dbt project changed since the last build"
+    if stamp.get("accepted") != state["accepted"]:
+        return "full", "accepted data changed"
+    if stamp.get("received") != state["received"]:
+        return "status", "only rejected files arrived: " + ", ".join(REJECTION_MARTS)
+    return "none", "no data changed since the last build"
+
+
+def refresh_marts(select: str | None = None, full_refresh: bool = False, *,
+                  verbose: bool = False) -> dict:
+    """Build what the last ingest run made stale (see `marts_plan`); a `select` or
+    `full_refresh` always builds. Returns build_marts()'s summary with `plan` and `reason`
+    added (`nodes` empty and `seconds` 0 when nothing needed building)."""
+    if select or full_refresh:
+        plan, reason = "select" if select else "full", "asked for"
+    else:
+        plan, reason = marts_plan()
+    if plan == "none":
+        return {"plan": plan, "reason": reason, "seconds": 0.0, "node_count": 0,
+                "by_type": {}, "by_status": {}, "nodes": [], "seeds_skipped": True}
+    summary = build_marts(select=STATUS_SELECT if plan == "status" else select,
+                          full_refresh=full_refresh, verbose=verbose)
+    return {"plan": plan, "reason": reason, **summary}
+
+
+def model_statuses(nodes: list[dict], manifest_path: Path | None = None) -> list[dict]:
+    """Per model and seed of a dbt build, with the outcome of the tests on it.
+
+    `nodes` are the per-node records of `build_marts`; the manifest (by default the one of this
+    data home) tells which models a test depends on (a test counts against each of them).
+    """
+    manifest_path = Path(manifest_path or _target_path() / "manifest.json")
+    manifest = (json.loads(manifest_path.read_text(encoding="utf-8"))
+                if manifest_path.exists() else {})
+    depends = {uid: node.get("depends_on", {}).get("nodes", [])
+               for kind in ("nodes", "unit_tests") for uid, node in manifest.get(kind, {}).items()}
+
+    models: dict[str, dict] = {}
+    for node in nodes:
+        if node["resource_type"] in {"model", "seed", "snapshot"}:
+            status = str(node["status"]).lower()
+            models[node["unique_id"]] = {
+                "name": node["name"], "resource_type": node["resource_type"], "status": status,
+                "seconds": node.get("execution_time") or 0.0, "message": node.get("message"),
+                "tests": {}, "failed_tests": [], "failed": status in FAILED_STATUSES,
+            }
+    for node in nodes:
+        if node["resource_type"] not in {"test", "unit_test"}:
+            continue
+        status = str(node["status"]).lower()
+        for parent in (p for p in depends.get(node["unique_id"], []) if p in models):
+            record = models[parent]
+            record["tests"][status] = record["tests"].get(status, 0) + 1
+            if status in FAILED_STATUSES:
+                record["failed"] = True
+                record["failed_tests"].append(f"{node['name']}: {node.get('message')}")
+    order = {"seed": 0, "snapshot": 1, "model": 2}
+    return sorted(models.values(), key=lambda m: (order[m["resource_type"]], m["name"]))
 
 
 def docs_generate(*, verbose: bool = False) -> Path:

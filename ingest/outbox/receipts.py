@@ -37,9 +37,9 @@ from psycopg.rows import dict_row
 
 from ingest import settings
 from ingest.model import Finding
-from ingest.outbox.names import printable, safe_file_name
 from ingest.periods import parse_period
 from ingest.read.numbers import vn_number
+from ingest.receive.names import display_name, local_path, sidecar_name
 from ingest.reference import province_name, provinces_new, provinces_old
 from ingest.validate.report import render_findings
 from ingest.warehouse import query
@@ -65,7 +65,7 @@ def outbox_folder(folder_province: str | None) -> str:
 def receipt_path(folder_province: str | None, source_file: str,
                  outbox: Path | None = None) -> Path:
     outbox = outbox or settings.home().outbox
-    return outbox / outbox_folder(folder_province) / safe_file_name(source_file, SUFFIX)
+    return outbox / outbox_folder(folder_province) / sidecar_name(source_file, SUFFIX)
 
 
 def _write_atomic(path: Path, text: str) -> bool:
@@ -288,7 +288,7 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
     marts = details["marts"]
     if s["superseded_by_version"] is not None:
         return [t["superseded"].format(new=s["superseded_by_version"],
-                                       file=printable(s["superseded_by_file"]),
+                                       file=display_name(s["superseded_by_file"]),
                                        when=_time(s["superseded_by_received_at"]))]
     known = marts.get("versions", {}).get(key)
     if not known or (known["latest_version"] or 0) < (s["version"] or 0):
@@ -395,7 +395,7 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
             as_what = (t["as_version"].format(v=s["version"]) if s["version"] is not None
                        else t["as_rejected"])
             lines.append(t["first_received"].format(
-                when=_time(s["received_at"]), file=printable(s["submission_file"]),
+                when=_time(s["received_at"]), file=display_name(s["submission_file"]),
                 as_what=as_what))
     else:
         lines.append(f"{t['outcome']}: {t[outcome]}")
@@ -406,7 +406,7 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
     lines.append(f"{t['period']}: {s['period'] or '?'} | {t['term']}: {s['term'] or '?'}")
     if outcome in LOADED:
         version = (t["supersedes"].format(v=s["version"], old=s["supersedes_version"],
-                                          file=printable(s["supersedes_file"]),
+                                          file=display_name(s["supersedes_file"]),
                                           when=_time(s["supersedes_received_at"]))
                    if s["supersedes_version"] is not None
                    else t["first_version"].format(v=s["version"]))
@@ -435,7 +435,7 @@ def _header(source_file: str, province: str, period: str | None, event: str,
     if version is not None and event in LOADED:
         status += f" — phiên bản / version {version}"
     return [f"{vi['title']} / {en['title']}",
-            f"{vi['file']} / {en['file']}: {printable(source_file)}",
+            f"{vi['file']} / {en['file']}: {display_name(source_file)}",
             f"{vi['province']} / {en['province']}: {province} | {vi['period']} / {en['period']}: "
             f"{period or '?'}",
             f"{vi['outcome']} / {en['outcome']}: {status}", ""]
@@ -475,7 +475,7 @@ def render_unrecorded(result, at: datetime) -> str:
 
 def _report_text(path: str | None) -> str | None:
     try:
-        return Path(path).read_text(encoding="utf-8") if path else None
+        return Path(local_path(path)).read_text(encoding="utf-8") if path else None
     except (OSError, UnicodeDecodeError):
         return None
 

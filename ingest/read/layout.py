@@ -1,8 +1,9 @@
 """The workbook layout of contract §2: sheet names, labels and headers, matched loosely.
 
 Matching ignores case, diacritics, spacing, line breaks and a trailing unit in parentheses,
-so "Mã chỉ tiêu", "MA CHI TIEU" and "Ma  chi\ntieu" are the same header. This is the only
-place that knows the Vietnamese labels.
+so "Mã chỉ tiêu", "MA CHI TIEU" and "Ma  chi\ntieu" are the same header. Reading takes every
+sheet name, label and header from here; the workbook writers (`ingest/template.py`,
+`ingest/samples.py`) still spell some labels out themselves.
 """
 
 from __future__ import annotations

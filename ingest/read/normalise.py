@@ -37,7 +37,10 @@ def _cell_text(cell: object) -> str:
         return cell.strftime("%d/%m/%Y")
     if isinstance(cell, date):
         return cell.strftime("%d/%m/%Y")
-    return str(cell).strip()
+    text = str(cell).strip()
+    if "\x00" in text:  # `_x0000_` in the XML: PostgreSQL text cannot hold it; shown escaped
+        text = text.replace("\x00", "\\x00")
+    return text
 
 
 def _fill_merged(sheet: Sheet) -> list[list[object]]:
@@ -192,7 +195,18 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
         total = layout.is_total_label(key_text) or layout.is_total_label(first_text)
         has_values = any(j < len(cells) and cells[j] for j in value_js)
         if not key_text and not total:
-            continue  # a note in another column, a sub-header, a numbering row
+            # figures without a key would be lost without a word: an error, placed at the key
+            if not _is_note(first_text) and any(
+                    j < len(row) and parse_number(row[j]).value is not None for j in value_js):
+                key_label = headers[lay.key_column]
+                findings.append(_finding(
+                    "missing_key", "error",
+                    f"Dòng có số liệu nhưng thiếu '{key_label}'.",
+                    f"The row has figures but no '{key_label}'.",
+                    sheet.name, i + 1, key_label, "",
+                    (f"{key_label} của dòng này", f"this row's {key_label}"),
+                ))
+            continue  # a note in another column, a sub-header
         if not has_values and not total and _is_note(key_text):
             continue
         if total and lay.kind != POVERTY:
@@ -227,6 +241,18 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
 
 
 def _value(col: Column, cell: object, header: str, sheet: str, row: int, findings: list[Finding]):
+    if isinstance(cell, str) and "\x00" in cell:
+        findings.append(_finding(
+            "control_character", "error",
+            f"Ô có ký tự điều khiển NUL (_x0000_), không lưu được: '{_cell_text(cell)}'.",
+            f"The cell holds a NUL control character (_x0000_), which cannot be stored: "
+            f"'{_cell_text(cell)}'.",
+            sheet, row, header, _cell_text(cell),
+            ("văn bản không có ký tự điều khiển", "text without control characters"),
+        ))
+        if col.kind in ("text", "code"):
+            return _cell_text(cell)  # escaped: the row is not lost, the error stands
+        return None
     if col.kind == "code":
         text = _cell_text(cell)
         return re.sub(r"\s+", "", text).upper() or None

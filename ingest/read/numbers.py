@@ -63,8 +63,8 @@ def parse_number(cell: object) -> Number:
     if isinstance(cell, bool):
         return Number(None, error="not a number")
     if isinstance(cell, int | float):
-        if isinstance(cell, float) and math.isnan(cell):
-            return NOT_REPORTED
+        if not math.isfinite(cell):  # NaN or ±Infinity stored as a number: not a figure
+            return Number(None, error="not a finite number")
         return Number(float(cell), numeric_cell=True)
     if isinstance(cell, date | datetime):
         return Number(None, error="a date, not a number")

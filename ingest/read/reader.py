@@ -11,21 +11,30 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest import settings
+from ingest.read import limits
+from ingest.read.errors import UnreadableFile
+
+__all__ = ["CSV_DATA_SHEET", "Sheet", "UnreadableFile", "read_file"]
+
 SPREADSHEET_EXTENSIONS = {".xlsx", ".xls", ".ods"}
 ACCEPTED_EXTENSIONS = SPREADSHEET_EXTENSIONS | {".csv"}
 CSV_DATA_SHEET = "(csv)"  # name given to a csv file's data part
 
-_MAGIC = {".xlsx": b"PK\x03\x04", ".ods": b"PK\x03\x04", ".xls": b"\xd0\xcf\x11\xe0"}
+_ZIP = b"PK\x03\x04"
+_OLE = b"\xd0\xcf\x11\xe0"
+_MAGIC = {".xlsx": _ZIP, ".ods": _ZIP, ".xls": _OLE}
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")  # OLE stream of an encrypted .xlsx
 
 
-class UnreadableFile(Exception):
-    """The file cannot be read as a report. Carries the message for the clerk in both languages."""
-
-    def __init__(self, message_vi: str, message_en: str, rule: str = "unreadable"):
-        super().__init__(message_en)
-        self.message_vi = message_vi
-        self.message_en = message_en
-        self.rule = rule
+def _encrypted() -> UnreadableFile:
+    return UnreadableFile(
+        "Bảng tính được đặt mật khẩu (mã hóa) nên không đọc được; hãy lưu lại không có mật "
+        "khẩu rồi gửi lại.",
+        "The workbook is password-protected (encrypted) and cannot be read; save it without a "
+        "password and send it again.",
+        rule="encrypted",
+    )
 
 
 @dataclass
@@ -37,7 +46,7 @@ class Sheet:
 
 def read_file(path: Path, data: bytes) -> list[Sheet]:
     """Sheets of the file, in workbook order. Raises UnreadableFile with a clerk's message."""
-    ext = path.suffix.lower()
+    ext = _printable(path.suffix.lower())
     if ext == ".xlsm":
         raise UnreadableFile(
             "Tệp có macro (.xlsm) không được chấp nhận; hãy lưu lại dưới dạng .xlsx.",
@@ -54,59 +63,135 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
     if not data:
         raise UnreadableFile("Tệp rỗng (0 byte).", "The file is empty (0 bytes).",
                              rule="empty_file")
+    limits.check_file_size(len(data))
     if ext == ".csv":
         return _read_csv(data)
+    if ext in (".xlsx", ".ods") and data.startswith(_OLE) and _ENCRYPTED_PACKAGE in data:
+        raise _encrypted()  # Office keeps an encrypted .xlsx in an OLE container
     magic = _MAGIC[ext]
     if not data.startswith(magic):
         raise UnreadableFile(
-            f"Tệp không phải là bảng tính {ext} (nội dung không đúng định dạng; có thể bị hỏng "
+            f"Tệp không phải là bảng tính {ext} (nội dung có định dạng khác; có thể bị hỏng "
             "hoặc chỉ đổi tên đuôi tệp).",
             f"The file is not a {ext} spreadsheet (its content has another format; it may be "
             "damaged or merely renamed).",
         )
+    if magic == _ZIP:
+        if ext == ".ods" and b"encryption-data" in _manifest(data):
+            raise _encrypted()
+        limits.inspect_zip(data, xlsx=ext == ".xlsx")
     return _read_spreadsheet(data)
+
+
+def _manifest(data: bytes) -> bytes:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.read("META-INF/manifest.xml")[:1_000_000]
+    except (KeyError, zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return b""
 
 
 def _read_spreadsheet(data: bytes) -> list[Sheet]:
     from python_calamine import CalamineWorkbook
 
+    sheets = []
+    cells = 0
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = []
         for name in workbook.sheet_names:
             sheet = workbook.get_sheet_by_name(name)
+            cells = limits.check_sheet(name, sheet.height, sheet.width, cells)
             rows = sheet.to_python(skip_empty_area=False)
+            _check_cells(name, rows)
             merged = list(sheet.merged_cell_ranges or [])
-            sheets.append(Sheet(name, rows, merged))
+            sheets.append(Sheet(_printable(name), rows, merged))
+    except (UnreadableFile, MemoryError, RecursionError):
+        raise
     except Exception as exc:  # noqa: BLE001 - calamine raises several error types
+        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+            raise _encrypted() from exc
         raise UnreadableFile(
-            f"Không đọc được bảng tính (tệp hỏng?): {exc}",
-            f"The spreadsheet cannot be read (damaged file?): {exc}",
+            f"Không đọc được bảng tính (tệp hỏng?): {_printable(str(exc))[:300]}",
+            f"The spreadsheet cannot be read (damaged file?): {_printable(str(exc))[:300]}",
         ) from exc
     return sheets
 
 
+def _printable(text: str) -> str:
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+        for c in text)
+
+
+def _check_cells(sheet: str, rows: list[list[object]]) -> None:
+    limit = settings.max_cell_chars()
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            if type(cell) is str and len(cell) > limit:
+                raise limits.long_cell(sheet, i, j, len(cell))
+
+
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1258"):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ("utf-16",)  # Excel's "Unicode text" and some exports
+    elif b"\x00" in data[:4096]:
+        # UTF-16 without a byte-order mark: every second byte of ASCII text is zero
+        head = data[:4096]
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        encodings = ("utf-16-be",) if even > odd else ("utf-16-le",)
+    else:
+        encodings = ("utf-8-sig", "cp1258")
+    for encoding in encodings:
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if "\x00" not in text:
+            return text
     raise UnreadableFile(
-        "Tệp CSV không phải mã UTF-8; hãy lưu lại với mã UTF-8.",
-        "The CSV file is not UTF-8; save it again as UTF-8.",
+        "Tệp CSV không phải văn bản đọc được (có byte 0: tệp nhị phân, hoặc mã hóa lạ); "
+        "hãy lưu lại dạng CSV UTF-8.",
+        "The CSV file is not readable text (it holds zero bytes: a binary file, or an unusual "
+        "encoding); save it again as CSV UTF-8.",
         rule="encoding",
     )
 
 
 def _read_csv(data: bytes) -> list[Sheet]:
     text = _decode(data)
-    if "\x00" in text:
-        raise UnreadableFile("Tệp không phải văn bản CSV.", "The file is not CSV text.")
-    lines = text.splitlines()
-    sample = "\n".join(lines[:50])
+    # one line break, whatever the program wrote (CR-only files come from old Mac exports)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    sample = text[:65536]
     delimiter = ";" if sample.count(";") >= sample.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    limit = settings.max_cell_chars()
+    max_cells = settings.max_cells()
+    previous = csv.field_size_limit(limit + 1)
+    rows: list[list[str]] = []
+    cells = 0
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for row in reader:
+            cells += max(1, len(row))
+            if cells > max_cells:
+                shown = f"{max_cells:,}".replace(",", ".")
+                raise limits.too_large(f"hơn {shown} ô", f"more than {shown} cells",
+                                       rule="too_complex")
+            for cell in row:
+                if len(cell) > limit:
+                    raise limits.long_cell(CSV_DATA_SHEET, reader.line_num - 1, None, len(cell))
+            rows.append(row)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise limits.long_cell(CSV_DATA_SHEET, reader.line_num - 1, None, None) from exc
+        raise UnreadableFile(
+            f"Tệp CSV hỏng ở dòng {reader.line_num}: {exc}",
+            f"The CSV file is malformed at line {reader.line_num}: {exc}",
+            rule="csv_layout",
+        ) from exc
+    finally:
+        csv.field_size_limit(previous)
     # ThongTin lines first, then a blank line, then the data sheet's header and rows.
     blank = next((i for i, r in enumerate(rows) if not any(c.strip() for c in r)), None)
     if blank is None:

@@ -13,7 +13,12 @@ renamed as (
     select
         submission_id,
         sha256,
-        source_file,
+        -- a name that starts like a spreadsheet formula (= + - @ tab CR) gets a leading
+        -- apostrophe: the marts quote it, and an analyst's export to Excel must not run it
+        case
+            when source_file ~ '^[-=+@\t\r]' then '''' || source_file
+            else source_file
+        end as source_file,
         trim(province_code) as province_code,
         archive_path,
         size_bytes::bigint as size_bytes,

@@ -1,0 +1,210 @@
+"""Run one task per file in worker processes, so a file that crashes its reader, aborts it or
+blows up its memory costs only that file.
+
+Workers are forked (they inherit the run's bytes: only an index goes down the pipe and the parsed
+result comes back). Each worker limits its own address space (`RLIMIT_AS`: what it had when
+forked plus a budget) and its CPU time per task (`RLIMIT_CPU`, raised before each task), and
+writes no core dumps. A task that dies (abort, segfault, CPU limit), exceeds its wall-clock limit
+or runs out of memory comes back as a `Failure` for its file; the worker is replaced and the
+other files go on. Large runs keep their parallelism: tasks are spread over `workers` processes.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import gc
+import math
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A task that did not come back: `memory`, `time` or `crash` (with what was seen)."""
+
+    kind: str
+    detail: str
+
+
+def _vm_size() -> int | None:
+    """This process's address space in bytes (Linux), the base the memory budget adds to."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _limit_memory(budget: int) -> None:
+    base = _vm_size()
+    if base is None or not budget:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = base + budget
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _limit_cpu(seconds: float) -> None:
+    """Allow `seconds` more CPU time from now (the soft limit; SIGXCPU ends the worker)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = usage.ru_utime + usage.ru_stime
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = math.ceil(used + seconds)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: float) -> None:
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        # a reader that aborts (e.g. a failed allocation in calamine) would print to the
+        # operator's console; its file's result says what happened instead
+        faulthandler.disable()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        _limit_memory(memory)
+        while True:
+            index = conn.recv()
+            if index is None:
+                break
+            _limit_cpu(cpu)
+            try:
+                conn.send(("ok", task(index)))
+            except MemoryError:
+                conn.send(("memory", "MemoryError"))
+                break  # a fresh worker for the next file
+            except RecursionError as exc:
+                conn.send(("error", f"RecursionError: {exc}"))
+            except Exception as exc:  # noqa: BLE001 - reported for its file, never lost
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass
+    finally:
+        os._exit(0)  # no atexit handlers, no finalisers of objects inherited from the parent
+
+
+AHEAD = 2  # tasks queued per worker: it starts the next file while the parent takes a result
+
+
+@dataclass
+class _Slot:
+    process: multiprocessing.Process
+    conn: Connection
+    queue: deque = field(default_factory=deque)  # indices sent, in order; [0] is running
+    started: float = 0.0  # when queue[0] started (as far as the parent can tell)
+
+
+def run_each(count: int, task: Callable[[int], object], *, workers: int, memory: int,
+             cpu_seconds: float, wall_seconds: float) -> list[object]:
+    """`[task(0), ..., task(count - 1)]`, each computed in a worker process; an item whose task
+    failed is a `Failure` (`memory`, `time`, `crash`, or `error` for an exception it raised)."""
+    if count == 0:
+        return []
+    context = multiprocessing.get_context("fork")
+    results: list[object] = [None] * count
+    pending = deque(range(count))
+
+    def start() -> _Slot:
+        parent, child = context.Pipe()
+        process = context.Process(target=_worker, args=(child, task, memory, cpu_seconds),
+                                  daemon=True)
+        process.start()
+        child.close()
+        return _Slot(process, parent)
+
+    def replace(i: int, failure: Failure | None) -> None:
+        """End worker i; its running task gets `failure`, the tasks queued behind it go back."""
+        slot = slots[i]
+        if failure is not None and slot.queue:
+            results[slot.queue.popleft()] = failure
+        pending.extendleft(reversed(slot.queue))
+        stop(slot)
+        slots[i] = start() if pending else _Slot(slot.process, slot.conn)
+
+    def stop(slot: _Slot) -> None:
+        if slot.process.is_alive():
+            slot.process.kill()
+        slot.process.join()
+        slot.conn.close()
+
+    gc.freeze()  # the parent's objects stay out of the workers' collections (no page copies)
+    slots = [start() for _ in range(max(1, min(workers, count)))]
+    try:
+        while True:
+            for i, slot in enumerate(slots):
+                if pending and not slot.queue and slot.conn.closed:
+                    slot = slots[i] = start()  # a worker ended while nothing was pending
+                while pending and len(slot.queue) < AHEAD and not slot.conn.closed:
+                    if not slot.queue:
+                        slot.started = time.monotonic()
+                    index = pending.popleft()
+                    slot.queue.append(index)
+                    try:
+                        slot.conn.send(index)
+                    except OSError:
+                        break  # the worker is gone: seen below as a crash
+            busy = [s for s in slots if s.queue]
+            if not busy:
+                break
+            timeout = max(0.0, min(s.started + wall_seconds for s in busy) - time.monotonic())
+            ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy],
+                         timeout=timeout)
+            for i, slot in enumerate(slots):
+                if not slot.queue:
+                    continue
+                if slot.conn in ready or slot.process.sentinel in ready:
+                    try:
+                        if not slot.conn.poll():
+                            raise EOFError
+                        status, value = slot.conn.recv()
+                    except (EOFError, OSError):
+                        slot.process.join(5)
+                        replace(i, _died(slot.process.exitcode))
+                        continue
+                    except MemoryError:  # the result itself did not fit in the parent
+                        status, value = "memory", "result too large"
+                    index = slot.queue.popleft()
+                    slot.started = time.monotonic()
+                    results[index] = value if status == "ok" else Failure(
+                        status if status == "memory" else "error", str(value))
+                    if status == "memory":  # that worker ends itself: replace it now
+                        replace(i, None)
+                elif time.monotonic() - slot.started >= wall_seconds:
+                    replace(i, Failure("time", f"over {wall_seconds:.0f} s"))
+    finally:
+        for slot in slots:
+            try:
+                slot.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        for slot in slots:
+            slot.process.join(max(0.0, deadline - time.monotonic()))
+            stop(slot)
+        gc.unfreeze()
+    return results
+
+
+def _died(exitcode: int | None) -> Failure:
+    if exitcode is not None and exitcode < 0:
+        sig = -exitcode
+        if sig == signal.SIGXCPU:
+            return Failure("time", "CPU time limit")
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
+        return Failure("crash", f"killed by signal {name}")
+    return Failure("crash", f"exit code {exitcode}")

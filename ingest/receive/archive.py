@@ -1,0 +1,215 @@
+"""Taking a file out of the inbox, and every write the pipeline makes for it.
+
+Containment: an inbox file is opened through its folders one at a time with `O_NOFOLLOW`, so a
+symbolic link swapped in anywhere on the way is refused by the kernel, not followed; the file is
+removed from the inbox only while it still holds the bytes that were archived (a writer that came
+back keeps its file). Everything written goes below the data home's own folders (archive,
+quarantine, reports, outbox, site), atomically (a temporary name, then `os.replace`), and never
+through a symbolic link.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import stat
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.receive.names import sidecar_name
+from ingest.receive.settle import Seen, open_for_writing
+
+_CHUNK = 1 << 20
+
+
+class NotAFile(Exception):
+    """The path is a symbolic link, a folder or a special file: refused, never read."""
+
+
+class Changed(Exception):
+    """The file changed while it was read: left for a later run."""
+
+
+class TooLarge(Exception):
+    def __init__(self, size: int):
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
+def _open_dir(base: Path, parts: tuple[str, ...]) -> int:
+    """A descriptor of `base/parts...`, refusing a symbolic link at every step after `base`."""
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts:
+            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _split(path: Path, root: Path | None) -> tuple[Path, tuple[str, ...], str]:
+    if root is not None and path.is_relative_to(root) and path != root:
+        rel = path.relative_to(root).parts
+        return root, rel[:-1], rel[-1]
+    return path.parent, (), path.name
+
+
+@dataclass
+class Taken:
+    data: bytes
+    seen: Seen  # the file as it was read
+
+
+def read_settled(path: Path, root: Path | None, seen: Seen, limit: int) -> Taken:
+    """The bytes of a settled inbox file, read once. Raises `NotAFile`, `TooLarge` (checked with
+    `fstat` before reading anything) or `Changed` (it is not the file that settled, or it changed
+    while being read)."""
+    base, folders, name = _split(path, root)
+    try:
+        dir_fd = _open_dir(base, folders)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a folder on the way is a link
+            raise NotAFile("a folder on its path is a symbolic link") from exc
+        raise
+    try:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise NotAFile("symbolic link") from exc
+            raise
+    finally:
+        os.close(dir_fd)
+    with os.fdopen(fd, "rb") as handle:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise NotAFile("not a regular file")
+        if Seen.of(before) != seen:
+            raise Changed("changed since it settled")
+        if before.st_size > limit:
+            raise TooLarge(before.st_size)
+        data = handle.read(limit + 1)
+        after = os.fstat(fd)
+    if len(data) != before.st_size or Seen.of(after) != seen:
+        raise Changed("changed while it was read")
+    return Taken(data, seen)
+
+
+def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) -> bool:
+    """Remove the inbox file if it is still the file that was read, holding the same bytes, and
+    no local program has it open for writing. False when it was kept (or is gone)."""
+    base, folders, name = _split(path, root)
+    try:
+        dir_fd = _open_dir(base, folders)
+    except OSError:
+        return False
+    try:
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        if Seen.of(st) != seen or open_for_writing(str(path)):
+            return False
+        digest = hashlib.sha256()
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        with os.fdopen(fd, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            return False
+        os.unlink(name, dir_fd=dir_fd)
+        return True
+    finally:
+        os.close(dir_fd)
+
+
+def move_out(path: Path, root: Path | None, seen: Seen, target_dir: Path) -> Path | None:
+    """Move an inbox file (one too large to read) into `target_dir` without reading it: a rename,
+    or on another file system a streamed copy. None when it changed or is gone."""
+    base, folders, name = _split(path, root)
+    dir_fd = _open_dir(base, folders)
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if Seen.of(st) != seen:
+            return None
+        target = free_name(safe_folder(target_dir), name)
+        out_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.rename(name, target.name, src_dir_fd=dir_fd, dst_dir_fd=out_fd)
+            return target
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:  # another file system: copy instead
+                raise
+        finally:
+            os.close(out_fd)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        with os.fdopen(fd, "rb") as source:
+            _write_atomic(target, lambda out: shutil.copyfileobj(source, out, _CHUNK))
+        if Seen.of(os.stat(name, dir_fd=dir_fd, follow_symlinks=False)) == seen:
+            os.unlink(name, dir_fd=dir_fd)
+        return target
+    finally:
+        os.close(dir_fd)
+
+
+# ---------------------------------------------------------------- writing in the data home
+
+def safe_folder(folder: Path) -> Path:
+    """Create `folder` (below the data home) and check that no part of it is a symbolic link
+    leading elsewhere; raises OSError if one is."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.resolve() != folder.absolute():
+        raise OSError(f"refusing to write through a symbolic link: {folder}")
+    return folder
+
+
+def free_name(folder: Path, name: str, tag: str | None = None) -> Path:
+    """`folder/name`, or a name beside it that is not taken yet (and fits the file system)."""
+    target = folder / sidecar_name(name, "")
+    if not os.path.lexists(target):
+        return target
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = name, ""
+    extra = f".{tag or uuid.uuid4().hex[:8]}" + (f".{suffix}" if suffix else "")
+    return folder / sidecar_name(stem, extra)
+
+
+def _write_atomic(target: Path, write) -> None:
+    tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "xb") as out:
+            write(out)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(target: Path, data: bytes) -> Path:
+    _write_atomic(target, lambda out: out.write(data))
+    return target
+
+
+def write_text_atomic(target: Path, text: str) -> Path:
+    return write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def archive_bytes(archive: Path, sha256: str, suffix: str, data: bytes) -> Path:
+    """Content-addressed copy, written atomically; the same bytes are stored once."""
+    target = safe_folder(archive / sha256[:2]) / f"{sha256}{_archive_suffix(suffix)}"
+    if not target.exists():
+        write_bytes_atomic(target, data)
+    return target
+
+
+def _archive_suffix(suffix: str) -> str:
+    """The extension as the archive names it: lower case, and only if it is a plain one."""
+    suffix = suffix.lower()
+    return suffix if suffix[1:].isascii() and suffix[1:].isalnum() and len(suffix) <= 16 else ""

@@ -1,0 +1,413 @@
+"""The production path, measured: `python -m tests.bench.airflow [--files 300] [--json PATH]`.
+
+`make bench-airflow` starts `airflow standalone` the way `make airflow` does
+(`ingest.airflow_local`: the embedded PostgreSQL holds the metadata, the warm LocalExecutor, the
+inbox watcher) on a data home of its own, and measures the time from dropping files into the
+inbox to the `lhpn_marts` asset event that `lhpn_warehouse` emits when the marts are rebuilt:
+
+  warm-up  one file, so dbt's partial-parse cache and Airflow's first runs are behind us;
+  1 file   one new province report;
+  burst    N files dropped at once (default 300), as at the 15 December deadline.
+
+Then it stops Airflow, empties the warehouse and runs `lhpn run` (the real CLI, in a fresh
+process each time, as an operator runs it) on the same files in the same order, and prints both
+with their ratio, the two targets (one file <= 15 s; the burst <= 2 x `lhpn run` + 20 s) and,
+from Airflow's own records, where the seconds went. Nothing is asserted: this measures.
+
+Everything is bounded: Airflow must be ready within --start-timeout, each drop must reach the
+marts within --drop-timeout, and Airflow's whole process group is stopped on the way out
+(also on Ctrl-C or an error), as is the embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.bench.corpus import FileSpec, build_corpus, default_cache
+from tests.bench.run import corpus_link, git_head, log, reset_warehouse
+
+ONE_FILE_TARGET_S = 15.0
+BURST_SLACK_S = 20.0
+BURST_FACTOR = 2.0
+DAGS = ("lhpn_ingest", "lhpn_warehouse")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _libpq(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+
+
+class Standalone:
+    """`python -m ingest.airflow_local` in its own process group, stopped for sure on exit."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env, self.log_path = env, log_path
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Standalone:
+        self.log_file = self.log_path.open("w", encoding="utf-8")
+        self.proc = subprocess.Popen([sys.executable, "-m", "ingest.airflow_local"], env=self.env,
+                                     stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _group_gone(self, pgid: int, wait: float) -> bool:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            self.proc.poll()  # reap the leader, or it lingers as a zombie of the group
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.5)
+        return False
+
+    def stop(self, grace: float = 30.0) -> None:
+        """SIGTERM to the whole group (scheduler, triggerer, api-server, dag-processor, task
+        processes), then SIGKILL to whatever is left after `grace` seconds."""
+        if self.proc is None:
+            return
+        pgid = self.proc.pid  # start_new_session: the group id is the leader's pid
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                break
+            if self._group_gone(pgid, wait):
+                break
+        self.proc.wait(timeout=10)
+        self.proc = None
+        self.log_file.close()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _metadata(url: str, sql: str, params=None) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+def wait_ready(url: str, airflow: Standalone, timeout: float) -> float:
+    """Until both DAGs are parsed and unpaused, the scheduler and triggerer heartbeat and the
+    inbox watcher's trigger runs in the triggerer; returns the seconds it took."""
+    started = time.monotonic()
+    last = ""
+    while time.monotonic() - started < timeout:
+        if not airflow.alive():
+            raise RuntimeError(f"airflow standalone exited; see {airflow.log_path}")
+        try:
+            dags = dict(_metadata(url, "select dag_id, is_paused from dag where dag_id = any(%s)",
+                                  [list(DAGS)]))
+            jobs = {job for (job,) in _metadata(
+                url, "select job_type from job where state = 'running'"
+                     " and latest_heartbeat > now() - interval '30 seconds'")}
+            watcher = _metadata(url, "select count(*) from trigger where classpath ="
+                                     " 'ingest.assets.InboxTrigger' and triggerer_id is not null")
+            ready = (set(dags) == set(DAGS) and not any(dags.values())
+                     and {"SchedulerJob", "TriggererJob"} <= jobs and watcher[0][0] > 0)
+            last = f"dags {dags}, jobs {sorted(jobs)}, watcher {watcher[0][0]}"
+            if ready:
+                return time.monotonic() - started
+        except Exception as exc:  # noqa: BLE001 - tables not migrated yet, server starting
+            last = f"{type(exc).__name__}: {str(exc)[:120]}"
+        time.sleep(2)
+    raise TimeoutError(f"Airflow not ready after {timeout:.0f} s ({last}); see {airflow.log_path}")
+
+
+def _marts_events(url: str) -> int:
+    rows = _metadata(url, "select coalesce(max(e.id), 0) from asset_event e"
+                          " join asset a on a.id = e.asset_id where a.name = 'lhpn_marts'")
+    return rows[0][0]
+
+
+def _timeline(url: str, since: datetime) -> dict:
+    """Airflow's record of the runs started since the drop: runs, tasks, asset events."""
+    runs = _metadata(url, """
+        select dag_id, run_id, run_type, state, queued_at, start_date, end_date
+        from dag_run where dag_id = any(%s) and queued_at >= %s order by queued_at""",
+                     [list(DAGS), since])
+    tis = _metadata(url, """
+        select ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.state, ti.queued_dttm,
+               ti.start_date, ti.end_date, ti.rendered_map_index
+        from task_instance ti join dag_run r on r.dag_id = ti.dag_id and r.run_id = ti.run_id
+        where r.dag_id = any(%s) and r.queued_at >= %s
+        order by ti.start_date nulls last""", [list(DAGS), since])
+    events = _metadata(url, """
+        select a.name, e.timestamp from asset_event e join asset a on a.id = e.asset_id
+        where e.timestamp >= %s order by e.timestamp""", [since])
+
+    def rel(ts):
+        return None if ts is None else round((ts - since).total_seconds(), 2)
+
+    return {
+        "runs": [{"dag_id": d, "run_id": r, "type": t, "state": s, "queued": rel(q),
+                  "start": rel(b), "end": rel(e)} for d, r, t, s, q, b, e in runs],
+        "tasks": [{"dag_id": d, "task": t + (f"[{m}]" if m >= 0 else ""), "state": s,
+                   "queued": rel(q), "start": rel(b), "end": rel(e),
+                   "seconds": round((e - b).total_seconds(), 2) if b and e else None,
+                   "label": label}
+                  for d, _r, t, m, s, q, b, e, label in tis],
+        "asset_events": [{"asset": n, "at": rel(ts)} for n, ts in events],
+    }
+
+
+def _where_the_seconds_went(timeline: dict, total: float) -> list[str]:
+    """Drop -> watcher -> ingest run -> tasks -> warehouse run -> tasks -> marts event."""
+    out = []
+    first = {}
+    for e in timeline["asset_events"]:
+        first.setdefault(e["asset"], e["at"])
+    ingest = next((r for r in timeline["runs"] if r["dag_id"] == "lhpn_ingest"), None)
+    warehouse = next((r for r in timeline["runs"] if r["dag_id"] == "lhpn_warehouse"), None)
+    if "lhpn_inbox" in first:
+        out.append(f"{first['lhpn_inbox']:6.1f} s  inbox watcher fires (asset lhpn_inbox)")
+    for name, run in (("lhpn_ingest", ingest), ("lhpn_warehouse", warehouse)):
+        if run is None:
+            continue
+        out.append(f"{run['queued']:6.1f} s  {name} run queued ({run['type']}), started "
+                   f"{run['start']} s, ended {run['end']} s")
+        for t in timeline["tasks"]:
+            if t["dag_id"] == name and t["start"] is not None:
+                wait = (t["start"] - t["queued"]) if t["queued"] is not None else None
+                out.append(f"{t['start']:6.1f} s    {t['task']:<26} {t['seconds'] or 0:5.1f} s"
+                           + (f" (queued {wait:.1f} s before)" if wait is not None else "")
+                           + (f"  {t['state']}" if t["state"] != "success" else "")
+                           + (f"  [{t['label'][:70]}]" if t["label"] and "[" in t["task"]
+                              and name == "lhpn_ingest" else ""))
+    if "lhpn_raw_submissions" in first:
+        out.append(f"{first['lhpn_raw_submissions']:6.1f} s  asset lhpn_raw_submissions")
+    out.append(f"{total:6.1f} s  asset lhpn_marts")
+    return out
+
+
+def drop_and_wait(url: str, inbox: Path, files: list[tuple[Path, FileSpec]], timeout: float,
+                  label: str) -> dict:
+    """Drop `files` into the inbox at once; the seconds until the next lhpn_marts event."""
+    before = _marts_events(url)
+    now = _metadata(url, "select now()")[0][0]  # the metadata server's clock, for the timeline
+    t0 = time.monotonic()
+    for path, spec in files:
+        corpus_link(path, inbox / spec.rel_path)
+    log(f"{label}: dropped {len(files)} file(s) in {time.monotonic() - t0:.2f} s, "
+        "waiting for the lhpn_marts event ...")
+    seconds = None
+    while time.monotonic() - t0 < timeout:
+        if _marts_events(url) > before:
+            seconds = time.monotonic() - t0
+            break
+        time.sleep(0.25)
+    left = sum(1 for p in inbox.rglob("*") if p.is_file())
+    result = {"label": label, "files": len(files), "timed_out": seconds is None,
+              "seconds": round(seconds, 2) if seconds else None, "inbox_left": left}
+    time.sleep(1.0)  # let the last tasks record their end
+    result["timeline"] = _timeline(url, now)
+    result["breakdown"] = _where_the_seconds_went(result["timeline"], seconds or timeout)
+    log(f"{label}: " + (f"{seconds:.1f} s to the marts event" if seconds
+                        else f"no marts event within {timeout:.0f} s"))
+    return result
+
+
+def _settle_airflow(url: str, timeout: float = 120) -> None:
+    """Wait until no run of the two DAGs is queued or running (the previous drop is done)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = _metadata(url, "select count(*) from dag_run where dag_id = any(%s)"
+                              " and state in ('queued', 'running')", [list(DAGS)])[0][0]
+        if not busy:
+            return
+        time.sleep(1)
+
+
+def lhpn_run(env: dict[str, str], inbox: Path, files: list[tuple[Path, FileSpec]],
+             label: str, timeout: float) -> dict:
+    """`lhpn run` in a fresh process on `files` (dropped first); wall seconds, exit code."""
+    for path, spec in files:
+        corpus_link(path, inbox / spec.rel_path)
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--quiet",
+                           "--no-samples"], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    seconds = time.monotonic() - t0
+    tail = [line for line in proc.stdout.splitlines() if "Marts" in line or "Kết quả" in line]
+    log(f"lhpn run, {label}: {seconds:.1f} s (exit {proc.returncode}) {' | '.join(tail)[:160]}")
+    return {"label": label, "files": len(files), "seconds": round(seconds, 2),
+            "exit_code": proc.returncode, "output": tail,
+            "stderr": proc.stderr[-2000:] if proc.returncode else ""}
+
+
+def _pick(files: list[tuple[Path, FileSpec]], count: int, skip: set) -> list:
+    """`count` files spread over the corpus (every province and period kind), in path order."""
+    pool = [f for f in files if f[1].rel_path not in skip]
+    step = len(pool) / count
+    return sorted((pool[int(i * step)] for i in range(count)), key=lambda f: f[1].rel_path)
+
+
+def render(res: dict) -> str:
+    a, c = res["airflow"], res["lhpn_run"]
+    out = [f"lhpn-warehouse Airflow benchmark — {res['meta']['started']}  commit "
+           f"{res['meta']['commit']}  {res['meta']['cpus']} CPUs, load average at start "
+           f"{res['meta']['load_start']}, at end {res['meta']['load_end']}",
+           f"airflow standalone ready in {a['ready_seconds']:.0f} s (not measured); executor "
+           f"{res['meta']['executor']}",
+           "", f"{'drop':<34}{'Airflow s':>10}{'lhpn run s':>12}{'ratio':>8}", "-" * 64]
+    rows = {}
+    for key in ("warmup", "one", "burst"):
+        air = a.get(key) or {}
+        cli = c.get(key) or {}
+        ratio = (air["seconds"] / cli["seconds"]) if air.get("seconds") and cli.get(
+            "seconds") else None
+        rows[key] = (air.get("seconds"), cli.get("seconds"), ratio)
+        name = {"warmup": "warm-up, 1 file (not a target)", "one": "1 file",
+                "burst": f"burst, {air.get('files') or cli.get('files')} files"}[key]
+        out.append(f"{name:<34}{_f(air.get('seconds')):>10}{_f(cli.get('seconds')):>12}"
+                   f"{_f(ratio, '.2f'):>8}")
+    out += ["", "targets (printed, never asserted)"]
+    one, burst = rows["one"], rows["burst"]
+    if one[0] is not None:
+        ok = one[0] <= ONE_FILE_TARGET_S
+        out.append(f"  [{'PASS' if ok else 'MISS'}] 1 file -> marts <= {ONE_FILE_TARGET_S:.0f} s "
+                   f"under standalone Airflow: {one[0]:.1f} s"
+                   + ("" if ok else f" (over by {one[0] - ONE_FILE_TARGET_S:.1f} s)"))
+    else:
+        out.append("  [MISS] 1 file -> marts: no lhpn_marts event")
+    if burst[0] is not None and burst[1] is not None:
+        goal = BURST_FACTOR * burst[1] + BURST_SLACK_S
+        ok = burst[0] <= goal
+        out.append(f"  [{'PASS' if ok else 'MISS'}] burst -> marts <= {BURST_FACTOR:.0f} x lhpn "
+                   f"run + {BURST_SLACK_S:.0f} s = {goal:.1f} s: {burst[0]:.1f} s"
+                   + ("" if ok else f" (over by {burst[0] - goal:.1f} s)"))
+    else:
+        out.append("  [MISS] burst -> marts: no lhpn_marts event or no lhpn run figure")
+    for key in ("one", "burst"):
+        if a.get(key):
+            out += ["", f"where the seconds went, {a[key]['label']} (Airflow's own records, "
+                        "seconds after the drop)"]
+            out += ["  " + line for line in a[key]["breakdown"]]
+    out += ["", "The machine is shared (load averages above): every figure here is noisy."]
+    return "\n".join(out)
+
+
+def _f(value, spec=".1f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="python -m tests.bench.airflow",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--files", type=int, default=300, help="files in the burst (default 300)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--home", default=None, help="data home (default .lhpn/bench-airflow)")
+    ap.add_argument("--cache", default=None, help="corpus cache (default .lhpn/bench-corpus)")
+    ap.add_argument("--json", default=None, help="results (default bench-results-airflow.json)")
+    ap.add_argument("--start-timeout", type=float, default=420, help="for Airflow to be ready")
+    ap.add_argument("--drop-timeout", type=float, default=300, help="for each drop's marts event")
+    ap.add_argument("--quick", action="store_true",
+                    help="the quick corpus (22 files, burst of at most 20): a smoke run")
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    from ingest.settings import PROJECT_ROOT
+
+    root = PROJECT_ROOT
+    home_dir = Path(args.home or root / ".lhpn" / "bench-airflow").expanduser().resolve()
+    os.environ["LHPN_HOME"] = str(home_dir)
+    for var in ("LHPN_INBOX", "LHPN_WAREHOUSE_URL", "LHPN_OUTBOX"):
+        if os.environ.pop(var, None):
+            log(f"ignoring {var}: the benchmark uses its own data home and embedded warehouse")
+    json_path = Path(args.json) if args.json else root / "bench-results-airflow.json"
+
+    corpus = build_corpus(Path(args.cache) if args.cache else default_cache(), seed=args.seed,
+                          quick=args.quick, log=log)
+    good = [f for f in corpus.files if not f[1].bad]
+    warmup = _pick(good, 1, set())
+    one = _pick(good, 1, {warmup[0][1].rel_path})
+    taken = {warmup[0][1].rel_path, one[0][1].rel_path}
+    burst_size = min(args.files, len(corpus.files) - 2)
+    burst = _pick(corpus.files, burst_size, taken)  # the bad files of the corpus come along
+
+    from ingest import airflow_local, warehouse
+    from ingest.settings import home
+
+    data_home = home().ensure()
+    url = warehouse.warehouse_url()
+    reset_warehouse(url)
+    port = _free_port()
+    env = {**os.environ, **airflow_local.airflow_env(data_home, port=port)}
+    env["LHPN_AIRFLOW_PORT"] = str(port)
+    # the log servers of the scheduler and the triggerer, off the ports another Airflow may hold
+    env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(_free_port())
+    env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(_free_port())
+    meta_url = _libpq(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    res: dict = {"meta": {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git_head(),
+        "cpus": os.cpu_count(), "python": platform.python_version(),
+        "load_start": [round(x, 1) for x in os.getloadavg()],
+        "executor": env["AIRFLOW__CORE__EXECUTOR"], "home": str(home_dir), "port": port,
+        "files": {"warmup": [s.rel_path for _, s in warmup], "one": [s.rel_path for _, s in one],
+                  "burst": len(burst), "burst_bad": sum(1 for _, s in burst if s.bad)},
+    }, "airflow": {}, "lhpn_run": {}}
+
+    airflow_log = home_dir / "bench-airflow-standalone.log"
+    log(f"starting airflow standalone on port {port} (log {airflow_log}) ...")
+    try:
+        with Standalone(env, airflow_log) as airflow:
+            res["airflow"]["ready_seconds"] = round(
+                wait_ready(meta_url, airflow, args.start_timeout), 1)
+            log(f"Airflow ready after {res['airflow']['ready_seconds']:.0f} s")
+            for key, files, label in (("warmup", warmup, "warm-up, 1 file"),
+                                      ("one", one, "1 file"),
+                                      ("burst", burst, f"burst of {len(burst)} files")):
+                _settle_airflow(meta_url)
+                res["airflow"][key] = drop_and_wait(meta_url, data_home.inbox, files,
+                                                    args.drop_timeout, label)
+                if res["airflow"][key]["timed_out"]:
+                    break
+            _settle_airflow(meta_url)
+            log("stopping Airflow ...")
+    except Exception as exc:  # noqa: BLE001 - report what was measured, then the failure
+        res["airflow"]["error"] = f"{type(exc).__name__}: {exc}"
+        log(f"Airflow part failed: {res['airflow']['error']}")
+
+    # the same files through `lhpn run`, in the same order, on an emptied warehouse
+    reset_warehouse(url)
+    cli_env = {**os.environ, "LHPN_HOME": str(home_dir)}
+    for key, files, label in (("warmup", warmup, "warm-up, 1 file"), ("one", one, "1 file"),
+                              ("burst", burst, f"burst of {len(burst)} files")):
+        res["lhpn_run"][key] = lhpn_run(cli_env, data_home.inbox, files, label,
+                                        args.drop_timeout)
+    warehouse.stop_embedded(data_home)
+    res["meta"]["load_end"] = [round(x, 1) for x in os.getloadavg()]
+    json_path.write_text(json.dumps(res, ensure_ascii=False, indent=1, default=str),
+                         encoding="utf-8")
+    print(render(res))
+    if res["airflow"].get("error"):
+        print(f"\nAirflow part failed: {res['airflow']['error']}")
+    print(f"\nresults: {json_path}")
+    return res
+
+
+if __name__ == "__main__":
+    main()

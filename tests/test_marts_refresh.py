@@ -1,0 +1,91 @@
+"""What an ingest run rebuilds: only what it made stale (issue 14 item 3, issue 11 item 4).
+
+`lhpn run` through its real entry point (click, in-process) on the embedded PostgreSQL, with
+dbt's runner wrapped so the test sees every dbt invocation.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from click.testing import CliRunner
+
+from ingest.cli import main as cli
+
+
+@pytest.fixture
+def dbt_calls(monkeypatch) -> list[list[str]]:
+    """Every dbt command run from now on (the real runner still runs it)."""
+    import dbt.cli.main
+
+    calls: list[list[str]] = []
+    real = dbt.cli.main.dbtRunner
+
+    class CountingRunner(real):
+        def invoke(self, args, **kwargs):
+            calls.append(list(args))
+            return super().invoke(args, **kwargs)
+
+    monkeypatch.setattr(dbt.cli.main, "dbtRunner", CountingRunner)
+    return calls
+
+
+def _run() -> str:
+    result = CliRunner().invoke(cli.main, ["run"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _drop_rejected(inbox, province: str, period: str):
+    from ingest import samples
+    from ingest.model import POVERTY
+
+    bad = samples.random_report(random.Random(3), province, period, sheets=(POVERTY,))
+    row = bad.poverty_rows[0]
+    row["households_out_of_poverty"] = row["poor_households_start"] + 7
+    return samples.write_xlsx(bad, inbox / province / f"BC_{province}_{period}.xlsx")
+
+
+@pytest.mark.slow
+def test_lhpn_run_builds_only_what_the_run_made_stale(home, db, dbt_calls):
+    from ingest.marts.build import marts_plan
+
+    # the first run loads the samples and builds every mart
+    out = _run()
+    assert len(dbt_calls) == 1 and "submission_status" not in dbt_calls[0], dbt_calls
+    assert "Marts built" in out
+    assert marts_plan() == ("none", "no data changed since the last build")
+
+    # nothing new: dbt is not invoked at all, and the run says why
+    dbt_calls.clear()
+    out = _run()
+    assert dbt_calls == [], "a run with nothing new must not invoke dbt"
+    assert "marts are current" in out
+
+    # only a rejected file: the marts that read rejected files (status, versions, findings) alone
+    # are rebuilt, so `lhpn status` is current
+    assert db.execute("select status from marts.submission_status"
+                      " where province_code = '22' and period = '2024'").fetchone()[0] == "missing"
+    rejected = _drop_rejected(home.inbox, "22", "2024")
+    sent = rejected.read_bytes()
+    out = _run()
+    assert len(dbt_calls) == 1, dbt_calls
+    selected = dbt_calls[0][dbt_calls[0].index("--select") + 1:]
+    assert selected[:3] == ["submission_status", "submission_versions", "validation_findings"]
+    assert db.execute("select count(*) from marts.validation_findings"
+                      " where province_code = '22'").fetchone()[0] >= 1, "the page's findings"
+    assert db.execute("select status from marts.submission_status"
+                      " where province_code = '22' and period = '2024'").fetchone()[0] == "rejected"
+    status = CliRunner().invoke(cli.main, ["status", "--province", "22"])
+    assert status.exit_code == 0, status.output
+    line = next(line for line in status.output.splitlines() if line.strip().startswith("22 "))
+    assert "2024" in line and "rejected" in line, status.output
+
+    # the same bytes again are a duplicate: nothing the marts read changed, no dbt again
+    dbt_calls.clear()
+    rejected.write_bytes(sent)
+    _run()
+    assert db.execute("select count(*) from audit.ingest_log where event = 'duplicate'"
+                      ).fetchone()[0] == 1
+    assert dbt_calls == []
