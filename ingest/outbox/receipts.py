@@ -291,7 +291,9 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
                                        file=display_name(s["superseded_by_file"]),
                                        when=_time(s["superseded_by_received_at"]))]
     known = marts.get("versions", {}).get(key)
-    if not known or (known["latest_version"] or 0) < (s["version"] or 0):
+    if (not known or (known["latest_version"] or 0) < (s["version"] or 0)
+            or known["latest_received_at"] is None
+            or known["latest_received_at"] < s["received_at"]):
         return [t["figures_pending"]]
     lines = [t["figures"].format(period=s["period"])]
     card = marts["scorecards"].get(key)
