@@ -52,6 +52,7 @@ class FileResult:
     errors: int = 0
     warnings: int = 0
     report: str | None = None  # path of the report written for the sender
+    receipt: str | None = None  # path of the receipt in the outbox (contract §3)
     message: str | None = None
 
 
@@ -222,6 +223,7 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
     stays the failing file's own). Every path gets exactly one `FileResult`, except a file a
     concurrent run took first."""
     from ingest import warehouse
+    from ingest.outbox.receipts import write_receipts
     from ingest.validate import report
     from ingest.validate import run as validate
 
@@ -297,6 +299,7 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
             [len(summary.results), summary.count("accepted", "accepted_with_warnings"),
              summary.count("rejected"), summary.count("duplicate"), summary.count("deferred"),
              "failed" if summary.failed else "succeeded", run_id])
+        write_receipts(summary.results, conn)
         conn.execute("select pg_advisory_unlock_all()")
     return summary
 

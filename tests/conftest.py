@@ -42,7 +42,7 @@ def home(lhpn_home, warehouse_url):
     from ingest.settings import home as get_home
 
     data_home = get_home()
-    for folder in ("inbox", "archive", "quarantine", "reports"):
+    for folder in ("inbox", "archive", "quarantine", "reports", "outbox"):
         shutil.rmtree(lhpn_home / folder, ignore_errors=True)
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         conn.execute(

@@ -31,6 +31,14 @@ def test_first_run_processes_the_samples_and_prints_the_summary(home, db):
     assert "Duyên hải miền Trung và Tây Nguyên" in out
     assert "bi_reader@" in out
     assert list(home.inbox.rglob("*.*")) == []
+    # every sample has its receipt, and after the marts build they quote the marts
+    assert str(home.outbox) in out
+    assert str(home.site / "index.html") in out
+    assert len(list(home.outbox.rglob("*.receipt.txt"))) == 10
+    assert "7/8 chỉ tiêu đạt hoặc vượt" in (
+        home.outbox / "51" / "BC_51_nam_2024.xlsx.receipt.txt").read_text("utf-8")
+    assert "BỊ TỪ CHỐI" in (home.outbox / "37" / "BC_37_nam_2024.xlsx.receipt.txt").read_text(
+        "utf-8")
     received = db.execute("select count(*) from raw.submissions").fetchone()[0]
     assert received == 10
     assert db.execute("select count(*) from marts.term_scorecard").fetchone()[0] >= 8

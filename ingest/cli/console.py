@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 import psycopg
@@ -103,20 +104,33 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
     summary = pipeline.process_files(paths, trigger="cli",
                                      progress=None if quiet else progress_line)
     print_run_summary(summary)
+    from ingest.publish import refresh_outputs
+
     built = None
     if build:
         from ingest.marts.build import refresh_marts
 
         click.echo("Dựng các bảng marts nếu cần (dbt build)... / building the marts if needed...")
-        built = refresh_marts()  # only what this run made stale: nothing when no data changed
+        try:
+            built = refresh_marts()  # only what this run made stale: nothing when no data changed
+        except Exception:
+            # the receipts and pages still tell what the warehouse holds; the failure is reported
+            try:
+                refresh_outputs(summary.run_id)
+            except Exception as exc:  # noqa: BLE001 - the build's failure is the one to show
+                click.secho(f"Biên nhận, trang chưa cập nhật / receipts and pages not refreshed:"
+                            f" {type(exc).__name__}: {exc}", fg="yellow", err=True)
+            raise
         if built["plan"] == "none":
             click.echo(f"Marts không cần dựng lại / marts are current ({built['reason']}).")
         else:
             click.echo(f"Marts built in {built.get('seconds', 0):.1f} s ({built['reason']}).")
+    # after every run, built or not: receipts quote what the marts now hold, pages match them
+    published = refresh_outputs(summary.run_id)
     with psycopg.connect(url) as conn:
         if build and _marts_exist(conn):
             print_marts_summary(conn)
-    print_where(summary, data_home)
+    print_where(summary, data_home, published)
     click.echo(f"Xong trong {time.perf_counter() - started:.1f} s / done.")
     if summary.failed:
         click.secho(f"{summary.failed} tệp gặp lỗi hệ thống / files failed (system error); they "
@@ -151,7 +165,8 @@ def print_marts_summary(conn: psycopg.Connection) -> None:
            ["period", "received", "accepted", "with_warnings", "rejected", "missing", "late"])
 
 
-def print_where(summary: RunSummary, data_home: settings.Home) -> None:
+def print_where(summary: RunSummary, data_home: settings.Home,
+                published: dict | None = None) -> None:
     rejected = [r for r in summary.results if r.event == "rejected"]
     if rejected:
         click.secho("\nTệp bị từ chối / rejected files (report beside each):", bold=True)
@@ -162,10 +177,40 @@ def print_where(summary: RunSummary, data_home: settings.Home) -> None:
         click.secho("\nCảnh báo / warnings reports:", bold=True)
         for r in warned:
             click.echo(f"  {display_name(local_path(r.report or r.source_file))}")
+    print_receipts(summary, data_home, published or {})
+    if published and published.get("site"):
+        click.secho("\nTrang tổng hợp / pages:", bold=True)
+        click.echo(f"  {published['site']}")
     click.secho("\nKết nối BI / connect a BI tool (read-only, schema marts):", bold=True)
     click.echo(f"  {warehouse.bi_url()}")
     click.echo(f"  Lưu trữ / archive: {data_home.archive}   Cách ly / quarantine: "
                f"{data_home.quarantine}")
+
+
+def print_receipts(summary: RunSummary, data_home: settings.Home, published: dict) -> None:
+    """Where the provinces' answers are: one receipt per file of this run (contract §3)."""
+    from ingest.outbox.receipts import UNKNOWN_FOLDER
+
+    answered = [r for r in summary.results if r.receipt]
+    refreshed = published.get("receipts") or 0
+    if not answered and not refreshed:
+        return
+    click.secho("\nBiên nhận cho các tỉnh / receipts for the provinces "
+                "(<outbox>/<mã tỉnh>/<tên tệp>.receipt.txt):", bold=True)
+    click.echo(f"  {data_home.outbox} — {len(answered)} biên nhận cho các tệp lần này / "
+               f"receipts for this run's files"
+               + (f"; {refreshed} cập nhật theo marts / updated from the marts" if refreshed
+                  else ""))
+    unplaced = [r for r in answered if Path(r.receipt).parent.name == UNKNOWN_FOLDER]
+    if unplaced:
+        click.echo(f"  {len(unplaced)} tệp không nằm trong thư mục tỉnh nào; biên nhận ở "
+                   f"{data_home.outbox / UNKNOWN_FOLDER} (hãy chuyển cho tỉnh gửi) / files in no "
+                   "province folder: pass their receipts on")
+    missing = [r for r in summary.results if not r.receipt]
+    if missing:
+        click.secho(f"  {len(missing)} tệp chưa có biên nhận / files without a receipt: "
+                    + ", ".join(f"{r.province_code}/{r.source_file}" for r in missing[:5])
+                    + (" ..." if len(missing) > 5 else ""), fg="yellow")
 
 
 def print_status(*, province: str | None, period: str | None, show_all: bool) -> None:

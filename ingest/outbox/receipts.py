@@ -1,17 +1,553 @@
-"""Receipts (contract §3): one answer per dropped file in `outbox/<province_code>/`.
+"""Receipts (contract §3): every dropped file gets an answer in `outbox/<province_code>/`.
 
-Stub: filled in by issue 11. `write_receipts` is called by the pipeline for every processed
-file; `refresh_receipts` rewrites accepted files' receipts with what the marts now hold.
+`<outbox>/<province_code>/<original name>.receipt.txt`, UTF-8, Vietnamese first, then English:
+the outcome and when, the period, the version and the one it supersedes (or, for a duplicate,
+when and as which version the same bytes were first received), the rows taken in per sheet, the
+errors and warnings placed as in the quarantine report, and for a loaded file, once the marts
+hold it, the province's figures for the period (scorecard, cluster rank, poverty support) and a
+link to the province page.
+
+A receipt is a function of the warehouse (raw, audit and the marts), so `write_receipts` (end
+of every ingest run) and `refresh_receipts` (after every marts build) render it the same way,
+and a file is rewritten only when its text changes. Each dropped name has one receipt: a later
+file with the same name (a corrected version, a duplicate) gets the receipt that name now
+deserves.
+
+Decided here (beyond §3's four outcomes):
+- a file left for a later run (`deferred`) gets a short receipt saying it is waiting and will be
+  taken in by the next run; a file that met a system failure (`failed`) gets one saying it is
+  not the file's fault and it will be processed again; neither needs re-sending;
+- a file dropped at the top of the inbox, or in a folder that is no province code, is answered
+  in `<outbox>/_khong_ro_tinh/` (the operator passes it on);
+- times are Vietnam time (Asia/Ho_Chi_Minh), the clerks' clock.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-def write_receipts(results, conn) -> list:
-    """Write the receipt of every processed file of a run; return their paths."""
-    return []
+import psycopg
+from psycopg.rows import dict_row
+
+from ingest import settings
+from ingest.model import Finding
+from ingest.periods import parse_period
+from ingest.read.numbers import vn_number
+from ingest.receive.names import display_name, local_path, sidecar_name
+from ingest.reference import province_name, provinces_new, provinces_old
+from ingest.validate.report import render_findings
+from ingest.warehouse import query
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".receipt.txt"
+UNKNOWN_FOLDER = "_khong_ro_tinh"  # files whose folder names no province
+LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+LOADED = ("accepted", "accepted_with_warnings")
+_RULE = "=" * 72
+_MILLION = 1_000_000
 
 
-def refresh_receipts(conn) -> int:
-    """Rewrite receipts whose quoted mart figures changed; return how many were rewritten."""
-    return 0
+# ---------------------------------------------------------------- where receipts go
+
+def outbox_folder(folder_province: str | None) -> str:
+    """The outbox folder answering a file dropped in inbox folder `folder_province`."""
+    code = folder_province or ""
+    return code if code in provinces_old() or code in provinces_new() else UNKNOWN_FOLDER
+
+
+def receipt_path(folder_province: str | None, source_file: str,
+                 outbox: Path | None = None) -> Path:
+    outbox = outbox or settings.home().outbox
+    return outbox / outbox_folder(folder_province) / sidecar_name(source_file, SUFFIX)
+
+
+def _write_atomic(path: Path, text: str) -> bool:
+    """Write `text` to `path` unless it already holds exactly that; True when written. A
+    reader sees the old receipt or the new one, never part of one (tmp file, then rename)."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".receipt-{uuid.uuid4().hex}.tmp")  # short: the name may be 255 bytes
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+# ---------------------------------------------------------------- reading the warehouse
+
+def _fetch(conn: psycopg.Connection, name: str, **params) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query(name), params).fetchall()
+
+
+def _subjects(conn: psycopg.Connection, shas: list[str] | None, loaded_only: bool) -> list[dict]:
+    return _fetch(conn, "receipt_subjects", sha256=shas, loaded_only=loaded_only)
+
+
+def _details(conn: psycopg.Connection, subjects: list[dict]) -> dict:
+    """Rows per sheet, findings and mart figures of the subjects' submissions, in a few queries."""
+    ids = sorted({s["submission_id"] for s in subjects if s["submission_id"] is not None})
+    rows: dict[int, list[dict]] = defaultdict(list)
+    for r in _fetch(conn, "receipt_sheet_rows", submission_ids=ids):
+        rows[r["submission_id"]].append(r)
+    findings: dict[int, list[Finding]] = defaultdict(list)
+    for r in _fetch(conn, "receipt_findings", submission_ids=ids):
+        findings[r["submission_id"]].append(Finding(
+            rule=r["rule"], severity=r["severity"], message_vi=r["message_vi"],
+            message_en=r["message_en"], sheet=r["sheet"], excel_row=r["excel_row"],
+            column=r["column_header"], value=r["value"], expected_vi=r["expected_vi"],
+            expected_en=r["expected_en"]))
+    marts: dict[str, dict] = {}
+    pairs = sorted({(s["province_code"], s["period"]) for s in subjects
+                    if s["outcome"] in LOADED and s["period"]})
+    if pairs and conn.execute(query("receipt_marts_ready")).fetchone()[0]:
+        keys = {"province_code": [p for p, _ in pairs], "period": [q for _, q in pairs]}
+        for name in ("versions", "scorecards", "rankings", "poverty"):
+            marts[name] = {(r["province_code"], r["period"]): r
+                           for r in _fetch(conn, f"receipt_{name}", **keys)}
+        indicators: dict[tuple, list[dict]] = defaultdict(list)
+        for r in _fetch(conn, "receipt_attainment", **keys):
+            indicators[(r["province_code"], r["period"])].append(r)
+        marts["indicators"] = indicators
+    return {"rows": rows, "findings": findings, "marts": marts}
+
+
+# ---------------------------------------------------------------- the text
+
+_TEXT = {
+    "vi": {
+        "title": "BIÊN NHẬN BÁO CÁO",
+        "file": "Tệp", "province": "Tỉnh", "period": "Kỳ báo cáo", "term": "Nhiệm kỳ",
+        "outcome": "Kết quả", "when": "Thời điểm", "version": "Phiên bản",
+        "accepted": "ĐÃ NHẬN", "accepted_with_warnings": "ĐÃ NHẬN, CÓ CẢNH BÁO",
+        "rejected": "BỊ TỪ CHỐI", "duplicate": "TRÙNG LẶP, KHÔNG THAY ĐỔI GÌ",
+        "deferred": "ĐANG CHỜ XỬ LÝ", "failed": "CHƯA XỬ LÝ ĐƯỢC (LỖI HỆ THỐNG)",
+        "refused": "KHÔNG NHẬN (KHÔNG PHẢI TỆP BÁO CÁO)",
+        "received_processed": "nhận tệp {received}; xử lý xong {processed} (giờ Việt Nam)",
+        "at": "{when} (giờ Việt Nam)",
+        "first_version": "{v} (bản đầu tiên của tỉnh cho kỳ này)",
+        "supersedes": "{v}, thay cho phiên bản {old} (tệp \"{file}\", nhận {when})",
+        "superseded": "Lưu ý: bản này đã được thay bằng phiên bản {new} (tệp \"{file}\", nhận "
+                      "{when}); số liệu của kỳ này nay lấy từ bản đó.",
+        "not_versioned": "không có (tệp bị từ chối, không thành một phiên bản)",
+        "first_received": "Cùng nội dung (từng byte) đã nhận lần đầu lúc {when}: tệp \"{file}\","
+                          " {as_what}. Tệp gửi lại đã được bỏ qua; không cần làm gì thêm.",
+        "first_elsewhere": "Cùng nội dung (từng byte) đã được nhận lúc {when} từ một thư mục "
+                           "khác của hộp thư. Tệp gửi lại đã được bỏ qua.",
+        "as_version": "phiên bản {v}", "as_rejected": "khi đó bị từ chối",
+        "taken": "Số dòng đã nhận", "rows": "{n} dòng", "units": "{n} dòng đơn vị",
+        "total_rows": "{n} dòng tổng", "nothing_taken": "không nhận dòng nào (tệp bị từ chối)",
+        "none": "không có",
+        "todo_accepted": "Việc cần làm: không cần làm gì thêm.",
+        "todo_accepted_with_warnings": "Việc cần làm: hãy xem các cảnh báo dưới đây; nếu số liệu"
+                                       " sai, gửi tệp đã sửa (bản mới thay bản cũ).",
+        "todo_rejected": "Việc cần làm: số liệu CHƯA được nhận. Hãy sửa các lỗi dưới đây rồi gửi"
+                         " lại tệp vào thư mục {folder} của hộp thư.",
+        "todo_rejected_dup": "Việc cần làm: tệp này vẫn còn các lỗi dưới đây; hãy sửa rồi gửi"
+                             " lại tệp đã sửa vào thư mục {folder} của hộp thư.",
+        "deferred_text": "Tệp vừa được chép vào hộp thư và có thể còn đang được ghi, nên để lại"
+                         " cho lần xử lý sau. Không cần gửi lại: tệp sẽ được xử lý ở lần chạy"
+                         " tới và biên nhận này sẽ được thay bằng kết quả.",
+        "failed_text": "Hệ thống gặp sự cố khi xử lý tệp (không phải lỗi của tệp). Tệp vẫn nằm"
+                       " trong hộp thư và sẽ được xử lý lại ở lần chạy sau; người quản trị thấy"
+                       " lỗi này trong kết quả lần chạy. Không cần gửi lại.",
+        "refused_text": "Đây không phải là một tệp thông thường (lối tắt, thư mục hay tệp đặc biệt)"
+                        " nên không được đọc. Hãy chép chính tệp báo cáo (.xlsx, .xls, .ods,"
+                        " .csv) vào thư mục của tỉnh.",
+        "figures": "Số liệu của tỉnh kỳ {period} trong kho dữ liệu (đã tính tệp này):",
+        "figures_pending": "Số liệu tổng hợp của tỉnh (chỉ tiêu, xếp hạng thi đua, giảm nghèo)"
+                           " sẽ được ghi vào biên nhận này sau khi kho dữ liệu được cập nhật.",
+        "scorecard": "Chỉ tiêu nghị quyết nhiệm kỳ {term}: {label} chỉ tiêu đạt hoặc vượt",
+        "status": {"vuot": "vượt", "dat": "đạt", "chua_dat": "chưa đạt"},
+        "not_reported": "chưa đạt (chưa báo kết quả)",
+        "of_target": "kết quả {actual} / chỉ tiêu {target}",
+        "rank": "Thi đua năm {year}, cụm \"{cluster}\": hạng {rank}/{n} (trong {n} tỉnh của cụm"
+                " đã có điểm năm {year}); {score}/{max} điểm",
+        "no_cluster": "Thi đua năm {year}: {score}/{max} điểm; tỉnh chưa có trong cụm thi đua"
+                      " nào của năm {year} nên chưa xếp hạng trong cụm",
+        "role": {"truong": "cụm trưởng", "pho": "cụm phó"},
+        "poverty": "Giảm nghèo",
+        "out_of_poverty": "{out} hộ thoát nghèo / {poor} hộ nghèo đầu kỳ",
+        "near": "{n} hộ thoát cận nghèo", "female": "{n} hộ phụ nữ làm chủ hộ thoát nghèo",
+        "homes": "{n} mái ấm tình thương", "homes_vnd": "{n} triệu đồng",
+        "loans": "{n} hộ vay vốn NHCSXH", "loans_vnd": "dư nợ ủy thác {n} triệu đồng",
+        "livelihood": "{n} suất sinh kế", "clean": "{n} hộ đạt 5 không 3 sạch",
+        "page": "Trang của tỉnh", "site": "Trang tổng hợp",
+        "findings_of_first": "(các lỗi và cảnh báo dưới đây là của lần nhận đầu)",
+    },
+    "en": {
+        "title": "REPORT RECEIPT",
+        "file": "File", "province": "Province", "period": "Period", "term": "Term",
+        "outcome": "Outcome", "when": "When", "version": "Version",
+        "accepted": "ACCEPTED", "accepted_with_warnings": "ACCEPTED WITH WARNINGS",
+        "rejected": "REJECTED", "duplicate": "DUPLICATE, NOTHING CHANGED",
+        "deferred": "WAITING", "failed": "NOT PROCESSED YET (SYSTEM ERROR)",
+        "refused": "NOT TAKEN (NOT A REPORT FILE)",
+        "received_processed": "file received {received}; processed {processed} (Vietnam time)",
+        "at": "{when} (Vietnam time)",
+        "first_version": "{v} (the province's first for this period)",
+        "supersedes": "{v}, superseding version {old} (file \"{file}\", received {when})",
+        "superseded": "Note: this version has since been superseded by version {new} (file "
+                      "\"{file}\", received {when}); the period's figures now come from it.",
+        "not_versioned": "none (a rejected file does not become a version)",
+        "first_received": "The same content (byte for byte) was first received at {when}: file "
+                          "\"{file}\", {as_what}. This copy was set aside; nothing to do.",
+        "first_elsewhere": "The same content (byte for byte) was received at {when} from "
+                           "another inbox folder. This copy was set aside.",
+        "as_version": "version {v}", "as_rejected": "rejected then",
+        "taken": "Rows taken in", "rows": "{n} rows", "units": "{n} unit rows",
+        "total_rows": "{n} total row(s)", "nothing_taken": "none (the file was rejected)",
+        "none": "none",
+        "todo_accepted": "What to do: nothing.",
+        "todo_accepted_with_warnings": "What to do: review the warnings below; if a figure is "
+                                       "wrong, send a corrected file (it replaces this one).",
+        "todo_rejected": "What to do: the data was NOT taken in. Fix the errors below and drop "
+                         "the file again into the inbox folder {folder}.",
+        "todo_rejected_dup": "What to do: this file still has the errors below; fix them and drop"
+                             " the corrected file into the inbox folder {folder}.",
+        "deferred_text": "The file had just been copied into the inbox and may still have been "
+                         "being written, so it was left for the next run. No need to send it "
+                         "again: the next run takes it in and replaces this receipt.",
+        "failed_text": "The system failed while processing the file (not a fault of the file). "
+                       "It stays in the inbox and will be processed again by the next run; the "
+                       "operator sees the error in the run's output. No need to send it again.",
+        "refused_text": "This is not a regular file (a link, a folder or a special file), so it "
+                        "was not read. Copy the report file itself (.xlsx, .xls, .ods, .csv) "
+                        "into the province's folder.",
+        "figures": "The province's figures for {period} as the warehouse now holds them "
+                   "(including this file):",
+        "figures_pending": "The province's figures (scorecard, emulation rank, poverty support) "
+                           "will be added to this receipt once the warehouse is updated.",
+        "scorecard": "Term indicators {term}: {label} met or exceeded",
+        "status": {"vuot": "exceeded", "dat": "met", "chua_dat": "not met"},
+        "not_reported": "not met (no result reported)",
+        "of_target": "result {actual} / target {target}",
+        "rank": "Emulation {year}, cluster \"{cluster}\": rank {rank}/{n} (among the {n} "
+                "provinces of the cluster scored for {year}); {score}/{max} points",
+        "no_cluster": "Emulation {year}: {score}/{max} points; the province is in no emulation "
+                      "cluster for {year}, so it has no cluster rank",
+        "role": {"truong": "cluster leader", "pho": "cluster deputy"},
+        "poverty": "Poverty support",
+        "out_of_poverty": "{out} households out of poverty / {poor} poor at period start",
+        "near": "{n} out of near-poverty", "female": "{n} female-headed out of poverty",
+        "homes": "{n} charity homes", "homes_vnd": "{n} million VND",
+        "loans": "{n} households with policy-bank loans",
+        "loans_vnd": "{n} million VND outstanding", "livelihood": "{n} livelihood packages",
+        "clean": "{n} households meeting \"5 no, 3 clean\"",
+        "page": "Province page", "site": "Overview pages",
+        "findings_of_first": "(the errors and warnings below are those of the first receipt)",
+    },
+}
+
+
+def _time(value: datetime | None) -> str:
+    if value is None:
+        return "?"
+    if value.tzinfo is not None:
+        value = value.astimezone(LOCAL_TIME)
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+def _num(value, decimals: int = 2) -> str:
+    return "?" if value is None else vn_number(float(value), decimals=decimals)
+
+
+def _amount(value, unit: str | None) -> str:
+    if value is None:
+        return "?"
+    if unit == "%":
+        return f"{_num(value)}%"
+    return f"{_num(value)} {unit}" if unit else _num(value)
+
+
+def _province(code: str | None, period: str | None) -> str:
+    if not code:
+        return "?"
+    name = province_name(code, parse_period(period))
+    return f"{code} {name}" if name else code
+
+
+def _figures(s: dict, details: dict, lang: str) -> list[str]:
+    """The marts' figures of the subject's province and period, or why they are not there."""
+    t = _TEXT[lang]
+    key = (s["province_code"], s["period"])
+    marts = details["marts"]
+    if s["superseded_by_version"] is not None:
+        return [t["superseded"].format(new=s["superseded_by_version"],
+                                       file=display_name(s["superseded_by_file"]),
+                                       when=_time(s["superseded_by_received_at"]))]
+    known = marts.get("versions", {}).get(key)
+    if (not known or (known["latest_version"] or 0) < (s["version"] or 0)
+            or known["latest_received_at"] is None
+            or known["latest_received_at"] < s["received_at"]):
+        return [t["figures_pending"]]
+    lines = [t["figures"].format(period=s["period"])]
+    card = marts["scorecards"].get(key)
+    if card:
+        lines.append("  " + t["scorecard"].format(term=card["term"],
+                                                  label=card["scorecard_label"]))
+        for ind in marts["indicators"].get(key, []):
+            name = (ind["indicator_name_en"] if lang == "en" else None) or ind["indicator_name"]
+            status = (t["status"].get(ind["status"], ind["status"])
+                      if ind["actual_value"] is not None else t["not_reported"])
+            detail = t["of_target"].format(actual=_amount(ind["actual_value"], ind["unit"]),
+                                           target=_amount(ind["target_value"], ind["unit"]))
+            if ind["attainment_pct"] is not None:
+                detail += f" ({_num(ind['attainment_pct'])}%)"
+            lines.append(f"     {ind['indicator_code']} {name}: {status} — {detail}")
+    rank = marts["rankings"].get(key)
+    if rank:
+        values = dict(year=rank["year"], score=_num(rank["score"]), max=_num(rank["max_score"]))
+        if rank["rank_in_cluster"] is not None:
+            line = t["rank"].format(cluster=rank["cluster_name"], rank=rank["rank_in_cluster"],
+                                    n=rank["ranked_in_cluster"], **values)
+            role = t["role"].get(rank["cluster_role"] or "")
+            lines.append("  " + line + (f"; {role}" if role else ""))
+        else:
+            lines.append("  " + t["no_cluster"].format(**values))
+    pov = marts["poverty"].get(key)
+    if pov:
+        parts = [t["out_of_poverty"].format(out=_num(pov["households_out_of_poverty"]),
+                                            poor=_num(pov["poor_households_start"]))
+                 + (f" ({_num(pov['out_of_poverty_rate_pct'])}%)"
+                    if pov["out_of_poverty_rate_pct"] is not None else "")]
+        for field, label in (("households_out_of_near_poverty", "near"),
+                             ("female_headed_out_of_poverty", "female")):
+            if pov[field] is not None:
+                parts.append(t[label].format(n=_num(pov[field])))
+        if pov["charity_homes"] is not None:
+            homes = t["homes"].format(n=_num(pov["charity_homes"]))
+            if pov["charity_homes_vnd"] is not None:
+                homes += " (" + t["homes_vnd"].format(
+                    n=_num(float(pov["charity_homes_vnd"]) / _MILLION, 1)) + ")"
+            parts.append(homes)
+        if pov["policy_loan_households"] is not None:
+            loans = t["loans"].format(n=_num(pov["policy_loan_households"]))
+            if pov["policy_loan_outstanding_vnd"] is not None:
+                loans += ", " + t["loans_vnd"].format(
+                    n=_num(float(pov["policy_loan_outstanding_vnd"]) / _MILLION, 1))
+            parts.append(loans)
+        for field, label in (("livelihood_packages", "livelihood"),
+                             ("five_no_three_clean_households", "clean")):
+            if pov[field] is not None:
+                parts.append(t[label].format(n=_num(pov[field])))
+        lines.append(f"  {t['poverty']}: " + "; ".join(parts))
+    return lines
+
+
+def _taken(s: dict, details: dict, lang: str) -> str:
+    t = _TEXT[lang]
+    if s["outcome"] not in LOADED:
+        return f"{t['taken']}: {t['nothing_taken']}"
+    parts = []
+    order = ("ChiTieu", "ThiDua", "GiamNgheo")
+    for r in sorted(details["rows"].get(s["submission_id"], []),
+                    key=lambda r: order.index(r["sheet"])):
+        text = f"{r['sheet']} " + (t["units"] if r["sheet"] == "GiamNgheo" else t["rows"]).format(
+            n=r["data_rows"])
+        if r["total_rows"]:
+            text += " + " + t["total_rows"].format(n=r["total_rows"])
+        parts.append(text)
+    return f"{t['taken']}: " + ("; ".join(parts) if parts else t["none"])
+
+
+def _link(folder: Path, province: str | None, lang: str) -> str:
+    site = settings.home().site
+    t = _TEXT[lang]
+    if province and outbox_folder(province) != UNKNOWN_FOLDER:
+        from ingest.pages.province import page_path
+
+        page, label = site / page_path(province), t["page"]
+    else:
+        page, label = site / "index.html", t["site"]
+    return f"{label}: {os.path.relpath(page, folder)}"
+
+
+def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
+    """One language's part of a receipt about a file the warehouse recorded."""
+    t = _TEXT[lang]
+    event = s["event"]
+    lines = [_RULE, t["title"], _RULE]
+    if event == "failed":
+        return lines + [f"{t['outcome']}: {t['failed']}", f"{t['when']}: "
+                        + t["at"].format(when=_time(s["logged_at"])), t["failed_text"]]
+    outcome = s["outcome"]
+    inbox_folder = f"{s['folder_province'] or s['province_code'] or '<mã tỉnh>'}/"
+    if event == "duplicate":
+        lines.append(f"{t['outcome']}: {t['duplicate']}")
+        lines.append(f"{t['when']}: " + t["at"].format(when=_time(s["logged_at"])))
+        if s["submission_id"] is not None and s["province_code"] != s["folder_province"]:
+            # first sent from another folder: its details are another province's business
+            return lines + [t["first_elsewhere"].format(when=_time(s["received_at"]))]
+        if s["submission_id"] is not None:
+            as_what = (t["as_version"].format(v=s["version"]) if s["version"] is not None
+                       else t["as_rejected"])
+            lines.append(t["first_received"].format(
+                when=_time(s["received_at"]), file=display_name(s["submission_file"]),
+                as_what=as_what))
+    else:
+        lines.append(f"{t['outcome']}: {t[outcome]}")
+        lines.append(f"{t['when']}: " + t["received_processed"].format(
+            received=_time(s["received_at"]), processed=_time(s["processed_at"])))
+    if s["submission_id"] is None:
+        return lines
+    lines.append(f"{t['period']}: {s['period'] or '?'} | {t['term']}: {s['term'] or '?'}")
+    if outcome in LOADED:
+        version = (t["supersedes"].format(v=s["version"], old=s["supersedes_version"],
+                                          file=display_name(s["supersedes_file"]),
+                                          when=_time(s["supersedes_received_at"]))
+                   if s["supersedes_version"] is not None
+                   else t["first_version"].format(v=s["version"]))
+    else:
+        version = t["not_versioned"]
+    lines.append(f"{t['version']}: {version}")
+    lines.append(_taken(s, details, lang))
+    if event != "duplicate":
+        lines.append(t[f"todo_{outcome}"].format(folder=inbox_folder))
+    elif outcome == "rejected":
+        lines.append(t["todo_rejected_dup"].format(folder=inbox_folder))
+    if outcome in LOADED:
+        lines += ["", *_figures(s, details, lang), _link(folder, s["province_code"], lang)]
+    findings = details["findings"].get(s["submission_id"], [])
+    if findings:
+        if event == "duplicate":
+            lines += ["", t["findings_of_first"]]
+        lines += render_findings(findings, lang)
+    return lines
+
+
+def _header(source_file: str, province: str, period: str | None, event: str,
+            version: int | None) -> list[str]:
+    vi, en = _TEXT["vi"], _TEXT["en"]
+    status = f"{vi[event]} / {en[event]}"
+    if version is not None and event in LOADED:
+        status += f" — phiên bản / version {version}"
+    return [f"{vi['title']} / {en['title']}",
+            f"{vi['file']} / {en['file']}: {display_name(source_file)}",
+            f"{vi['province']} / {en['province']}: {province} | {vi['period']} / {en['period']}: "
+            f"{period or '?'}",
+            f"{vi['outcome']} / {en['outcome']}: {status}", ""]
+
+
+def render(s: dict, details: dict, folder: Path) -> str:
+    """The receipt of one recorded file (a row of `receipt_subjects`)."""
+    code = s["folder_province"] or s["declared_province_code"]  # the sender's folder first
+    own = s["province_code"] == s["folder_province"]
+    lines = _header(s["source_file"], _province(code, s["period"]), s["period"] if own else None,
+                    s["event"], s["version"])
+    lines += _block(s, details, "vi", folder) + [""] + _block(s, details, "en", folder)
+    return "\n".join(lines) + "\n"
+
+
+def render_unrecorded(result, at: datetime) -> str:
+    """The receipt of a file answered without a submission of its own: left in the inbox for
+    the next run, failed before it was recorded, refused unread (not a regular file) or
+    rejected unread (over the size limit): the outcome, and the report when one was written."""
+    event = result.event if result.event in _TEXT["vi"] else "failed"
+    lines = _header(result.source_file, _province(result.province_code, None), None, event,
+                    None)
+    report = _report_text(result.report)
+    for lang in ("vi", "en"):
+        t = _TEXT[lang]
+        lines += [_RULE, t["title"], _RULE, f"{t['outcome']}: {t[event]}",
+                  f"{t['when']}: " + t["at"].format(when=_time(at))]
+        if event == "rejected":
+            lines.append(t["todo_rejected"].format(folder=f"{result.province_code or '?'}/"))
+        else:
+            lines.append(t[f"{event}_text"])
+        lines.append("")
+    if report:
+        lines += [_RULE, "CHI TIẾT / DETAILS", _RULE, report.rstrip("\n"), ""]
+    return "\n".join(lines[:-1]) + "\n"
+
+
+def _report_text(path: str | None) -> str | None:
+    try:
+        return Path(local_path(path)).read_text(encoding="utf-8") if path else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+# ---------------------------------------------------------------- entry points
+
+def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
+    """Write the receipt of every processed file of a run (`FileResult`s); return their paths.
+
+    Sets `result.receipt` on each result answered. A receipt that cannot be written is logged
+    and skipped (the run's data is already committed): receipts answer the run, never undo it.
+    """
+    outbox = settings.home().outbox
+    recorded = [r for r in results if r.sha256 and r.event != "deferred"]
+    try:
+        subjects = {(s["folder_province"], s["source_file"]): s
+                    for s in _subjects(conn, sorted({r.sha256 for r in recorded}), False)}
+        details = _details(conn, list(subjects.values())) if subjects else {}
+    except psycopg.Error:
+        # the run's data is committed; its answers are missing, and `lhpn run` says which
+        log.exception("receipts of this run could not be read from the warehouse")
+        subjects, details = {}, {}
+    now = datetime.now(LOCAL_TIME)
+    written: list[Path] = []
+    for result in results:
+        path = receipt_path(result.province_code, result.source_file, outbox)
+        subject = subjects.get((result.province_code or "", result.source_file))
+        if subject is not None and subject["sha256"] == result.sha256 and (
+                subject["submission_id"] is not None or subject["event"] in ("failed",
+                                                                             "duplicate")):
+            text = render(subject, details, path.parent)
+        elif result.event != "duplicate":
+            text = render_unrecorded(result, now)
+        else:
+            continue  # a duplicate whose log entry is gone: nothing true to say
+        try:
+            _write_atomic(path, text)
+        except OSError as exc:
+            log.warning("receipt %s not written: %s", path, exc)
+            continue
+        if hasattr(result, "receipt"):
+            result.receipt = str(path)
+        written.append(path)
+    return written
+
+
+def refresh_receipts(conn: psycopg.Connection) -> int:
+    """Rewrite the receipts of loaded files whose text changed (what the marts now hold, a
+    later version superseding them); return how many were rewritten. A receipt whose file is
+    back in the inbox waiting for a run (a corrected copy with the same name) is left alone:
+    that run answers it."""
+    data_home = settings.home()
+    subjects = _subjects(conn, None, True)
+    if not subjects:
+        return 0
+    details = _details(conn, subjects)
+    rewritten = 0
+    for s in subjects:
+        path = receipt_path(s["folder_province"], s["source_file"], data_home.outbox)
+        text = render(s, details, path.parent)
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                continue
+        except (FileNotFoundError, UnicodeDecodeError):
+            pass
+        inbox_copy = data_home.inbox / s["folder_province"] / s["source_file"]
+        if inbox_copy.exists():
+            continue
+        try:
+            rewritten += _write_atomic(path, text)
+        except OSError as exc:
+            log.warning("receipt %s not rewritten: %s", path, exc)
+    return rewritten

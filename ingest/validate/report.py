@@ -8,7 +8,7 @@ found and what would be right. Rejected files get it beside them in the quaranti
 
 from __future__ import annotations
 
-from ingest.model import Finding, ParsedFile
+from ingest.model import INFO_SHEET, Finding, ParsedFile
 from ingest.periods import parse_period
 from ingest.reference import province_name
 
@@ -124,11 +124,18 @@ def _entries(findings: list[Finding], lang: str) -> list[str]:
     return lines
 
 
+def render_findings(findings: list[Finding], lang: str, info_sheet: str = INFO_SHEET
+                    ) -> list[str]:
+    """The errors, then the warnings, in one language ("vi" or "en"), in the report's order and
+    words: the body of a report, which the receipts quote."""
+    return _entries(sorted(findings, key=lambda f: _order(f, info_sheet)), lang)
+
+
 def render_report(parsed: ParsedFile) -> str:
-    findings = sorted(parsed.findings, key=lambda f: _order(f, parsed.info.sheet_name))
+    info_sheet = parsed.info.sheet_name
     vi, en = _summary(parsed, "vi"), _summary(parsed, "en")
     lines = [vi[0], en[0], "", _RULE, _TEXT["vi"]["title"], _RULE, *vi[1:]]
-    lines += _entries(findings, "vi")
+    lines += render_findings(parsed.findings, "vi", info_sheet)
     lines += ["", _RULE, _TEXT["en"]["title"], _RULE, *en[1:]]
-    lines += _entries(findings, "en")
+    lines += render_findings(parsed.findings, "en", info_sheet)
     return "\n".join(lines) + "\n"

@@ -10,5 +10,5 @@ select
 from marts.submission_status
 where (%(province)s::text is null or province_code = %(province)s)
   and (%(period)s::text is null or period = %(period)s)
-group by period
-order by period
+group by period, period_start_date, period_end_date
+order by period_end_date, period_start_date, period

@@ -11,4 +11,4 @@ from marts.submission_status
 where (%(province)s::text is null or province_code = %(province)s)
   and (%(period)s::text is null or period = %(period)s)
   and (%(show_all)s or status <> 'missing')
-order by period, province_code
+order by period_end_date, period_start_date, period, province_code
