@@ -182,9 +182,26 @@ def print_where(summary: RunSummary, data_home: settings.Home,
         click.secho("\nTrang tổng hợp / pages:", bold=True)
         click.echo(f"  {published['site']}")
     click.secho("\nKết nối BI / connect a BI tool (read-only, schema marts):", bold=True)
-    click.echo(f"  {warehouse.bi_url()}")
+    # the run's output ends up in logs and terminals: show the URL without its password
+    # (`lhpn bi-url` prints the whole URL for whoever sets up the BI tool)
+    bi_url = warehouse.bi_url()
+    shown = _without_password(bi_url)
+    click.echo(f"  {shown}" + ("   (mật khẩu / password: `lhpn bi-url`)" if shown != bi_url
+                               else ""))
     click.echo(f"  Lưu trữ / archive: {data_home.archive}   Cách ly / quarantine: "
                f"{data_home.quarantine}")
+
+
+def _without_password(url: str) -> str:
+    """The URL with its password replaced by `***`."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, has_password, _ = userinfo.partition(":")
+    if not has_password:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def print_receipts(summary: RunSummary, data_home: settings.Home, published: dict) -> None:
