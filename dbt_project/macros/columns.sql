@@ -20,3 +20,17 @@
         {{ relation ~ '.' if relation else '' }}{{ name }}{{ ',\n        ' if not loop.last }}
     {%- endfor -%}
 {%- endmacro %}
+
+{#- The poverty-support measures of sheet GiamNgheo (contract §2), each summed over the rows of a
+    group: district rows into a province (§7 "Sums over district rows": sum ignores NULLs and is
+    NULL only when every row is), provinces into a 2025 province. -#}
+{% macro poverty_measure_sums() -%}
+    {%- set names = ['poor_households_start', 'female_headed_poor', 'households_out_of_poverty',
+                     'households_out_of_near_poverty', 'female_headed_out_of_poverty',
+                     'charity_homes', 'charity_homes_vnd', 'policy_loan_households',
+                     'policy_loan_outstanding_vnd', 'livelihood_packages',
+                     'five_no_three_clean_households'] -%}
+    {%- for name in names -%}
+        sum({{ name }}) as {{ name }}{{ ',\n        ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}

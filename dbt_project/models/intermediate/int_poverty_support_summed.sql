@@ -20,17 +20,7 @@ district_sums as (
     select
         submission_id,
         count(*) as districts_reported,
-        sum(poor_households_start) as poor_households_start,
-        sum(female_headed_poor) as female_headed_poor,
-        sum(households_out_of_poverty) as households_out_of_poverty,
-        sum(households_out_of_near_poverty) as households_out_of_near_poverty,
-        sum(female_headed_out_of_poverty) as female_headed_out_of_poverty,
-        sum(charity_homes) as charity_homes,
-        sum(charity_homes_vnd) as charity_homes_vnd,
-        sum(policy_loan_households) as policy_loan_households,
-        sum(policy_loan_outstanding_vnd) as policy_loan_outstanding_vnd,
-        sum(livelihood_packages) as livelihood_packages,
-        sum(five_no_three_clean_households) as five_no_three_clean_households
+        {{ poverty_measure_sums() }}
 
     from poverty_rows
     where not is_total
