@@ -131,7 +131,7 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://:{redis_password}@127.0.0.1:{redis_port}/0",
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(metadata_url),
-        "AIRFLOW__CELERY__POOL": "solo",  # as docker-compose.yml: prefork children are daemonic
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",  # the default prefork pool, two children
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(airflow_home / "passwords.json"),
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
@@ -161,7 +161,7 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
                                        "--port", str(api_port), "--workers", "1"], env)
         processes.start("dag-processor", [*airflow, "dag-processor"], env)
         processes.start("scheduler", [*airflow, "scheduler"], env)
-        processes.start("worker", [*airflow, "celery", "worker"], env)
+        processes.start("worker", [*airflow, "celery", "worker", "--concurrency", "2"], env)
 
         _wait("the DAGs to be parsed and unpaused", lambda: len(_query(
             metadata_url, "select dag_id from dag where not is_paused and dag_id = any(%s)",

@@ -517,6 +517,28 @@ def test_worker_pool_attributes_each_failure_to_its_own_task():
         "crash", "memory", "error"]
 
 
+def _pool_in_a_daemon(out):
+    from ingest.read.isolated import Failure, run_each
+
+    results = run_each(4, lambda i: os.abort() if i == 1 else i + 1, workers=2,
+                       memory=256 << 20, cpu_seconds=30, wall_seconds=60)
+    out.send([r.kind if isinstance(r, Failure) else r for r in results])
+
+
+def test_worker_pool_runs_inside_a_daemonic_process():
+    """A Celery prefork pool runs each task in a daemonic process, where
+    `multiprocessing.Process` may not start children; the parsing workers still start."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    daemon = context.Process(target=_pool_in_a_daemon, args=(child,), daemon=True)
+    daemon.start()
+    assert parent.poll(60), f"no answer from the daemonic process (exit code {daemon.exitcode})"
+    assert parent.recv() == [1, "crash", 3, 4]
+    daemon.join(10)
+
+
 @pytest.fixture(scope="module")
 def hostile_airflow_env(lhpn_home, warehouse_url, tmp_path_factory) -> dict:
     """An Airflow on the session's data home with its own metadata database (another module's

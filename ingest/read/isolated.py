@@ -2,7 +2,8 @@
 blows up its memory costs only that file.
 
 Workers are forked (they inherit the run's bytes: only an index goes down the pipe and the parsed
-result comes back). Each worker limits its own address space (`RLIMIT_AS`: what it had when
+result comes back), with `os.fork` itself: `multiprocessing.Process` refuses to start children
+from a daemonic process, and a task run by a Celery prefork pool lives in one. Each worker limits its own address space (`RLIMIT_AS`: what it had when
 forked plus a budget) and its CPU time per task (`RLIMIT_CPU`, raised before each task), and
 writes no core dumps. A task that dies (abort, segfault, CPU limit), exceeds its wall-clock limit
 or runs out of memory comes back as a `Failure` for its file; the worker is replaced and the
@@ -98,12 +99,61 @@ def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: f
         os._exit(0)  # no atexit handlers, no finalisers of objects inherited from the parent
 
 
+class _Forked:
+    """A worker process started with `os.fork`, with the part of `multiprocessing.Process` that
+    `run_each` uses: `sentinel` (readable once the process has ended), `is_alive`, `kill`,
+    `join` and `exitcode` (negative: the signal that ended it)."""
+
+    def __init__(self, target: Callable[..., None], args: tuple) -> None:
+        read_end, write_end = os.pipe()  # the child holds write_end until it ends
+        pid = os.fork()
+        if pid == 0:  # the worker
+            os.close(read_end)
+            try:
+                target(*args)
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        self.pid, self.sentinel, self.exitcode = pid, read_end, None
+
+    def _reap(self, block: bool) -> None:
+        if self.exitcode is not None:
+            return
+        try:
+            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere (a SIGCHLD handler): its status is lost
+            self.exitcode = 0
+            return
+        if pid:
+            self.exitcode = os.waitstatus_to_exitcode(status)
+
+    def is_alive(self) -> bool:
+        self._reap(block=False)
+        return self.exitcode is None
+
+    def kill(self) -> None:
+        if self.is_alive():
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.exitcode is None and wait([self.sentinel], timeout):
+            self._reap(block=True)
+
+    def close(self) -> None:
+        if self.sentinel is not None:
+            os.close(self.sentinel)
+            self.sentinel = None
+
+
 AHEAD = 2  # tasks queued per worker: it starts the next file while the parent takes a result
 
 
 @dataclass
 class _Slot:
-    process: multiprocessing.Process
+    process: _Forked
     conn: Connection
     queue: deque = field(default_factory=deque)  # indices sent, in order; [0] is running
     started: float = 0.0  # when queue[0] started (as far as the parent can tell)
@@ -115,15 +165,12 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
     failed is a `Failure` (`memory`, `time`, `crash`, or `error` for an exception it raised)."""
     if count == 0:
         return []
-    context = multiprocessing.get_context("fork")
     results: list[object] = [None] * count
     pending = deque(range(count))
 
     def start() -> _Slot:
-        parent, child = context.Pipe()
-        process = context.Process(target=_worker, args=(child, task, memory, cpu_seconds),
-                                  daemon=True)
-        process.start()
+        parent, child = multiprocessing.Pipe()
+        process = _Forked(_worker, (child, task, memory, cpu_seconds))
         child.close()
         return _Slot(process, parent)
 
@@ -140,6 +187,7 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
         if slot.process.is_alive():
             slot.process.kill()
         slot.process.join()
+        slot.process.close()
         slot.conn.close()
 
     gc.freeze()  # the parent's objects stay out of the workers' collections (no page copies)
