@@ -131,6 +131,7 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://:{redis_password}@127.0.0.1:{redis_port}/0",
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(metadata_url),
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "ingest.airflow_celery.CELERY_CONFIG",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",  # the default prefork pool, two children
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(airflow_home / "passwords.json"),
         "AIRFLOW__API__WORKERS": "1",
@@ -193,6 +194,7 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
         # every task that ran went through Celery: it carries its Celery task id
         assert all(t[3] for t in ran), [t for t in ran if not t[3]]
         worker_log = processes.log("worker", 10**7)
+        assert "Preloaded" in worker_log, "the worker imported the tasks' modules before forking"
         assert all(t[3] in worker_log for t in ran), "the worker received every task"
 
         # the compose healthchecks of the broker and the worker, run as the containers run them

@@ -167,7 +167,8 @@ def test_environment_and_volumes_are_wired(compose, services):
         assert env["LHPN_WAREHOUSE_URL"].startswith("postgresql://"), name
         assert env["LHPN_WAREHOUSE_URL"].endswith("@postgres:5432/lhpn"), name
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow")
-        assert env["AIRFLOW__CORE__EXECUTOR"].startswith("${AIRFLOW_EXECUTOR:-LocalExecutor}")
+        assert env["AIRFLOW__CORE__EXECUTOR"].startswith(
+            "${AIRFLOW_EXECUTOR:-ingest.airflow_executor.WarmLocalExecutor}")
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
         mounts = {v.split(":")[-1] if not v.startswith("${") else v.rsplit(":", 1)[-1]
                   for v in service["volumes"]}
@@ -219,3 +220,21 @@ def test_env_example_names_every_variable_and_holds_no_secret(compose):
             assert value == "", f".env.example must not carry a value for {key}"
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
     assert ".env" in ignored or not (ROOT / ".env").exists()
+
+
+def test_the_executor_and_celery_settings_named_by_compose_import(services):
+    """What the services name by dotted path is importable from the project, and is what it
+    claims: a LocalExecutor that preloads, and Airflow's Celery settings with the broker URL."""
+    import importlib
+
+    from airflow.executors.local_executor import LocalExecutor
+    from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+
+    env = _env(services["airflow-scheduler"])
+    executor = re.fullmatch(r"\$\{AIRFLOW_EXECUTOR:-([\w.]+)\}", env["AIRFLOW__CORE__EXECUTOR"])
+    module, name = executor.group(1).rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    assert issubclass(cls, LocalExecutor) and cls.start is not LocalExecutor.start
+    module, name = env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"].rsplit(".", 1)
+    config = getattr(importlib.import_module(module), name)
+    assert config == DEFAULT_CELERY_CONFIG and config is not DEFAULT_CELERY_CONFIG

@@ -2,12 +2,13 @@
 blows up its memory costs only that file.
 
 Workers are forked (they inherit the run's bytes: only an index goes down the pipe and the parsed
-result comes back), with `os.fork` itself: `multiprocessing.Process` refuses to start children
-from a daemonic process, and a task run by a Celery prefork pool lives in one. Each worker limits its own address space (`RLIMIT_AS`: what it had when
-forked plus a budget) and its CPU time per task (`RLIMIT_CPU`, raised before each task), and
-writes no core dumps. A task that dies (abort, segfault, CPU limit), exceeds its wall-clock limit
-or runs out of memory comes back as a `Failure` for its file; the worker is replaced and the
-other files go on. Large runs keep their parallelism: tasks are spread over `workers` processes.
+result comes back), with `os.fork` itself: `multiprocessing.Process` refuses to start children from
+a daemonic process, and a task run by a Celery prefork pool lives in one. Each worker limits its own
+address space (`RLIMIT_AS`: what it had when forked plus a budget) and its CPU time per task
+(`RLIMIT_CPU`, raised before each task), and writes no core dumps. A task that dies (abort,
+segfault, CPU limit), exceeds its wall-clock limit or runs out of memory comes back as a `Failure`
+for its file; the worker is replaced and the other files go on. Large runs keep their parallelism:
+tasks are spread over `workers` processes.
 """
 
 from __future__ import annotations
