@@ -57,3 +57,24 @@ def home(lhpn_home, warehouse_url):
 def db(warehouse_url):
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def refuse_loading(monkeypatch):
+    """`refuse_loading(name)`: from now on the database refuses every load batch that holds the
+    file `name` (as it would a value out of range); the other files load. Returns the real
+    `load_batch`, to put back."""
+    from ingest.load import submissions
+
+    real = submissions.load_batch
+
+    def refuse(name: str):
+        def refusing(conn, batch, run_id):
+            if any(b.parsed.source_file == name for b in batch):
+                raise psycopg.errors.DataException("simulated: value out of range")
+            return real(conn, batch, run_id)
+
+        monkeypatch.setattr(submissions, "load_batch", refusing)
+        return real
+
+    return refuse

@@ -324,21 +324,11 @@ def test_a_file_that_kills_its_reader_costs_only_that_file(home, db, monkeypatch
     assert words in report_path.read_text(encoding="utf-8")
 
 
-def test_a_file_that_fails_the_same_way_repeatedly_is_set_aside(home, db, monkeypatch):
-    import psycopg
-
-    from ingest.load import submissions as load
-
+def test_a_file_that_fails_the_same_way_repeatedly_is_set_aside(home, db, monkeypatch,
+                                                                refuse_loading):
     monkeypatch.setenv("LHPN_POISON_FAILURES", "3")
     poison = drop(home.inbox, report("10", "2024", seed=9))
-    real = load.load_batch
-
-    def refusing(conn, batch, run_id):
-        if any(b.parsed.source_file == poison.name for b in batch):
-            raise psycopg.errors.DataException("simulated: value out of range")
-        return real(conn, batch, run_id)
-
-    monkeypatch.setattr(load, "load_batch", refusing)
+    refuse_loading(poison.name)
     assert [r.event for r in run().results] == ["failed"]
     drop(home.inbox, report("01", "2024", seed=1))
     assert sorted(events(run()).values()) == ["accepted", "failed"]

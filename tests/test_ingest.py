@@ -314,22 +314,14 @@ def test_inbox_can_live_elsewhere(home, db, tmp_path, monkeypatch):
     assert any(home.archive.rglob("*.xlsx")), "the archive stays in the data home"
 
 
-def test_a_file_the_database_refuses_fails_alone_and_stays_in_the_inbox(home, db, monkeypatch):
-    import psycopg
-
+def test_a_file_the_database_refuses_fails_alone_and_stays_in_the_inbox(home, db, monkeypatch,
+                                                                       refuse_loading):
     from ingest.load import submissions as load
 
     for i, code in enumerate(("01", "04", "08")):
         drop(home.inbox, report(code, "2024", seed=i))
     refused = drop(home.inbox, report("10", "2024", seed=9))
-    real = load.load_batch
-
-    def refusing(conn, batch, run_id):
-        if any(b.parsed.source_file == refused.name for b in batch):
-            raise psycopg.errors.DataException("simulated: value out of range")
-        return real(conn, batch, run_id)
-
-    monkeypatch.setattr(load, "load_batch", refusing)
+    real = refuse_loading(refused.name)
     summary = run()
     events = {r.source_file: r.event for r in summary.results}
     assert events.pop(refused.name) == "failed"
