@@ -138,3 +138,38 @@ def poison_failures() -> int:
 def workers() -> int:
     """Processes for parsing large runs (LHPN_WORKERS, default: the machine's cores)."""
     return max(1, int(os.environ.get("LHPN_WORKERS") or os.cpu_count() or 1))
+
+
+def _seconds_text(name: str, default: float) -> str:
+    """A duration setting in seconds, as PostgreSQL takes it ('30s'); 0 means no limit."""
+    seconds = _number(name, default)
+    if seconds < 0:
+        raise ValueError(f"{name} must be a number of seconds (0 = no limit), not {seconds}")
+    return f"{int(seconds * 1000)}ms"
+
+
+def bi_statement_timeout() -> str:
+    """Longest a BI query may run before the server cancels it (contract §6)."""
+    return _seconds_text("LHPN_BI_STATEMENT_TIMEOUT", 300)
+
+
+def bi_idle_in_transaction_timeout() -> str:
+    """Longest a BI session may sit idle inside an open transaction before the server ends it:
+    the bound on how long a reader can hold a lock a marts build waits for (contract §6)."""
+    return _seconds_text("LHPN_BI_IDLE_IN_TRANSACTION_TIMEOUT", 60)
+
+
+def build_lock_timeout() -> str:
+    """How long one statement of a marts build waits for a lock (a reader's) before failing;
+    the build then retries the failed models (`build_lock_retries`)."""
+    return _seconds_text("LHPN_BUILD_LOCK_TIMEOUT", 10)
+
+
+def build_lock_retries() -> int:
+    """How many times a build retries the models that failed on a lock timeout."""
+    return int(_number("LHPN_BUILD_LOCK_RETRIES", 8))
+
+
+def build_retry_pause() -> float:
+    """Seconds between such retries."""
+    return _number("LHPN_BUILD_RETRY_PAUSE", 10)

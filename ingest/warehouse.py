@@ -9,9 +9,14 @@ BI tools logging in as bi_reader with the password kept in the data home (contra
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
+import re
 import secrets
+import unicodedata
 import warnings
 from functools import lru_cache
 from importlib import resources
@@ -27,6 +32,10 @@ WAREHOUSE_DB = "lhpn"
 AIRFLOW_DB = "airflow"
 BI_ROLE = "bi_reader"
 BI_PASSWORD_FILE = "bi_reader.password"
+# The group of the per-province logins (`lhpn bi-role <code>`, contract §6): a member named
+# bi_province_<code> reads only the marts' rows of that province (dbt macro province_row_security).
+BI_PROVINCE_GROUP = "bi_province"
+BI_PROVINCE_PREFIX = "bi_province_"
 TCP_HOST = "127.0.0.1"
 DEFAULT_PG_PORT = 5432
 
@@ -37,7 +46,7 @@ PG_HBA = f"""\
 # Written by lhpn (ingest/warehouse.py) because LHPN_PG_PORT is set: edits here are overwritten.
 # TYPE  DATABASE  USER       ADDRESS        METHOD
 local   all       all                       trust
-host    {WAREHOUSE_DB}      {BI_ROLE}  {TCP_HOST}/32   scram-sha-256
+host    {WAREHOUSE_DB}      {BI_ROLE},+{BI_PROVINCE_GROUP}  {TCP_HOST}/32   scram-sha-256
 """
 
 log = logging.getLogger(__name__)
@@ -62,9 +71,8 @@ def bi_password_file(data_home: Home | None = None) -> Path:
     return (data_home or home()).root / BI_PASSWORD_FILE
 
 
-def _embedded_bi_password(data_home: Home) -> str:
-    """The bi_reader password of the embedded server, generated on first use (mode 0600)."""
-    path = bi_password_file(data_home)
+def _generated_password(path: Path) -> str:
+    """The password kept in `path`, generated on first use (mode 0600: the owner only)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -76,6 +84,11 @@ def _embedded_bi_password(data_home: Home) -> str:
     if not password:
         raise WarehouseError(f"{path} is empty: delete it to have a new password generated.")
     return password
+
+
+def _embedded_bi_password(data_home: Home) -> str:
+    """The bi_reader password of the embedded server, generated on first use (mode 0600)."""
+    return _generated_password(bi_password_file(data_home))
 
 
 def _listen_on_tcp(server, port: int) -> None:
@@ -213,21 +226,62 @@ def bi_password() -> str | None:
     return None
 
 
-def bi_url() -> str:
-    """URL of the read-only BI role: over TCP with its password when the embedded server
-    listens on LHPN_PG_PORT, else the warehouse URL with bi_reader (and LHPN_BI_PASSWORD)."""
-    url = warehouse_url()
-    password = bi_password()
+def _role_url(role: str, password: str | None, url: str) -> str:
+    """URL of a BI login: over TCP when the embedded server listens on LHPN_PG_PORT, else the
+    warehouse URL with the role's name (and password) in place of the owner's."""
     port = None if os.environ.get("LHPN_WAREHOUSE_URL") else pg_port()
     if port is not None:
-        return f"postgresql://{BI_ROLE}:{quote(password, safe='')}@{TCP_HOST}:{port}/{WAREHOUSE_DB}"
+        secret = quote(password or "", safe="")
+        return f"postgresql://{role}:{secret}@{TCP_HOST}:{port}/{WAREHOUSE_DB}"
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    userinfo = BI_ROLE + (f":{quote(password, safe='')}" if password else "")
+    userinfo = role + (f":{quote(password, safe='')}" if password else "")
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in {"user", "password"}]
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}", query=urlencode(query, safe="/")))
+
+
+def bi_url() -> str:
+    """URL of the read-only BI role: over TCP with its password when the embedded server
+    listens on LHPN_PG_PORT, else the warehouse URL with bi_reader (and LHPN_BI_PASSWORD)."""
+    url = warehouse_url()
+    return _role_url(BI_ROLE, bi_password(), url)
+
+
+def province_role_name(province_code: str) -> str:
+    return f"{BI_PROVINCE_PREFIX}{province_code}"
+
+
+def province_role_url(province_code: str) -> str:
+    """Create (once) the login that reads only `province_code`'s rows of the marts and return
+    its URL (`lhpn bi-role`, contract §6). The code is a GSO code of either map: a code of the
+    2025 map sees its province's rows in every period, those of the provinces it was formed
+    from included; a code that ended on 1 July 2025 sees that province's rows up to then.
+    Its password is generated once into the data home (mode 0600) and set as for bi_reader."""
+    from ingest import reference
+
+    code = province_code.strip()
+    if code not in reference.provinces_old() and code not in reference.provinces_new():
+        raise ValueError(
+            f"Mã tỉnh '{province_code}' không có trong danh sách tỉnh (63 tỉnh trước 1/7/2025 "
+            f"hoặc 34 tỉnh từ 1/7/2025). / Province code '{province_code}' is neither one of "
+            f"the 63 codes before 1 July 2025 nor one of the 34 after.")
+    url = warehouse_url()
+    role = province_role_name(code)
+    password = _generated_password(home().root / f"{role}.password")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(hashtext('lhpn.migrate'))")
+        try:
+            exists = conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("create role {} login in role {}").format(
+                    sql.Identifier(role), sql.Identifier(BI_PROVINCE_GROUP)))
+            _confine_bi_login(conn, role)
+            _set_password(conn, role, password)
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext('lhpn.migrate'))")
+    return _role_url(role, password, url)
 
 
 def _migration_files() -> list[tuple[str, str]]:
@@ -262,10 +316,95 @@ def migrate(url: str) -> list[str]:
                     conn.execute(text)
                     conn.execute("insert into audit.schema_migrations(version) values (%s)", [name])
                 applied.append(name)
+            _confine_bi_logins(conn)
             password = bi_password()
             if password:
-                conn.execute(sql.SQL("alter role {} password {}").format(
-                    sql.Identifier(BI_ROLE), sql.Literal(password)))
+                _set_password(conn, BI_ROLE, password)
         finally:
             conn.execute("select pg_advisory_unlock(hashtext('lhpn.migrate'))")
     return applied
+
+
+# --- BI logins: confined, and their passwords sent only as SCRAM verifiers (contract §6) ------
+
+def _bi_role_settings() -> dict[str, str]:
+    """Session settings every BI login gets (ALTER ROLE ... SET): a reader can neither run a
+    query nor sit in an open transaction for longer than these, so it never holds a lock a
+    marts build waits for beyond them; it cannot write anything either."""
+    from ingest import settings
+
+    return {
+        "statement_timeout": settings.bi_statement_timeout(),
+        "idle_in_transaction_session_timeout": settings.bi_idle_in_transaction_timeout(),
+        "default_transaction_read_only": "on",
+    }
+
+
+def _confine_bi_login(conn: psycopg.Connection, role: str) -> None:
+    """Give `role` the BI session settings, changing only what differs (no DDL otherwise)."""
+    row = conn.execute(
+        "select s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole"
+        " where r.rolname = %s and s.setdatabase = 0", [role]).fetchone()
+    current = dict(item.split("=", 1) for item in (row[0] if row else None) or [])
+    for name, value in _bi_role_settings().items():
+        if current.get(name) != value:
+            conn.execute(sql.SQL("alter role {} set {} = {}").format(
+                sql.Identifier(role), sql.Identifier(name), sql.Literal(value)))
+
+
+def _confine_bi_logins(conn: psycopg.Connection) -> None:
+    """bi_reader and every province login: session limits; and no other database to open.
+
+    CONNECT is revoked from PUBLIC on every other database this role may change (the
+    embedded server's `postgres`, `airflow`, the templates; on a server where it owns none of
+    them, the operator does that once), so a BI login opens the warehouse database only.
+    """
+    roles = [BI_ROLE, *(r[0] for r in conn.execute(
+        "select r.rolname from pg_roles r join pg_auth_members m on m.member = r.oid"
+        " join pg_roles g on g.oid = m.roleid where g.rolname = %s order by 1",
+        [BI_PROVINCE_GROUP]))]
+    for role in roles:
+        _confine_bi_login(conn, role)
+    open_to_public = conn.execute(query("databases_open_to_public")).fetchall()
+    for (database,) in open_to_public:
+        conn.execute(sql.SQL("revoke connect on database {} from public").format(
+            sql.Identifier(database)))
+
+
+_SCRAM = re.compile(r"SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)")
+
+
+def _scram_matches(verifier: str, password: str) -> bool:
+    """Whether `password` is the one a SCRAM-SHA-256 verifier was made from (RFC 5802:
+    StoredKey = H(HMAC(PBKDF2(password, salt, i), "Client Key"))). The password is normalised
+    as SASLprep does for the passwords lhpn generates (ASCII) and for most others; one it
+    normalises differently is merely set again."""
+    match = _SCRAM.fullmatch(verifier)
+    if not match:
+        return False
+    iterations, salt, stored_key = match.group(1), match.group(2), match.group(3)
+    salted = hashlib.pbkdf2_hmac("sha256", unicodedata.normalize("NFKC", password).encode(),
+                                 base64.b64decode(salt), int(iterations))
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    return hmac.compare_digest(hashlib.sha256(client_key).digest(), base64.b64decode(stored_key))
+
+
+def _set_password(conn: psycopg.Connection, role: str, password: str) -> bool:
+    """Set `role`'s password only when it changed, as a SCRAM verifier computed here (libpq's
+    PQencryptPasswordConn): the password itself never travels in a statement, so no server
+    log (log_statement = 'ddl' or 'all') can hold it. True when it was set."""
+    role_oid = conn.execute("select oid from pg_roles where rolname = %s", [role]).fetchone()[0]
+    stored = conn.execute("select role_oid, verifier from audit.bi_credentials"
+                          " where role_name = %s", [role]).fetchone()
+    if stored and stored[0] == role_oid and _scram_matches(stored[1], password):
+        return False
+    verifier = conn.pgconn.encrypt_password(
+        password.encode(), role.encode(), b"scram-sha-256").decode()
+    with conn.transaction():
+        conn.execute(sql.SQL("alter role {} password {}").format(
+            sql.Identifier(role), sql.Literal(verifier)))
+        conn.execute(
+            "insert into audit.bi_credentials (role_name, role_oid, verifier) values (%s, %s, %s)"
+            " on conflict (role_name) do update set role_oid = excluded.role_oid,"
+            " verifier = excluded.verifier, set_at = now()", [role, role_oid, verifier])
+    return True

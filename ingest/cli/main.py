@@ -138,6 +138,24 @@ def bi_url_cmd() -> None:
     click.echo(warehouse.bi_url())
 
 
+@main.command("bi-role")
+@click.argument("province_code")
+@_system_errors
+def bi_role_cmd(province_code: str) -> None:
+    """Create (once) a login that reads only PROVINCE_CODE's rows of the marts; print its URL.
+
+    A code of the 2025 map reads its province in every period (with the provinces it was
+    formed from); a code that ended on 1 July 2025 reads that province up to then.
+    """
+    from ingest import warehouse
+
+    try:
+        url = warehouse.province_role_url(province_code)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="PROVINCE_CODE") from exc
+    click.echo(url)
+
+
 @main.command()
 @click.option("--no-dbt-docs", is_flag=True,
               help="Keep the dbt docs as they are unless the dbt project changed (faster).")

@@ -9,12 +9,21 @@ builds only what the run made stale (`marts_plan`): everything when accepted dat
 project changed, the marts that also read rejected files (status, versions, findings) when only
 rejected files arrived, nothing otherwise.
 `model_statuses()` turns a build's node records into one record per model for the DAG's grid.
+
+A BI reader never stalls a build for long, nor a build the readers (contract §6): replacing a
+mart table takes an ACCESS EXCLUSIVE lock, which waits for every reader's transaction on it and
+makes every later reader queue behind it. So every statement of the build waits for a lock at
+most LHPN_BUILD_LOCK_TIMEOUT (PGOPTIONS lock_timeout of dbt's connections); a model that fails
+on it is built again by `dbt retry`, after LHPN_BUILD_RETRY_PAUSE, up to LHPN_BUILD_LOCK_RETRIES
+times. The readers' own limits (ingest.warehouse: statement and idle-in-transaction timeouts)
+end any reader's hold well within those retries.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -24,7 +33,7 @@ import psycopg
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
-from ingest import warehouse
+from ingest import settings, warehouse
 from ingest.settings import dbt_project_dir, home
 
 PROFILE = "lhpn"
@@ -38,7 +47,8 @@ CONTRACT_MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_rank
 # The marts that read rejected submissions too (every other mart reads accepted data only):
 # what a run of rejections alone makes stale.
 REJECTION_MARTS = ("submission_status", "submission_versions", "validation_findings")
-STATUS_SELECT = " ".join(REJECTION_MARTS)
+# build_info says when the marts were last built: every build refreshes it.
+STATUS_SELECT = " ".join((*REJECTION_MARTS, "build_info"))
 THREADS = 4
 ALL_BUT_SEEDS = ("model", "test", "unit_test", "exposure", "source")
 FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -122,7 +132,39 @@ def _invoke(command: list[str], *, verbose: bool, url: str | None = None):
     # One build at a time per warehouse, across processes too (the CLI and an Airflow task).
     with _lock, psycopg.connect(url, autocommit=True) as lock_conn:
         lock_conn.execute("select pg_advisory_lock(hashtext('lhpn.marts'))")
-        return dbtRunner().invoke(args)
+        # every connection dbt opens waits for a lock (a BI reader's) a bounded time only
+        previous = os.environ.get("PGOPTIONS")
+        os.environ["PGOPTIONS"] = " ".join(
+            filter(None, [previous, f"-c lock_timeout={settings.build_lock_timeout()}"]))
+        try:
+            return dbtRunner().invoke(args)
+        finally:
+            if previous is None:
+                os.environ.pop("PGOPTIONS", None)
+            else:
+                os.environ["PGOPTIONS"] = previous
+
+
+def _lock_timed_out(records: list[dict]) -> bool:
+    """Whether a node of a build failed because a lock was held past lock_timeout."""
+    return any(r["status"].lower() in FAILED_STATUSES and "lock timeout" in (r["message"] or "")
+               for r in records)
+
+
+def _invoke_with_retries(command: list[str], *, verbose: bool, url: str):
+    """Run a dbt command; while nodes fail on a lock timeout, pause and `dbt retry` them.
+    Returns the last result, the node records of every attempt merged (the latest record of
+    each node wins) and the number of attempts."""
+    result = _invoke(command, verbose=verbose, url=url)
+    records = {r["unique_id"]: r for r in _node_records(result)}
+    attempts = 1
+    while (not result.success and _lock_timed_out(list(records.values()))
+           and attempts <= settings.build_lock_retries()):
+        time.sleep(settings.build_retry_pause())
+        result = _invoke(["retry"], verbose=verbose, url=url)
+        records.update({r["unique_id"]: r for r in _node_records(result)})
+        attempts += 1
+    return result, list(records.values()), attempts
 
 
 def _node_records(result) -> list[dict]:
@@ -142,8 +184,8 @@ def _node_records(result) -> list[dict]:
     return records
 
 
-def _raise_on_failure(result, what: str) -> list[dict]:
-    records = _node_records(result)
+def _raise_on_failure(result, what: str, records: list[dict] | None = None) -> list[dict]:
+    records = _node_records(result) if records is None else records
     if result.success:
         return records
     where = f"Details in {_log_path() / 'dbt.log'}."
@@ -210,9 +252,9 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
         command += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
         command.append("--full-refresh")
-    result = _invoke(command, verbose=verbose, url=url)
+    result, records, attempts = _invoke_with_retries(command, verbose=verbose, url=url)
     seconds = round(time.perf_counter() - started, 2)
-    records = _raise_on_failure(result, "dbt build")
+    records = _raise_on_failure(result, "dbt build", records)
     seeded = {r["name"] for r in records
               if r["resource_type"] == "seed" and r["status"] == "success"}
     if seeded == set(_seed_tables()):
@@ -226,6 +268,7 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
         "nodes": records,
         "seeds_skipped": seeds_skipped,
         "target_path": str(_target_path()),
+        "attempts": attempts,
     }
 
 

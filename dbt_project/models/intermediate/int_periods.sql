@@ -42,7 +42,7 @@ periods as (
 
 ),
 
-final as (
+dated as (
 
     select
         periods.period,
@@ -57,6 +57,23 @@ final as (
     from periods
     left join scheduled
         on scheduled.period = periods.period
+
+),
+
+final as (
+
+    select
+        period,
+        period_kind,
+        {{ label_columns('period_kind', 'period_kind') }},
+        period_year,
+        period_start_date,
+        period_end_date,
+        due_date,
+        province_code_set,
+        is_scheduled
+
+    from dated
 
 )
 

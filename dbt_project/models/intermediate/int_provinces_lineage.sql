@@ -50,11 +50,43 @@ new_codes as (
 
 ),
 
-final as (
+both_maps as (
 
     select * from old_codes
     union all
     select * from new_codes
+
+),
+
+final as (
+
+    select
+        -- Stable key: a code alone means two provinces (52 is Bình Định until 30 June 2025,
+        -- Gia Lai after), the code with its code set one.
+        province_code || '@' || province_code_set as province_key,
+        province_code_set,
+        province_code,
+        province_name,
+        province_code_2025,
+        province_name_2025,
+        region_code,
+        region_name,
+        case
+            {%- for code_set, codes in var('centrally_run_cities').items() %}
+            when province_code_set = '{{ code_set }}'
+                and province_code in ('{{ codes | join("', '") }}') then 'thanh_pho'
+            {%- endfor %}
+            else 'tinh'
+        end as province_type,
+        case province_code_set
+            when '2024' then date '{{ var("province_map_2024_from") }}'
+            else date '{{ var("province_merger_date") }}'
+        end as valid_from,
+        case province_code_set
+            when '2024' then date '{{ var("province_merger_date") }}' - 1
+        end as valid_to
+
+    from both_maps
 
 )
 

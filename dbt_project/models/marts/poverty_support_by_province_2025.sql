@@ -64,17 +64,14 @@ summed as (
 
     select
         province_code_2025,
-        period,
-        period_kind,
-        period_start_date,
-        period_end_date,
+        {{ period_columns() }},
         period_year,
         count(*) as provinces_reported,
         {{ poverty_measure_sums() }}
 
     from outcomes
     group by
-        province_code_2025, period, period_kind, period_start_date, period_end_date, period_year
+        province_code_2025, {{ period_columns() }}, period_year
 
 ),
 

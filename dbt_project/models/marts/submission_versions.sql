@@ -47,6 +47,7 @@ joined as (
 
     select
         ordered.submission_id,
+        provinces.province_key,
         ordered.province_code,
         coalesce(provinces.province_name, ordered.declared_province_name) as province_name,
         provinces.province_code_2025,
@@ -55,6 +56,8 @@ joined as (
         provinces.region_name,
         ordered.period,
         periods.period_kind,
+        periods.period_kind_label_vi,
+        periods.period_kind_label_en,
         periods.period_start_date,
         periods.period_end_date,
         periods.period_year,
@@ -87,7 +90,12 @@ joined as (
 
 final as (
 
-    select * from joined
+    select
+        *,
+        {{ label_columns('outcome', 'submission_status') }},
+        {{ label_columns('lifecycle_status', 'submission_status') }}
+
+    from joined
 
 )
 
