@@ -125,6 +125,10 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
             click.echo(f"Marts không cần dựng lại / marts are current ({built['reason']}).")
         else:
             click.echo(f"Marts built in {built.get('seconds', 0):.1f} s ({built['reason']}).")
+            if built.get("attempts", 1) > 1:
+                click.echo(f"  Một phiên BI giữ khóa trên marts: dựng lại {built['attempts'] - 1}"
+                           f" lần / a BI session held a lock on the marts: retried"
+                           f" {built['attempts'] - 1} time(s).")
     # after every run, built or not: receipts quote what the marts now hold, pages match them
     published = refresh_outputs(summary.run_id)
     with psycopg.connect(url) as conn:
