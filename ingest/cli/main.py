@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 
 import click
 
@@ -154,6 +155,18 @@ def bi_role_cmd(province_code: str) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="PROVINCE_CODE") from exc
     click.echo(url)
+
+
+@main.command("superset-bundle")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("lhpn_superset.zip"), show_default=True)
+@_system_errors
+def superset_bundle_cmd(output: Path) -> None:
+    """Write the shipped Superset dashboard as a zip for `superset import-dashboards -p`, its
+    database connection set to `lhpn bi-url`; print the zip's path."""
+    from ingest import superset
+
+    click.echo(superset.bundle(output))
 
 
 @main.command()

@@ -1,0 +1,137 @@
+"""The shipped Superset dashboard (docs/superset/lhpn_dashboard/) imports into a real Apache
+Superset with Superset's own command and every chart returns data through Superset's API.
+
+Superset lives in its own virtual environment (its pins clash with Airflow's): LHPN_SUPERSET
+names its `superset` binary (default /opt/superset-venv/bin/superset); without one the test is
+skipped, saying how to install it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ingest import superset
+from tests.postgres_cluster import free_port
+
+SUPERSET = Path(os.environ.get("LHPN_SUPERSET") or "/opt/superset-venv/bin/superset")
+LHPN = [sys.executable, "-m", "ingest.cli.main"]
+
+
+def test_the_export_is_complete_and_masks_its_password():
+    """Every chart's dataset, every dataset's database are in the export; no password."""
+    files = {p.relative_to(superset.EXPORT).as_posix(): yaml.safe_load(p.read_text("utf-8"))
+             for p in superset.EXPORT.rglob("*.yaml")}
+    assert files["metadata.yaml"]["type"] == "Dashboard"
+    datasets = {v["uuid"]: v for k, v in files.items() if k.startswith("datasets/")}
+    charts = [v for k, v in files.items() if k.startswith("charts/")]
+    [database] = [v for k, v in files.items() if k.startswith("databases/")]
+    [dashboard] = [v for k, v in files.items() if k.startswith("dashboards/")]
+    assert ":XXXXXXXXXX@" in database["sqlalchemy_uri"]
+    assert all(d["database_uuid"] == database["uuid"] and d["schema"] == "marts"
+               for d in datasets.values())
+    assert {c["dataset_uuid"] for c in charts} <= set(datasets)
+    placed = {v["meta"]["uuid"] for k, v in dashboard["position"].items() if k.startswith("CHART-")}
+    assert placed == {c["uuid"] for c in charts} and len(charts) == 4
+
+
+def _api(base: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        base + path, data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SUPERSET.exists(), reason=(
+    f"Apache Superset is not installed ({SUPERSET}): set LHPN_SUPERSET to the `superset` binary "
+    "of a venv made with `pip install apache-superset==6.1.0 psycopg2-binary rich cachetools "
+    "flask-caching==2.3.1`"))
+def test_the_dashboard_imports_into_superset_and_every_chart_has_data(monkeypatch):
+    from ingest import warehouse
+    from ingest.settings import home
+
+    work = Path(tempfile.mkdtemp(prefix="lhpn-superset-"))
+    data_home = Path(tempfile.mkdtemp(prefix="lhpn-superset-home-"))  # see test_warehouse
+    env = {**os.environ, "LHPN_HOME": str(data_home), "LHPN_PG_PORT": str(free_port())}
+    env.pop("LHPN_BI_PASSWORD", None)
+    config = work / "superset_config.py"
+    config.write_text(
+        f"SECRET_KEY = 'lhpn-test-{os.getpid()}-not-a-production-secret-key'\n"
+        f"SQLALCHEMY_DATABASE_URI = 'sqlite:///{work / 'superset.db'}'\n"
+        "WTF_CSRF_ENABLED = False\n", encoding="utf-8")
+    superset_env = {**os.environ, "SUPERSET_CONFIG_PATH": str(config)}
+    server = None
+
+    def run(args, run_env, timeout=600):
+        proc = subprocess.run(args, env=run_env, capture_output=True, text=True,
+                              timeout=timeout, cwd=work)
+        assert proc.returncode == 0, f"{args[:3]}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        return proc.stdout.strip()
+
+    try:
+        run([*LHPN, "run"], env)  # the samples, marts built, bi_reader over TCP
+        bundle = run([*LHPN, "superset-bundle", "-o", str(work / "lhpn_superset.zip")], env)
+        for args in (["db", "upgrade"],
+                     ["fab", "create-admin", "--username", "admin", "--password", "admin",
+                      "--firstname", "L", "--lastname", "H", "--email", "admin@lhpn.example"],
+                     ["init"],
+                     ["import-dashboards", "-p", bundle, "-u", "admin"]):  # the README's command
+            run([str(SUPERSET), *args], superset_env)
+
+        port = free_port()
+        server = subprocess.Popen(
+            [str(SUPERSET), "run", "-h", "127.0.0.1", "-p", str(port), "--with-threads"],
+            env=superset_env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=5)
+                break
+            except OSError:
+                time.sleep(0.5)
+        token = _api(base, "/api/v1/security/login", body={
+            "username": "admin", "password": "admin", "provider": "db"})["access_token"]
+        charts = _api(base, "/api/v1/chart/?q=(page_size:100)", token)["result"]
+        assert len(charts) == 4
+        rows = {}
+        for chart in charts:
+            detail = _api(base, f"/api/v1/chart/{chart['id']}", token)["result"]
+            params = json.loads(detail["params"])
+            query = json.loads(detail["query_context"])
+            # the chart's dataset as imported here (the ids in an export are the exporter's)
+            query["datasource"] = {"id": int(params["datasource"].split("__")[0]),
+                                   "type": "table"}
+            result = _api(base, "/api/v1/chart/data", token, query)["result"][0]
+            rows[chart["slice_name"]] = result["data"]
+        print("\n" + "\n".join(f"{name}: {len(data)} rows, first {data[:1]}"
+                               for name, data in rows.items()))
+        assert all(rows.values()), rows
+        scorecards = rows["Chỉ tiêu nhiệm kỳ mới nhất / Latest term scorecard"]
+        assert {"province_name": "Quảng Ngãi", "period": "2024", "scorecard_label": "7/8",
+                "met_pct": 87.5} in scorecards
+        by_year = rows["Hộ thoát nghèo theo năm / Households out of poverty per year"]
+        years = [r["period_year"] for r in by_year]
+        assert len(years) == len(set(years)), "one bar per year: annual reports only"
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        monkeypatch.setenv("LHPN_HOME", str(data_home))
+        warehouse.stop_embedded(home())
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(data_home, ignore_errors=True)
