@@ -15,4 +15,6 @@ create role :"airflow_user" login password :'airflow_password';
 create database airflow owner :"airflow_user";
 -- only its owner may connect to the Airflow metadata (bi_reader, the warehouse role may not)
 revoke connect, temporary on database airflow from public;
+-- nor to the maintenance database: a BI login opens the warehouse only (issue 19)
+revoke connect, temporary on database postgres from public;
 SQL

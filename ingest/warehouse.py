@@ -359,10 +359,13 @@ def _confine_bi_logins(conn: psycopg.Connection) -> None:
     embedded server's `postgres`, `airflow`, the templates; on a server where it owns none of
     them, the operator does that once), so a BI login opens the warehouse database only.
     """
+    # the province logins, by name: on PostgreSQL 16 the (non-superuser) role that created the
+    # group is a member of it too, and must not be confined
     roles = [BI_ROLE, *(r[0] for r in conn.execute(
         "select r.rolname from pg_roles r join pg_auth_members m on m.member = r.oid"
-        " join pg_roles g on g.oid = m.roleid where g.rolname = %s order by 1",
-        [BI_PROVINCE_GROUP]))]
+        " join pg_roles g on g.oid = m.roleid where g.rolname = %s"
+        " and starts_with(r.rolname, %s) and r.rolcanlogin order by 1",
+        [BI_PROVINCE_GROUP, BI_PROVINCE_PREFIX]))]
     for role in roles:
         _confine_bi_login(conn, role)
     open_to_public = conn.execute(query("databases_open_to_public")).fetchall()
