@@ -165,7 +165,7 @@ def test_the_template_filled_as_an_office_fills_it_scores_its_own_indicators(hom
     fill_indicators(path, {code: (..., result) for code, (_, result) in values_of(
         6, not_met=["CT04"], unreported=["CT06"]).items()})
     [result] = pipeline.process_files(pipeline.list_inbox()).results
-    assert result.event == "accepted", result
+    assert result.event == "accepted_with_warnings", result  # §3: a target with no result
     build(db)
     [card] = fetch(db, "select * from marts.term_scorecard where province_code = '68'")
     assert (card["scorecard_label"], card["indicators_not_met"],
@@ -176,6 +176,7 @@ def test_the_template_filled_as_an_office_fills_it_scores_its_own_indicators(hom
     vi = (home.outbox / "68" / "BaoCao_68_2025_lan2.xlsx.receipt.txt").read_text("utf-8")
     assert "6/8 chỉ tiêu đạt hoặc vượt (1 chưa đạt; 1 chưa báo cáo kết quả)" in vi
     assert "chưa báo cáo (chưa có kết quả)" in vi and "bỏ qua" not in vi
+    assert "Chỉ tiêu CT06 có 'Chỉ tiêu nhiệm kỳ' nhưng chưa có 'Kết quả lũy kế'" in vi
     [row] = Page((home.site / "province" / "68.html").read_text("utf-8")).rows
     assert row[2] == "6/8" and row[4:6] == ["1", "1"]
 
