@@ -2,7 +2,10 @@
 
 A workbook with a HuongDan sheet, ThongTin and the data sheets of the period, pre-filled with
 what the warehouse knows (province and period, the term's targets, the units of GiamNgheo; see
-`history`), printable (`form`), and checked as it is typed (`validation`). The reader accepts it
+`history`), printable (`form`), and checked as it is typed (`validation`). ChiTieu lists the
+indicators of the province's resolution where its history knows them, with spare rows to add
+one; else the whole catalogue, whose rows the province does not have stay blank and are skipped
+by the reader (contract §2). The reader accepts it
 back as soon as the shaded cells are filled in.
 """
 
