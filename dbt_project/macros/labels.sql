@@ -49,6 +49,10 @@
             '2024': ('63 tỉnh, thành trước 1/7/2025', 'The 63 provinces before 1 July 2025'),
             '2025': ('34 tỉnh, thành từ 1/7/2025', 'The 34 provinces from 1 July 2025'),
         },
+        'grouping': {
+            'region': ('Vùng kinh tế - xã hội', 'Socio-economic region'),
+            'cluster': ('Cụm thi đua', 'Emulation cluster'),
+        },
         'severity': {
             'error': ('Lỗi', 'Error'),
             'warning': ('Cảnh báo', 'Warning'),
