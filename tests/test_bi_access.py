@@ -242,6 +242,13 @@ def test_jdbc_metadata_shows_keys_and_typed_numerics(built):
     assert keys["indicators"] == "indicator_code"
     assert keys["periods"] == "period"
     assert keys["build_info"] == "build_info_id"
+    assert keys["term_scorecard"] == "province_code,term,period"
+    assert keys["term_indicator_attainment"] == "province_code,term,period,indicator_code"
+    assert keys["emulation_ranking"] == "year,province_code"
+    assert keys["poverty_support_outcomes"] == "province_code,period"
+    assert keys["submission_status"] == "province_code,period"
+    assert ("term_scorecard", "met_pct", 5, 2) in numerics
+    assert ("poverty_support_outcomes", "charity_homes_vnd", 20, 2) in numerics
     assert all(precision for _, _, precision, _ in numerics), numerics
     assert [row[0] for row in provinces] == ["52@2024", "52@2025"]
 

@@ -26,6 +26,8 @@ MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
 SPLIT_MARTS = ("poverty_support_annual", "poverty_support_half_year", "poverty_support_rollups")
 # Marts of the pages (issue 13): what BI may see of files and findings, the 2025 roll-up.
 PAGE_MARTS = ("submission_versions", "validation_findings", "poverty_support_by_province_2025")
+# Dimensions and the build's stamp (issue 19).
+DIMENSION_MARTS = ("provinces", "indicators", "periods", "build_info")
 CRITERIA_MAX = {"TD01": 15, "TD02": 20, "TD03": 20, "TD04": 10, "TD05": 15, "TD06": 10,
                 "TD07": 5, "TD08": 5}
 _serial = itertools.count(1)
@@ -425,7 +427,8 @@ def test_bi_reader_sees_a_comment_on_every_mart_and_column(built):
     with psycopg.connect(warehouse.bi_url(), row_factory=dict_row) as conn:
         assert conn.execute("select current_user").fetchone()["current_user"] == "bi_reader"
         rows = conn.execute(MART_COMMENTS).fetchall()
-    assert {r["mart"] for r in rows} == set(MARTS) | set(PAGE_MARTS) | set(SPLIT_MARTS)
+    assert {r["mart"] for r in rows} == (set(MARTS) | set(PAGE_MARTS) | set(SPLIT_MARTS)
+                                         | set(DIMENSION_MARTS))
     missing = [f"{r['mart']}.{r['column_name']}" for r in rows
                if not (r["column_comment"] or "").strip()]
     assert not missing, f"columns without a description in _marts__models.yml: {missing}"
@@ -445,3 +448,47 @@ def test_cluster_rows_say_whether_a_public_fact_supports_them(q):
     assert rows[(2025, "37")]["cluster_source"] == "placeholder"  # every 2025 row
     assert rows[(2025, "37")]["period_kind"] == "annual"
     assert rows[(2025, "37")]["period_end_date"] == date(2025, 12, 31)
+
+
+def test_every_code_has_its_labels_beside_it(q):
+    """<code>_label_vi / <code>_label_en beside every code column (contract §4), filled for
+    every code a mart holds (one list: macros/labels.sql)."""
+    pairs = q("select table_name, column_name from information_schema.columns"
+              " where table_schema = 'marts' and column_name like '%\\_label\\_vi'")
+    labelled = {(r["table_name"], r["column_name"][:-len("_label_vi")]) for r in pairs}
+    assert {("term_indicator_attainment", "status"), ("emulation_ranking", "cluster_role"),
+            ("term_scorecard", "period_kind"), ("indicators", "direction")} <= labelled
+    for mart, code in sorted(labelled):
+        unlabelled = q(f"select distinct {code} as code from marts.{mart} where {code} is not null"
+                       f" and ({code}_label_vi is null or {code}_label_en is null)")
+        assert not unlabelled, (mart, code, unlabelled)
+    statuses = {r["status"]: r["status_label_en"] for r in q(
+        "select distinct status, status_label_en from marts.term_indicator_attainment")}
+    assert statuses.get("vuot", "Exceeded") == "Exceeded"
+
+
+def test_facts_reference_the_dimensions_by_key(q):
+    """province_key and period of every mart row are keys of marts.provinces / marts.periods,
+    and the key tells apart the two provinces a code names across the merger."""
+    keyed = q("select table_name from information_schema.columns where table_schema = 'marts'"
+              " and column_name = 'province_key' and table_name <> 'provinces'")
+    assert {r["table_name"] for r in keyed} >= set(MARTS)
+    for mart in [r["table_name"] for r in keyed]:
+        orphans = q(f"select distinct province_key from marts.{mart} as f where province_key"
+                    f" is not null and not exists (select 1 from marts.provinces as p"
+                    f" where p.province_key = f.province_key)")
+        assert not orphans, (mart, orphans)
+        missing = q(f"select count(*) as n from marts.{mart} where province_key is null"
+                    f" and province_name is not null")
+        assert missing[0]["n"] == 0, mart
+    for mart in MARTS:
+        orphans = q(f"select distinct period from marts.{mart} as f where not exists"
+                    f" (select 1 from marts.periods as p where p.period = f.period)")
+        assert not orphans, (mart, orphans)
+    names = {r["province_key"]: r["province_name"] for r in q(
+        "select province_key, province_name from marts.provinces where province_code = '52'")}
+    assert names == {"52@2024": "Bình Định", "52@2025": "Gia Lai"}
+    [info] = q("select * from marts.build_info")
+    assert info["built_at"] and info["dbt_version"].startswith("1.11")
+    assert info["data_received_up_to"] == q(
+        "select max(received_at) as m from marts.submission_versions")[0]["m"]

@@ -124,6 +124,17 @@ final as (
 
     from joined
 
+),
+
+labelled as (
+
+    select
+        *,
+        {{ label_columns('status', 'submission_status') }},
+        {{ label_columns('latest_file_outcome', 'submission_status') }}
+
+    from final
+
 )
 
-select * from final
+select * from labelled
