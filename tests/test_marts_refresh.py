@@ -53,7 +53,9 @@ def test_lhpn_run_builds_only_what_the_run_made_stale(home, db, dbt_calls):
 
     # the first run loads the samples and builds every mart
     out = _run()
-    assert len(dbt_calls) == 1 and "submission_status" not in dbt_calls[0], dbt_calls
+    # (and `dbt docs generate`, when this data home has no docs of this project yet)
+    builds = [call for call in dbt_calls if call[0] == "build"]
+    assert len(builds) == 1 and "submission_status" not in builds[0], dbt_calls
     assert "Marts built" in out
     assert marts_plan() == ("none", "no data changed since the last build")
 
