@@ -112,8 +112,8 @@ def status_grid(data: SiteData) -> tuple[list[str], list[dict]]:
 def cell_state(row: dict) -> str:
     """One of on_time, late, missing (overdue, nothing loadable), not_due, rejected (only
     rejected files). Warnings are shown on top of on_time / late."""
-    if row["status"] == "missing":
-        return "missing" if row["on_time"] is False else "not_due"
+    if row["status"] in ("missing", "not_due"):
+        return row["status"]
     if row["status"] == "rejected":
         return "rejected"
     return "late" if row["on_time"] is False else "on_time"
