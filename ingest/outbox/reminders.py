@@ -164,20 +164,40 @@ def write_reminders(period: str | None = None, *, dry_run: bool = False,
     if not dry_run:
         for round_period, codes in by_period.items():
             write_beside(round_period, codes, outbox)
-    withdrawn = 0
-    for path in sorted(outbox.glob("*/nhac_nho_*.txt")):
-        m = _NAME.match(path.name)
-        if m and (path.parent.name, m["period"]) in accepted and (period is None
-                                                                   or m["period"] == period):
-            if not dry_run:
-                path.unlink(missing_ok=True)
-            withdrawn += 1
+    withdrawn = withdraw_accepted(period, dry_run=dry_run, outbox=outbox, accepted=accepted)
     return {
         "notices": notices, "written": written, "unchanged": unchanged, "withdrawn": withdrawn,
         "rounds": [f"{p} {next(n['stage'] for n in notices if n['period'] == p)}"
                    for p in by_period],
         "provinces": sorted({n["province_code"] for n in notices}),
     }
+
+
+def withdraw_accepted(period: str | None = None, *, dry_run: bool = False,
+                      outbox: Path | None = None,
+                      accepted: set[tuple[str, str]] | None = None) -> int:
+    """Delete the notices of every (province, period) whose report is now accepted (§9); return
+    how many. Called by `write_reminders` and after every marts build (`ingest.publish`)."""
+    outbox = outbox or settings.home().outbox
+    notices = [(path, _NAME.match(path.name)) for path in sorted(outbox.glob("*/nhac_nho_*.txt"))]
+    notices = [(path, m) for path, m in notices
+               if m and (period is None or m["period"] == period)]
+    if not notices:
+        return 0
+    if accepted is None:
+        with psycopg.connect(warehouse.warehouse_url(), autocommit=True) as conn:
+            if not conn.execute("select to_regclass('marts.submission_status') is not null"
+                                ).fetchone()[0]:
+                return 0
+            accepted = {(r["province_code"], r["period"])
+                        for r in _fetch(conn, "reminder_accepted")}
+    withdrawn = 0
+    for path, m in notices:
+        if (path.parent.name, m["period"]) in accepted:
+            if not dry_run:
+                path.unlink(missing_ok=True)
+            withdrawn += 1
+    return withdrawn
 
 
 def label(done: dict) -> str:

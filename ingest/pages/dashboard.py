@@ -167,4 +167,7 @@ def context(data: SiteData) -> dict:
                                key=lambda r: (r["province_code_2025"], period_key(r))),
         "status_periods": periods,
         "status_grid": grid,
+        # the reporting rounds of contract §9, as marts.reporting_rounds counts them
+        "open_rounds": [r for r in data.rounds if r["is_open"]],
+        "current_round": next((r for r in data.rounds if r["is_current"]), None),
     }
