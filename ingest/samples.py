@@ -301,7 +301,8 @@ SAMPLE_PROVINCES = ("51", "49", "56", "54", "52", "35", "60")
 
 
 def _dropped_on(path: Path, day: date) -> Path:
-    """Date the file as if the province had dropped it that day (the received time)."""
+    """Date the file as if the province had saved it that day: its modification time, kept as
+    file_modified_at (received is when the warehouse first sees it, contract §7)."""
     stamp = datetime.combine(day, datetime.min.time()).replace(hour=9).timestamp()
     os.utime(path, (stamp, stamp))
     return path
