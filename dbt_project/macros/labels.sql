@@ -53,6 +53,11 @@
             'region': ('Vùng kinh tế - xã hội', 'Socio-economic region'),
             'cluster': ('Cụm thi đua', 'Emulation cluster'),
         },
+        'reminder_stage': {
+            'T-14': ('Nhắc trước hạn 14 ngày', '14 days before the due date'),
+            'T-3': ('Nhắc trước hạn 3 ngày', '3 days before the due date'),
+            'T+1': ('Nhắc sau hạn', 'After the due date'),
+        },
         'severity': {
             'error': ('Lỗi', 'Error'),
             'warning': ('Cảnh báo', 'Warning'),
