@@ -404,7 +404,8 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     assert _raw_events(airflow_env)[-1] == (0, 1)
     assert status_build["state"] == "success", status_build
     assert set(status_build["map_names"].values()) == {
-        "submission_status", "reporting_rounds", "submission_versions", "validation_findings"}
+        "submission_status", "reporting_rounds", "submission_versions", "validation_findings",
+        "build_info"}
     assert _status(db, "22", "2024") == "rejected"
     assert status_build["tasks"]["refresh_outputs"] == "success"
     assert "BC_22_nam_2024.xlsx" in validation_page.read_text(encoding="utf-8")
