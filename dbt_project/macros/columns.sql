@@ -21,6 +21,11 @@
     {%- endfor -%}
 {%- endmacro %}
 
+{#- The overdue ratio (contract §2): overdue debt ÷ outstanding entrusted loans × 100. -#}
+{% macro overdue_ratio_pct(overdue, outstanding) -%}
+    round({{ overdue }} * 100.0 / nullif({{ outstanding }}, 0), 2)
+{%- endmacro %}
+
 {#- The poverty-support measures of sheet GiamNgheo (contract §2), each summed over the rows of a
     group: district rows into a province (§7 "Sums over district rows": sum ignores NULLs and is
     NULL only when every row is), provinces into a 2025 province. -#}
@@ -29,7 +34,8 @@
                      'households_out_of_near_poverty', 'female_headed_out_of_poverty',
                      'charity_homes', 'charity_homes_vnd', 'policy_loan_households',
                      'policy_loan_outstanding_vnd', 'livelihood_packages',
-                     'five_no_three_clean_households'] -%}
+                     'five_no_three_clean_households', 'savings_loan_groups',
+                     'overdue_loans_vnd'] -%}
     {%- for name in names -%}
         sum({{ name }}) as {{ name }}{{ ',\n        ' if not loop.last }}
     {%- endfor -%}

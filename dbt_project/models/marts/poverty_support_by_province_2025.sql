@@ -108,9 +108,13 @@ final as (
         summed.policy_loan_outstanding_vnd,
         summed.livelihood_packages,
         summed.five_no_three_clean_households,
+        summed.savings_loan_groups,
+        summed.overdue_loans_vnd,
         round(
             summed.households_out_of_poverty * 100.0 / nullif(summed.poor_households_start, 0), 2
-        ) as out_of_poverty_rate_pct
+        ) as out_of_poverty_rate_pct,
+        {{ overdue_ratio_pct('summed.overdue_loans_vnd', 'summed.policy_loan_outstanding_vnd') }}
+            as overdue_ratio_pct
 
     from summed
     left join periods

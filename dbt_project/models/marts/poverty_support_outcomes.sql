@@ -25,9 +25,13 @@ final as (
         policy_loan_outstanding_vnd,
         livelihood_packages,
         five_no_three_clean_households,
+        savings_loan_groups,
+        overdue_loans_vnd,
         round(
             households_out_of_poverty * 100.0 / nullif(poor_households_start, 0), 2
         ) as out_of_poverty_rate_pct,
+        {{ overdue_ratio_pct('overdue_loans_vnd', 'policy_loan_outstanding_vnd') }}
+            as overdue_ratio_pct,
         submission_id,
         source_file,
         submitted_at
