@@ -40,6 +40,7 @@ class SiteData:
     rankings: list[dict] = field(default_factory=list)
     poverty: list[dict] = field(default_factory=list)
     poverty_2025: list[dict] = field(default_factory=list)
+    poverty_communes: list[dict] = field(default_factory=list)  # from 2025, per commune
     status: list[dict] = field(default_factory=list)
     versions: list[dict] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
@@ -79,6 +80,7 @@ def read_site_data(conn: psycopg.Connection) -> SiteData:
         rankings=_rows(conn, "site_rankings"),
         poverty=_rows(conn, "site_poverty"),
         poverty_2025=_rows(conn, "site_poverty_2025"),
+        poverty_communes=_rows(conn, "site_poverty_communes"),
         status=_rows(conn, "site_status"),
         versions=versions,
         findings=_rows(conn, "site_findings", submission_ids=latest),
