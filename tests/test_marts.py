@@ -179,7 +179,7 @@ def q(built, warehouse_url):
 def test_build_reports_what_it_ran(built):
     assert built["by_type"]["model"] >= 10
     # seeds load once per data home (another module may have built the marts already)
-    assert built["by_type"].get("seed", 0) == (0 if built["seeds_skipped"] else 4)
+    assert built["by_type"].get("seed", 0) == (0 if built["seeds_skipped"] else 7)
     assert built["by_type"]["unit_test"] >= 3
     assert built["node_count"] == len(built["nodes"])
     assert set(built["by_status"]) <= {"success", "pass", "no-op", "warn"}

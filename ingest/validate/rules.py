@@ -185,14 +185,14 @@ RULES: tuple[Rule, ...] = (
          when="commune_check", at="district_name"),
     Rule("commune_other_province", DISTRICTS, "commune_status", "!=", Lit("other_province"),
          "error",
-         "Đơn vị '{value}' là xã, phường của tỉnh khác: {other_province_vi}, không thuộc "
-         "{province_name_2025}. Nếu là đơn vị của tỉnh mình: {suggest_vi}",
-         "Unit '{value}' is a commune of another province: {other_province_en}, not of "
-         "{province_name_2025}. If it is one of your own: {suggest_en}",
+         "Đơn vị '{value}' thuộc tỉnh khác: {other_province_vi}, không thuộc "
+         "{province_name_2025}. Nếu là đơn vị của {province_name_2025}: {suggest_vi}",
+         "Unit '{value}' belongs to another province: {other_province_en}, not to "
+         "{province_name_2025}. If it is one of {province_name_2025}'s own: {suggest_en}",
          "tên một xã, phường, đặc khu của {province_name_2025}",
          "the name of a commune, ward or special zone of {province_name_2025}",
          when="commune_check", at="district_name"),
-    Rule("duplicate_commune", DISTRICTS, "commune_repeat", "==", Lit(False), "error",
+    Rule("duplicate_key", DISTRICTS, "commune_repeat", "==", Lit(False), "error",
          "Đơn vị '{value}' đã có ở dòng {first_row} (cùng một xã, phường): mỗi đơn vị chỉ một "
          "dòng.",
          "Unit '{value}' is already on row {first_row} (the same commune): one row per unit.",
