@@ -168,7 +168,10 @@ def with_communes(districts: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
     carries the unit's own finding, a later row only says it repeats)."""
     if districts.empty:
         return districts.assign(commune_required=pd.Series(dtype=bool))
-    by_file = info.set_index("_file") if not info.empty else info
+    # the declared province of each file whose units are communes (one lookup per file)
+    province_of = {} if info.empty else {
+        f: code for f, code, new in zip(info["_file"], info["province_code"], info["new_codes"],
+                                        strict=True) if new and code in provinces_new()}
     columns: dict[str, list] = {c: [] for c in (
         "commune_required", "commune_check", "commune_repeat", "commune_status", "commune_name",
         "first_row", "province_name_2025", "suggest_vi", "suggest_en", "candidates_vi",
@@ -176,10 +179,8 @@ def with_communes(districts: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
     seen: dict[tuple, int] = {}
     for f, row, name in zip(districts["_file"], districts["excel_row"],
                             districts["district_name"], strict=True):
-        info_row = by_file.loc[f] if f in by_file.index else None
-        province = info_row["province_code"] if info_row is not None else None
-        required = bool(info_row is not None and info_row["new_codes"]
-                        and province in provinces_new() and name)
+        province = province_of.get(f)
+        required = bool(province and name)
         found = match_commune(province, str(name)) if required else None
         key = (f, found.commune.code if found and found.commune else fold(name))
         first = key not in seen
