@@ -30,6 +30,8 @@ final as (
         communes.commune_name,
         communes.unit_type,
         poverty_rows.district_name as unit_name_as_written,
+        -- the first date column, so a BI tool's default time column (contract §4)
+        {{ annual_period_date('current_submissions') }} as annual_period_date,
         {{ period_columns('current_submissions') }},
         current_submissions.period_year,
         poverty_rows.poor_households_start,
@@ -45,12 +47,8 @@ final as (
         poverty_rows.five_no_three_clean_households,
         poverty_rows.savings_loan_groups,
         poverty_rows.overdue_loans_vnd,
-        round(
-            poverty_rows.households_out_of_poverty * 100.0
-            / nullif(poverty_rows.poor_households_start, 0), 2
-        ) as out_of_poverty_rate_pct,
-        {{ overdue_ratio_pct('poverty_rows.overdue_loans_vnd',
-                             'poverty_rows.policy_loan_outstanding_vnd') }} as overdue_ratio_pct,
+        {{ out_of_poverty_rate('poverty_rows') }} as out_of_poverty_rate_pct,
+        {{ overdue_ratio('poverty_rows') }} as overdue_ratio_pct,
         poverty_rows.excel_row,
         current_submissions.submission_id,
         current_submissions.source_file,
