@@ -1,6 +1,7 @@
 -- Dimension of indicators (contract §4): the catalogue of term indicators (CT..), emulation
 -- criteria (TD..) and poverty-support measures (GN..), with labels beside every code. The
--- catalogue's source / source_note columns (contract §5) are taken when the seed has them.
+-- source / source_note (contract §5) come from the seed indicator_sources beside the catalogue,
+-- or from the catalogue itself once the contract's indicators.csv carries them.
 {%- set catalogue = ref('indicators') %}
 {%- set seed_columns = adapter.get_columns_in_relation(catalogue) | map(attribute='name') | list
     if execute else [] %}
@@ -9,19 +10,22 @@ with
 catalogue as (
 
     select
-        code as indicator_code,
-        kind as indicator_kind,
-        name_vi as indicator_name,
-        name_en as indicator_name_en,
-        unit,
-        value_type,
-        direction,
-        max_points,
-        {% if 'source' in seed_columns -%} source {%- else -%} null::text {%- endif %} as source,
-        {% if 'source_note' in seed_columns -%} source_note {%- else -%} null::text {%- endif %}
-            as source_note
+        catalogue.code as indicator_code,
+        catalogue.kind as indicator_kind,
+        catalogue.name_vi as indicator_name,
+        catalogue.name_en as indicator_name_en,
+        catalogue.unit,
+        catalogue.value_type,
+        catalogue.direction,
+        catalogue.max_points,
+        {% if 'source' in seed_columns -%} catalogue.source {%- else -%} sources.source
+        {%- endif %} as source,
+        {% if 'source_note' in seed_columns -%} catalogue.source_note {%- else -%}
+            sources.source_note {%- endif %} as source_note
 
-    from {{ catalogue }}
+    from {{ catalogue }} as catalogue
+    left join {{ ref('indicator_sources') }} as sources
+        on sources.code = catalogue.code
 
 ),
 
