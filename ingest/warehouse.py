@@ -357,7 +357,8 @@ def _confine_bi_logins(conn: psycopg.Connection) -> None:
 
     CONNECT is revoked from PUBLIC on every other database this role may change (the
     embedded server's `postgres`, `airflow`, the templates; on a server where it owns none of
-    them, the operator does that once), so a BI login opens the warehouse database only.
+    them, the operator does that once), so a BI login opens the warehouse databases only: each
+    warehouse database grants its BI roles CONNECT by name.
     """
     # the province logins, by name: on PostgreSQL 16 the (non-superuser) role that created the
     # group is a member of it too, and must not be confined
@@ -368,6 +369,17 @@ def _confine_bi_logins(conn: psycopg.Connection) -> None:
         [BI_PROVINCE_GROUP, BI_PROVINCE_PREFIX]))]
     for role in roles:
         _confine_bi_login(conn, role)
+    # the BI roles connect to this database by a grant of their own, so that another warehouse
+    # database on the same server, revoking PUBLIC's CONNECT here, leaves them theirs
+    for role in (BI_ROLE, BI_PROVINCE_GROUP):
+        granted = conn.execute(
+            "select exists (select 1 from pg_database as d, aclexplode(d.datacl) as acl"
+            " where d.datname = current_database() and acl.privilege_type = 'CONNECT'"
+            " and acl.grantee = (select oid from pg_roles where rolname = %s))", [role]
+        ).fetchone()[0]
+        if not granted:
+            conn.execute(sql.SQL("grant connect on database {} to {}").format(
+                sql.Identifier(conn.info.dbname), sql.Identifier(role)))
     open_to_public = conn.execute(query("databases_open_to_public")).fetchall()
     for (database,) in open_to_public:
         conn.execute(sql.SQL("revoke connect on database {} from public").format(

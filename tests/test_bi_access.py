@@ -154,6 +154,12 @@ def test_navigators_list_only_marts(warehouse_url, db):
         other = bi.replace(f"/{warehouse.WAREHOUSE_DB}?", "/postgres?")
         with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
             psycopg.connect(other)
+        # a second warehouse database on the server (a rehearsal) takes PUBLIC's CONNECT on
+        # this one away, not bi_reader's
+        second = warehouse.server_url("lhpn_second_warehouse")
+        warehouse.migrate(second)
+        with psycopg.connect(bi) as conn:
+            assert conn.execute("select current_database()").fetchone() == ("lhpn",)
     finally:
         db.execute("drop table marts.navigator_probe")
 
