@@ -107,8 +107,8 @@ RULES: tuple[Rule, ...] = (
          "một kỳ đã bắt đầu", "a period that has started",
          at="period"),
     Rule("unknown_province", INFO, "province_code", "in", "valid_codes", "error",
-         "Mã tỉnh '{province_code}' không có trong danh sách {code_set_vi}.",
-         "Province code '{province_code}' is not one of {code_set_en}.",
+         "Mã tỉnh '{province_code}' không có trong danh sách {code_set_vi}.{ended_vi}",
+         "Province code '{province_code}' is not one of {code_set_en}.{ended_en}",
          "một mã trong {code_set_vi}", "one of {code_set_en}"),
     Rule("folder_mismatch", INFO, "province_code", "==", "folder", "error",
          "Mã tỉnh khai báo '{province_code}' khác thư mục gửi '{folder}/': một tỉnh không thể "
@@ -274,6 +274,21 @@ def _placed(rule: Rule, frames: RunFrames, row: pd.Series) -> tuple[Place, dict]
     return place, fields
 
 
+def _repeats_an_error(rule: Rule, frames: RunFrames, row: pd.Series) -> bool:
+    """Whether this violation only follows from a cell an error already names (a negative or
+    not-whole count, a duplicate unit): one mistake gives one finding."""
+    if not frames.broken or rule.scope == INFO:
+        return False
+    file = int(row["_file"])
+    if rule.scope in (DISTRICTS, SCORES):
+        columns = (rule.left, rule.right if isinstance(rule.right, str) else None)
+        return frames.is_broken(file, SCOPE_SHEET[rule.scope], row["excel_row"], columns)
+    if rule.scope == HISTORY and row["_column"] == "actual_value":
+        return frames.is_broken(file, TERM, row["excel_row"], ("actual_value",))
+    # a total or a sum over district rows of which one is wrong says nothing more
+    return frames.is_broken(file, POVERTY)
+
+
 def evaluate_rule(rule: Rule, frames: RunFrames, history: pd.DataFrame) -> list[
         tuple[int, Finding]]:
     """The findings of one rule over the run: (file position, finding). `history` is what
@@ -282,6 +297,8 @@ def evaluate_rule(rule: Rule, frames: RunFrames, history: pd.DataFrame) -> list[
     out = []
     for label in violations(rule, frame):
         row = frame.loc[label]
+        if _repeats_an_error(rule, frames, row):
+            continue
         place, fields = _placed(rule, frames, row)
         out.append((int(row["_file"]), finding(rule.name, rule.severity, rule.texts, fields,
                                                place)))
