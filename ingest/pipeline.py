@@ -26,7 +26,7 @@ from ingest import settings
 from ingest.load import submissions as load
 from ingest.model import Finding, ParsedFile
 from ingest.read import isolated
-from ingest.read.errors import damaged
+from ingest.read.errors import RESAVE_EN, RESAVE_VI, damaged
 from ingest.read.limits import mb
 from ingest.receive import archive, settle
 from ingest.receive.inbox import MAX_DEPTH, folder_province, list_inbox
@@ -166,8 +166,14 @@ def _isolation_finding(failure: isolated.Failure) -> Finding:
             f"The file is too complex to read: reading it takes more than {limit} seconds. "
             "Send a workbook with only the report sheets.")
     log.warning("the reader failed (%s): %s", failure.kind, failure.detail)
-    rule = "damaged" if failure.kind == "crash" else "unreadable"
-    exc = damaged(failure.detail, rule=rule)
+    if failure.kind == "crash":
+        return _file_error(
+            "damaged",
+            "Tệp bị hỏng hoặc quá phức tạp: chương trình đọc bảng tính dừng lại khi đọc tệp. "
+            + RESAVE_VI,
+            "The file is damaged or too complex: the spreadsheet reader stopped on it. "
+            + RESAVE_EN)
+    exc = damaged(failure.detail)
     return _file_error(exc.rule, exc.message_vi, exc.message_en)
 
 

@@ -386,3 +386,39 @@ def test_pages_read_the_marts_as_bi_reader(site, monkeypatch):
     for sql in (resources.files("ingest") / "sql" / "queries").iterdir():
         if sql.name.startswith("site_"):
             assert not re.search(r"\b(raw|audit|staging|intermediate)\.", sql.read_text()), sql
+
+
+PHONE = 390
+
+
+def test_every_page_fits_a_phone_screen(site, tmp_path):
+    """Contract §8: at 390 px no page scrolls sideways (charts take the card's width, tables
+    scroll inside their card). Screenshots at 390 and 1400 px are left in tmp_path."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        pytest.skip("Chromium is not installed (apt-get install chromium) – phone check skipped")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    pages = sorted(site.rglob("*.html"))
+    assert {"index.html", "dashboard.html", "validation.html"} <= {p.name for p in pages}
+    widths = {}
+    with sync_api.sync_playwright() as play:
+        chromium = play.chromium.launch(executable_path=browser, args=["--no-sandbox"])
+        try:
+            for width in (PHONE, 1400):
+                view = chromium.new_page(viewport={"width": width, "height": 844})
+                for page in pages:
+                    view.goto(page.as_uri())
+                    view.wait_for_load_state("load")
+                    view.wait_for_function(
+                        "document.querySelectorAll('script.chart-spec').length === "
+                        "document.querySelectorAll('.js-plotly-plot').length")
+                    name = str(page.relative_to(site))
+                    widths[width, name] = view.evaluate(  # dbt docs size the body, not the page
+                        "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+                    view.screenshot(path=str(tmp_path / f"{name.replace('/', '_')}-{width}.png"))
+                view.close()
+        finally:
+            chromium.close()
+    wide = {name: w for (width, name), w in widths.items() if width == PHONE and w > PHONE}
+    assert not wide, f"pages wider than a {PHONE} px phone: {wide}"
+    assert len(widths) == 2 * len(pages)
