@@ -50,14 +50,15 @@ def scorecard_bars(latest: list[dict]) -> dict:
             for name, values, colour in parts]
     data.append({"type": "scatter", "mode": "text", "showlegend": False, "hoverinfo": "skip",
                  "y": labels, "x": [r["indicators_total"] for r in rows],
-                 "text": [r["scorecard_label"] for r in rows], "textposition": "middle right"})
+                 "text": [r["scorecard_label"] for r in rows], "textposition": "middle right",
+                 "cliponaxis": False})
     return {"data": data, "layout": _layout(
         "Chỉ tiêu đạt / indicators met (kỳ mới nhất / latest period)",
         max(220, 20 * len(rows) + 120), barmode="stack",
         xaxis={"title": {"text": "số chỉ tiêu / indicators"}, "dtick": 1},
         yaxis={"automargin": True},
         legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "traceorder": "normal"},
-        margin={"l": 10, "r": 30, "t": 70, "b": 40})}
+        margin={"l": 10, "r": 40, "t": 70, "b": 40})}
 
 
 def attainment_bars(rows: list[dict], title: str) -> dict:
