@@ -345,6 +345,7 @@ def test_dbt_docs_open_offline_and_are_regenerated_only_when_the_project_changed
     text = page.read_text(encoding="utf-8")
     assert 'http-equiv="Content-Security-Policy"' in text and "default-src 'none'" in text
     assert "poverty_support_by_province_2025" in text  # manifest and catalog embedded
+    assert "Provincial reports warehouse" in text  # the project's own overview, not dbt's
     built = json.loads((site / "build.json").read_text())["parts"]["dbt_docs"]
     assert built["run_id"] == RUN_ID
     mtime = page.stat().st_mtime_ns
