@@ -138,3 +138,10 @@ def poison_failures() -> int:
 def workers() -> int:
     """Processes for parsing large runs (LHPN_WORKERS, default: the machine's cores)."""
     return max(1, int(os.environ.get("LHPN_WORKERS") or os.cpu_count() or 1))
+
+
+def site_url() -> str | None:
+    """Where the pages are served (LHPN_SITE_URL, contract §6), without a trailing slash; None
+    when they are not: receipts then link the copy of the province page in the outbox."""
+    url = (os.environ.get("LHPN_SITE_URL") or "").strip().rstrip("/")
+    return url or None

@@ -190,8 +190,18 @@ def test_receipts_follow_lhpn_outbox_and_link_the_province_page(home, db, tmp_pa
     receipt = outbox / "51" / "BC_51_2024.xlsx.receipt.txt"
     assert result.receipt == str(receipt)
     link = re.search(r"^Trang của tỉnh: (.+)$", receipt.read_text("utf-8"), re.M)[1]
-    assert (receipt.parent / link).resolve() == home.site / "province" / "51.html"
+    # the copy of the province page in her own folder: a clerk sees nothing outside it
+    assert (receipt.parent / link).resolve() == outbox / "51" / "trang_tinh.html"
     assert not (home.outbox / "51").exists()
+
+
+def test_with_lhpn_site_url_receipts_link_the_served_page(home, db, monkeypatch):
+    monkeypatch.setenv("LHPN_SITE_URL", "https://baocao.hoilhpn.example/trang/")
+    drop(home.inbox, report("51", "2024"))
+    run()
+    vi, en = halves(receipt_of(home, "51", "BC_51_2024.xlsx"))
+    assert "Trang của tỉnh: https://baocao.hoilhpn.example/trang/province/51.html" in vi
+    assert "Province page: https://baocao.hoilhpn.example/trang/province/51.html" in en
 
 
 def test_receipt_is_written_atomically_and_only_when_it_changes(home, tmp_path, monkeypatch):

@@ -366,15 +366,20 @@ def _taken(s: dict, details: dict, lang: str) -> str:
 
 
 def _link(folder: Path, province: str | None, lang: str) -> str:
-    site = settings.home().site
-    t = _TEXT[lang]
-    if province and outbox_folder(province) != UNKNOWN_FOLDER:
-        from ingest.pages.province import page_path
+    """The province's page as the clerk can open it: on the served site (LHPN_SITE_URL), else
+    the copy in her own outbox folder (contract §3, §6)."""
+    from ingest.pages.province import page_path
+    from ingest.pages.site import outbox_page
 
-        page, label = site / page_path(province), t["page"]
-    else:
-        page, label = site / "index.html", t["site"]
-    return f"{label}: {os.path.relpath(page, folder)}"
+    t = _TEXT[lang]
+    known = province and outbox_folder(province) != UNKNOWN_FOLDER
+    url = settings.site_url()
+    if url:
+        return (f"{t['page']}: {url}/{page_path(province)}" if known
+                else f"{t['site']}: {url}/index.html")
+    if known:
+        return f"{t['page']}: {os.path.relpath(outbox_page(province), folder)}"
+    return f"{t['site']}: {os.path.relpath(settings.home().site / 'index.html', folder)}"
 
 
 def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
