@@ -1,0 +1,67 @@
+"""What an operator sees of a run at a glance (issue 20): short task labels, the files that need
+attention named by the failing `files_need_attention` task, and the optional e-mail about them."""
+
+from __future__ import annotations
+
+from ingest import batches, notify
+
+
+def _result(path: str, event: str) -> dict:
+    return {"path": path, "event": event}
+
+
+def test_labels_fit_the_breadcrumb():
+    one = batches.batch_label(["/x/inbox/37/BC_37_nam_2024.xlsx"],
+                              [_result("/x/inbox/37/BC_37_nam_2024.xlsx", "rejected")])
+    assert one == "37/BC_37_nam_2024.xlsx: rejected"
+    paths = [f"/x/inbox/{c}/BC_{c}_nam_2024_ban_sua_lan_cuoi.xlsx" for c in ("01", "04", "08")]
+    many = batches.batch_label(paths, [_result(paths[0], "rejected"),
+                                       _result(paths[1], "accepted"),
+                                       _result(paths[2], "accepted")])
+    assert many == "3 files: 1 rejected, 2 accepted"
+    assert len(batches.batch_label(paths * 100)) <= batches.LABEL_MAX
+
+
+def test_attention_names_rejected_refused_and_failed_files_only():
+    summary = batches.run_summary([{"results": [
+        _result("/i/37/a.xlsx", "rejected"), _result("/i/49/b.xlsx", "accepted"),
+        _result("/i/51/c.xlsx", "refused"), _result("/i/60/d.csv", "duplicate")]}], 4)
+    message = batches.attention_message(summary)
+    assert "2 tệp cần xem" in message
+    assert "37/a.xlsx: rejected" in message and "51/c.xlsx: refused" in message
+    assert "49/b.xlsx" not in message and "60/d.csv" not in message
+    clean = batches.run_summary([{"results": [_result("/i/49/b.xlsx", "accepted")]}], 1)
+    assert batches.attention_message(clean) is None
+    assert batches.attention_message(batches.run_summary([], 0)) is None
+
+
+def test_the_notifier_is_off_by_default_and_mails_when_configured(monkeypatch):
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            sent.append(("connect", host, port))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, message):
+            sent.append(("message", message["To"], message["Subject"], message.get_content()))
+
+    monkeypatch.setattr(notify.smtplib, "SMTP", FakeSMTP)
+    for name in ("LHPN_NOTIFY_TO", "LHPN_SMTP_HOST", "LHPN_SMTP_USER"):
+        monkeypatch.delenv(name, raising=False)
+    context = {"exception": "1 tệp cần xem / file(s) need attention:\n  37/a.xlsx: rejected",
+               "run_id": "asset_triggered__2026-12-04"}
+    notify.FilesNeedAttentionNotifier().notify(context)
+    assert sent == []  # off: nothing configured
+    monkeypatch.setenv("LHPN_NOTIFY_TO", "truc.ban@hoilhpn.example, it@hoilhpn.example")
+    monkeypatch.setenv("LHPN_SMTP_HOST", "smtp.hoilhpn.example")
+    notify.FilesNeedAttentionNotifier().notify(context)
+    assert sent[0] == ("connect", "smtp.hoilhpn.example", 25)
+    _, to, subject, body = sent[1]
+    assert to == "truc.ban@hoilhpn.example, it@hoilhpn.example"
+    assert "asset_triggered__2026-12-04" in subject and "37/a.xlsx: rejected" in body
