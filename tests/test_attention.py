@@ -3,6 +3,8 @@ attention named by the failing `files_need_attention` task, and the optional e-m
 
 from __future__ import annotations
 
+import pytest
+
 from ingest import batches, notify
 
 
@@ -65,3 +67,22 @@ def test_the_notifier_is_off_by_default_and_mails_when_configured(monkeypatch):
     _, to, subject, body = sent[1]
     assert to == "truc.ban@hoilhpn.example, it@hoilhpn.example"
     assert "asset_triggered__2026-12-04" in subject and "37/a.xlsx: rejected" in body
+
+
+@pytest.mark.slow
+def test_a_dbt_run_in_a_task_process_leaves_no_leaked_semaphores(lhpn_home, warehouse_url):
+    """An Airflow task ends its process without collecting dbt's objects: dbt's locks must not
+    be named semaphores the resource tracker then reports as leaked (two red ERROR lines)."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import os\n"
+              "from ingest.marts.build import _invoke\n"
+              "result = _invoke(['parse'], verbose=False)\n"
+              "print('parsed', result.success, flush=True)\n"
+              "os._exit(0)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "LHPN_HOME": str(lhpn_home)})
+    assert "parsed True" in proc.stdout, proc.stderr[-2000:]
+    assert "leaked semaphore" not in proc.stderr, proc.stderr[-2000:]
