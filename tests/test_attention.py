@@ -86,3 +86,30 @@ def test_a_dbt_run_in_a_task_process_leaves_no_leaked_semaphores(lhpn_home, ware
                           timeout=300, env={**os.environ, "LHPN_HOME": str(lhpn_home)})
     assert "parsed True" in proc.stdout, proc.stderr[-2000:]
     assert "leaked semaphore" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_make_airflow_stops_the_postgresql_it_started(tmp_path):
+    """`make airflow` (ingest.airflow_local): when Airflow ends, the embedded server it started
+    is stopped; one it did not start is left running."""
+    import subprocess
+    import sys
+
+    from ingest.airflow_local import run_until_stopped
+    from ingest.settings import Home
+
+    data_home = Home(tmp_path, tmp_path / "inbox", tmp_path / "outbox")
+    data_home.pgdata.mkdir(parents=True)
+    for stop in (False, True):
+        server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        (data_home.pgdata / "postmaster.pid").write_text(f"{server.pid}\n", encoding="utf-8")
+        status = run_until_stopped([sys.executable, "-c", "raise SystemExit(3)"], {},
+                                   stop_warehouse=stop, data_home=data_home)
+        assert status == 3
+        try:
+            server.wait(timeout=10 if stop else 1)
+            stopped = True
+        except subprocess.TimeoutExpired:
+            stopped = False
+        assert stopped == stop
+        server.kill()
+        server.wait()
