@@ -11,6 +11,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from ingest import pipeline
+from ingest.local_time import VIETNAM
 from ingest.outbox import receipts
 from ingest.read.numbers import vn_number
 from ingest.receive.names import display_name, sidecar_name
@@ -102,7 +103,7 @@ def test_resubmission_says_what_it_supersedes_and_duplicate_when_first_received(
     assert (second.event, second.version) == ("accepted", 2)
     received = db.execute("select received_at from raw.submissions where version = 1"
                           ).fetchone()[0]
-    when = received.astimezone(receipts.LOCAL_TIME).strftime("%d/%m/%Y %H:%M")
+    when = received.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
     vi, en = halves(receipt_of(home, "56", "BC_56_2024_sua.xlsx"))
     assert f'Phiên bản: 2, thay cho phiên bản 1 (tệp "BC_56_2024.xlsx", nhận {when})' in vi
     assert f'Version: 2, superseding version 1 (file "BC_56_2024.xlsx", received {when})' in en

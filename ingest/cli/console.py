@@ -11,6 +11,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings, warehouse
+from ingest.local_time import LABEL as LOCAL_TIME_LABEL
+from ingest.local_time import local_time
 from ingest.pipeline import FileResult, RunSummary
 from ingest.read.numbers import vn_number
 from ingest.receive.names import display_name, local_path
@@ -77,7 +79,7 @@ def _fmt(value) -> str:
     if isinstance(value, float) or hasattr(value, "quantize"):
         return vn_number(round(float(value), 1), decimals=1)
     if hasattr(value, "strftime"):
-        return value.strftime("%d/%m/%Y %H:%M")
+        return local_time(value)
     return str(value)
 
 
@@ -246,3 +248,4 @@ def print_status(*, province: str | None, period: str | None, show_all: bool) ->
         _table(_fetch(conn, "status_rows", province=province, period=period, show_all=show_all),
                ["province_code", "province_name", "period", "status", "latest_version",
                 "first_received_at", "on_time"])
+        click.echo(f"  (first_received_at: {LOCAL_TIME_LABEL})")

@@ -30,12 +30,13 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings
+from ingest.local_time import local_time
+from ingest.local_time import now as vietnam_now
 from ingest.model import Finding
 from ingest.periods import parse_period
 from ingest.read.numbers import vn_number
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".receipt.txt"
 UNKNOWN_FOLDER = "_khong_ro_tinh"  # files whose folder names no province
-LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 LOADED = ("accepted", "accepted_with_warnings")
 _RULE = "=" * 72
 _MILLION = 1_000_000
@@ -255,11 +255,7 @@ _TEXT = {
 
 
 def _time(value: datetime | None) -> str:
-    if value is None:
-        return "?"
-    if value.tzinfo is not None:
-        value = value.astimezone(LOCAL_TIME)
-    return value.strftime("%d/%m/%Y %H:%M")
+    return "?" if value is None else local_time(value)
 
 
 def _num(value, decimals: int = 2) -> str:
@@ -505,7 +501,7 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
         # the run's data is committed; its answers are missing, and `lhpn run` says which
         log.exception("receipts of this run could not be read from the warehouse")
         subjects, details = {}, {}
-    now = datetime.now(LOCAL_TIME)
+    now = vietnam_now()
     written: list[Path] = []
     for result in results:
         path = receipt_path(result.province_code, result.source_file, outbox)
