@@ -131,7 +131,7 @@ def _term_sheet(wb, name: str, p: Period, t: Term, history) -> None:
             formats[(i, "target_value")] = "0%" if target.is_integer() else "0.##%"
             target /= 100
         elif indicator.value_type == "count":
-            formats[(i, "target_value")] = "#,##0"
+            formats[(i, "target_value")] = form.WHOLE_FORMAT
         rows.append({"indicator_code": code, "indicator_text": indicator.name_vi,
                      "unit_text": indicator.unit, "target_value": target})
     source = (f"Chỉ tiêu nhiệm kỳ điền sẵn theo báo cáo kỳ {history.targets_period}; sửa nếu "
@@ -204,6 +204,8 @@ def _poverty_sheet(wb, name: str, p: Period, history) -> None:
             check = checks.bounded_count(column, refs[column.name], refs, pairs)
         elif column.kind == "count":
             check = checks.count(column)
+        elif column.kind == "money":
+            check = checks.money(column)
         else:
             check = checks.number(column)
         checks.add(table.ws, check, table.span(column.name))
