@@ -68,6 +68,9 @@ def airflow_env(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # task-log timestamps in the clerks' clock, as receipts and pages print it (the UI's
+        # own clock is each user's choice, in the user menu)
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         # LocalExecutor with pandas, GX and dbt imported before its workers fork (see module)
         "AIRFLOW__CORE__EXECUTOR": "ingest.airflow_executor.WarmLocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "8",  # worker processes: plenty for two DAGs on a laptop
