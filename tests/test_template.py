@@ -91,7 +91,7 @@ def fill(path: Path, units: tuple[str, ...] = ("Xã Tân Lập", "Phường Bìn
                "households_out_of_poverty": 30, "households_out_of_near_poverty": 22,
                "female_headed_out_of_poverty": 12, "charity_homes": 3,
                "charity_homes_vnd": 151, "policy_loan_households": 80,
-               "policy_loan_outstanding_vnd": 1234.5, "livelihood_packages": 15,
+               "policy_loan_outstanding_vnd": 1235, "livelihood_packages": 15,
                "five_no_three_clean_households": 60}
     for r in named:
         for name, value in numbers.items():
