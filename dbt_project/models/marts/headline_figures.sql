@@ -41,12 +41,10 @@ poverty_years as (
     select
         period,
         count(*) as poverty_provinces,
-        count(*) filter (
-            where provinces_reported >= provinces_expected
-        ) as poverty_provinces_complete,
+        count(*) filter (where is_complete) as poverty_provinces_complete,
         sum(households_out_of_poverty) as households_out_of_poverty,
         sum(households_out_of_poverty) filter (
-            where provinces_reported >= provinces_expected
+            where is_complete
         ) as households_out_of_poverty_complete,
         sum(charity_homes) as charity_homes
 
