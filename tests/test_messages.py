@@ -164,6 +164,7 @@ CASES: dict[str, Case] = {
     "negative_value": _edit(_set("poverty_rows", 1, poor_households_start=-3)),
     "not_whole": _edit(_set("poverty_rows", 1, livelihood_packages=12.5)),
     "percent_over_100": _edit(_set("term_rows", 1, actual="104%")),
+    "result_not_reported": _edit(_set("term_rows", 5, actual=None)),
     "max_points_catalogue": _edit(_set("emulation_rows", 0, max=20, self=14, reviewed=None)),
     "province_name_mismatch": _edit(lambda r: setattr(r, "province_name", "Hà Nội")),
     # the rule table (ingest/validate/rules.py)
