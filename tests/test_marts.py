@@ -25,7 +25,8 @@ MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
 # region and cluster with their completeness.
 SPLIT_MARTS = ("poverty_support_annual", "poverty_support_half_year", "poverty_support_rollups")
 # Marts of the pages (issue 13): what BI may see of files and findings, the 2025 roll-up.
-PAGE_MARTS = ("submission_versions", "validation_findings", "poverty_support_by_province_2025")
+PAGE_MARTS = ("submission_versions", "validation_findings", "poverty_support_by_province_2025",
+              "headline_figures")  # issue 20: the dashboard's headline tiles
 CRITERIA_MAX = {"TD01": 15, "TD02": 20, "TD03": 20, "TD04": 10, "TD05": 15, "TD06": 10,
                 "TD07": 5, "TD08": 5}
 _serial = itertools.count(1)
