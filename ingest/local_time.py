@@ -1,12 +1,12 @@
-"""Vietnam time, decided once: every time the project prints (receipts, pages, `lhpn status`)
-is the clerks' clock, Asia/Ho_Chi_Minh, written dd/mm/yyyy hh:mm."""
+"""Vietnam time as the project prints it (receipts, pages): the clerks' clock
+(`settings.LOCAL_TIME`), written dd/mm/yyyy hh:mm."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+from ingest.settings import LOCAL_TIME as VIETNAM  # the time zone, decided in settings
+
 LABEL = "giờ Việt Nam / Vietnam time"  # what a printed time is, where it needs saying
 
 

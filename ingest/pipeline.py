@@ -31,6 +31,7 @@ from ingest.read.limits import mb
 from ingest.receive import archive, settle
 from ingest.receive.inbox import MAX_DEPTH, folder_province, list_inbox
 from ingest.receive.names import display_name, local_path, portable_path, sidecar_name
+from ingest.receive.seen import first_seen
 from ingest.receive.settle import Seen
 from ingest.settings import Home
 from ingest.warehouse import query
@@ -396,9 +397,10 @@ class _Receiver:
         sha = hashlib.sha256(data).hexdigest()
         archived = archive.archive_bytes(self.home.archive, sha, path.suffix, data)
         name, province = self._names(path)
+        # received = first seen by the warehouse, never the mtime a copy keeps (contract §7)
+        received_at = first_seen(self.conn, sha, path, province, seen, settings.backfill())
         return _Received(path, ParsedFile(path, name, province, sha, len(data)), data,
-                         str(archived.relative_to(self.home.root)),
-                         datetime.fromtimestamp(min(seen.mtime, time.time()), UTC), seen)
+                         str(archived.relative_to(self.home.root)), received_at, seen)
 
     def refuse(self, path: Path, why: str) -> None:
         """A symbolic link, folder or special file: logged, never read, moved or deleted."""

@@ -45,6 +45,7 @@ class SiteData:
     versions: list[dict] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
     headline: list[dict] = field(default_factory=list)  # marts.headline_figures, latest first
+    rounds: list[dict] = field(default_factory=list)  # marts.reporting_rounds
 
     @property
     def periods(self) -> list[str]:
@@ -86,6 +87,8 @@ def read_site_data(conn: psycopg.Connection) -> SiteData:
         versions=versions,
         findings=_rows(conn, "site_findings", submission_ids=latest),
         headline=_headline(conn),
+        rounds=_rows(conn, "site_rounds") if conn.execute(
+            "select to_regclass('marts.reporting_rounds') is not null").fetchone()[0] else [],
     )
 
 
