@@ -91,25 +91,38 @@ def test_a_dbt_run_in_a_task_process_leaves_no_leaked_semaphores(lhpn_home, ware
 def test_make_airflow_stops_the_postgresql_it_started(tmp_path):
     """`make airflow` (ingest.airflow_local): when Airflow ends, the embedded server it started
     is stopped; one it did not start is left running."""
+    import os
     import subprocess
     import sys
+    import time
 
     from ingest.airflow_local import run_until_stopped
     from ingest.settings import Home
 
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
     data_home = Home(tmp_path, tmp_path / "inbox", tmp_path / "outbox")
     data_home.pgdata.mkdir(parents=True)
     for stop in (False, True):
-        server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-        (data_home.pgdata / "postmaster.pid").write_text(f"{server.pid}\n", encoding="utf-8")
-        status = run_until_stopped([sys.executable, "-c", "raise SystemExit(3)"], {},
-                                   stop_warehouse=stop, data_home=data_home)
-        assert status == 3
+        # a stand-in server that is not our child (init reaps it, as it would a postmaster)
+        server = (f"{sys.executable} -c 'import signal, time; "
+                  "signal.signal(signal.SIGINT, signal.SIG_DFL); time.sleep(120)'")
+        pid = int(subprocess.run(["sh", "-c", f"{server} >/dev/null 2>&1 & echo $!"],
+                                 capture_output=True, text=True, check=True).stdout)
+        (data_home.pgdata / "postmaster.pid").write_text(f"{pid}\n", encoding="utf-8")
         try:
-            server.wait(timeout=10 if stop else 1)
-            stopped = True
-        except subprocess.TimeoutExpired:
-            stopped = False
-        assert stopped == stop
-        server.kill()
-        server.wait()
+            status = run_until_stopped([sys.executable, "-c", "raise SystemExit(3)"], {},
+                                       stop_warehouse=stop, data_home=data_home)
+            assert status == 3
+            deadline = time.monotonic() + 10
+            while stop and alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert alive(pid) is not stop
+        finally:
+            if alive(pid):
+                os.kill(pid, 9)

@@ -424,6 +424,7 @@ def test_pages_read_the_marts_as_bi_reader(site, monkeypatch):
 PHONE = 390
 
 
+@pytest.mark.slow
 def test_every_page_fits_a_phone_screen(site, tmp_path):
     """Contract §8: at 390 px no page scrolls sideways (charts take the card's width, tables
     scroll inside their card). Screenshots at 390 and 1400 px are left in tmp_path."""
