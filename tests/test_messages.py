@@ -20,7 +20,7 @@ import pytest
 
 from ingest import pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
-from ingest.reference import provinces_new, provinces_old
+from ingest.reference import communes, communes_of, provinces_new, provinces_old
 from ingest.validate import rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report
@@ -131,6 +131,18 @@ def _extra_sheet(title: str, copy_of: str | None = None) -> Case:
     return case
 
 
+def _in_2025(province: str, name: str, term: str = "2025-2030", **units: str
+             ) -> Callable[[samples.Report], None]:
+    """A 2025 annual report of a province of the new map, its units real communes of the
+    province, then `units`: row number -> unit as written."""
+    def change(r: samples.Report) -> None:
+        r.province_code, r.province_name, r.period, r.term = province, name, "2025", term
+        real = sorted(c.name for found in communes_of(province).values() for c in found)
+        for i, row in enumerate(r.poverty_rows):
+            row["district_name"] = units.get(f"row{i}", real[i])
+    return change
+
+
 def _wrong_total(r: samples.Report) -> None:
     r.poverty_total = "wrong"
 
@@ -174,7 +186,8 @@ CASES: dict[str, Case] = {
     "period_outside_term": _edit(lambda r: setattr(r, "term", "2016-2021")),
     "period_in_future": _edit(lambda r: setattr(r, "term", "2026-2031"), period="2030",
                               sheets=(POVERTY,)),
-    "unknown_province": _edit(lambda r: None, code="60", period="2025", sheets=(POVERTY,)),
+    "unknown_province": _edit(lambda r: None, code="99", period="2024", sheets=(POVERTY,)),
+    "province_code_ended": _edit(lambda r: None, code="60", period="2025", sheets=(POVERTY,)),
     "folder_mismatch": _edit(lambda r: None, folder="37"),
     "emulation_not_annual": _edit(lambda r: r.info_overrides.update({"Kỳ báo cáo": "2024-6T"})),
     "out_of_poverty_gt_poor": _edit(lambda r: r.poverty_rows[4].update(
@@ -188,6 +201,14 @@ CASES: dict[str, Case] = {
     "self_points_over_max": _edit(_set("emulation_rows", 6, self=7.5, reviewed=None)),
     "reviewed_points_over_max": _edit(_set("emulation_rows", 1, self=20, reviewed=21)),
     "total_not_sum": _edit(_wrong_total),
+    "overdue_gt_outstanding": _edit(lambda r: r.poverty_rows[3].update(
+        overdue_loans_vnd=r.poverty_rows[3]["policy_loan_outstanding_vnd"] + 4)),
+    # Viet Nam after 1 July 2025: terms and communes
+    "term_after_reform": _edit(_in_2025("68", "Lâm Đồng", term="2021-2026"), folder="68"),
+    "unknown_commune": _edit(_in_2025("68", "Lâm Đồng", row2="Xã Đắk Mill"), folder="68"),
+    "ambiguous_commune": _edit(_in_2025("51", "Quảng Ngãi", row4="Sơn Ha"), folder="51"),
+    "commune_other_province": _edit(_in_2025("68", "Lâm Đồng", row5="Phường Ba Đình"),
+                                    folder="68"),
     "outlier": _outlier(),
 }
 
@@ -195,7 +216,8 @@ CASES: dict[str, Case] = {
 _SHARED = {"sheet", "thongtin", "chitieu", "thidua", "giamngheo", "excel", "libreoffice",
            "save", "workbook", "xlsx", "xlsm", "xls", "ods", "csv", "utf", "nul", "x0000",
            "opendocument", "word", "yyyy", "gk", "tk", "ct", "td", "docx", "email", "macro"}
-_PLACES = {w.lower() for name in [*provinces_old().values(), *provinces_new().values()]
+_PLACES = {w.lower() for name in [*provinces_old().values(), *provinces_new().values(),
+                                   *(c.name for c in communes().values())]
            for w in re.findall(r"\w+", name)}
 _LIBRARY = re.compile(r"Error|Exception|Traceback|cannot|detect|invalid|unsupported|"
                       r"not a |errno|zip file", re.I)
@@ -309,5 +331,7 @@ def test_a_wrong_province_code_asks_for_one_fix(tmp_path, name, expected):
 
 
 def test_an_ended_province_code_names_the_province_it_became(tmp_path):
-    f = _one_finding(CASES["unknown_province"](tmp_path))
-    assert "68 Lâm Đồng" in f.message_vi and "68 Lâm Đồng" in f.message_en
+    parsed = CASES["province_code_ended"](tmp_path)
+    [f] = [x for x in parsed.findings if x.rule.startswith(("province_code", "unknown_prov"))]
+    assert f.rule == "province_code_ended"  # not also "unknown province": one mistake
+    assert "Lâm Đồng" in f.message_vi and "68" in f.message_vi and "Lâm Đồng" in f.message_en

@@ -13,7 +13,7 @@ from ingest.pages.dashboard import status_cell
 from ingest.pages.data import SiteData, period_key
 from ingest.pages.render import number
 from ingest.periods import MERGER_DATE
-from ingest.reference import provinces_old, successors
+from ingest.reference import formed_from, merged_into
 
 PAGE_DIR = "province"
 
@@ -42,11 +42,10 @@ def attainment_cell(row: dict | None) -> tuple[str, str]:
 def merger(code: str) -> dict | None:
     """What became of province `code` on 1 July 2025: merged into another province (`into`),
     or formed from several old ones (`formed_from`); None when it stayed as it was."""
-    into = successors().get(code)
+    into = merged_into(code)
     if into and into[0] != code:
         return {"date": MERGER_DATE, "into": into, "formed_from": []}
-    parts = sorted((old, provinces_old()[old]) for old, (new, _) in successors().items()
-                   if new == code)
+    parts = formed_from(code)
     if len(parts) > 1:
         return {"date": MERGER_DATE, "into": None, "formed_from": parts}
     return None
@@ -68,6 +67,7 @@ def contexts(data: SiteData) -> dict[str, dict]:
     attainment = _by_code(data.attainment)
     rankings = _by_code(data.rankings)
     poverty = _by_code(data.poverty)
+    communes = _by_code(data.poverty_communes)
     status = _by_code(data.status)
     versions = _by_code(data.versions)
     findings = _by_code([f for f in data.findings if f["is_open"]])
@@ -99,6 +99,10 @@ def contexts(data: SiteData) -> dict[str, dict]:
                              for rep in report_list]}
                   for code in sorted(indicators)]
         pov = sorted(poverty.get(code, []), key=lambda r: period_key(r))
+        # the communes' figures of the latest period reported by commune (2025 on)
+        commune_rows = communes.get(code, [])
+        latest_commune_period = max((period_key(r) for r in commune_rows), default=None)
+        commune_rows = [r for r in commune_rows if period_key(r) == latest_commune_period]
         ranks = [{**r, "cluster_size": cluster_sizes[(r["year"], r["cluster_code"])]}
                  for r in sorted(rankings.get(code, []), key=lambda r: r["year"], reverse=True)]
         files = versions.get(code, [])
@@ -129,6 +133,8 @@ def contexts(data: SiteData) -> dict[str, dict]:
             "rankings": ranks,
             "poverty": pov,
             "poverty_chart": charts.province_poverty(pov) if pov else None,
+            "communes": commune_rows,
+            "communes_period": commune_rows[0]["period"] if commune_rows else None,
             "status": statuses,
             "versions": files,
             "open_errors": [f for f in open_findings if f["severity"] == "error"],
