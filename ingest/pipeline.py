@@ -10,7 +10,9 @@ special files in the inbox are refused with a log entry and left alone.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import socket
 import stat
 import time
 import uuid
@@ -35,6 +37,8 @@ from ingest.warehouse import query
 
 __all__ = ["FileResult", "RunSummary", "list_inbox", "process_files"]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class FileResult:
@@ -54,6 +58,8 @@ class FileResult:
     report: str | None = None  # path of the report written for the sender
     receipt: str | None = None  # path of the receipt in the outbox (contract §3)
     message: str | None = None
+    # processed, but the inbox does not let it be removed (why): later runs skip it
+    kept_in_inbox: str | None = None
 
 
 @dataclass
@@ -61,6 +67,9 @@ class RunSummary:
     run_id: str
     results: list[FileResult] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    # inbox files processed by an earlier run that the inbox did not let go: not taken again
+    skipped: list[str] = field(default_factory=list)
+    died: list[str] = field(default_factory=list)  # earlier runs found dead (marked `died`)
 
     def count(self, *events: str) -> int:
         return sum(1 for r in self.results if r.event in events)
@@ -85,6 +94,9 @@ class RunSummary:
             "deferred": self.count("deferred"),
             "refused": self.count("refused"),
             "failed": self.failed,
+            "unremovable": sum(1 for r in self.results if r.kept_in_inbox),
+            "skipped": len(self.skipped),
+            "died": list(self.died),
             "rows": sum(r.rows for r in self.results),
             "changed": self.changed,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
@@ -218,20 +230,23 @@ class _Received:
 
 def process_files(paths: list[str], *, run_id: str | None = None, trigger: str = "cli",
                   progress: Callable[[FileResult, int, int], None] | None = None) -> RunSummary:
-    """Receive (settle, archive), read (in worker processes), validate (all files together) and
-    load, up to LOAD_BATCH files per transaction (file by file when a batch fails, so a failure
-    stays the failing file's own). Every path gets exactly one `FileResult`, except a file a
-    concurrent run took first."""
+    """Receive (settle, archive), read (in worker processes), validate and load the files, in
+    chunks of at most CHUNK_FILES (so the locks, the bytes held in memory and the transactions
+    of a run stay bounded however many files wait), loading up to LOAD_BATCH files per
+    transaction (file by file when a batch fails, so a failure stays the failing file's own).
+    Every path gets exactly one `FileResult`, except a file a concurrent run took first and a
+    file already processed that the inbox does not let go (`RunSummary.skipped`).
+
+    The run is recorded in `audit.runs` with its process and database session; it ends
+    `succeeded` or `failed` whatever happens, and a run killed outright is marked `died` by the
+    next one (its session is gone, and with it the locks on its files)."""
     from ingest import warehouse
     from ingest.outbox.receipts import write_receipts
-    from ingest.validate import report
-    from ingest.validate import run as validate
 
     data_home = settings.home().ensure()
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     summary = RunSummary(run_id)
     url = warehouse.warehouse_url()
-    clock = time.perf_counter
     total = len(paths)
     done = 0
 
@@ -243,20 +258,48 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
             progress(result, done, total)
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("insert into audit.runs (run_id, trigger) values (%s, %s)", [run_id, trigger])
-        receiver = _Receiver(conn, run_id, data_home, finish, report.render_report)
-        # 1. receive: wait for young files to settle, archive each byte for byte
-        t0 = clock()
-        arrived = receiver.receive([Path(local_path(p)) for p in paths])
-        # claim: one run per file content at a time (released when the connection closes)
-        shas = [item.parsed.sha256 for item in arrived]
-        claimed = {sha for sha, ok in conn.execute(
-            "select sha, pg_try_advisory_lock(hashtextextended(sha, 0))"
-            " from unnest(%s::text[]) as sha", [shas]) if ok}
+        summary.died = mark_dead_runs(conn)
+        conn.execute(query("start_run"), {"run_id": run_id, "trigger": trigger,
+                                          "pid": os.getpid(), "host": socket.gethostname()})
+        try:
+            receiver = _Receiver(conn, run_id, data_home, finish, summary)
+            for start in range(0, len(paths), CHUNK_FILES):
+                _process_chunk(conn, receiver, summary, paths[start:start + CHUNK_FILES])
+        except BaseException:
+            _end_run(conn, summary, "failed")
+            raise
+        _end_run(conn, summary, "failed" if summary.failed else "succeeded")
+        # the answers: a receipt that cannot be written is logged, never undoes the run
+        try:
+            write_receipts(summary.results, conn)
+        except Exception:  # noqa: BLE001 - the data is committed; `lhpn run` names the unanswered
+            log.exception("receipts of run %s not written", run_id)
+    return summary
+
+
+CHUNK_FILES = 500  # files received, locked and held in memory at a time
+
+
+def _process_chunk(conn: psycopg.Connection, receiver: _Receiver, summary: RunSummary,
+                   paths: list[str]) -> None:
+    from ingest.validate import run as validate
+
+    clock = time.perf_counter
+    seconds = summary.seconds
+    # 1. receive: wait for young files to settle, archive each byte for byte
+    t0 = clock()
+    arrived = receiver.receive([Path(local_path(p)) for p in paths])
+    # claim: one run per file content at a time; released at the end of the chunk (a run that
+    # dies releases them with its session)
+    shas = [item.parsed.sha256 for item in arrived]
+    claimed = {sha for sha, ok in conn.execute(
+        "select sha, pg_try_advisory_lock(hashtextextended(sha, 0))"
+        " from unnest(%s::text[]) as sha", [shas]) if ok}
+    try:
         arrived = [item for item in arrived if item.parsed.sha256 in claimed]
         with conn.cursor() as cur:
             cur.executemany(query("log_event"), [
-                load.log_row(run_id, item.parsed.sha256, item.parsed.source_file,
+                load.log_row(receiver.run_id, item.parsed.sha256, item.parsed.source_file,
                              item.parsed.folder_province, "received",
                              message=f"{item.parsed.size_bytes} bytes")
                 for item in arrived])
@@ -269,51 +312,72 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
             else:
                 known.add(item.parsed.sha256)  # a second copy in the same run is a duplicate
                 fresh.append(item)
-        summary.seconds["receive"] = clock() - t0
+        seconds["receive"] = seconds.get("receive", 0) + clock() - t0
 
         # 2. read and normalise, each file in a worker process with limits
         t0 = clock()
         for item, parsed in zip(fresh, _parse_all(fresh), strict=True):
             item.parsed = parsed
-        summary.seconds["read"] = clock() - t0
+        seconds["read"] = seconds.get("read", 0) + clock() - t0
 
-        # 3. validate the run's files together
+        # 3. validate the chunk's files together
         t0 = clock()
         validate.validate([item.parsed for item in fresh], conn)
         # a check that could not run is the system's fault: such a file is not judged
         for item in [item for item in fresh if item.parsed.undecided]:
-            finish(_undecided(conn, run_id, item))
+            receiver.finish(_undecided(conn, receiver.run_id, item))
         fresh = [item for item in fresh if not item.parsed.undecided]
-        summary.seconds["validate"] = clock() - t0
+        seconds["validate"] = seconds.get("validate", 0) + clock() - t0
 
         # 4. load in batches, one transaction each; then clear the inbox
         t0 = clock()
         for start in range(0, len(fresh), LOAD_BATCH):
             for result in receiver.load(fresh[start:start + LOAD_BATCH]):
-                finish(result)
-        summary.seconds["load"] = clock() - t0
+                receiver.finish(result)
+        seconds["load"] = seconds.get("load", 0) + clock() - t0
+    finally:
+        if not conn.closed and not conn.broken:
+            conn.execute("select pg_advisory_unlock_all()")
 
-        conn.execute(
-            "update audit.runs set finished_at = now(), files_seen = %s, accepted = %s,"
-            " rejected = %s, duplicates = %s, deferred = %s, status = %s where run_id = %s",
-            [len(summary.results), summary.count("accepted", "accepted_with_warnings"),
-             summary.count("rejected"), summary.count("duplicate"), summary.count("deferred"),
-             "failed" if summary.failed else "succeeded", run_id])
-        write_receipts(summary.results, conn)
-        conn.execute("select pg_advisory_unlock_all()")
-    return summary
+
+def mark_dead_runs(conn: psycopg.Connection) -> list[str]:
+    """Runs recorded `running` whose database session has ended (killed, crashed, machine
+    restarted) are marked `died`; their files are still in the inbox and this run takes them."""
+    return [r[0] for r in conn.execute(query("mark_dead_runs"))]
+
+
+def _end_run(conn: psycopg.Connection, summary: RunSummary, status: str) -> None:
+    if conn.closed or conn.broken:
+        return  # the session is gone: the next run marks this one `died`
+    try:
+        conn.execute(query("end_run"), {
+            "run_id": summary.run_id, "files_seen": len(summary.results),
+            "accepted": summary.count("accepted", "accepted_with_warnings"),
+            "rejected": summary.count("rejected"), "duplicates": summary.count("duplicate"),
+            "deferred": summary.count("deferred"),
+            "unremovable": sum(1 for r in summary.results if r.kept_in_inbox),
+            "skipped": len(summary.skipped), "status": status})
+    except psycopg.Error:
+        if status == "succeeded":
+            raise
+        log.exception("run %s could not be marked %s", summary.run_id, status)
 
 
 class _Receiver:
     """The file lifecycle around reading: receive, refuse, defer, quarantine, load, clear."""
 
     def __init__(self, conn: psycopg.Connection, run_id: str, data_home: Home,
-                 finish: Callable[[FileResult], None], render: Callable[[ParsedFile], str]):
+                 finish: Callable[[FileResult], None], summary: RunSummary):
+        from ingest.validate.report import render_report
+
         self.conn = conn
         self.run_id = run_id
         self.home = data_home
         self.finish = finish
-        self.render = render
+        self.render: Callable[[ParsedFile], str] = render_report
+        self.summary = summary
+        self.unremovable = {row[0]: Seen(*row[1:]) for row in conn.execute(
+            "select path, size_bytes, mtime_ns, inode, device from audit.inbox_unremovable")}
 
     # ------------------------------------------------------------ who sent what
 
@@ -347,9 +411,12 @@ class _Receiver:
             try:
                 st = os.lstat(path)
             except FileNotFoundError:
+                self._forget_unremovable(path)
                 continue  # taken by a concurrent run
             except OSError as exc:
                 self.refuse(path, f"cannot be looked at ({exc.strerror})")
+                continue
+            if self._already_processed(path, st):
                 continue
             if stat.S_ISREG(st.st_mode):
                 regular.append(str(path))
@@ -396,6 +463,44 @@ class _Receiver:
                          str(archived.relative_to(self.home.root)),
                          datetime.fromtimestamp(min(seen.mtime, time.time()), UTC), seen)
 
+    # ------------------------------------------------------------ files the inbox keeps
+
+    def _already_processed(self, path: Path, st: os.stat_result) -> bool:
+        """A file processed earlier that the inbox did not let go, still as it was then: skipped
+        with one log line. Changed since (new bytes, same name), it is taken like any file."""
+        key = portable_path(str(path))
+        recorded = self.unremovable.get(key)
+        if recorded is None:
+            return False
+        if stat.S_ISREG(st.st_mode) and Seen.of(st) == recorded:
+            log.info("skipped %s: processed earlier, the inbox does not let it be removed",
+                     display_name(key))
+            self.summary.skipped.append(key)
+            return True
+        self._forget_unremovable(path)
+        return False
+
+    def _forget_unremovable(self, path: Path) -> None:
+        key = portable_path(str(path))
+        if self.unremovable.pop(key, None) is not None:
+            self.conn.execute("delete from audit.inbox_unremovable where path = %s", [key])
+
+    def _keep_unremovable(self, path: Path, seen: Seen, sha: str | None,
+                          exc: archive.Unremovable) -> str:
+        """Record a processed file the inbox does not let go (by path, what lstat showed and
+        its content); later runs skip it. Returns the reason, for the run summary."""
+        name, province = self._names(path)
+        reason = f"cannot be removed from the inbox ({exc.strerror}); later runs skip it"
+        key = portable_path(str(path))
+        self.conn.execute(query("record_unremovable"), {
+            "path": key, "sha256": sha, "size_bytes": seen.size, "mtime_ns": seen.mtime_ns,
+            "inode": seen.inode, "device": seen.device, "source_file": name,
+            "province_code": province, "reason": reason, "run_id": self.run_id})
+        self.unremovable[key] = seen
+        load.log_event(self.conn, self.run_id, sha, name, province, "kept", None, reason)
+        log.warning("%s/%s: %s", province, name, reason)
+        return reason
+
     def refuse(self, path: Path, why: str) -> None:
         """A symbolic link, folder or special file: logged, never read, moved or deleted."""
         message = f"refused, not read: {why}"
@@ -441,11 +546,20 @@ class _Receiver:
         """Quarantine a file without reading it (too large, or set aside after failures)."""
         name, province = self._names(path)
         parsed = ParsedFile(path, name, province, "", seen.size, findings=[finding])
+        kept = None
         try:
             moved = archive.move_out(path, self._root(path), seen,
                                      self.home.quarantine / _folder_name(province))
         except FileNotFoundError:
             return
+        except archive.Unremovable as exc:
+            moved = getattr(exc, "target", None)
+            if moved is None:
+                # not even a copy could be made (the inbox refuses the rename and the copy):
+                # answered as rejected with its report in the quarantine, the file stays
+                moved = archive.free_name(archive.safe_folder(
+                    self.home.quarantine / _folder_name(province)), path.name)
+            kept = self._keep_unremovable(path, seen, None, exc)
         if moved is None:
             self.defer(path, "changed while being set aside; left for the next run")
             return
@@ -454,7 +568,7 @@ class _Receiver:
         message = event_message or finding.message_en
         self._log(None, path, "rejected", message)
         self._answer(path, "rejected", message, errors=1,
-                     report=portable_path(str(report_path)))
+                     report=portable_path(str(report_path)), kept_in_inbox=kept)
 
     def fail_unread(self, path: Path, seen: Seen, message: str) -> None:
         """The system could not read the file: it stays for the next run, unless it failed the
@@ -478,20 +592,27 @@ class _Receiver:
         load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
                        parsed.folder_province, "duplicate", None,
                        "same bytes already received; nothing changed")
-        self._clear(item)
+        kept = self._clear(item)
         self.finish(FileResult(portable_path(str(item.path)), parsed.source_file,
                                parsed.folder_province,
                                "duplicate", sha256=parsed.sha256,
-                               message="đã nhận trước đó / already received"))
+                               message="đã nhận trước đó / already received",
+                               kept_in_inbox=kept))
 
-    def _clear(self, item: _Received) -> None:
+    def _clear(self, item: _Received) -> str | None:
         """Remove the inbox file if it still holds the archived bytes; else keep it (a writer
-        came back: the next run takes the new content) and say so in the log."""
-        if not archive.remove_if_unchanged(item.path, self._root(item.path), item.seen,
-                                           item.parsed.sha256) and item.path.exists():
+        came back: the next run takes the new content) and say so in the log. A file the inbox
+        does not let go is recorded as processed (returns why), so later runs skip it."""
+        try:
+            removed = archive.remove_if_unchanged(item.path, self._root(item.path), item.seen,
+                                                  item.parsed.sha256)
+        except archive.Unremovable as exc:
+            return self._keep_unremovable(item.path, item.seen, item.parsed.sha256, exc)
+        if not removed and item.path.exists():
             load.log_event(self.conn, self.run_id, item.parsed.sha256, item.parsed.source_file,
                            item.parsed.folder_province, "kept", None,
                            "changed after it was read: left in the inbox for the next run")
+        return None
 
     def load(self, items: list[_Received]) -> list[FileResult]:
         """Load `items` in one transaction; if that fails, file by file, so a failure stays the
@@ -513,16 +634,16 @@ class _Receiver:
         results = []
         for item, done in zip(items, loaded, strict=True):
             parsed = item.parsed
-            self._clear(item)
+            kept = self._clear(item)
             if done.duplicate:
-                results.append(_result(item, event="duplicate",
+                results.append(_result(item, event="duplicate", kept_in_inbox=kept,
                                        message="loaded by a concurrent run"))
                 continue
             report_path = reports.get(parsed.sha256)
             if not parsed.errors and parsed.warnings:
                 report_path = _warnings_report(self.home, item, self.render(parsed))
             results.append(_result(item, submission_id=done.submission_id,
-                                   version=done.version, rows=done.rows,
+                                   version=done.version, rows=done.rows, kept_in_inbox=kept,
                                    report=portable_path(str(report_path)) if report_path
                                    else None))
         return results
@@ -537,8 +658,9 @@ class _Receiver:
             report_path = _quarantine(self.home, item, self.render(parsed))
             load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
                            parsed.folder_province, "rejected", None, f"set aside: {message}")
-            self._clear(item)
+            kept = self._clear(item)
             return _result(item, event="rejected", report=portable_path(str(report_path)),
+                           kept_in_inbox=kept,
                            message=f"set aside after {failures + 1} failures: {message}")
         load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
                        parsed.folder_province, "failed", None, message)

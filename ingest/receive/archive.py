@@ -33,6 +33,21 @@ class Changed(Exception):
     """The file changed while it was read: left for a later run."""
 
 
+class Unremovable(OSError):
+    """The file was processed but the inbox does not let it be removed (a read-only share,
+    an immutable file, no write permission on its folder)."""
+
+
+# errors of unlink / rename that no retry will cure: the inbox is not ours to change
+UNREMOVABLE_ERRNOS = (errno.EROFS, errno.EPERM, errno.EACCES, errno.EBUSY, errno.ETXTBSY)
+
+
+def _unremovable(exc: OSError) -> Unremovable | None:
+    if exc.errno in UNREMOVABLE_ERRNOS:
+        return Unremovable(exc.errno, exc.strerror or str(exc))
+    return None
+
+
 class TooLarge(Exception):
     def __init__(self, size: int):
         super().__init__(f"{size} bytes")
@@ -103,7 +118,8 @@ def read_settled(path: Path, root: Path | None, seen: Seen, limit: int) -> Taken
 
 def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) -> bool:
     """Remove the inbox file if it is still the file that was read, holding the same bytes, and
-    no local program has it open for writing. False when it was kept (or is gone)."""
+    no local program has it open for writing. False when it was kept (or is gone); raises
+    `Unremovable` when the inbox refuses the removal."""
     base, folders, name = _split(path, root)
     try:
         dir_fd = _open_dir(base, folders)
@@ -123,7 +139,10 @@ def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) 
                 digest.update(chunk)
         if digest.hexdigest() != sha256:
             return False
-        os.unlink(name, dir_fd=dir_fd)
+        try:
+            os.unlink(name, dir_fd=dir_fd)
+        except OSError as exc:
+            raise _unremovable(exc) or exc from exc
         return True
     finally:
         os.close(dir_fd)
@@ -131,7 +150,9 @@ def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) 
 
 def move_out(path: Path, root: Path | None, seen: Seen, target_dir: Path) -> Path | None:
     """Move an inbox file (one too large to read) into `target_dir` without reading it: a rename,
-    or on another file system a streamed copy. None when it changed or is gone."""
+    or on another file system a streamed copy. None when it changed or is gone. Raises
+    `Unremovable` (with `.target`, the copy) when the copy was made but the inbox keeps the
+    file."""
     base, folders, name = _split(path, root)
     dir_fd = _open_dir(base, folders)
     try:
@@ -144,7 +165,7 @@ def move_out(path: Path, root: Path | None, seen: Seen, target_dir: Path) -> Pat
             os.rename(name, target.name, src_dir_fd=dir_fd, dst_dir_fd=out_fd)
             return target
         except OSError as exc:
-            if exc.errno != errno.EXDEV:  # another file system: copy instead
+            if exc.errno not in (errno.EXDEV, *UNREMOVABLE_ERRNOS):  # copy instead
                 raise
         finally:
             os.close(out_fd)
@@ -152,7 +173,13 @@ def move_out(path: Path, root: Path | None, seen: Seen, target_dir: Path) -> Pat
         with os.fdopen(fd, "rb") as source:
             _write_atomic(target, lambda out: shutil.copyfileobj(source, out, _CHUNK))
         if Seen.of(os.stat(name, dir_fd=dir_fd, follow_symlinks=False)) == seen:
-            os.unlink(name, dir_fd=dir_fd)
+            try:
+                os.unlink(name, dir_fd=dir_fd)
+            except OSError as exc:
+                if unremovable := _unremovable(exc):
+                    unremovable.target = target  # the copy is in place: only the removal failed
+                    raise unremovable from exc
+                raise
         return target
     finally:
         os.close(dir_fd)

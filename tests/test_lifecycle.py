@@ -1,0 +1,280 @@
+"""The last lifecycle holes (issue 24): no file, folder or permission stops a run, a killed run
+leaves nothing stuck, and a run of any size takes its files in bounded chunks.
+
+Each test starts from a fresh data home (the `home` fixture) and drops files as an office would.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ingest import pipeline
+from ingest.receive import archive
+from tests.hostile import good
+from tests.workbooks import POVERTY, report, write_csv
+
+
+def run():
+    return pipeline.process_files(pipeline.list_inbox())
+
+
+def by_name(summary) -> dict[str, pipeline.FileResult]:
+    return {r.source_file: r for r in summary.results}
+
+
+def run_statuses(db) -> list[str]:
+    return [r[0] for r in db.execute("select status from audit.runs order by started_at")]
+
+
+def receipts(home) -> set[str]:
+    return {str(p.relative_to(home.outbox)) for p in home.outbox.rglob("*.receipt.txt")}
+
+
+# ---------------------------------------------------------------- 1. a file the inbox keeps
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """`read_only(*names)`: the inbox refuses to remove (unlink or rename) files with these
+    names, as a read-only share (EROFS) does; everything else behaves normally."""
+    refused: set[str] = set()
+    real_unlink, real_rename = os.unlink, os.rename
+
+    def unlink(path, *args, **kwargs):
+        if os.path.basename(os.fsdecode(path)) in refused:
+            raise OSError(errno.EROFS, "Read-only file system", path)
+        return real_unlink(path, *args, **kwargs)
+
+    def rename(src, dst, *args, **kwargs):
+        if os.path.basename(os.fsdecode(src)) in refused:
+            raise OSError(errno.EROFS, "Read-only file system", src)
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(archive.os, "unlink", unlink)
+    monkeypatch.setattr(archive.os, "rename", rename)
+    return lambda *names: refused.update(names)
+
+
+def test_a_file_the_inbox_does_not_let_go_is_processed_once(home, db, read_only,
+                                                            monkeypatch):
+    read_only("BC_60_2024.xlsx", "hong.xlsx", "lon.xlsx")
+    good(home.inbox, "60", "2024", "BC_60_2024.xlsx", 1)
+    good(home.inbox, "01", "2024", "BC_01_2024.xlsx", 2)
+    (home.inbox / "60" / "hong.xlsx").write_bytes(b"not a workbook")
+    monkeypatch.setenv("LHPN_MAX_FILE_MB", "1")  # lon.xlsx is judged by its size alone
+    with open(home.inbox / "60" / "lon.xlsx", "wb") as big:
+        big.truncate(2 << 20)
+    good_other = home.inbox / "01" / "BC_01_2024.xlsx"
+
+    first = run()
+    results = by_name(first)
+    assert results["BC_60_2024.xlsx"].event == "accepted"
+    assert results["BC_01_2024.xlsx"].event == "accepted"
+    assert results["hong.xlsx"].event == "rejected"
+    assert results["lon.xlsx"].event == "rejected"
+    kept = {name for name, r in results.items() if r.kept_in_inbox}
+    assert kept == {"BC_60_2024.xlsx", "hong.xlsx", "lon.xlsx"}
+    assert "Read-only file system" in results["BC_60_2024.xlsx"].kept_in_inbox
+    assert not good_other.exists()  # the other province's file left the inbox as usual
+    assert receipts(home) == {"60/BC_60_2024.xlsx.receipt.txt", "60/hong.xlsx.receipt.txt",
+                              "60/lon.xlsx.receipt.txt", "01/BC_01_2024.xlsx.receipt.txt"}
+    assert run_statuses(db) == ["succeeded"]
+    assert db.execute("select count(*) from audit.inbox_unremovable").fetchone()[0] == 3
+
+    # later runs skip them (by path and what lstat shows), and take new files as usual
+    good(home.inbox, "04", "2024", "BC_04_2024.xlsx", 3)
+    second = run()
+    assert {r.source_file: r.event for r in second.results} == {"BC_04_2024.xlsx": "accepted"}
+    assert len(second.skipped) == 3
+    assert run_statuses(db) == ["succeeded", "succeeded"]
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 4
+    assert db.execute("select skipped from audit.runs where run_id = %s",
+                      [second.run_id]).fetchone()[0] == 3
+
+    # the operator sees them in lhpn status
+    from ingest.cli.main import main
+
+    shown = CliRunner().invoke(main, ["status"])
+    assert shown.exit_code == 0, shown.output
+    assert "không xoá được khỏi hộp thư" in shown.output and "hong.xlsx" in shown.output
+
+    # new bytes under the same name are a new file: taken again
+    (home.inbox / "60" / "hong.xlsx").write_bytes(b"still not a workbook")
+    third = run()
+    assert {r.source_file: r.event for r in third.results} == {"hong.xlsx": "rejected"}
+    assert len(third.skipped) == 2
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    if shutil.which("chattr") is None:
+        return False
+    done = subprocess.run(["chattr", flag, str(path)], capture_output=True)
+    return done.returncode == 0
+
+
+def lhpn(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ingest.cli.main", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_an_immutable_file_stops_no_run(home, db):
+    """A real `chattr +i` file (EPERM even for root): every run exits 0 and answers."""
+    path = good(home.inbox, "60", "2024", "BC_60_2024.xlsx", 1)
+    if not _chattr("+i", path):
+        pytest.skip("this file system (or user) cannot make a file immutable")
+    try:
+        good(home.inbox, "01", "2024", "BC_01_2024.xlsx", 2)
+        first = lhpn("run", "--no-marts", "--no-samples")
+        assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+        assert "Operation not permitted" in first.stdout
+        assert receipts(home) == {"60/BC_60_2024.xlsx.receipt.txt",
+                                  "01/BC_01_2024.xlsx.receipt.txt"}
+        good(home.inbox, "04", "2024", "BC_04_2024.xlsx", 3)
+        second = lhpn("run", "--no-marts", "--no-samples")
+        assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+        assert "bỏ qua 1 tệp" in second.stdout
+        assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 3
+        assert run_statuses(db) == ["succeeded", "succeeded"]
+    finally:
+        _chattr("-i", path)
+
+
+def test_a_run_that_fails_is_never_left_running(home, db, monkeypatch):
+    good(home.inbox, "60", "2024", "BC_60_2024.xlsx", 1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated: the validation suite is broken")
+
+    from ingest.validate import run as validate
+
+    monkeypatch.setattr(validate, "validate", broken)
+    with pytest.raises(RuntimeError):
+        run()
+    assert run_statuses(db) == ["failed"]
+
+
+# ---------------------------------------------------------------- 2. crashes leave nothing stuck
+
+def test_a_dead_run_is_marked_and_its_files_taken(home, db):
+    """A run whose session is gone (killed before it ended) is marked `died` by the next one."""
+    db.execute("insert into audit.runs (run_id, trigger, backend_pid, backend_start)"
+               " values ('ghost', 'cli', 999999, now() - interval '1 hour')")
+    good(home.inbox, "60", "2024", "BC_60_2024.xlsx", 1)
+    summary = run()
+    assert summary.died == ["ghost"]
+    assert dict(db.execute("select run_id, status from audit.runs")) == {
+        "ghost": "died", summary.run_id: "succeeded"}
+
+
+def test_parse_workers_die_with_their_parent_and_hold_no_session():
+    """A worker forked by a process that is then SIGKILLed ends too, and never had the
+    parent's sockets (a database session among them) open."""
+    code = (
+        "import os, socket, stat, time\n"
+        "from ingest.read import isolated\n"
+        "held = socket.socket()  # stands for the parent's database connection\n"
+        "def sockets():\n"
+        "    n = 0\n"
+        "    for f in os.listdir('/proc/self/fd'):\n"
+        "        try:\n"
+        "            n += int(f) > 2 and stat.S_ISSOCK(os.fstat(int(f)).st_mode)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return n\n"
+        "def task(i):\n"
+        "    print(os.getpid(), sockets(), flush=True)\n"
+        "    time.sleep(600)\n"
+        "isolated.run_each(1, task, workers=1, memory=0, cpu_seconds=900, wall_seconds=900)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+    try:
+        worker_pid, sockets = map(int, parent.stdout.readline().split())
+        assert sockets == 1  # only its own pipe to the parent
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(30)
+        for _ in range(100):
+            try:
+                os.kill(worker_pid, 0)
+            except ProcessLookupError:
+                break
+            with open(f"/proc/{worker_pid}/stat") as st:
+                if st.read().split(")")[-1].split()[0] == "Z":
+                    break  # ended, waiting for init to reap it
+            time.sleep(0.1)
+        else:
+            os.kill(worker_pid, signal.SIGKILL)
+            pytest.fail(f"worker {worker_pid} outlived its parent")
+    finally:
+        parent.kill()
+
+
+def _corpus(inbox: Path, count: int) -> None:
+    for i in range(count):
+        code = ("01", "60", "04", "08", "11")[i % 5]
+        period = ("2019", "2020", "2021", "2022", "2023", "2024")[i // 5 % 6]
+        rep = report(code, period, seed=100 + i, sheets=(POVERTY,), districts=4)
+        if i % 2:
+            write_csv(rep, inbox / code / f"BC_{code}_{period}_{i}.csv")
+        else:
+            good(inbox, code, period, f"BC_{code}_{period}_{i}.xlsx", 100 + i)
+
+
+def _outcome(db) -> tuple:
+    return (
+        sorted(db.execute("select sha256, province_code, period, version, status"
+                          " from raw.submissions")),
+        db.execute("select count(*) from raw.poverty_support").fetchone()[0],
+        db.execute("select count(*) from audit.runs where status = 'running'").fetchone()[0],
+    )
+
+
+@pytest.mark.slow
+def test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck(home, db, tmp_path):
+    """SIGKILL `lhpn run` at random moments, then run again: every file is answered and the
+    warehouse holds what a clean run gives."""
+    kills = int(os.environ.get("LHPN_TEST_KILLS", "5"))
+    _corpus(home.inbox, 30)
+    keep = tmp_path / "corpus"
+    shutil.copytree(home.inbox, keep)
+    clean = lhpn("run", "--no-marts", "--no-samples")
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
+    expected = _outcome(db)
+    names = {p.relative_to(keep) for p in keep.rglob("*") if p.is_file()}
+
+    rng = random.Random(24)
+    for trial in range(kills):
+        # a fresh warehouse and the same inbox
+        db.execute("truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
+                   " raw.poverty_support, audit.runs, audit.ingest_log,"
+                   " audit.validation_results restart identity cascade")
+        for folder in (home.inbox, home.outbox, home.quarantine, home.reports):
+            shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(keep, home.inbox)
+        victim = subprocess.Popen([sys.executable, "-m", "ingest.cli.main", "run", "--no-marts",
+                                   "--no-samples"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        # kill it after it started reading: at the first progress line, or a random moment
+        # after the run began
+        victim.stdout.readline()  # "Hộp thư / inbox: ... files"
+        time.sleep(rng.uniform(0.0, 2.5))
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(30)
+        after = lhpn("run", "--no-marts", "--no-samples")
+        assert after.returncode == 0, (trial, after.stdout[-2000:] + after.stderr[-2000:])
+        assert _outcome(db) == expected, trial
+        assert not any(home.inbox.rglob("*.*")), trial  # nothing left in the inbox
+        answered = {Path(p.removesuffix(".receipt.txt")) for p in receipts(home)}
+        assert answered == names, trial
+        statuses = set(run_statuses(db))
+        assert statuses <= {"died", "succeeded"} and "running" not in statuses, trial
