@@ -278,3 +278,56 @@ def test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck(home, db, tmp_pat
         assert answered == names, trial
         statuses = set(run_statuses(db))
         assert statuses <= {"died", "succeeded"} and "running" not in statuses, trial
+
+
+# ---------------------------------------------------------------- 3. no empty report is a version
+
+def _template_with_only_the_date(home, name: str) -> Path:
+    """The official template sent back with only `Ngày lập` filled in."""
+    from openpyxl import load_workbook
+
+    from ingest.template import write_template
+
+    path = write_template("60", "2024", output=home.inbox / "60" / name, prefill=False)
+    wb = load_workbook(path)
+    info = wb["ThongTin"]
+    for row in info.iter_rows():
+        if row[0].value and str(row[0].value).strip().lower().startswith("ngày lập"):
+            info.cell(row=row[0].row, column=2, value="15/12/2024")
+    wb.save(path)
+    return path
+
+
+def test_an_empty_report_is_rejected_and_never_supersedes(home, db):
+    good(home.inbox, "60", "2024", "BC_60_2024.xlsx", 1)
+    assert by_name(run())["BC_60_2024.xlsx"].event == "accepted"
+    _template_with_only_the_date(home, "mau_trong.xlsx")
+    result = by_name(run())["mau_trong.xlsx"]
+    assert result.event == "rejected"
+    rules = [r[0] for r in db.execute(
+        "select rule from audit.validation_results v join raw.submissions s using"
+        " (submission_id) where s.source_file = 'mau_trong.xlsx'")]
+    assert rules == ["no_figures"]
+    assert db.execute("select version, status from raw.submissions where is_current"
+                      " and province_code = '60'").fetchall() == [(1, "accepted")]
+    receipt = (home.outbox / "60" / "mau_trong.xlsx.receipt.txt").read_text(encoding="utf-8")
+    assert "không có số liệu" in receipt and "No data" in receipt
+
+
+def test_formulas_without_computed_values_are_named(home, db):
+    from openpyxl import load_workbook
+
+    path = good(home.inbox, "60", "2024", "script.xlsx", 2)
+    wb = load_workbook(path)
+    sheet = wb["GiamNgheo"]
+    cells = []
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, int | float) and len(cells) < 3:
+                cell.value = f"={cell.value}+0"
+                cells.append(cell.coordinate)
+    wb.save(path)
+    result = by_name(run())["script.xlsx"]
+    assert result.event == "rejected"
+    report_text = Path(result.report).read_text(encoding="utf-8")
+    assert "Formula cells hold no computed value: " + ", ".join(cells) in report_text

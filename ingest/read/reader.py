@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,9 @@ class Sheet:
     name: str
     rows: list[list[object]]  # rows[i][j] is the cell at Excel row i+1, column j+1
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    # formula cells with no computed value stored (a workbook written by a program and never
+    # opened in a spreadsheet): calamine reads them as empty; their references, e.g. "B5"
+    uncomputed: list[str] = field(default_factory=list)
 
 
 def read_file(path: Path, data: bytes) -> list[Sheet]:
@@ -80,7 +84,50 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
         if ext == ".ods" and b"encryption-data" in _manifest(data):
             raise _encrypted()
         limits.inspect_zip(data, xlsx=ext == ".xlsx")
-    return _read_spreadsheet(data)
+    sheets = _read_spreadsheet(data)
+    if ext == ".xlsx":
+        uncomputed = uncomputed_formulas(data)
+        for sheet in sheets:
+            sheet.uncomputed = uncomputed.get(sheet.name, [])
+    return sheets
+
+
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
+_VALUE = re.compile(rb"<v>[^<]")
+
+
+def uncomputed_formulas(data: bytes) -> dict[str, list[str]]:
+    """Per sheet name, the formula cells of an .xlsx that hold no computed (cached) value."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    found: dict[str, list[str]] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            targets = {r.get("Id"): r.get("Target", "") for r in ET.fromstring(
+                archive.read("xl/_rels/workbook.xml.rels"))}
+            for sheet in ET.fromstring(archive.read("xl/workbook.xml")).iter(f"{main}sheet"):
+                target = targets.get(sheet.get(rel), "")
+                part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                    posixpath.join("xl", target))
+                try:
+                    xml = archive.read(part)
+                except KeyError:
+                    continue
+                if b"<f" not in xml:
+                    continue
+                cells = [(_REF.search(attrs) or [b"", b"?"])[1].decode()
+                         for attrs, inner in _CELL.findall(xml)
+                         if inner and b"<f" in inner and not _VALUE.search(inner)]
+                if cells:
+                    found[_printable(sheet.get("name", ""))] = cells
+    except (KeyError, zipfile.BadZipFile, ET.ParseError, ValueError, OSError):
+        return found
+    return found
 
 
 def _manifest(data: bytes) -> bytes:
