@@ -331,3 +331,32 @@ def test_formulas_without_computed_values_are_named(home, db):
     assert result.event == "rejected"
     report_text = Path(result.report).read_text(encoding="utf-8")
     assert "Formula cells hold no computed value: " + ", ".join(cells) in report_text
+
+
+# ---------------------------------------------------------------- 6. CSV rows that do not fit
+
+def _comma_csv(home, name: str) -> Path:
+    rep = report("60", "2024", sheets=(POVERTY,), districts=3, seed=7)
+    return write_csv(rep, home.inbox / "60" / name, delimiter=",")
+
+
+def test_csv_rows_that_do_not_fit_their_header_are_errors(home, db):
+    path = _comma_csv(home, "phay.csv")
+    lines = path.read_bytes().split(b"\n")
+    data = [i for i, line in enumerate(lines) if line.count(b",") >= 5]
+    lines[data[2]] = lines[data[2]].rstrip(b"\r") + b",9.000,75\r"  # an unquoted decimal comma
+    path.write_bytes(b"\n".join(lines))
+    cut = _comma_csv(home, "cat.csv")
+    cut.write_bytes(cut.read_bytes().rstrip(b"\r\n").rsplit(b",", 6)[0])  # the last line cut
+    fine = _comma_csv(home, "dung.csv")
+    results = by_name(run())
+    assert results["dung.csv"].event == "accepted"
+    for name in ("phay.csv", "cat.csv"):
+        assert results[name].event == "rejected", name
+    text = Path(results["phay.csv"].report).read_text(encoding="utf-8")
+    assert f"line {data[2] + 1} (" in text and 'put such numbers in double quotes ("120,5")' \
+        in text
+    assert "ngoặc kép" in text
+    assert "The last line is cut short" in Path(results["cat.csv"].report).read_text(
+        encoding="utf-8")
+    assert not fine.exists()

@@ -250,4 +250,57 @@ def _read_csv(data: bytes) -> list[Sheet]:
     info = rows[:blank]
     # Data rows keep their line numbers: pad with empty rows so row i is line i+1.
     table = [[] for _ in range(blank + 1)] + rows[blank + 1:]
+    _check_fields(table, delimiter, cut=not text.endswith("\n"))
     return [Sheet("ThongTin", info), Sheet(CSV_DATA_SHEET, table)]
+
+
+def _filled(row: list[str]) -> int:
+    return sum(1 for c in row if c.strip())
+
+
+def _check_fields(table: list[list[str]], delimiter: str, cut: bool) -> None:
+    """Every table row holds as many fields as its header (empty ones at the end aside): a row
+    with more or fewer is shifted (an unquoted decimal comma in a comma-separated file) and
+    would load wrong numbers. A note or signature line (one cell) is not a table row."""
+    header = next((i for i, r in enumerate(table) if _filled(r) >= 2), None)
+    if header is None:
+        return
+    width = len(table[header])
+    while width and not table[header][width - 1].strip():
+        width -= 1
+    wrong = []
+    for i in range(header + 1, len(table)):
+        row = table[i]
+        if _filled(row) < 2:
+            continue
+        used = max(j for j, c in enumerate(row) if c.strip()) + 1
+        if used > width or len(row) < width:
+            wrong.append((i + 1, len(row) if len(row) < width else used))
+    if not wrong:
+        return
+    rows = ", ".join(f"{line} ({count})" for line, count in wrong[:5]) + (
+        f" … (+{len(wrong) - 5})" if len(wrong) > 5 else "")
+    if cut and wrong[-1][0] == len(table):
+        vi_cut = " Dòng cuối bị cắt ngang: tệp có thể chưa được gửi xong; hãy gửi lại cả tệp."
+        en_cut = (" The last line is cut short: the file may not have been sent completely; "
+                  "send the whole file again.")
+    else:
+        vi_cut = en_cut = ""
+    comma = delimiter == ","
+    raise UnreadableFile(
+        f"Số ô ở một số dòng khác số cột của dòng tiêu đề (dòng {header + 1}, {width} cột): "
+        f"dòng {rows} ô. "
+        + ("Có lẽ số thập phân được viết bằng dấu phẩy (120,5) trong tệp phân cách bằng dấu "
+           "phẩy: hãy đặt các số đó trong ngoặc kép (\"120,5\") hoặc lưu tệp với dấu chấm phẩy "
+           "(;) làm dấu phân cách." if comma else
+           "Hãy kiểm tra các dòng đó (thừa hoặc thiếu dấu chấm phẩy), hoặc đặt ô có dấu ; trong "
+           "ngoặc kép.") + vi_cut,
+        f"Some rows do not have as many fields as the header (line {header + 1}, {width} "
+        f"columns): line {rows} fields. "
+        + ("Decimals were probably written with a comma (120,5) in a comma-separated file: put "
+           "such numbers in double quotes (\"120,5\") or save the file with semicolons (;) as "
+           "the separator." if comma else
+           "Check those lines (a separator too many or too few), or put a cell holding ; in "
+           "double quotes.") + en_cut,
+        rule="csv_fields",
+    )
