@@ -301,7 +301,8 @@ def _process_chunk(conn: psycopg.Connection, receiver: _Receiver, summary: RunSu
             cur.executemany(query("log_event"), [
                 load.log_row(receiver.run_id, item.parsed.sha256, item.parsed.source_file,
                              item.parsed.folder_province, "received",
-                             message=f"{item.parsed.size_bytes} bytes")
+                             message=f"{item.parsed.size_bytes} bytes",
+                             path=load.path_of(item.parsed))
                 for item in arrived])
         known = {r[0] for r in conn.execute(
             "select sha256 from raw.submissions where sha256 = any(%s)", [shas])}
@@ -396,7 +397,7 @@ class _Receiver:
              submission_id: int | None = None) -> None:
         name, province = self._names(path)
         load.log_event(self.conn, self.run_id, sha, name, province, event, submission_id,
-                       message)
+                       message, path=portable_path(str(path)))
 
     def _answer(self, path: Path, event: str, message: str, **fields) -> None:
         name, province = self._names(path)
@@ -497,7 +498,8 @@ class _Receiver:
             "inode": seen.inode, "device": seen.device, "source_file": name,
             "province_code": province, "reason": reason, "run_id": self.run_id})
         self.unremovable[key] = seen
-        load.log_event(self.conn, self.run_id, sha, name, province, "kept", None, reason)
+        load.log_event(self.conn, self.run_id, sha, name, province, "kept", None, reason,
+                       path=key)
         log.warning("%s/%s: %s", province, name, reason)
         return reason
 
@@ -591,7 +593,7 @@ class _Receiver:
         parsed = item.parsed
         load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
                        parsed.folder_province, "duplicate", None,
-                       "same bytes already received; nothing changed")
+                       "same bytes already received; nothing changed", path=load.path_of(parsed))
         kept = self._clear(item)
         self.finish(FileResult(portable_path(str(item.path)), parsed.source_file,
                                parsed.folder_province,
@@ -611,7 +613,8 @@ class _Receiver:
         if not removed and item.path.exists():
             load.log_event(self.conn, self.run_id, item.parsed.sha256, item.parsed.source_file,
                            item.parsed.folder_province, "kept", None,
-                           "changed after it was read: left in the inbox for the next run")
+                           "changed after it was read: left in the inbox for the next run",
+                           path=load.path_of(item.parsed))
         return None
 
     def load(self, items: list[_Received]) -> list[FileResult]:
@@ -657,13 +660,15 @@ class _Receiver:
             parsed.findings.append(_poisoned(message))
             report_path = _quarantine(self.home, item, self.render(parsed))
             load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
-                           parsed.folder_province, "rejected", None, f"set aside: {message}")
+                           parsed.folder_province, "rejected", None, f"set aside: {message}",
+                           path=load.path_of(parsed))
             kept = self._clear(item)
             return _result(item, event="rejected", report=portable_path(str(report_path)),
                            kept_in_inbox=kept,
                            message=f"set aside after {failures + 1} failures: {message}")
         load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
-                       parsed.folder_province, "failed", None, message)
+                       parsed.folder_province, "failed", None, message,
+                       path=load.path_of(parsed))
         return _result(item, event="failed", message=message)
 
 
@@ -701,7 +706,7 @@ def _undecided(conn, run_id: str, item: _Received) -> FileResult:
 
     parsed, note = item.parsed, fault_note(item.parsed)
     load.log_event(conn, run_id, parsed.sha256, parsed.source_file, parsed.folder_province,
-                   "failed", None, note[:500])
+                   "failed", None, note[:500], path=load.path_of(parsed))
     return _result(item, event="failed", message=note)
 
 

@@ -360,3 +360,40 @@ def test_csv_rows_that_do_not_fit_their_header_are_errors(home, db):
     assert "The last line is cut short" in Path(results["cat.csv"].report).read_text(
         encoding="utf-8")
     assert not fine.exists()
+
+
+# ---------------------------------------------------------------- 4. every sender its receipt
+
+def test_every_sender_gets_its_own_receipt(home, db):
+    """Names that display alike and the same name in four folders: one receipt each."""
+    raw = os.fsdecode(b"BC_\xff.xlsx")
+    literal = "BC_\\xff.xlsx"
+    newline, spelled = "BC\n60.xlsx", "BC\\x0a60.xlsx"
+    for i, name in enumerate((raw, literal, newline, spelled)):
+        good(home.inbox, "60", ("2021", "2022", "2023", "2024")[i], name, 40 + i)
+    for folder in ("98", "99", "60 "):
+        (home.inbox / folder).mkdir()
+        (home.inbox / folder / "ketqua.xlsx").write_bytes(f"not a workbook {folder}".encode())
+    (home.inbox / "ketqua.xlsx").write_bytes(b"not a workbook at the top")
+    summary = run()
+    assert len(summary.results) == 8
+    answers = [r.receipt for r in summary.results]
+    assert None not in answers and len(set(answers)) == 8, answers
+    assert summary.count("accepted") == 4 and summary.count("rejected") == 4
+    for r in summary.results:
+        text = Path(r.receipt).read_text(encoding="utf-8")
+        if r.event == "accepted":
+            assert "ĐÃ NHẬN" in text and r.version == 1
+        else:
+            assert "TỪ CHỐI" in text, (r.path, text[:300])
+    unknown = sorted(str(Path(a).relative_to(home.outbox)) for a in answers
+                     if "_khong_ro_tinh" in a)
+    assert len(unknown) == 4, unknown
+    assert "_khong_ro_tinh/98/ketqua.xlsx.receipt.txt" in unknown
+    assert "_khong_ro_tinh/ketqua.xlsx.receipt.txt" in unknown
+    # the marts refresh rewrites each receipt from its own file, never another's
+    from ingest.outbox.receipts import refresh_receipts
+
+    before = {a: Path(a).read_text(encoding="utf-8") for a in answers}
+    refresh_receipts(db)
+    assert {a: Path(a).read_text(encoding="utf-8") for a in answers} == before

@@ -232,7 +232,8 @@ def print_receipts(summary: RunSummary, data_home: settings.Home, published: dic
                f"receipts for this run's files"
                + (f"; {refreshed} cập nhật theo marts / updated from the marts" if refreshed
                   else ""))
-    unplaced = [r for r in answered if Path(r.receipt).parent.name == UNKNOWN_FOLDER]
+    unplaced = [r for r in answered
+                if UNKNOWN_FOLDER in Path(r.receipt).relative_to(data_home.outbox).parts[:1]]
     if unplaced:
         click.echo(f"  {len(unplaced)} tệp không nằm trong thư mục tỉnh nào; biên nhận ở "
                    f"{data_home.outbox / UNKNOWN_FOLDER} (hãy chuyển cho tỉnh gửi) / files in no "

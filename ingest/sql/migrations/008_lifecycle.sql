@@ -23,3 +23,8 @@ alter table audit.runs
     add column backend_start timestamptz,
     add column unremovable integer not null default 0,
     add column skipped integer not null default 0;
+
+-- The exact inbox path each event is about (names.portable_path: any bytes): receipts are keyed
+-- by it, so names that display alike (a byte that is not UTF-8 and its `\xNN` spelled out, a
+-- newline and `\x0a`) and the same name in different folders each get their own answer.
+alter table audit.ingest_log add column path text;
