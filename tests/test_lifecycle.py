@@ -397,3 +397,67 @@ def test_every_sender_gets_its_own_receipt(home, db):
     before = {a: Path(a).read_text(encoding="utf-8") for a in answers}
     refresh_receipts(db)
     assert {a: Path(a).read_text(encoding="utf-8") for a in answers} == before
+
+
+# ---------------------------------------------------------------- 5. any number of files
+
+_HEADER = ("Đơn vị;Hộ nghèo đầu kỳ;Hộ nghèo do phụ nữ làm chủ hộ;Hộ thoát nghèo;Hộ thoát cận "
+           "nghèo;Hộ PN làm chủ hộ thoát nghèo;Mái ấm tình thương (căn);Kinh phí mái ấm (triệu "
+           "đồng);Hộ vay vốn NHCSXH;Dư nợ ủy thác (triệu đồng);Sinh kế trao tặng (suất);Gia "
+           "đình 5 không 3 sạch (hộ)")
+
+
+def burst(inbox: Path, count: int) -> int:
+    """`count` small, distinct, valid CSV reports (63 provinces × 8 periods, resubmitted)."""
+    from ingest.reference import provinces_old
+
+    provinces = sorted(provinces_old().items())
+    periods = [f"{y}{s}" for y in range(2021, 2025) for s in ("", "-6T")]
+    for i in range(count):
+        code, name = provinces[i % len(provinces)]
+        period = periods[i // len(provinces) % len(periods)]
+        poor = 400 + i % 997
+        text = (f"Mã tỉnh;{code}\nTên tỉnh;{name}\nKỳ báo cáo;{period}\nNhiệm kỳ;2021-2026\n"
+                f"Ngày lập;20/12/{period[:4]}\n\n"
+                f"{_HEADER}\nHuyện A;{poor};{poor // 3};{poor // 10};{i % 50};{poor // 20};"
+                "1;2;3;4;5;6\n")
+        folder = inbox / code
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"BC_{i:05d}.csv").write_text(text, encoding="utf-8")
+    return count
+
+
+def test_a_run_holds_one_chunk_of_file_locks_at_a_time(home, db, monkeypatch):
+    monkeypatch.setattr(pipeline, "CHUNK_FILES", 7)
+    burst(home.inbox, 20)
+    held = []
+    real = pipeline._parse_all
+
+    def parse_all(items):
+        held.append(db.execute("select count(*) from pg_locks where locktype = 'advisory'"
+                               ).fetchone()[0])
+        return real(items)
+
+    monkeypatch.setattr(pipeline, "_parse_all", parse_all)
+    summary = run()
+    assert summary.count("accepted") == 20
+    assert held == [7, 7, 6]
+    assert db.execute("select count(*) from pg_locks where locktype = 'advisory'"
+                      ).fetchone()[0] == 0
+
+
+@pytest.mark.slow
+def test_a_burst_far_above_the_lock_table_loads_in_one_run(home, db):
+    """More files than the server's lock table holds (max_locks_per_transaction ×
+    max_connections; the issue saw `lhpn run` fail at ~12,800 with 14,784 files)."""
+    locks, connections = (int(db.execute(f"show {name}").fetchone()[0])
+                          for name in ("max_locks_per_transaction", "max_connections"))
+    count = int(os.environ.get("LHPN_TEST_BURST", 2 * locks * connections + 500))
+    burst(home.inbox, count)
+    done = lhpn("run", "--no-marts", "--no-samples", "--quiet")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert db.execute("select count(*) from raw.submissions where outcome = 'accepted'"
+                      ).fetchone()[0] == count
+    assert run_statuses(db) == ["succeeded"]
+    assert not any(home.inbox.rglob("*.csv"))
+    assert len(receipts(home)) == count
