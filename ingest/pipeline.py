@@ -554,6 +554,11 @@ class _Receiver:
                                      self.home.quarantine / _folder_name(province))
         except FileNotFoundError:
             return
+        except archive.LinkRefused as exc:
+            message = display_name(f"cannot be set aside: {exc}")[:500]
+            self._log(None, path, "failed", message)
+            self._answer(path, "failed", message)
+            return
         except archive.Unremovable as exc:
             moved = getattr(exc, "target", None)
             if moved is None:
@@ -622,19 +627,26 @@ class _Receiver:
         failing file's own. Reports are written before the commit (a crash after it leaves them
         in place); inbox files are removed only after it."""
         reports: dict[str, Path] = {}
-        for item in items:
+        unwritten: list[FileResult] = []
+        for item in list(items):
             if item.parsed.errors:
-                reports[item.parsed.sha256] = _quarantine(self.home, item,
-                                                          self.render(item.parsed))
+                try:
+                    reports[item.parsed.sha256] = _quarantine(self.home, item,
+                                                              self.render(item.parsed))
+                except OSError as exc:  # e.g. a link planted in the quarantine: refused
+                    unwritten.append(self._unwritable(item, exc))
+                    items = [i for i in items if i is not item]
+        if not items:
+            return unwritten
         try:
             loaded = load.load_batch(self.conn, [
                 load.Incoming(i.parsed, i.archive_path, i.received_at) for i in items],
                 self.run_id)
         except psycopg.Error as exc:
             if len(items) > 1:
-                return [r for item in items for r in self.load([item])]
-            return [self._load_failed(items[0], exc)]
-        results = []
+                return unwritten + [r for item in items for r in self.load([item])]
+            return unwritten + [self._load_failed(items[0], exc)]
+        results = unwritten
         for item, done in zip(items, loaded, strict=True):
             parsed = item.parsed
             kept = self._clear(item)
@@ -644,12 +656,26 @@ class _Receiver:
                 continue
             report_path = reports.get(parsed.sha256)
             if not parsed.errors and parsed.warnings:
-                report_path = _warnings_report(self.home, item, self.render(parsed))
+                try:
+                    report_path = _warnings_report(self.home, item, self.render(parsed))
+                except OSError as exc:  # loaded: the report is missing, the run goes on
+                    log.warning("%s: warnings report not written: %s", parsed.source_file, exc)
+                    report_path = None
             results.append(_result(item, submission_id=done.submission_id,
                                    version=done.version, rows=done.rows, kept_in_inbox=kept,
                                    report=portable_path(str(report_path)) if report_path
                                    else None))
         return results
+
+    def _unwritable(self, item: _Received, exc: OSError) -> FileResult:
+        """The file's report cannot be written (a link in the quarantine, a full disk): a
+        failure of the system; the file stays in the inbox for the next run."""
+        parsed = item.parsed
+        message = display_name(f"cannot write its report: {exc}")[:500]
+        load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
+                       parsed.folder_province, "failed", None, message,
+                       path=load.path_of(parsed))
+        return _result(item, event="failed", message=message)
 
     def _load_failed(self, item: _Received, exc: psycopg.Error) -> FileResult:
         parsed = item.parsed

@@ -461,3 +461,51 @@ def test_a_burst_far_above_the_lock_table_loads_in_one_run(home, db):
     assert run_statuses(db) == ["succeeded"]
     assert not any(home.inbox.rglob("*.csv"))
     assert len(receipts(home)) == count
+
+
+# ---------------------------------------------------------------- 7. links where it writes
+
+def test_links_in_the_folders_the_warehouse_writes_are_refused(home, db, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    home.outbox.mkdir(parents=True, exist_ok=True)
+    (home.outbox / "70").symlink_to(elsewhere, target_is_directory=True)
+    (home.quarantine / "70").symlink_to(elsewhere, target_is_directory=True)
+    (home.reports / "70").symlink_to(elsewhere, target_is_directory=True)
+    (home.outbox / "60").mkdir()
+    (home.outbox / "60" / "BC_60_2024.xlsx.receipt.txt").symlink_to(elsewhere / "planted.txt")
+    good(home.inbox, "70", "2024", "BC_70_2024.xlsx", 1)
+    (home.inbox / "70" / "hong.xlsx").write_bytes(b"not a workbook")
+    good(home.inbox, "60", "2024", "BC_60_2024.xlsx", 2)
+    summary = run()
+    assert {r.source_file: r.event for r in summary.results} == {
+        "BC_70_2024.xlsx": "accepted", "hong.xlsx": "failed", "BC_60_2024.xlsx": "accepted"}
+    assert list(elsewhere.iterdir()) == []  # nothing written through a link
+    # the link at a receipt's own name was replaced by the receipt, not followed
+    receipt = home.outbox / "60" / "BC_60_2024.xlsx.receipt.txt"
+    assert not receipt.is_symlink() and "ĐÃ NHẬN" in receipt.read_text(encoding="utf-8")
+    # the rejected file's report could not be written: a system failure, the file waits
+    assert (home.inbox / "70" / "hong.xlsx").exists()
+    assert run_statuses(db) == ["failed"]
+
+    from ingest.pages.render import write_text
+
+    home.site.mkdir(parents=True, exist_ok=True)
+    (home.site / "tinh").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(archive.LinkRefused):
+        write_text(home.site / "tinh" / "70.html", "<p>page</p>")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_hard_link_in_the_inbox_is_refused_unread(home, db, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("root:x:0:0:a secret first line\n", encoding="utf-8")
+    (home.inbox / "60").mkdir(parents=True)
+    os.link(secret, home.inbox / "60" / "bao_cao.csv")
+    summary = run()
+    assert [(r.source_file, r.event) for r in summary.results] == [("bao_cao.csv", "refused")]
+    assert "hard links" in summary.results[0].message
+    text = Path(summary.results[0].receipt).read_text(encoding="utf-8")
+    assert "secret" not in text and "root:x" not in text
+    assert secret.read_text(encoding="utf-8").startswith("root:x")
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 0

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import uuid
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -103,21 +102,11 @@ def _shown(name: str) -> str:
 
 def _write_atomic(path: Path, text: str) -> bool:
     """Write `text` to `path` unless it already holds exactly that; True when written. A
-    reader sees the old receipt or the new one, never part of one (tmp file, then rename)."""
-    data = text.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".receipt-{uuid.uuid4().hex}.tmp")  # short: the name may be 255 bytes
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return True
+    reader sees the old receipt or the new one, never part of one (tmp file, then rename), and
+    nothing is written through a symbolic link planted in the outbox."""
+    from ingest.receive.archive import write_if_changed
+
+    return write_if_changed(path, text.encode("utf-8"))
 
 
 # ---------------------------------------------------------------- reading the warehouse
