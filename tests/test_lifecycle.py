@@ -509,3 +509,26 @@ def test_a_hard_link_in_the_inbox_is_refused_unread(home, db, tmp_path):
     assert "secret" not in text and "root:x" not in text
     assert secret.read_text(encoding="utf-8").startswith("root:x")
     assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 0
+
+
+# ---------------------------------------------------------------- 6. dates are checked
+
+@pytest.mark.parametrize("name, period, report_date, rule", [
+    ("BC_60_nam_truoc.xlsx", "2024", "10/12/2023", "report_date_before_period"),
+    ("BC_60_tuong_lai.xlsx", "2024", "10/01/2030", "report_date_late"),
+    ("BC_60_2022.xlsx", "2024", "15/12/2024", "file_name_year"),
+    ("BC_60_2024.xlsx", "2024", "15/01/2025", None),
+])
+def test_dates_nobody_would_write_are_warnings(home, db, name, period, report_date, rule):
+    from datetime import datetime
+
+    rep = report("60", period, seed=3, report_date=datetime.strptime(report_date,
+                                                                     "%d/%m/%Y").date())
+    from tests.workbooks import drop
+
+    drop(home.inbox, rep, name)
+    [result] = run().results
+    rules = [r[0] for r in db.execute("select rule from audit.validation_results"
+                                      " where rule like any (array['report_date%%', 'file_%%'])")]
+    assert rules == ([rule] if rule else [])
+    assert result.event == ("accepted_with_warnings" if rule else "accepted")
