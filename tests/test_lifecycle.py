@@ -532,3 +532,20 @@ def test_dates_nobody_would_write_are_warnings(home, db, name, period, report_da
                                       " where rule like any (array['report_date%%', 'file_%%'])")]
     assert rules == ([rule] if rule else [])
     assert result.event == ("accepted_with_warnings" if rule else "accepted")
+
+
+def test_a_version_that_would_erase_figures_is_rejected(home, db):
+    good(home.inbox, "60", "2024", "BC_60_2024.xlsx", 1)
+    run()
+    from tests.workbooks import drop
+
+    drop(home.inbox, report("60", "2024", seed=2, sheets=(POVERTY,)), "chi_giam_ngheo.xlsx")
+    [result] = run().results
+    assert result.event == "rejected"
+    text = Path(result.report).read_text(encoding="utf-8")
+    assert "Version 1 in use for 2024 has figures in the sheet(s) ChiTieu, ThiDua" in text
+    assert db.execute("select version, source_file from raw.submissions where is_current"
+                      ).fetchall() == [(1, "BC_60_2024.xlsx")]
+    good(home.inbox, "60", "2024", "BC_60_2024_sua.xlsx", 3)  # every sheet: a new version
+    [result] = run().results
+    assert result.event in ("accepted", "accepted_with_warnings") and result.version == 2

@@ -386,7 +386,7 @@ def parse_workbook(parsed: ParsedFile, sheets: list[Sheet]) -> ParsedFile:
             "save it and send it again.",
             name, None, None, None,
         ))
-    if parsed.sheets and not uncomputed and not _has_figures(parsed):
+    if parsed.sheets and not uncomputed and not figures_in(parsed):
         findings.append(_finding(
             "no_figures", "error",
             "Báo cáo không có số liệu: mọi ô kết quả, điểm và số liệu giảm nghèo trong các sheet "
@@ -404,11 +404,13 @@ def parse_workbook(parsed: ParsedFile, sheets: list[Sheet]) -> ParsedFile:
 _FIGURES = {TERM: ("actual_value",), EMULATION: ("self_points", "reviewed_points")}
 
 
-def _has_figures(parsed: ParsedFile) -> bool:
+def figures_in(parsed: ParsedFile) -> set[str]:
+    """The sheet kinds of `parsed` that hold at least one reported figure."""
+    found = set()
     for kind, data in parsed.sheets.items():
         columns = _FIGURES.get(kind) or tuple(
             c.name for c in SHEETS[kind].columns if c.kind not in ("text", "code"))
         present = [c for c in columns if c in data.frame.columns]
         if present and data.frame[present].notna().to_numpy().any():
-            return True
-    return False
+            found.add(kind)
+    return found
