@@ -229,7 +229,8 @@ class _Received:
 
 
 def process_files(paths: list[str], *, run_id: str | None = None, trigger: str = "cli",
-                  progress: Callable[[FileResult, int, int], None] | None = None) -> RunSummary:
+                  progress: Callable[[FileResult, int, int], None] | None = None,
+                  received_at: dict[str, datetime] | None = None) -> RunSummary:
     """Receive (settle, archive), read (in worker processes), validate and load the files, in
     chunks of at most CHUNK_FILES (so the locks, the bytes held in memory and the transactions
     of a run stay bounded however many files wait), loading up to LOAD_BATCH files per
@@ -263,6 +264,7 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
                                           "pid": os.getpid(), "host": socket.gethostname()})
         try:
             receiver = _Receiver(conn, run_id, data_home, finish, summary)
+            receiver.received_at = received_at or {}  # `lhpn rebuild`: as first received
             for start in range(0, len(paths), CHUNK_FILES):
                 _process_chunk(conn, receiver, summary, paths[start:start + CHUNK_FILES])
         except BaseException:
@@ -297,6 +299,12 @@ def _process_chunk(conn: psycopg.Connection, receiver: _Receiver, summary: RunSu
         " from unnest(%s::text[]) as sha", [shas]) if ok}
     try:
         arrived = [item for item in arrived if item.parsed.sha256 in claimed]
+        # the order files were received in, beside their bytes: what `lhpn rebuild` replays
+        if not receiver.received_at:  # (a replay is already in it)
+            archive.append_manifest(receiver.home.archive, [
+                archive.manifest_entry(receiver.run_id, item.parsed.sha256, item.archive_path,
+                                       receiver.relative(item.path), item.received_at)
+                for item in arrived])
         with conn.cursor() as cur:
             cur.executemany(query("log_event"), [
                 load.log_row(receiver.run_id, item.parsed.sha256, item.parsed.source_file,
@@ -377,6 +385,7 @@ class _Receiver:
         self.finish = finish
         self.render: Callable[[ParsedFile], str] = render_report
         self.summary = summary
+        self.received_at: dict[str, datetime] = {}  # replayed files: when first received
         self.unremovable = {row[0]: Seen(*row[1:]) for row in conn.execute(
             "select path, size_bytes, mtime_ns, inode, device from audit.inbox_unremovable")}
 
@@ -386,6 +395,11 @@ class _Receiver:
         """The folder containment starts from: the inbox for inbox files."""
         inbox = self.home.inbox
         return inbox if path.is_relative_to(inbox) and path != inbox else None
+
+    def relative(self, path: Path) -> str:
+        """The path below the inbox (`<folder>/<name>`), any bytes, as text."""
+        root = self._root(path)
+        return portable_path(str(path.relative_to(root) if root else Path(path.name)))
 
     def _names(self, path: Path) -> tuple[str, str]:
         """(file name, province) as text safe to print and store."""
@@ -460,9 +474,10 @@ class _Receiver:
         sha = hashlib.sha256(data).hexdigest()
         archived = archive.archive_bytes(self.home.archive, sha, path.suffix, data)
         name, province = self._names(path)
+        received_at = self.received_at.get(portable_path(str(path))) or datetime.fromtimestamp(
+            min(seen.mtime, time.time()), UTC)
         return _Received(path, ParsedFile(path, name, province, sha, len(data)), data,
-                         str(archived.relative_to(self.home.root)),
-                         datetime.fromtimestamp(min(seen.mtime, time.time()), UTC), seen)
+                         str(archived.relative_to(self.home.root)), received_at, seen)
 
     # ------------------------------------------------------------ files the inbox keeps
 

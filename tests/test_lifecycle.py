@@ -549,3 +549,52 @@ def test_a_version_that_would_erase_figures_is_rejected(home, db):
     good(home.inbox, "60", "2024", "BC_60_2024_sua.xlsx", 3)  # every sheet: a new version
     [result] = run().results
     assert result.event in ("accepted", "accepted_with_warnings") and result.version == 2
+
+
+# ---------------------------------------------------------------- 8. rebuilt from the archive
+
+def marts_snapshot(db) -> dict[str, list]:
+    tables = [r[0] for r in db.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts'"
+        " order by 1")]
+    out = {}
+    for table in tables:
+        rows = db.execute(f'select to_jsonb(t)::text from marts."{table}" as t').fetchall()
+        out[table] = sorted(r[0] for r in rows)
+    return out
+
+
+@pytest.mark.slow
+def test_lhpn_rebuild_reproduces_every_mart(home, db):
+    from ingest.marts.build import refresh_marts
+    from tests.workbooks import drop
+
+    # three runs as offices send: versions, a rejection, a duplicate, warnings, a CSV
+    good(home.inbox, "60", "2024", "BC_60_2024.xlsx", 1)
+    good(home.inbox, "01", "2024", "BC_01_2024.xlsx", 2)
+    drop(home.inbox, report("04", "2024-6T", seed=3, sheets=(POVERTY,)), "BC_04.csv")
+    run()
+    good(home.inbox, "60", "2024", "BC_60_2024_sua.xlsx", 4)  # v2 supersedes v1
+    (home.inbox / "01" / "hong.xlsx").parent.mkdir(exist_ok=True)
+    (home.inbox / "01" / "hong.xlsx").write_bytes(b"not a workbook")
+    run()
+    good(home.inbox, "60", "2024", "BC_60_2024_sua.xlsx", 4)  # the same bytes: a duplicate
+    good(home.inbox, "08", "2023", "BC_08_2023.xlsx", 5)
+    run()
+    refresh_marts(full_refresh=True)
+    before = marts_snapshot(db)
+    versions = db.execute("select submission_id, sha256, province_code, period, version, status,"
+                          " outcome, received_at from raw.submissions order by 1").fetchall()
+    assert sum(len(rows) for rows in before.values()) > 50
+
+    done = lhpn("rebuild", "--yes")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "3 lần chạy / runs" in done.stdout
+    assert db.execute("select submission_id, sha256, province_code, period, version, status,"
+                      " outcome, received_at from raw.submissions order by 1").fetchall() \
+        == versions
+    after = marts_snapshot(db)
+    assert after.keys() == before.keys()
+    for table in before:
+        assert after[table] == before[table], table
+    assert not (home.root / "rebuild-staging").exists()

@@ -320,3 +320,47 @@ def _archive_suffix(suffix: str) -> str:
     """The extension as the archive names it: lower case, and only if it is a plain one."""
     suffix = suffix.lower()
     return suffix if suffix[1:].isascii() and suffix[1:].isalnum() and len(suffix) <= 16 else ""
+
+
+# ---------------------------------------------------------------- the order of receipt
+
+MANIFEST = "ingest-log.jsonl"
+
+
+def manifest_entry(run_id: str, sha256: str, archive_path: str, inbox_path: str,
+                   received_at) -> dict:
+    return {"run_id": run_id, "sha256": sha256, "archive_path": archive_path,
+            "inbox_path": inbox_path, "received_at": received_at.isoformat()}
+
+
+def append_manifest(archive: Path, entries: list[dict]) -> None:
+    """Append to `archive/ingest-log.jsonl` one line per file received, in order: with the
+    archive it is enough to rebuild the warehouse (`lhpn rebuild`). One write per run chunk,
+    appended (O_APPEND), never through a link."""
+    if not entries:
+        return
+    import json
+
+    data = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries).encode("utf-8")
+    dir_fd = _open_folders(Path(os.path.abspath(archive)), ())
+    try:
+        fd = os.open(MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644,
+                     dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def read_manifest(archive: Path) -> list[dict]:
+    import json
+
+    try:
+        lines = (archive / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]
