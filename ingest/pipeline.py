@@ -329,6 +329,9 @@ def _process_chunk(conn: psycopg.Connection, receiver: _Receiver, summary: RunSu
             item.parsed = parsed
         seconds["read"] = seconds.get("read", 0) + clock() - t0
 
+        # a file that looks cut short and is young is still arriving: left for a later run
+        fresh = receiver.defer_fragments(fresh)
+
         # 3. validate the chunk's files together
         t0 = clock()
         validate.validate([item.parsed for item in fresh], conn)
@@ -551,6 +554,26 @@ class _Receiver:
         self._log(None, path, "rejected", finding.message_en)
         self._answer(path, "rejected", finding.message_en, errors=1,
                      report=portable_path(str(report_path)))
+
+    def defer_fragments(self, items: list[_Received]) -> list[_Received]:
+        """Files that look cut short (a CSV's last line stops mid-row, a zip lacks its end)
+        and are younger than LHPN_FRAGMENT_SECONDS are deferred, not answered as rejected: the
+        rest of the file is probably still coming. An older one is rejected as it is."""
+        from ingest.read.reader import FRAGMENT
+
+        limit = settings.fragment_seconds()
+        young = [item for item in items
+                 if any(f.rule == FRAGMENT for f in item.parsed.findings)
+                 and time.time() - item.seen.mtime < limit]
+        for item in young:
+            self.defer(item.path, "looks cut short (the rest may still be coming); left for "
+                                  "the next run")
+        if young and not self.received_at:  # a replay does not defer again
+            archive.append_manifest(self.home.archive, [
+                {**archive.manifest_entry(self.run_id, item.parsed.sha256, item.archive_path,
+                                          self.relative(item.path), item.received_at),
+                 "deferred": True} for item in young])
+        return [item for item in items if item not in young]
 
     def defer(self, path: Path, why: str) -> None:
         self._log(None, path, "deferred", why)

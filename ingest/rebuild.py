@@ -60,6 +60,10 @@ def rebuild(*, build: bool = True,
     with psycopg.connect(url, autocommit=True) as conn:
         empty_warehouse(conn)
     stage = data_home.root / STAGE
+    # a file deferred as a fragment while it was still arriving was not taken in that run
+    deferred = {(e["run_id"], e["sha256"]) for e in entries if e.get("deferred")}
+    entries = [e for e in entries if not e.get("deferred")
+               and (e["run_id"], e["sha256"]) not in deferred]
     runs = [list(group) for _, group in groupby(entries, key=lambda e: e["run_id"])]
     totals: dict[str, int] = {"runs": len(runs), "files": 0}
     saved_inbox = os.environ.get("LHPN_INBOX")

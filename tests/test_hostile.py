@@ -177,7 +177,8 @@ def test_a_folder_swapped_for_a_link_after_listing_is_refused(home, db, tmp_path
     assert (outside / path.name).exists()
 
 
-def test_quarantine_is_never_written_through_a_link(home, db, tmp_path):
+def test_quarantine_is_never_written_through_a_link(home, db, tmp_path, monkeypatch):
+    monkeypatch.setenv("LHPN_FRAGMENT_SECONDS", "0")  # the cut zip is rejected, not waited for
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     (home.quarantine / "60").symlink_to(outside, target_is_directory=True)
@@ -467,6 +468,7 @@ def test_quarantine_copies_are_written_atomically(home, db, monkeypatch):
     """A crash while writing leaves no half-written copy under the real name."""
     from ingest.receive import archive
 
+    monkeypatch.setenv("LHPN_FRAGMENT_SECONDS", "0")  # the cut zip is rejected, not waited for
     bad = home.inbox / "60" / "hong.xlsx"
     bad.parent.mkdir()
     bad.write_bytes(b"PK\x03\x04 cut short")

@@ -340,7 +340,8 @@ def _comma_csv(home, name: str) -> Path:
     return write_csv(rep, home.inbox / "60" / name, delimiter=",")
 
 
-def test_csv_rows_that_do_not_fit_their_header_are_errors(home, db):
+def test_csv_rows_that_do_not_fit_their_header_are_errors(home, db, monkeypatch):
+    monkeypatch.setenv("LHPN_FRAGMENT_SECONDS", "0")  # a cut file is old news: rejected
     path = _comma_csv(home, "phay.csv")
     lines = path.read_bytes().split(b"\n")
     data = [i for i, line in enumerate(lines) if line.count(b",") >= 5]
@@ -628,3 +629,29 @@ def test_lhpn_rebuild_reproduces_every_mart(home, db, tmp_path):
     for table in before:
         assert after[table] == before[table], table
     assert not (home.root / "rebuild-staging").exists()
+
+
+def test_a_fragment_is_not_a_report(home, db, monkeypatch):
+    """A CSV whose last line is cut and an .xlsx without the end of its zip are left for a
+    later run while young; the whole file, once there, is taken; an old fragment is rejected."""
+    csv_path = _comma_csv(home, "dang_gui.csv")
+    whole_csv = csv_path.read_bytes()
+    csv_path.write_bytes(whole_csv.rstrip(b"\r\n")[:-9])
+    xlsx = good(home.inbox, "60", "2024", "dang_gui.xlsx", 5)
+    whole_xlsx = xlsx.read_bytes()
+    xlsx.write_bytes(whole_xlsx[:len(whole_xlsx) // 2])
+    first = run()
+    assert {r.source_file: r.event for r in first.results} == {
+        "dang_gui.csv": "deferred", "dang_gui.xlsx": "deferred"}
+    assert csv_path.exists() and xlsx.exists()
+    assert "ĐANG CHỜ" in (home.outbox / "60" / "dang_gui.xlsx.receipt.txt").read_text(
+        encoding="utf-8")
+    csv_path.write_bytes(whole_csv)  # the rest arrives
+    second = run()
+    assert {r.source_file: r.event for r in second.results} == {
+        "dang_gui.csv": "accepted", "dang_gui.xlsx": "deferred"}
+    monkeypatch.setenv("LHPN_FRAGMENT_SECONDS", "0")  # the rest never came
+    third = run()
+    assert {r.source_file: r.event for r in third.results} == {"dang_gui.xlsx": "rejected"}
+    assert "cut short" in Path(third.results[0].report).read_text(encoding="utf-8")
+    assert db.execute("select count(*) from raw.submissions").fetchone()[0] == 2

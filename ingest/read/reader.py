@@ -16,13 +16,16 @@ from ingest import settings
 from ingest.read import limits
 from ingest.read.errors import UnreadableFile
 
-__all__ = ["CSV_DATA_SHEET", "Sheet", "UnreadableFile", "read_file"]
+__all__ = ["CSV_DATA_SHEET", "FRAGMENT", "Sheet", "UnreadableFile", "read_file"]
 
 SPREADSHEET_EXTENSIONS = {".xlsx", ".xls", ".ods"}
 ACCEPTED_EXTENSIONS = SPREADSHEET_EXTENSIONS | {".csv"}
 CSV_DATA_SHEET = "(csv)"  # name given to a csv file's data part
 
 _ZIP = b"PK\x03\x04"
+_ZIP_END = b"PK\x05\x06"  # the end-of-central-directory record: the last thing a zip holds
+# a file that looks cut short (still arriving?): `process_files` leaves a young one for later
+FRAGMENT = "fragment"
 _OLE = b"\xd0\xcf\x11\xe0"
 _MAGIC = {".xlsx": _ZIP, ".ods": _ZIP, ".xls": _OLE}
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")  # OLE stream of an encrypted .xlsx
@@ -81,6 +84,13 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
             "damaged or merely renamed).",
         )
     if magic == _ZIP:
+        if _ZIP_END not in data[-(1 << 16) - 22:]:
+            raise UnreadableFile(
+                "Tệp bị cắt ngang (chưa được chép hoặc gửi xong): thiếu phần cuối của tệp nén. "
+                "Hãy gửi lại cả tệp.",
+                "The file is cut short (not completely copied or sent): the end of the zip "
+                "container is missing. Send the whole file again.",
+                rule=FRAGMENT)
         if ext == ".ods" and b"encryption-data" in _manifest(data):
             raise _encrypted()
         limits.inspect_zip(data, xlsx=ext == ".xlsx")
@@ -280,7 +290,8 @@ def _check_fields(table: list[list[str]], delimiter: str, cut: bool) -> None:
         return
     rows = ", ".join(f"{line} ({count})" for line, count in wrong[:5]) + (
         f" … (+{len(wrong) - 5})" if len(wrong) > 5 else "")
-    if cut and wrong[-1][0] == len(table):
+    fragment = cut and wrong[-1][0] == len(table)
+    if fragment:
         vi_cut = " Dòng cuối bị cắt ngang: tệp có thể chưa được gửi xong; hãy gửi lại cả tệp."
         en_cut = (" The last line is cut short: the file may not have been sent completely; "
                   "send the whole file again.")
@@ -302,5 +313,5 @@ def _check_fields(table: list[list[str]], delimiter: str, cut: bool) -> None:
            "the separator." if comma else
            "Check those lines (a separator too many or too few), or put a cell holding ; in "
            "double quotes.") + en_cut,
-        rule="csv_fields",
+        rule=FRAGMENT if fragment else "csv_fields",
     )
