@@ -63,7 +63,9 @@ class SheetData:
     (1-based row number as Excel shows it) and, for poverty sheets, `is_total`. Numbers are
     floats (NaN = not reported), text is str or None. `text` holds the cells as written, by
     Excel row then canonical column, for reports. `headers` maps canonical column -> header as
-    written.
+    written. `skipped` lists the ChiTieu rows with a code but neither a target nor a result
+    (catalogue rows the province does not have, as a template lists them): (Excel row, code),
+    not indicators of the report (contract §2), kept only for the receipt to mention.
     """
 
     kind: str
@@ -71,6 +73,7 @@ class SheetData:
     frame: pd.DataFrame
     text: dict[int, dict[str, str]]
     headers: dict[str, str]
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass

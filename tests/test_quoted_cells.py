@@ -112,6 +112,7 @@ CASES: dict[str, list[tuple[Callable, str, pd.DataFrame | None]]] = {
     "not_whole": [(_set("term_rows", 0, target=3_101.5), "60", None),
                   (_set("poverty_rows", 2, livelihood_packages=1_102.5), "60", None)],
     "percent_over_100": [(_set("term_rows", 1, actual="104%"), "60", None)],
+    "result_not_reported": [(_set("term_rows", 3, actual=None), "60", None)],
     "max_points_catalogue": [(_set("emulation_rows", 0, max=16), "60", None),
                              (_set("emulation_rows", 2, max=None), "60", None)],
     "province_name_mismatch": [(_attr(province_name="Hà Nội"), "60", None)],

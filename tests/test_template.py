@@ -66,7 +66,10 @@ def fill(path: Path, units: tuple[str, ...] = ("Xã Tân Lập", "Phường Bìn
     col = columns(term, TERM)
     catalogue = indicators_of("term")
     for r in data_rows(term, TERM):
-        indicator = catalogue[term.cell(r, col["indicator_code"]).value]
+        code = term.cell(r, col["indicator_code"]).value
+        if code is None:
+            continue  # a spare row for an indicator the pre-filled rows do not list
+        indicator = catalogue[code]
         percent = indicator.value_type == "percent"
         if not (keep_targets and term.cell(r, col["target_value"]).value is not None):
             type_into(term, r, col["target_value"], 0.9 if percent else 1000)
@@ -411,7 +414,9 @@ def test_targets_and_units_come_from_the_latest_current_report(home, db, tmp_pat
                for r in data_rows(term, TERM)}
     assert targets["CT01"].value == 5000
     assert targets["CT02"].value == 0.85 and targets["CT02"].number_format == "0%"
-    assert targets["CT03"].value is None  # never reported: left for the clerk
+    # only the indicators of the province's resolution are listed, then spare rows to add one
+    listed = [term.cell(r, col["indicator_code"]).value for r in data_rows(term, TERM)]
+    assert listed == ["CT01", "CT02", *[None] * template.SPARE_INDICATOR_ROWS]
     poverty, col = wb["GiamNgheo"], columns(wb["GiamNgheo"], POVERTY)
     prefilled = [poverty.cell(r, col["district_name"]).value for r in data_rows(poverty, POVERTY)]
     assert prefilled[:4] == units and set(prefilled[4:]) == {None}

@@ -676,3 +676,20 @@ def test_current_version_is_decided_by_the_loader_and_read_by_the_history(home, 
     poor = past[past["measure"] == "poor_households_start"]
     assert poor["value"].tolist() == [
         float(sum(r["poor_households_start"] for r in second.poverty_rows))]
+
+
+def test_a_target_without_a_result_is_a_warning_and_a_blank_row_no_indicator(tmp_path, good):
+    """Contract §2, §3: a target and no result is an indicator not reported yet (a warning, placed
+    at the empty result cell); a row with neither is no indicator of the report: skipped, with no
+    finding, kept for the receipt to mention."""
+    good.term_rows[5]["actual"] = None  # CT06: its target stays
+    good.term_rows[6]["actual"] = good.term_rows[6]["target"] = None  # CT07: a blank row
+    (parsed,) = checked(build(tmp_path, good))
+    f = one(parsed, "result_not_reported")
+    assert_place(f, "warning", "ChiTieu", excel_row(5), "Kết quả lũy kế", "", parsed)
+    assert "CT06" in f.message_vi and "CT06" in f.message_en
+    assert parsed.outcome == "accepted_with_warnings"
+    term = parsed.sheets[TERM]
+    assert "CT07" not in set(term.frame["indicator_code"]) and len(term.frame) == 7
+    assert term.skipped == [(excel_row(6), "CT07")]
+    assert [x for x in parsed.findings if x.rule != "result_not_reported"] == []

@@ -24,13 +24,39 @@
 {#- The poverty-support measures of sheet GiamNgheo (contract §2), each summed over the rows of a
     group: district rows into a province (§7 "Sums over district rows": sum ignores NULLs and is
     NULL only when every row is), provinces into a 2025 province. -#}
+{% macro poverty_measure_names() -%}
+    {{ return(['poor_households_start', 'female_headed_poor', 'households_out_of_poverty',
+               'households_out_of_near_poverty', 'female_headed_out_of_poverty',
+               'charity_homes', 'charity_homes_vnd', 'policy_loan_households',
+               'policy_loan_outstanding_vnd', 'livelihood_packages',
+               'five_no_three_clean_households']) }}
+{%- endmacro %}
+
 {% macro poverty_measure_sums() -%}
-    {%- set names = ['poor_households_start', 'female_headed_poor', 'households_out_of_poverty',
-                     'households_out_of_near_poverty', 'female_headed_out_of_poverty',
-                     'charity_homes', 'charity_homes_vnd', 'policy_loan_households',
-                     'policy_loan_outstanding_vnd', 'livelihood_packages',
-                     'five_no_three_clean_households'] -%}
-    {%- for name in names -%}
+    {%- for name in poverty_measure_names() -%}
         sum({{ name }}) as {{ name }}{{ ',\n        ' if not loop.last }}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- The measures as they are, from `relation` (a roll-up keeps them beside its own columns). -#}
+{% macro poverty_measure_columns(relation=none) -%}
+    {%- for name in poverty_measure_names() -%}
+        {{ relation ~ '.' if relation else '' }}{{ name }}{{ ',\n        ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- out_of_poverty_rate_pct of contract §7, on the row's own (possibly summed) measures. -#}
+{% macro out_of_poverty_rate(relation=none) -%}
+    {%- set r = relation ~ '.' if relation else '' -%}
+    round({{ r }}households_out_of_poverty * 100.0 / nullif({{ r }}poor_households_start, 0), 2)
+{%- endmacro %}
+
+{#- No double counting by year (contract §4): in a relation that holds annual and half-year rows,
+    the first date column is this one, 1 January of the year for an annual row and NULL for a
+    half-year row (its figures are part of the annual ones). BI tools take the first date column
+    as a dataset's default time column (Apache Superset sets main_dttm_col to the first temporal
+    column when the dataset is created), so a yearly sum on the default counts each year once. -#}
+{% macro annual_period_date(relation=none) -%}
+    {%- set r = relation ~ '.' if relation else '' -%}
+    case when {{ r }}period_kind = 'annual' then {{ r }}period_start_date end
 {%- endmacro %}

@@ -1,5 +1,7 @@
--- Every scorecard counts exactly the attainment rows of its report, and the met count and the
--- label agree with their statuses. Returns the scorecards that disagree.
+-- Every scorecard counts exactly the attainment rows of its report, the met count and the label
+-- agree with their statuses, and met, not met and not reported are apart and add up to the total
+-- (a not-reported indicator is never inside the not-met count). Returns the scorecards that
+-- disagree.
 with
 
 attainment as (
@@ -35,6 +37,8 @@ select
     counted.attainment_rows,
     scorecard.indicators_met,
     counted.attainment_met,
+    scorecard.indicators_not_met,
+    scorecard.indicators_not_reported,
     scorecard.scorecard_label
 
 from scorecard
@@ -46,3 +50,5 @@ where scorecard.indicators_total is distinct from counted.attainment_rows
     or scorecard.indicators_met is distinct from counted.attainment_met
     or scorecard.scorecard_label
         is distinct from counted.attainment_met || '/' || counted.attainment_rows
+    or scorecard.indicators_met + scorecard.indicators_not_met
+        + scorecard.indicators_not_reported <> scorecard.indicators_total

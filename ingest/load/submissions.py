@@ -18,7 +18,7 @@ from datetime import datetime
 
 import psycopg
 
-from ingest.model import POVERTY, ParsedFile
+from ingest.model import POVERTY, TERM, ParsedFile
 from ingest.periods import parse_period
 from ingest.read.layout import SHEETS
 from ingest.receive.names import portable_path
@@ -108,6 +108,12 @@ def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> 
                     rows[parsed.sha256] += len(frame)
             _fault_point("between_sheets")
 
+        with conn.cursor().copy("copy raw.skipped_indicator_rows (submission_id, excel_row, "
+                                "indicator_code) from stdin") as copy:
+            for b in batch:  # rejected files too: their receipt says the same of these rows
+                term = b.parsed.sheets.get(TERM)
+                for excel_row, code in (term.skipped if term and ids[b.parsed.sha256] else ()):
+                    copy.write_row((ids[b.parsed.sha256], excel_row, code))
         with conn.cursor().copy(
             f"copy audit.validation_results ({', '.join(_FINDING_COLUMNS)}) from stdin"
         ) as copy:

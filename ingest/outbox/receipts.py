@@ -126,6 +126,9 @@ def _details(conn: psycopg.Connection, subjects: list[dict]) -> dict:
     rows: dict[int, list[dict]] = defaultdict(list)
     for r in _fetch(conn, "receipt_sheet_rows", submission_ids=ids):
         rows[r["submission_id"]].append(r)
+    skipped: dict[int, list[str]] = defaultdict(list)
+    for r in _fetch(conn, "receipt_skipped_rows", submission_ids=ids):
+        skipped[r["submission_id"]].append(r["indicator_code"])
     findings: dict[int, list[Finding]] = defaultdict(list)
     for r in _fetch(conn, "receipt_findings", submission_ids=ids):
         findings[r["submission_id"]].append(Finding(
@@ -138,14 +141,14 @@ def _details(conn: psycopg.Connection, subjects: list[dict]) -> dict:
                     if s["outcome"] in LOADED and s["period"]})
     if pairs and conn.execute(query("receipt_marts_ready")).fetchone()[0]:
         keys = {"province_code": [p for p, _ in pairs], "period": [q for _, q in pairs]}
-        for name in ("versions", "scorecards", "rankings", "poverty"):
+        for name in ("versions", "scorecards", "rankings", "poverty", "former_provinces"):
             marts[name] = {(r["province_code"], r["period"]): r
                            for r in _fetch(conn, f"receipt_{name}", **keys)}
         indicators: dict[tuple, list[dict]] = defaultdict(list)
         for r in _fetch(conn, "receipt_attainment", **keys):
             indicators[(r["province_code"], r["period"])].append(r)
         marts["indicators"] = indicators
-    return {"rows": rows, "findings": findings, "marts": marts}
+    return {"rows": rows, "skipped": skipped, "findings": findings, "marts": marts}
 
 
 # ---------------------------------------------------------------- the text
@@ -194,8 +197,14 @@ _TEXT = {
         "figures_pending": "Số liệu tổng hợp của tỉnh (chỉ tiêu, xếp hạng thi đua, giảm nghèo)"
                            " sẽ được ghi vào biên nhận này sau khi kho dữ liệu được cập nhật.",
         "scorecard": "Chỉ tiêu nghị quyết nhiệm kỳ {term}: {label} chỉ tiêu đạt hoặc vượt",
-        "status": {"vuot": "vượt", "dat": "đạt", "chua_dat": "chưa đạt"},
-        "not_reported": "chưa đạt (chưa báo kết quả)",
+        "not_met": "{n} chưa đạt", "not_reported": "{n} chưa báo cáo kết quả",
+        "status": {"vuot": "vượt", "dat": "đạt", "chua_dat": "chưa đạt",
+                   "chua_bao_cao": "chưa báo cáo (chưa có kết quả)"},
+        "skipped": "{n} dòng chỉ tiêu để trống đã bỏ qua: {codes} (không có chỉ tiêu và kết quả:"
+                   " không phải chỉ tiêu của nghị quyết tỉnh, không tính vào tổng số)",
+        "former": "{name} (tỉnh từ 01/07/2025), kỳ {period}: {reported}/{expected} tỉnh cũ đã"
+                  " báo cáo giảm nghèo",
+        "former_partial": "; số cộng của tỉnh mới chưa đủ",
         "of_target": "kết quả {actual} / chỉ tiêu {target}",
         "rank": "Thi đua năm {year}, cụm \"{cluster}\": hạng {rank}/{n} (trong {n} tỉnh của cụm"
                 " đã có điểm năm {year}); {score}/{max} điểm",
@@ -255,8 +264,14 @@ _TEXT = {
         "figures_pending": "The province's figures (scorecard, emulation rank, poverty support) "
                            "will be added to this receipt once the warehouse is updated.",
         "scorecard": "Term indicators {term}: {label} met or exceeded",
-        "status": {"vuot": "exceeded", "dat": "met", "chua_dat": "not met"},
-        "not_reported": "not met (no result reported)",
+        "not_met": "{n} not met", "not_reported": "{n} not reported yet",
+        "status": {"vuot": "exceeded", "dat": "met", "chua_dat": "not met",
+                   "chua_bao_cao": "not reported (no result yet)"},
+        "skipped": "{n} blank indicator row(s) skipped: {codes} (neither a target nor a result:"
+                   " not an indicator of the province's resolution, not counted in the total)",
+        "former": "{name} (province from 1 July 2025), {period}: {reported}/{expected} former "
+                  "provinces have reported poverty support",
+        "former_partial": "; the new province's sum is still partial",
         "of_target": "result {actual} / target {target}",
         "rank": "Emulation {year}, cluster \"{cluster}\": rank {rank}/{n} (among the {n} "
                 "provinces of the cluster scored for {year}); {score}/{max} points",
@@ -320,12 +335,13 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
     lines = [t["figures"].format(period=s["period"])]
     card = marts["scorecards"].get(key)
     if card:
-        lines.append("  " + t["scorecard"].format(term=card["term"],
-                                                  label=card["scorecard_label"]))
+        line = t["scorecard"].format(term=card["term"], label=card["scorecard_label"])
+        apart = [t[name].format(n=card[f"indicators_{name}"])
+                 for name in ("not_met", "not_reported") if card[f"indicators_{name}"]]
+        lines.append("  " + line + (f" ({'; '.join(apart)})" if apart else ""))
         for ind in marts["indicators"].get(key, []):
             name = (ind["indicator_name_en"] if lang == "en" else None) or ind["indicator_name"]
-            status = (t["status"].get(ind["status"], ind["status"])
-                      if ind["actual_value"] is not None else t["not_reported"])
+            status = t["status"].get(ind["status"], ind["status"])
             detail = t["of_target"].format(actual=_amount(ind["actual_value"], ind["unit"]),
                                            target=_amount(ind["target_value"], ind["unit"]))
             if ind["attainment_pct"] is not None:
@@ -368,6 +384,12 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
             if pov[field] is not None:
                 parts.append(t[label].format(n=_num(pov[field])))
         lines.append(f"  {t['poverty']}: " + "; ".join(parts))
+    former = marts.get("former_provinces", {}).get(key)
+    if former:
+        lines.append("  " + t["former"].format(
+            name=former["province_name_2025"], period=s["period"],
+            reported=former["units_reported"], expected=former["units_expected"])
+            + ("" if former["is_complete"] else t["former_partial"]))
     return lines
 
 
@@ -438,6 +460,9 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
         version = t["not_versioned"]
     lines.append(f"{t['version']}: {version}")
     lines.append(_taken(s, details, lang))
+    skipped = details["skipped"].get(s["submission_id"])
+    if skipped:
+        lines.append(t["skipped"].format(n=len(skipped), codes=", ".join(skipped)))
     if event != "duplicate":
         lines.append(t[f"todo_{outcome}"].format(folder=inbox_folder))
     elif outcome == "rejected":

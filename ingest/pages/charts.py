@@ -13,8 +13,10 @@ from collections import defaultdict
 FONT_FAMILY = ('"Noto Sans", "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", '
                '"Liberation Sans", sans-serif')
 
-STATUS_COLOURS = {"vuot": "#1a7f37", "dat": "#4ac26b", "chua_dat": "#cf222e"}
-STATUS_LABELS = {"vuot": "vượt / exceeded", "dat": "đạt / met", "chua_dat": "chưa đạt / not met"}
+STATUS_COLOURS = {"vuot": "#1a7f37", "dat": "#4ac26b", "chua_dat": "#cf222e",
+                  "chua_bao_cao": "#8c959f"}
+STATUS_LABELS = {"vuot": "vượt / exceeded", "dat": "đạt / met", "chua_dat": "chưa đạt / not met",
+                 "chua_bao_cao": "chưa báo cáo / not reported"}
 ROLE_COLOURS = {"truong": "#b7791f", "pho": "#6b7a90", None: "#2f6fb3"}
 ROLE_LABELS = {"truong": "cụm trưởng / leader", "pho": "cụm phó / deputy"}
 
@@ -34,15 +36,18 @@ def _layout(title: str, height: int, **extra) -> dict:
 
 
 def scorecard_bars(latest: list[dict]) -> dict:
-    """Each province's latest scorecard as one stacked bar: exceeded, met, not met."""
+    """Each province's latest scorecard as one stacked bar: exceeded, met, not met, not reported
+    (apart: an indicator with no result yet is not a failed one)."""
     rows = sorted(latest, key=lambda r: (r["met_pct"] or 0, r["province_code"]))
     labels = [f'{r["province_code"]} {r["province_name"]} ({r["period"]})' for r in rows]
     parts = [
         ("vượt / exceeded", [r["indicators_exceeded"] for r in rows], STATUS_COLOURS["vuot"]),
         ("đạt / met", [r["indicators_met"] - r["indicators_exceeded"] for r in rows],
          STATUS_COLOURS["dat"]),
-        ("chưa đạt / not met", [r["indicators_total"] - r["indicators_met"] for r in rows],
+        ("chưa đạt / not met", [r["indicators_not_met"] for r in rows],
          STATUS_COLOURS["chua_dat"]),
+        ("chưa báo cáo / not reported", [r["indicators_not_reported"] for r in rows],
+         STATUS_COLOURS["chua_bao_cao"]),
     ]
     data = [{"type": "bar", "orientation": "h", "name": name, "y": labels, "x": values,
              "marker": {"color": colour},
@@ -123,22 +128,51 @@ def cluster_ranking(cluster_name: str, by_year: dict[int, list[dict]]) -> dict:
         if len(years) > 1 else [])}
 
 
+# plotly's default colours, named so a group's partial points take its line's colour
+PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692",
+           "#b6e880", "#ff97ff", "#fecb52")
+
+
+def partial_label(row: dict) -> str:
+    """'1/3 tỉnh': how many of the provinces a partial sum adds up reported."""
+    return f'{row["units_reported"]}/{row["units_expected"]} tỉnh'
+
+
 def poverty_over_time(series: dict[str, dict[str, list[dict]]], measure: str,
                       title: str, axis: str) -> dict:
     """Lines over the annual periods, one per group; a selector switches the grouping
     (region, cluster, province of 2025). `series` maps grouping -> group -> rows with
-    period, period_end_date and the measure."""
+    period, period_end_date, the measure and the marts' completeness (is_complete,
+    units_reported, units_expected). A partial sum (some provinces not reported) is no point of
+    the line, so it never draws a fall: it is a hollow marker of its own, labelled "1/3 tỉnh"."""
     groupings = list(series)
     data, owner = [], []
     for grouping in groupings:
-        for group, rows in series[grouping].items():
+        for i, (group, rows) in enumerate(series[grouping].items()):
             rows = sorted(rows, key=lambda r: r["period_end_date"])
+            colour = PALETTE[i % len(PALETTE)]
             data.append({
                 "type": "scatter", "mode": "lines+markers", "name": group,
-                "visible": grouping == groupings[0],
-                "x": [r["period"] for r in rows], "y": [r[measure] for r in rows],
+                "visible": grouping == groupings[0], "legendgroup": f"{grouping}|{group}",
+                "x": [r["period"] for r in rows],
+                "y": [r[measure] if r["is_complete"] else None for r in rows],
+                "connectgaps": False, "line": {"color": colour}, "marker": {"color": colour},
                 "hovertemplate": f"{group} %{{x}}: %{{y}}<extra></extra>"})
             owner.append(grouping)
+            partial = [r for r in rows if not r["is_complete"]]
+            if partial:
+                data.append({
+                    "type": "scatter", "mode": "markers+text",
+                    "name": f"{group} (chưa đủ / partial)", "showlegend": False,
+                    "visible": grouping == groupings[0], "legendgroup": f"{grouping}|{group}",
+                    "x": [r["period"] for r in partial], "y": [r[measure] for r in partial],
+                    "text": [partial_label(r) for r in partial], "textposition": "top center",
+                    "textfont": {"size": 10, "color": colour},
+                    "marker": {"symbol": "circle-open", "size": 10, "color": colour,
+                               "line": {"width": 2}},
+                    "hovertemplate": f"{group} %{{x}}: %{{y}} — chưa đủ, %{{text}} đã báo cáo / "
+                                     "partial, %{text} reported<extra></extra>"})
+                owner.append(grouping)
     buttons = [{"label": grouping, "method": "update",
                 "args": [{"visible": [o == grouping for o in owner]}]} for grouping in groupings]
     # periods on a category axis in date order (a period is a span, not a day)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
 
 from ingest.pages import charts
 from ingest.pages.data import SiteData, period_key
 
-CENT = Decimal("0.01")
 NO_CLUSTER = "(chưa xếp cụm / no cluster)"
 PROVINCE_GROUPING = "tỉnh 2025 / province"
-GROUPINGS = {  # dashboard label -> column of poverty_support_by_province_2025
-    "vùng / region": "region_name",
-    "cụm thi đua / cluster": "cluster_name",
-    PROVINCE_GROUPING: "province_name_2025",
+GROUPINGS = {  # dashboard label -> poverty_support_rollups.grouping (or the 2025 provinces)
+    "vùng / region": "region",
+    "cụm thi đua / cluster": "cluster",
+    PROVINCE_GROUPING: PROVINCE_GROUPING,
 }
 
 
@@ -64,34 +62,21 @@ def unclustered_years(data: SiteData) -> list[int]:
 
 
 def poverty_groups(data: SiteData) -> dict[str, dict[str, list[dict]]]:
-    """Annual outcomes on the 2025 map, summed per region, per cluster and per province."""
+    """Annual outcomes on the 2025 map per region, per cluster and per province, as the marts
+    sum them (poverty_support_rollups, poverty_support_by_province_2025), each row with its
+    completeness (units_reported / units_expected, is_complete): the pages add nothing up."""
+    sources = {"region": [], "cluster": [], PROVINCE_GROUPING: data.poverty_2025}
+    for row in data.poverty_rollups:
+        sources[row["grouping"]].append(row)
     series: dict[str, dict[str, list[dict]]] = {}
-    for label, column in GROUPINGS.items():
-        sums: dict[tuple, dict] = {}
-        for row in data.poverty_2025:
+    for label, key in GROUPINGS.items():
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for row in sources[key]:
             if row["period_kind"] != "annual":
                 continue
-            group = row[column] or NO_CLUSTER
-            key = (group, row["period"])
-            total = sums.setdefault(key, {
-                "group": group, "period": row["period"],
-                "period_start_date": row["period_start_date"],
-                "period_end_date": row["period_end_date"], "households_out_of_poverty": None,
-                "poor_households_start": None, "provinces_reported": 0,
-                "provinces_expected": 0})
-            for measure in ("households_out_of_poverty", "poor_households_start"):
-                if row[measure] is not None:
-                    total[measure] = (total[measure] or 0) + row[measure]
-            total["provinces_reported"] += row["provinces_reported"]
-            total["provinces_expected"] += row["provinces_expected"]
-        groups: dict[str, list[dict]] = defaultdict(list)
-        for total in sums.values():
-            poor, out = total["poor_households_start"], total["households_out_of_poverty"]
-            # rounded as PostgreSQL's round() does in the marts (half away from zero)
-            total["out_of_poverty_rate_pct"] = (
-                float((Decimal(out) * 100 / Decimal(poor)).quantize(CENT, ROUND_HALF_UP))
-                if poor and out is not None else None)
-            groups[total["group"]].append(total)
+            group = (row["province_name_2025"] if key == PROVINCE_GROUPING
+                     else row["group_name"]) or NO_CLUSTER
+            groups[group].append({**row, "group": group})
         series[label] = dict(sorted(groups.items()))
     return series
 

@@ -194,6 +194,9 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
     values: dict[str, list] = {c: [] for c in columns}  # column-wise: cheap frames
     texts: dict[str, list] = {c: [] for c in columns}  # the cells as written
     absent = [c.name for c in lay.columns if c.name not in headers]
+    # ChiTieu: a row with neither a target nor a result is no indicator of the report (§2)
+    figure_js = [j for j, c in mapping.items() if c.name in ("target_value", "actual_value")]
+    skipped: list[tuple[int, str]] = []
     for i in range(header_index + 1, len(rows)):
         row = rows[i]
         cells = [_cell_text(c) for c in row]
@@ -220,6 +223,9 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
             continue
         if total and lay.kind != POVERTY:
             continue  # totals of codes and points are not data
+        if lay.kind == TERM and not any(j < len(cells) and cells[j] for j in figure_js):
+            skipped.append((i + 1, re.sub(r"\s+", "", key_text).upper()))
+            continue
         values["excel_row"].append(i + 1)
         texts["excel_row"].append(i + 1)
         for j, col in mapping.items():
@@ -246,7 +252,7 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
     names = [c for c in texts if c != "excel_row"]
     as_written = {row: dict(zip(names, cells, strict=True)) for row, *cells in
                   zip(texts["excel_row"], *(texts[c] for c in names), strict=True)}
-    return SheetData(lay.kind, sheet.name, frame, as_written, headers)
+    return SheetData(lay.kind, sheet.name, frame, as_written, headers, skipped)
 
 
 def _value(col: Column, cell: object, header: str, sheet: str, row: int, findings: list[Finding]):

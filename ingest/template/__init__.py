@@ -2,7 +2,10 @@
 
 A workbook with a HuongDan sheet, ThongTin and the data sheets of the period, pre-filled with
 what the warehouse knows (province and period, the term's targets, the units of GiamNgheo; see
-`history`), printable (`form`), and checked as it is typed (`validation`). The reader accepts it
+`history`), printable (`form`), and checked as it is typed (`validation`). ChiTieu lists the
+indicators of the province's resolution where its history knows them, with spare rows to add
+one; else the whole catalogue, whose rows the province does not have stay blank and are skipped
+by the reader (contract §2). The reader accepts it
 back as soon as the shaded cells are filled in.
 """
 
@@ -117,14 +120,29 @@ def info_labels() -> dict[str, str]:
     return labels
 
 
+SPARE_INDICATOR_ROWS = 4  # rows a province adds an indicator of its resolution in
+
+
+def term_codes(history) -> list[str]:
+    """The indicators the ChiTieu sheet lists: those of the province's resolution where its
+    history knows them (a report of the same term under the same codes), in catalogue order;
+    the whole catalogue otherwise (the office leaves the rows it does not have blank)."""
+    catalogue = indicators_of("term")
+    own = [code for code in catalogue if code in history.targets]
+    return own or list(catalogue)
+
+
 def _term_sheet(wb, name: str, p: Period, t: Term, history) -> None:
     from ingest.template import form
     from ingest.template import validation as checks
 
     lay = SHEETS[TERM]
     catalogue = indicators_of("term")
+    codes = term_codes(history)
+    spare = SPARE_INDICATOR_ROWS if len(codes) < len(catalogue) else 0
     rows, formats = [], {}
-    for i, (code, indicator) in enumerate(catalogue.items()):
+    for i, code in enumerate(codes):
+        indicator = catalogue[code]
         target = history.targets.get(code)
         if target is not None and indicator.value_type == "percent" and 0 < target <= 100:
             # as a clerk types it: 85% is the cell 0,85, read back as 85 (contract §7)
@@ -134,19 +152,30 @@ def _term_sheet(wb, name: str, p: Period, t: Term, history) -> None:
             formats[(i, "target_value")] = "#,##0"
         rows.append({"indicator_code": code, "indicator_text": indicator.name_vi,
                      "unit_text": indicator.unit, "target_value": target})
-    source = (f"Chỉ tiêu nhiệm kỳ điền sẵn theo báo cáo kỳ {history.targets_period}; sửa nếu "
-              "nghị quyết thay đổi." if history.targets_period else
-              "Điền Chỉ tiêu nhiệm kỳ theo nghị quyết đại hội và Kết quả lũy kế đến kỳ này.")
+    rows += [{}] * spare
+    if history.targets_period:
+        source = (f"Các chỉ tiêu của nghị quyết tỉnh, chỉ tiêu điền sẵn theo báo cáo kỳ "
+                  f"{history.targets_period}; sửa nếu nghị quyết thay đổi, thêm chỉ tiêu ở "
+                  "dòng trống cuối bảng.")
+    else:
+        source = ("Danh mục chỉ tiêu: điền Chỉ tiêu nhiệm kỳ và Kết quả lũy kế cho các chỉ tiêu "
+                  "của nghị quyết tỉnh; để trống hẳn các dòng khác.")
     table = form.data_sheet(
         wb, TERM, f"HỘI LHPN {name.upper()} — CHỈ TIÊU NGHỊ QUYẾT NHIỆM KỲ {t.code} — LŨY KẾ "
         f"ĐẾN KỲ {p.code}", source, rows, {"target_value", "actual_value", "note"},
-        number_formats=formats)
-    codes = list(catalogue)
-    checks.add(table.ws, checks.codes(lay.column("indicator_code"), codes),
-               table.span("indicator_code"))
+        number_formats=formats,
+        input_cells={(len(codes) + k, "indicator_code") for k in range(spare)})
+    code_column = lay.column("indicator_code")
+    letter = table.letters["indicator_code"]
+    listed = f"{letter}{table.first_row}:{letter}{table.first_row + len(codes) - 1}"
+    checks.add(table.ws, checks.codes(code_column, list(catalogue)), listed)
+    if spare:
+        checks.add(table.ws, checks.added_code(code_column, list(catalogue)),
+                   f"{letter}{table.first_row + len(codes)}:{letter}{table.last_row}")
+    kinds = [catalogue[c].value_type == "count" for c in codes] + [False] * spare
     for whole in (True, False):
-        rows_of_kind = [table.first_row + i for i, c in enumerate(codes)
-                        if (catalogue[c].value_type == "count") == whole]
+        rows_of_kind = [table.first_row + i for i, is_count in enumerate(kinds)
+                        if is_count == whole]
         for column in ("target_value", "actual_value"):
             letter = table.letters[column]
             for r in rows_of_kind:  # one range per row: the custom formulas are relative to it

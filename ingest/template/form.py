@@ -135,9 +135,11 @@ class Table:
 
 def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, object]],
                inputs: set[str], *, header_hints: dict[str, str] | None = None,
-               number_formats: dict[tuple[int, str], str] | None = None) -> Table:
+               number_formats: dict[tuple[int, str], str] | None = None,
+               input_cells: set[tuple[int, str]] | None = None) -> Table:
     """Write one data sheet: STT + the layout's columns, `rows` pre-filled, the `inputs` columns
-    shaded and unlocked, the rest locked; then the signature block and the print setup."""
+    (and the single `input_cells`, (row index, column)) shaded and unlocked, the rest locked;
+    then the signature block and the print setup."""
     lay = SHEETS[kind]
     ws = wb.create_sheet(lay.sheet_name)
     header_hints = header_hints or {}
@@ -193,7 +195,7 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
                 height = max(height, _lines(str(values.get(col.name) or ""), widths[j - 1]))
             else:
                 cell.alignment = Alignment(vertical="top")
-            if col.name in inputs:
+            if col.name in inputs or (i, col.name) in (input_cells or ()):
                 cell.fill = INPUT_FILL
                 cell.protection = UNLOCKED
             fmt = number_formats.get((i, col.name))

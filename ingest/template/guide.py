@@ -45,6 +45,7 @@ def paragraphs(code: str, p: Period, t: Term, history, unit_words: str) -> list[
         (f"• {_label(TERM, 'actual_value')}: kết quả cộng dồn từ đầu nhiệm kỳ đến hết kỳ "
          f"{p.code}: một số (3.562), một tỷ lệ (71%) hoặc phân số đạt/tổng (3.562/5.000).",
          False),
+        *_term_rows(history),
     ]
     if p.kind == "annual":
         out += [
@@ -76,3 +77,25 @@ def paragraphs(code: str, p: Period, t: Term, history, unit_words: str) -> list[
          "được lưu.", False),
     ]
     return out
+
+
+def _term_rows(history) -> list[tuple[str, bool]]:
+    """Which rows ChiTieu lists and how to add or leave one (contract §2): the scorecard counts
+    the province's own indicators, the rows with a target."""
+    target, result = _label(TERM, "target_value"), _label(TERM, "actual_value")
+    code = _label(TERM, "indicator_code")
+    if history.targets_period:
+        rows = [(f"• Các dòng là chỉ tiêu của nghị quyết tỉnh (theo báo cáo kỳ "
+                 f"{history.targets_period}). Nghị quyết có thêm chỉ tiêu chưa có ở đây: ở một "
+                 f"dòng trống cuối bảng, chọn mã ở cột {code} rồi điền {target} và {result}. "
+                 "Chỉ tiêu không còn trong nghị quyết: xóa trắng cả hai ô đó.", False)]
+    else:
+        rows = [(f"• Bảng liệt kê cả danh mục chỉ tiêu. Chỉ điền các dòng là chỉ tiêu của nghị "
+                 f"quyết tỉnh; dòng nào tỉnh không có, để trống cả {target} và {result}.",
+                 False)]
+    return rows + [
+        (f"• Dòng để trống cả {target} và {result} không phải là chỉ tiêu của tỉnh: hệ thống bỏ "
+         "qua, không tính vào tổng số chỉ tiêu, và phiếu trả lời ghi rõ các dòng đã bỏ qua. "
+         f"Chỉ tiêu có trong nghị quyết nhưng chưa có kết quả: điền {target}, để trống {result}"
+         " — được tính vào tổng là 'chưa báo cáo' (không phải 'chưa đạt').", False),
+    ]

@@ -126,6 +126,14 @@ def codes(column: Column, allowed: list[str]) -> Check:
                  f"'{column.label}' phải là một mã trong danh mục: {', '.join(allowed)}.")
 
 
+def added_code(column: Column, allowed: list[str]) -> Check:
+    """A spare row's code: an indicator of the resolution the pre-filled rows do not list."""
+    return Check("list", None, f'"{",".join(allowed)}"', None, _title(column),
+                 "Chỉ dùng khi nghị quyết có thêm chỉ tiêu chưa có ở trên: chọn mã trong danh "
+                 "mục.",
+                 f"'{column.label}' phải là một mã trong danh mục: {', '.join(allowed)}.")
+
+
 def text(column: Column) -> Check:
     return Check("textLength", "lessThanOrEqual", str(TEXT_MAX), None, _title(column),
                  f"Ghi chú ngắn (tối đa {TEXT_MAX} ký tự).",

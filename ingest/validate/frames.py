@@ -129,10 +129,15 @@ def with_catalogue(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
         value_type = frame["indicator_code"].map(
             lambda c: catalogue[c].value_type if c in catalogue else None)
         is_count, is_percent = value_type == "count", value_type == "percent"
+        # empty exactly where a target has no result cell at all (a result that is no number
+        # is its own error, not also "not reported")
+        unreported = frame["target_value"].notna() & (frame["actual_text"].fillna("") == "")
         return frame.assign(
             count_target_value=frame["target_value"].where(is_count),
             count_actual_value=frame["actual_value"].where(is_count),
             percent_actual_value=frame["actual_value"].where(is_percent),
+            result_given=pd.Series(np.where(unreported, None, True), index=frame.index,
+                                   dtype="object"),
         )
     if kind == EMULATION:
         catalogue = indicators_of("emulation")

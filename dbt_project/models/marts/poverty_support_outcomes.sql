@@ -1,4 +1,6 @@
--- Poverty-support outcomes per province and annual or half-year period (current version).
+-- Poverty-support outcomes per province and annual or half-year period (current version). The
+-- half-year figures are part of the annual ones: annual_period_date (NULL on half-year rows) is
+-- the first date column, and poverty_support_annual / _half_year hold each kind alone (§4).
 with
 
 district_sums as (
@@ -11,6 +13,8 @@ final as (
 
     select
         {{ province_columns() }},
+        -- the first date column, so a BI tool's default time column (contract §4)
+        {{ annual_period_date() }} as annual_period_date,
         {{ period_columns() }},
         period_year,
         districts_reported,
@@ -25,9 +29,7 @@ final as (
         policy_loan_outstanding_vnd,
         livelihood_packages,
         five_no_three_clean_households,
-        round(
-            households_out_of_poverty * 100.0 / nullif(poor_households_start, 0), 2
-        ) as out_of_poverty_rate_pct,
+        {{ out_of_poverty_rate() }} as out_of_poverty_rate_pct,
         submission_id,
         source_file,
         submitted_at

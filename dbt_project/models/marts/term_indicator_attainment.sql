@@ -57,9 +57,10 @@ judged as (
             when direction = 'higher' and target_value <> 0
                 then round(actual_value / target_value * 100, 2)
         end as attainment_pct,
-        -- `lower` is the mirror image of `higher`; anything not judged better or equal
-        -- (including an unreported result) is chua_dat.
+        -- `lower` is the mirror image of `higher`. A target with no result is chua_bao_cao
+        -- (not reported yet, §2): counted in the scorecard's total, never as chua_dat.
         case
+            when actual_value is null then 'chua_bao_cao'
             when direction = 'lower' then
                 case
                     when actual_value < target_value then 'vuot'

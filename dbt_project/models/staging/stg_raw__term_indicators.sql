@@ -20,6 +20,10 @@ renamed as (
         note
 
     from source
+    -- A row with neither a target nor a result is no indicator of the report (contract §2).
+    -- The reader no longer loads such rows (raw.skipped_indicator_rows keeps them for the
+    -- receipt); this keeps the reports loaded before it from counting them.
+    where target_value is not null or actual_value is not null
 
 )
 

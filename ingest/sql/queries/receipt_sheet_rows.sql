@@ -2,6 +2,7 @@
 select submission_id, 'ChiTieu' as sheet, count(*) as data_rows, 0 as total_rows
 from raw.term_indicators
 where submission_id = any(%(submission_ids)s)
+  and (target_value is not null or actual_value is not null)  -- blank rows are no indicators
 group by submission_id
 union all
 select submission_id, 'ThiDua', count(*), 0

@@ -1,0 +1,74 @@
+-- Poverty-support outcomes summed per region and per emulation cluster of the 2025 map, per
+-- period, with how many of the group's provinces reported (in the code set of the period: the
+-- old provinces up to 2025-6T). The dashboard draws these; a partial sum says it is partial.
+with
+
+units as (
+
+    select * from {{ ref('int_poverty_support_units') }}
+
+),
+
+grouped as (
+
+    select
+        'region' as grouping,
+        region_code as group_code,
+        region_name as group_name,
+        units.*
+
+    from units
+
+    union all
+
+    select
+        'cluster' as grouping,
+        cluster_code as group_code,
+        cluster_name as group_name,
+        units.*
+
+    from units
+    where cluster_code is not null
+
+),
+
+summed as (
+
+    select
+        grouping,
+        group_code,
+        group_name,
+        {{ period_columns() }},
+        period_year,
+        count(*) filter (where is_reported) as units_reported,
+        count(*) as units_expected,
+        {{ poverty_measure_sums() }}
+
+    from grouped
+    group by
+        grouping, group_code, group_name, period, period_kind, period_start_date,
+        period_end_date, period_year
+
+),
+
+final as (
+
+    select
+        grouping,
+        group_code,
+        group_name,
+        {{ annual_period_date() }} as annual_period_date,
+        {{ period_columns() }},
+        period_year,
+        units_reported,
+        units_expected,
+        units_reported = units_expected as is_complete,
+        {{ poverty_measure_columns() }},
+        {{ out_of_poverty_rate() }} as out_of_poverty_rate_pct
+
+    from summed
+    where units_reported > 0
+
+)
+
+select * from final
