@@ -288,8 +288,9 @@ def _check_fields(table: list[list[str]], delimiter: str, cut: bool) -> None:
             wrong.append((i + 1, len(row) if len(row) < width else used))
     if not wrong:
         return
-    rows = ", ".join(f"{line} ({count})" for line, count in wrong[:5]) + (
-        f" … (+{len(wrong) - 5})" if len(wrong) > 5 else "")
+    more = f" … (+{len(wrong) - 5})" if len(wrong) > 5 else ""
+    rows_vi = "; ".join(f"dòng {line} có {count} ô" for line, count in wrong[:5]) + more
+    rows_en = "; ".join(f"line {line} has {count}" for line, count in wrong[:5]) + more
     fragment = cut and wrong[-1][0] == len(table)
     if fragment:
         vi_cut = " Dòng cuối bị cắt ngang: tệp có thể chưa được gửi xong; hãy gửi lại cả tệp."
@@ -299,15 +300,13 @@ def _check_fields(table: list[list[str]], delimiter: str, cut: bool) -> None:
         vi_cut = en_cut = ""
     comma = delimiter == ","
     raise UnreadableFile(
-        f"Số ô ở một số dòng khác số cột của dòng tiêu đề (dòng {header + 1}, {width} cột): "
-        f"dòng {rows} ô. "
+        f"Dòng tiêu đề (dòng {header + 1}) có {width} cột, nhưng {rows_vi}. "
         + ("Có lẽ số thập phân được viết bằng dấu phẩy (120,5) trong tệp phân cách bằng dấu "
            "phẩy: hãy đặt các số đó trong ngoặc kép (\"120,5\") hoặc lưu tệp với dấu chấm phẩy "
            "(;) làm dấu phân cách." if comma else
            "Hãy kiểm tra các dòng đó (thừa hoặc thiếu dấu chấm phẩy), hoặc đặt ô có dấu ; trong "
            "ngoặc kép.") + vi_cut,
-        f"Some rows do not have as many fields as the header (line {header + 1}, {width} "
-        f"columns): line {rows} fields. "
+        f"The header (line {header + 1}) has {width} columns, but {rows_en}. "
         + ("Decimals were probably written with a comma (120,5) in a comma-separated file: put "
            "such numbers in double quotes (\"120,5\") or save the file with semicolons (;) as "
            "the separator." if comma else
