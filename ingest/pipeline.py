@@ -391,6 +391,8 @@ class _Receiver:
         self.received_at: dict[str, datetime] = {}  # replayed files: when first received
         self.unremovable = {row[0]: Seen(*row[1:]) for row in conn.execute(
             "select path, size_bytes, mtime_ns, inode, device from audit.inbox_unremovable")}
+        for key in [k for k in self.unremovable if not os.path.lexists(local_path(k))]:
+            self._forget_unremovable(Path(local_path(key)))  # the operator took it away
 
     # ------------------------------------------------------------ who sent what
 

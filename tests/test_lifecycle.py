@@ -45,8 +45,8 @@ def receipts(home) -> set[str]:
 
 @pytest.fixture
 def read_only(monkeypatch):
-    """`read_only(*names)`: the inbox refuses to remove (unlink or rename) files with these
-    names, as a read-only share (EROFS) does; everything else behaves normally."""
+    """`read_only(*names)`: from now on the inbox refuses to remove (unlink or rename) files with
+    these names, as a read-only share (EROFS) does; everything else behaves normally."""
     refused: set[str] = set()
     real_unlink, real_rename = os.unlink, os.rename
 
@@ -62,7 +62,11 @@ def read_only(monkeypatch):
 
     monkeypatch.setattr(archive.os, "unlink", unlink)
     monkeypatch.setattr(archive.os, "rename", rename)
-    return lambda *names: refused.update(names)
+    def refuse(*names: str) -> None:
+        refused.clear()
+        refused.update(names)
+
+    return refuse
 
 
 def test_a_file_the_inbox_does_not_let_go_is_processed_once(home, db, read_only,
@@ -113,6 +117,13 @@ def test_a_file_the_inbox_does_not_let_go_is_processed_once(home, db, read_only,
     third = run()
     assert {r.source_file: r.event for r in third.results} == {"hong.xlsx": "rejected"}
     assert len(third.skipped) == 2
+
+    # the operator removes the files by hand: their records go with them
+    read_only()  # (nothing more refused)
+    for name in ("BC_60_2024.xlsx", "hong.xlsx", "lon.xlsx"):
+        (home.inbox / "60" / name).unlink()
+    assert run().results == []
+    assert db.execute("select count(*) from audit.inbox_unremovable").fetchone()[0] == 0
 
 
 def _chattr(flag: str, path: Path) -> bool:
