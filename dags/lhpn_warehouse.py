@@ -2,14 +2,17 @@
 ### lhpn_warehouse — bring the marts, status, pages and receipts up to date after an ingest run
 
 Scheduled on the asset `lhpn_raw_submissions`, which `lhpn_ingest` publishes whenever a run
-processed a file (accepted, rejected or duplicate). Trigger it by hand with `full_refresh` to
-rebuild everything, or with a dbt `select` to build part of the project.
+processed a file (accepted, rejected or duplicate), **or** daily at 00:05 Vietnam time with no new
+file: the status is judged against today (contract §7), so a report not sent turns from
+`not_due` into `missing` the day after its due date even when nothing arrives. Trigger it by hand
+with `full_refresh` to rebuild everything, or with a dbt `select` to build part of the project.
 
 1. `dbt_build` — `ingest.marts.build.refresh_marts()`: one `dbt build` run in-process with
    dbtRunner (one parse, dbt's own dependency-ordered threads), of only what the ingest run made
-   stale: every model when accepted data changed, the three marts that also read rejected files
-   (`submission_status`, `submission_versions`, `validation_findings`) when only rejected files
-   arrived, nothing when nothing changed. It fails by itself only when dbt failed without
+   stale: every model when accepted data changed or the day changed since the last build (the
+   calendar), the marts that also read rejected files (`submission_status`, `reporting_rounds`,
+   `submission_versions`, `validation_findings`) when only rejected files arrived, nothing when
+   nothing changed. It fails by itself only when dbt failed without
    any node to blame (a compile error, the database down); a failed model or test is shown by 2.
 2. `publish_marts` — emits the `lhpn_marts` asset event right away when something was built and
    every model and test passed; skipped (no event) otherwise.
@@ -26,14 +29,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, TriggerRule, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, TriggerRule, dag, task
 
 from ingest.assets import MARTS, RAW_SUBMISSIONS
 
 
 @dag(
     dag_id="lhpn_warehouse",
-    schedule=RAW_SUBMISSIONS,
+    # new data, or just after midnight in Vietnam: the calendar moves without files
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("5 0 * * *", timezone="Asia/Ho_Chi_Minh"),
+        assets=RAW_SUBMISSIONS,
+    ),
     start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Ho_Chi_Minh"),
     catchup=False,
     max_active_runs=1,

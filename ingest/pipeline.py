@@ -31,6 +31,7 @@ from ingest.read.limits import mb
 from ingest.receive import archive, settle
 from ingest.receive.inbox import MAX_DEPTH, folder_province, list_inbox
 from ingest.receive.names import display_name, local_path, portable_path, sidecar_name
+from ingest.receive.seen import first_seen
 from ingest.receive.settle import Seen
 from ingest.settings import Home
 from ingest.warehouse import query
@@ -230,7 +231,7 @@ class _Received:
 
 def process_files(paths: list[str], *, run_id: str | None = None, trigger: str = "cli",
                   progress: Callable[[FileResult, int, int], None] | None = None,
-                  received_at: dict[str, datetime] | None = None) -> RunSummary:
+                  replayed: dict[str, tuple[datetime, bool]] | None = None) -> RunSummary:
     """Receive (settle, archive), read (in worker processes), validate and load the files, in
     chunks of at most CHUNK_FILES (so the locks, the bytes held in memory and the transactions
     of a run stay bounded however many files wait), loading up to LOAD_BATCH files per
@@ -264,7 +265,7 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
                                           "pid": os.getpid(), "host": socket.gethostname()})
         try:
             receiver = _Receiver(conn, run_id, data_home, finish, summary)
-            receiver.received_at = received_at or {}  # `lhpn rebuild`: as first received
+            receiver.replayed = replayed or {}  # `lhpn rebuild`: (first seen, backfill)
             for start in range(0, len(paths), CHUNK_FILES):
                 _process_chunk(conn, receiver, summary, paths[start:start + CHUNK_FILES])
         except BaseException:
@@ -300,11 +301,9 @@ def _process_chunk(conn: psycopg.Connection, receiver: _Receiver, summary: RunSu
     try:
         arrived = [item for item in arrived if item.parsed.sha256 in claimed]
         # the order files were received in, beside their bytes: what `lhpn rebuild` replays
-        if not receiver.received_at:  # (a replay is already in it)
+        if not receiver.replayed:  # (a replay is already in it)
             archive.append_manifest(receiver.home.archive, [
-                archive.manifest_entry(receiver.run_id, item.parsed.sha256, item.archive_path,
-                                       receiver.relative(item.path), item.received_at)
-                for item in arrived])
+                receiver.manifest_entry(item) for item in arrived])
         with conn.cursor() as cur:
             cur.executemany(query("log_event"), [
                 load.log_row(receiver.run_id, item.parsed.sha256, item.parsed.source_file,
@@ -388,7 +387,8 @@ class _Receiver:
         self.finish = finish
         self.render: Callable[[ParsedFile], str] = render_report
         self.summary = summary
-        self.received_at: dict[str, datetime] = {}  # replayed files: when first received
+        # `lhpn rebuild`: inbox path -> (when first seen, backfill) of each replayed file
+        self.replayed: dict[str, tuple[datetime, bool]] = {}
         self.unremovable = {row[0]: Seen(*row[1:]) for row in conn.execute(
             "select path, size_bytes, mtime_ns, inode, device from audit.inbox_unremovable")}
         for key in [k for k in self.unremovable if not os.path.lexists(local_path(k))]:
@@ -400,6 +400,14 @@ class _Receiver:
         """The folder containment starts from: the inbox for inbox files."""
         inbox = self.home.inbox
         return inbox if path.is_relative_to(inbox) and path != inbox else None
+
+    def manifest_entry(self, item: _Received) -> dict:
+        """The line of `archive/ingest-log.jsonl` for a received file."""
+        return {"run_id": self.run_id, "sha256": item.parsed.sha256,
+                "archive_path": item.archive_path, "inbox_path": self.relative(item.path),
+                "received_at": item.received_at.isoformat(),
+                "modified_at": datetime.fromtimestamp(item.seen.mtime, UTC).isoformat(),
+                "backfill": settings.backfill()}
 
     def relative(self, path: Path) -> str:
         """The path below the inbox (`<folder>/<name>`), any bytes, as text."""
@@ -479,8 +487,13 @@ class _Receiver:
         sha = hashlib.sha256(data).hexdigest()
         archived = archive.archive_bytes(self.home.archive, sha, path.suffix, data)
         name, province = self._names(path)
-        received_at = self.received_at.get(portable_path(str(path))) or datetime.fromtimestamp(
-            min(seen.mtime, time.time()), UTC)
+        # received = first seen by the warehouse, never the mtime a copy keeps (contract §7)
+        replayed = self.replayed.get(portable_path(str(path)))
+        received_at = first_seen(self.conn, sha, path, province, seen,
+                                 replayed[1] if replayed else settings.backfill())
+        if replayed:  # `lhpn rebuild`: first seen when the archive says it was
+            received_at = self.conn.execute(query("replay_seen"), {
+                "sha256": sha, "first_seen_at": replayed[0]}).fetchone()[0]
         return _Received(path, ParsedFile(path, name, province, sha, len(data)), data,
                          str(archived.relative_to(self.home.root)), received_at, seen)
 
@@ -570,11 +583,9 @@ class _Receiver:
         for item in young:
             self.defer(item.path, "looks cut short (the rest may still be coming); left for "
                                   "the next run")
-        if young and not self.received_at:  # a replay does not defer again
+        if young and not self.replayed:  # a replay does not defer again
             archive.append_manifest(self.home.archive, [
-                {**archive.manifest_entry(self.run_id, item.parsed.sha256, item.archive_path,
-                                          self.relative(item.path), item.received_at),
-                 "deferred": True} for item in young])
+                {**self.manifest_entry(item), "deferred": True} for item in young])
         return [item for item in items if item not in young]
 
     def defer(self, path: Path, why: str) -> None:

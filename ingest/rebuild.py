@@ -72,7 +72,7 @@ def rebuild(*, build: bool = True,
         for number, run in enumerate(runs, 1):
             shutil.rmtree(stage, ignore_errors=True)
             staged, received = _stage(data_home.root, stage, data_home.inbox, run)
-            summary = process_files(list(staged), trigger="rebuild", received_at=received)
+            summary = process_files(list(staged), trigger="rebuild", replayed=received)
             _restore_paths(url, staged)
             counts = summary.as_dict()
             totals["files"] += counts["files"]
@@ -97,8 +97,9 @@ def rebuild(*, build: bool = True,
 
 def _stage(root: Path, stage: Path, real_inbox: Path, run: list[dict]
            ) -> tuple[dict[str, Path], dict]:
-    """Copy one run's archived files under their inbox folders and names; (staged path ->
-    original inbox path, staged path -> when first received)."""
+    """Copy one run's archived files under their inbox folders and names, with the
+    modification time they came with; (staged path -> original inbox path, staged path ->
+    (when first received, backfill))."""
     staged: dict[str, Path] = {}
     received: dict[str, datetime] = {}
     for entry in run:
@@ -109,10 +110,11 @@ def _stage(root: Path, stage: Path, real_inbox: Path, run: list[dict]
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((root / entry["archive_path"]).read_bytes())
         when = datetime.fromisoformat(entry["received_at"])
-        os.utime(target, (when.timestamp(), when.timestamp()))
+        modified = datetime.fromisoformat(entry.get("modified_at") or entry["received_at"])
+        os.utime(target, (modified.timestamp(), modified.timestamp()))  # as it came
         key = portable_path(str(target))
         staged[key] = real_inbox / rel
-        received[key] = when
+        received[key] = (when, bool(entry.get("backfill")))
     return staged, received
 
 

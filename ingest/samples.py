@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from ingest import settings
 from ingest.model import EMULATION, POVERTY, TERM
 from ingest.periods import parse_period, term_for
 from ingest.read.layout import SHEETS
@@ -45,7 +46,7 @@ class Report:
         if self.province_name is None:
             self.province_name = province_name(self.province_code, period) or "?"
         if self.report_date is None and period is not None:
-            self.report_date = min(period.end, date.today())
+            self.report_date = min(period.end, settings.today())
 
 
 def info_rows(report: Report) -> list[tuple[str, object]]:
@@ -300,7 +301,8 @@ SAMPLE_PROVINCES = ("51", "49", "56", "54", "52", "35", "60")
 
 
 def _dropped_on(path: Path, day: date) -> Path:
-    """Date the file as if the province had dropped it that day (the received time)."""
+    """Date the file as if the province had saved it that day: its modification time, kept as
+    file_modified_at (received is when the warehouse first sees it, contract §7)."""
     stamp = datetime.combine(day, datetime.min.time()).replace(hour=9).timestamp()
     os.utime(path, (stamp, stamp))
     return path

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_TIME_ZONE = "Asia/Ho_Chi_Minh"  # the clerks' clock: due dates and "today" (contract §7)
+LOCAL_TIME = ZoneInfo(LOCAL_TIME_ZONE)
 
 
 @dataclass(frozen=True)
@@ -144,3 +148,23 @@ def poison_failures() -> int:
 def workers() -> int:
     """Processes for parsing large runs (LHPN_WORKERS, default: the machine's cores)."""
     return max(1, int(os.environ.get("LHPN_WORKERS") or os.cpu_count() or 1))
+
+
+def today() -> date:
+    """Today's date for everything the calendar decides (contract §6, §7): LHPN_TODAY
+    (YYYY-MM-DD) when it is set, so tests and rehearsals can move it; else the date in Vietnam.
+    Validation ("a period after today"), the dbt build (var `today`), status, reminders and the
+    sample reports all take it from here."""
+    value = (os.environ.get("LHPN_TODAY") or "").strip()
+    if value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"LHPN_TODAY must be a date YYYY-MM-DD, not {value!r}") from exc
+    return datetime.now(LOCAL_TIME).date()
+
+
+def backfill() -> bool:
+    """LHPN_BACKFILL=1 (or `lhpn run --backfill`): the run imports history on purpose, so its
+    files get on_time NULL in the marts, never a false late (contract §7)."""
+    return (os.environ.get("LHPN_BACKFILL") or "").strip().lower() in {"1", "true", "yes", "on"}

@@ -47,8 +47,8 @@ def home(lhpn_home, warehouse_url):
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         conn.execute(
             "truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
-            " raw.poverty_support, audit.runs, audit.ingest_log, audit.validation_results"
-            " restart identity cascade"
+            " raw.poverty_support, audit.runs, audit.ingest_log, audit.validation_results,"
+            " audit.inbox_seen, audit.inbox_unremovable restart identity cascade"
         )
     return data_home.ensure()
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.airflow
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "dags"
-DAG_IDS = {"lhpn_ingest", "lhpn_warehouse"}
+DAG_IDS = {"lhpn_ingest", "lhpn_warehouse", "lhpn_calendar"}
 HEAVY_MODULES = ("pandas", "dbt", "great_expectations", "ingest.pipeline", "ingest.marts.build",
                  "psycopg", "openpyxl")
 
@@ -45,6 +45,9 @@ if not bag.import_errors:
         "ingest_timetable": type(ingest.timetable).__name__,
         "inbox_watchers": [w.name for w in ingest.timetable.asset_condition.watchers],
         "warehouse_schedule": marts.timetable.asset_condition.name,
+        "warehouse_timetable": type(marts.timetable).__name__,
+        "warehouse_cron": marts.timetable.timetable.expression,
+        "calendar_cron": bag.get_dag("lhpn_calendar").timetable.expression,
         "outlets": [a.name for a in ingest.get_task("publish_raw_submissions").outlets],
         "retries": ingest.get_task("process_batch").retries,
         "timeout": ingest.get_task("process_batch").execution_timeout.total_seconds(),
@@ -170,6 +173,9 @@ def test_dag_definitions(parsed):
     assert d["ingest_timetable"] == "AssetOrTimeSchedule"
     assert d["inbox_watchers"] == ["lhpn_inbox_watcher"]
     assert d["warehouse_schedule"] == "lhpn_raw_submissions"
+    # the marts follow the calendar without files: a time leg just after midnight in Vietnam
+    assert d["warehouse_timetable"] == "AssetOrTimeSchedule"
+    assert d["warehouse_cron"] == "5 0 * * *" and d["calendar_cron"] == "10 0 * * *"
     assert d["outlets"] == ["lhpn_raw_submissions"]
     assert d["retries"] >= 1 and d["timeout"] > 0 and d["doc"]
     assert "lhpn" in d["tags"][0] and "lhpn" in d["tags"][1]
@@ -398,7 +404,7 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     assert _raw_events(airflow_env)[-1] == (0, 1)
     assert status_build["state"] == "success", status_build
     assert set(status_build["map_names"].values()) == {
-        "submission_status", "submission_versions", "validation_findings"}
+        "submission_status", "reporting_rounds", "submission_versions", "validation_findings"}
     assert _status(db, "22", "2024") == "rejected"
     assert status_build["tasks"]["refresh_outputs"] == "success"
     assert "BC_22_nam_2024.xlsx" in validation_page.read_text(encoding="utf-8")
@@ -431,3 +437,19 @@ def _raw_events(env: dict) -> list[tuple[int, int]]:
 def _airflow_db_url(env: dict) -> str:
     return env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://",
                                                               "postgresql://")
+
+
+@pytest.mark.slow
+def test_calendar_dag_reminds_the_provinces_with_nothing_accepted(home, db, airflow_env):
+    """dag.test() of lhpn_calendar on 13 December 2026 (LHPN_TODAY): the status is judged for
+    that day, and the one round with a stage due (2026, T-3) gets a mapped task whose label lists
+    the 34 provinces reminded; each gets its notice."""
+    env = {**airflow_env, "LHPN_TODAY": "2026-12-13"}
+    proc = _run(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS), "lhpn_calendar"],
+                Path(airflow_env["AIRFLOW_HOME"]) / "dag_test_calendar.log")
+    [run] = _results(proc.stdout)
+    assert run["state"] == "success", run
+    [label] = run["map_names"].values()
+    assert label.startswith("2026 T-3: 01 04 08 ") and len(label.split(": ")[1].split()) == 34
+    notices = sorted(p.parent.name for p in home.outbox.glob("*/nhac_nho_2026_T-3.txt"))
+    assert notices == label.split(": ")[1].split()

@@ -242,16 +242,6 @@ def test_progress_callback_sees_every_file(home):
     assert seen == [(1, 2), (2, 2)]
 
 
-def test_received_time_is_when_the_file_was_dropped(home, db):
-    path = drop(home.inbox, report("60", "2024"))
-    dropped = time.time() - 3 * 86400
-    os.utime(path, (dropped, dropped))
-    run()
-    received = db.execute("select extract(epoch from received_at) from raw.submissions"
-                          ).fetchone()[0]
-    assert abs(float(received) - dropped) < 1
-
-
 def test_sheet_names_match_loosely_and_reports_use_them_as_written(home, db):
     from openpyxl import load_workbook
 

@@ -268,7 +268,7 @@ def test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck(home, db, tmp_pat
         # a fresh warehouse and the same inbox
         db.execute("truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
                    " raw.poverty_support, audit.runs, audit.ingest_log,"
-                   " audit.validation_results restart identity cascade")
+                   " audit.validation_results, audit.inbox_seen restart identity cascade")
         for folder in (home.inbox, home.outbox, home.quarantine, home.reports):
             shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(keep, home.inbox)

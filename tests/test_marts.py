@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,6 +28,8 @@ MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
 SPLIT_MARTS = ("poverty_support_annual", "poverty_support_half_year", "poverty_support_rollups")
 # Marts of the pages (issue 13): what BI may see of files and findings, the 2025 roll-up.
 PAGE_MARTS = ("submission_versions", "validation_findings", "poverty_support_by_province_2025")
+# The reporting rounds of contract §9 (issue 18): one row per round, no province columns.
+ROUND_MARTS = ("reporting_rounds",)
 CRITERIA_MAX = {"TD01": 15, "TD02": 20, "TD03": 20, "TD04": 10, "TD05": 15, "TD06": 10,
                 "TD07": 5, "TD08": 5}
 _serial = itertools.count(1)
@@ -160,16 +164,27 @@ SCENARIOS = [
 ]
 
 
+TODAY = "2026-12-04"  # the marts are judged against LHPN_TODAY: 11 days before the 2026 due date
+
+
 @pytest.fixture(scope="module")
-def built(lhpn_home, warehouse_url) -> dict:
-    """Load every scenario into an empty raw schema and build the marts once."""
+def built(lhpn_home, warehouse_url) -> Iterator[dict]:
+    """Load every scenario into an empty raw schema and build the marts once, on TODAY."""
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         conn.execute("truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
                      " raw.poverty_support restart identity cascade")
         with conn.transaction():
             for sub in SCENARIOS:
                 insert(conn, sub)
-    return marts.build_marts(unit_tests=True)
+    before = os.environ.get("LHPN_TODAY")
+    os.environ["LHPN_TODAY"] = TODAY
+    try:
+        yield marts.build_marts(unit_tests=True)
+    finally:
+        if before is None:
+            os.environ.pop("LHPN_TODAY", None)
+        else:
+            os.environ["LHPN_TODAY"] = before
 
 
 @pytest.fixture
@@ -313,9 +328,16 @@ def test_poverty_sums_district_rows_only(q):
 def test_submission_status_expected_periods(q):
     rows = q("select * from marts.submission_status")
     keys = {(r["province_code"], r["period"]) for r in rows}
-    annual = [r for r in rows if r["is_scheduled"]]
-    assert len(annual) == 63 * 6 + 34                    # 2019..2024 old codes, 2025 new codes
+    scheduled = [r for r in rows if r["is_scheduled"]]
+    # every annual and half-year round begun by 4 Dec 2026: up to 2024 and 2025-6T on the 63
+    # old codes (6 + 7 rounds), 2025, 2026-6T and 2026 on the 34 new ones, with no 2026 file
+    assert len(scheduled) == 63 * 13 + 34 * 3
     assert ("35", "2025") not in keys and ("37", "2025") in keys
+    this_year = [r for r in scheduled if r["period"] in ("2026", "2026-6T")]
+    assert len({r["province_code"] for r in this_year}) == 34 and len(this_year) == 68
+    assert {r["status"] for r in this_year if r["period"] == "2026"} == {"not_due"}
+    assert {r["status"] for r in this_year if r["period"] == "2026-6T"} == {"missing"}
+    assert not any(r["period"] in ("2027", "2027-6T") for r in rows)
     assert {("60", "GK-2023"), ("35", "2025-6T"), ("49", "2023-6T")} <= keys
     assert all(r["province_name"] for r in rows)
     assert not any(r["period"] is None for r in rows)    # the unreadable rejected file
@@ -333,13 +355,30 @@ def test_submission_status_missing_late_and_rejected(q):
     assert (late["status"], late["latest_version"], late["on_time"]) == (
         "accepted_with_warnings", 2, False)
     assert late["first_received_at"] == vn("2024-12-20 08:00")
+    assert (late["due_date"], late["days_late"]) == (date(2024, 12, 15), 5)
     assert rows[("64", "2023")]["on_time"] is False      # 01:00 on 16 Dec in Vietnam
     assert rows[("35", "2025-6T")]["on_time"] is True
     assert rows[("60", "GK-2023")]["on_time"] is None    # reviews have no due date
     rejected = rows[("22", "2024")]
     assert (rejected["received"], rejected["status"], rejected["latest_version"]) == (
         True, "rejected", None)
-    assert rejected["on_time"] is False
+    assert rejected["on_time"] is True                   # its first file came by the due date
+    assert (missing["days_late"], missing["status_date"]) == (
+        (date(2026, 12, 4) - date(2019, 12, 15)).days, date(2026, 12, 4))
+
+
+def test_reporting_rounds_count_from_the_status(q):
+    rounds = {r["period"]: r for r in q("select * from marts.reporting_rounds")}
+    assert len(rounds) == 16                             # 2019-6T .. 2026, annual and half-year
+    r2026 = rounds["2026"]
+    assert (r2026["provinces_expected"], r2026["not_due"], r2026["received"]) == (34, 34, 0)
+    assert (r2026["due_date"], r2026["days_to_due"]) == (date(2026, 12, 15), 11)
+    assert r2026["is_open"] and r2026["is_current"] and r2026["reminder_stage"] == "T-14"
+    r2024 = rounds["2024"]
+    assert (r2024["provinces_expected"], r2024["received"], r2024["accepted"],
+            r2024["rejected"], r2024["missing"], r2024["late"]) == (63, 3, 2, 1, 60, 61)
+    assert not r2024["is_open"] and r2024["reminder_stage"] is None
+    assert [p for p, r in rounds.items() if r["is_current"]] == ["2026"]
 
 
 def test_every_mart_row_names_its_province(q):
@@ -425,7 +464,8 @@ def test_bi_reader_sees_a_comment_on_every_mart_and_column(built):
     with psycopg.connect(warehouse.bi_url(), row_factory=dict_row) as conn:
         assert conn.execute("select current_user").fetchone()["current_user"] == "bi_reader"
         rows = conn.execute(MART_COMMENTS).fetchall()
-    assert {r["mart"] for r in rows} == set(MARTS) | set(PAGE_MARTS) | set(SPLIT_MARTS)
+    assert {r["mart"] for r in rows} == (set(MARTS) | set(PAGE_MARTS) | set(SPLIT_MARTS)
+                                          | set(ROUND_MARTS))
     missing = [f"{r['mart']}.{r['column_name']}" for r in rows
                if not (r["column_comment"] or "").strip()]
     assert not missing, f"columns without a description in _marts__models.yml: {missing}"

@@ -16,7 +16,7 @@ from ingest.cli import main as cli
 
 @pytest.fixture
 def dbt_calls(monkeypatch) -> list[list[str]]:
-    """Every dbt command run from now on (the real runner still runs it)."""
+    """Every dbt build run from now on (the real runner still runs it)."""
     import dbt.cli.main
 
     calls: list[list[str]] = []
@@ -24,7 +24,8 @@ def dbt_calls(monkeypatch) -> list[list[str]]:
 
     class CountingRunner(real):
         def invoke(self, args, **kwargs):
-            calls.append(list(args))
+            if args[0] == "build":  # `docs generate` for the pages is not a marts build
+                calls.append(list(args))
             return super().invoke(args, **kwargs)
 
     monkeypatch.setattr(dbt.cli.main, "dbtRunner", CountingRunner)
@@ -72,7 +73,8 @@ def test_lhpn_run_builds_only_what_the_run_made_stale(home, db, dbt_calls):
     out = _run()
     assert len(dbt_calls) == 1, dbt_calls
     selected = dbt_calls[0][dbt_calls[0].index("--select") + 1:]
-    assert selected[:3] == ["submission_status", "submission_versions", "validation_findings"]
+    assert selected[:4] == ["submission_status", "reporting_rounds", "submission_versions",
+                            "validation_findings"]
     assert db.execute("select count(*) from marts.validation_findings"
                       " where province_code = '22'").fetchone()[0] >= 1, "the page's findings"
     assert db.execute("select status from marts.submission_status"
@@ -89,3 +91,30 @@ def test_lhpn_run_builds_only_what_the_run_made_stale(home, db, dbt_calls):
     assert db.execute("select count(*) from audit.ingest_log where event = 'duplicate'"
                       ).fetchone()[0] == 1
     assert dbt_calls == []
+
+
+@pytest.mark.slow
+def test_a_new_day_rebuilds_the_calendar_without_new_files(home, db, dbt_calls, monkeypatch):
+    """The status follows the calendar (contract §7): with no new file, moving LHPN_TODAY past
+    the 2026 due date rebuilds the marts once (the calendar moved), turning not_due into missing;
+    `lhpn status` on that day answers for it; the same day again builds nothing."""
+    from ingest.marts.build import marts_plan
+
+    monkeypatch.setenv("LHPN_TODAY", "2026-12-15")
+    _run()
+    status = "select status, on_time, days_late from marts.submission_status" \
+             " where province_code = '01' and period = '2026'"
+    assert db.execute(status).fetchone() == ("not_due", None, None)
+    dbt_calls.clear()
+    monkeypatch.setenv("LHPN_TODAY", "2026-12-16")
+    assert marts_plan() == (
+        "full", "the calendar moved: last built for 2026-12-15, today is 2026-12-16")
+    out = CliRunner().invoke(cli.main, ["status", "--round", "2026"])
+    assert out.exit_code == 0, out.output
+    assert len(dbt_calls) == 1, "lhpn status answers for today: one build"
+    assert db.execute(status).fetchone() == ("missing", False, 1)
+    assert "missing 34" in out.output and "1 days past due" in out.output, out.output
+    assert "expected 34" in out.output
+    dbt_calls.clear()
+    CliRunner().invoke(cli.main, ["status"])
+    assert dbt_calls == [] and marts_plan()[0] == "none"

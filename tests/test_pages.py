@@ -82,7 +82,7 @@ def site(lhpn_home, warehouse_url) -> Path:
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         conn.execute("truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
                      " raw.poverty_support, audit.runs, audit.ingest_log,"
-                     " audit.validation_results restart identity cascade")
+                     " audit.validation_results, audit.inbox_seen restart identity cascade")
     data_home = home()
     for folder in ("inbox", "archive", "quarantine", "reports", "site"):
         shutil.rmtree(lhpn_home / folder, ignore_errors=True)
@@ -276,8 +276,8 @@ def test_status_grid_equals_the_marts(site):
     assert len(spans) == len(rows)
     expected = defaultdict(int)
     for r in rows:
-        if r["status"] == "missing":
-            state = "missing" if r["on_time"] is False else "not_due"
+        if r["status"] in ("missing", "not_due"):
+            state = r["status"]  # nothing received: overdue, or not due yet (contract §4)
         elif r["status"] == "rejected":
             state = "rejected"
         else:
@@ -288,6 +288,23 @@ def test_status_grid_equals_the_marts(site):
         drawn[(d["data-state"], d["data-warnings"] == "true")] += 1
     assert drawn == expected
     assert expected[("rejected", False)] == 1 and expected[("late", False)] >= 1
+
+
+def test_round_panel_and_headline_equal_the_rounds_mart(site):
+    """Contract §8, §9: the headline "provinces reporting this round x/34" and one panel per open
+    round, as marts.reporting_rounds counts them."""
+    page = parse(site / "dashboard.html")
+    rounds = bi_rows("select * from marts.reporting_rounds")
+    [current] = [r for r in rounds if r["is_current"]]
+    [tile] = [d for d in page.data if d.get("id") == "round-headline"]
+    assert (tile["data-period"], tile["data-accepted"], tile["data-expected"]) == (
+        current["period"], str(current["accepted"]), str(current["provinces_expected"]))
+    assert current["provinces_expected"] == 34  # every round from 2025 on: the 34 provinces
+    panels = {d["data-period"] for d in page.data
+              if d["tag"] == "div" and "round" in d.get("class", "").split()}
+    assert panels == {r["period"] for r in rounds if r["is_open"]}
+    text = (site / "dashboard.html").read_text(encoding="utf-8")
+    assert f'{current["accepted"]}/{current["provinces_expected"]}</span>' in text
 
 
 def test_chart_specs_are_valid_plotly_figures(site):

@@ -61,3 +61,15 @@
 {% macro local_date(timestamptz) -%}
     ({{ timestamptz }} at time zone '{{ var("local_time_zone") }}')::date
 {%- endmacro %}
+
+{#- Today's date for the calendar (contract §6, §7): var `today` (YYYY-MM-DD), which
+    ingest.marts.build passes from ingest.settings.today() (LHPN_TODAY, else the date in Vietnam)
+    on every build; the Vietnam date of now() only when dbt runs without it. Status, expected
+    periods and reminder stages are computed against it, never against the build's clock. -#}
+{% macro calendar_today() -%}
+    {%- if var('today', none) -%}
+        date '{{ var("today") }}'
+    {%- else -%}
+        {{ local_date('now()') }}
+    {%- endif -%}
+{%- endmacro %}

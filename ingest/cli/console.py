@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,13 +78,34 @@ def _fmt(value) -> str:
         return "có" if value else "không"
     if isinstance(value, float) or hasattr(value, "quantize"):
         return vn_number(round(float(value), 1), decimals=1)
+    if hasattr(value, "astimezone") and getattr(value, "tzinfo", None) is not None:
+        return value.astimezone(settings.LOCAL_TIME).strftime("%d/%m/%Y %H:%M")  # Vietnam time
     if hasattr(value, "strftime"):
-        return value.strftime("%d/%m/%Y %H:%M")
+        return value.strftime("%d/%m/%Y")
     return str(value)
 
 
-def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False) -> None:
-    """`lhpn run`: process the inbox, build the marts, print what a newcomer needs to see."""
+@contextlib.contextmanager
+def _backfill(on: bool | None):
+    """LHPN_BACKFILL for the duration of one run (`lhpn run --backfill`, the bundled samples)."""
+    before = os.environ.get("LHPN_BACKFILL")
+    if on:
+        os.environ["LHPN_BACKFILL"] = "1"
+    try:
+        yield
+    finally:
+        if on:
+            if before is None:
+                os.environ.pop("LHPN_BACKFILL", None)
+            else:
+                os.environ["LHPN_BACKFILL"] = before
+
+
+def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False,
+                backfill: bool | None = None) -> None:
+    """`lhpn run`: process the inbox, build the marts, print what a newcomer needs to see.
+    `backfill` marks the run's files as history imported on purpose (on_time NULL); the bundled
+    sample reports of a first run are such history."""
     from ingest import pipeline
 
     data_home = settings.home().ensure()
@@ -97,12 +120,17 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
             from ingest.samples import write_samples
 
             written = write_samples(data_home.inbox)
+            backfill = True  # past rounds, dropped today: history, not late reports
             click.echo(f"Hộp thư trống: đã đặt {len(written)} báo cáo mẫu vào {data_home.inbox}\n"
                        f"(inbox empty on a first run: {len(written)} sample reports added)")
             paths = pipeline.list_inbox(data_home)
     click.echo(f"Hộp thư / inbox: {data_home.inbox} — {len(paths)} tệp / files")
-    summary = pipeline.process_files(paths, trigger="cli",
-                                     progress=None if quiet else progress_line)
+    if backfill:
+        click.echo("Nhập bù dữ liệu cũ (backfill): không xét đúng hạn cho các tệp lần này / "
+                   "backfill: this run's files get no on-time verdict")
+    with _backfill(backfill):
+        summary = pipeline.process_files(paths, trigger="cli",
+                                         progress=None if quiet else progress_line)
     print_run_summary(summary)
     from ingest.publish import refresh_outputs
 
@@ -176,7 +204,8 @@ def print_marts_summary(conn: psycopg.Connection) -> None:
             "out_of_poverty_rate_pct"])
     click.secho("\nTình trạng nộp báo cáo / submission status", bold=True)
     _table(_fetch(conn, "status_by_period", province=None, period=None),
-           ["period", "received", "accepted", "with_warnings", "rejected", "missing", "late"])
+           ["period", "due_date", "received", "accepted", "with_warnings", "rejected", "missing",
+            "not_due", "late"])
 
 
 def print_where(summary: RunSummary, data_home: settings.Home,
@@ -245,6 +274,17 @@ def print_receipts(summary: RunSummary, data_home: settings.Home, published: dic
                     + (" ..." if len(missing) > 5 else ""), fg="yellow")
 
 
+def _answer_for_today() -> None:
+    """Status is judged against today: rebuild the marts first when they were built on an
+    earlier day (or data changed since) — contract §6."""
+    from ingest.marts.build import ensure_today
+
+    built = ensure_today()
+    if built["plan"] != "none":
+        click.echo(f"Cập nhật marts cho hôm nay / marts brought up to date ({built['reason']}, "
+                   f"{built.get('seconds', 0):.1f} s).", err=True)
+
+
 def print_status(*, province: str | None, period: str | None, show_all: bool) -> None:
     url = warehouse.warehouse_url()
     with psycopg.connect(url) as conn:
@@ -253,15 +293,21 @@ def print_status(*, province: str | None, period: str | None, show_all: bool) ->
                        "`lhpn run` first.")
             print_unremovable(conn, province)
             return
+    _answer_for_today()
+    with psycopg.connect(url) as conn:
+        click.secho(f"Hôm nay / today: {settings.today():%d/%m/%Y} (giờ Việt Nam / Vietnam time)",
+                    bold=True)
         click.secho("Theo kỳ báo cáo / by period", bold=True)
         _table(_fetch(conn, "status_by_period", province=province, period=period),
-               ["period", "received", "accepted", "with_warnings", "rejected", "missing", "late"])
+               ["period", "due_date", "received", "accepted", "with_warnings", "rejected",
+                "missing", "not_due", "late"])
         click.secho("\nTheo tỉnh / by province" + ("" if show_all else
                                                   " (received only; --all adds missing)"),
                     bold=True)
         _table(_fetch(conn, "status_rows", province=province, period=period, show_all=show_all),
                ["province_code", "province_name", "period", "status", "latest_version",
-                "first_received_at", "on_time"])
+                "first_received_at", "on_time", "days_late"])
+        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, Asia/Ho_Chi_Minh)")
         print_unremovable(conn, province)
 
 
@@ -274,3 +320,63 @@ def print_unremovable(conn: psycopg.Connection, province: str | None) -> None:
                 f"processed, not removable from the inbox (later runs skip them): {len(rows)}",
                 bold=True)
     _table(rows, ["province_code", "source_file", "reason", "recorded_at"])
+
+
+def print_round(period: str, *, province: str | None = None) -> None:
+    """`lhpn status --round PERIOD`: one reporting round from marts.reporting_rounds, then its
+    provinces from marts.submission_status (nothing re-counted here)."""
+    from ingest.periods import parse_period
+
+    parsed = parse_period(period)
+    if parsed is None or parsed.kind not in ("annual", "half_year"):
+        raise click.UsageError(f"'{period}' không phải một đợt báo cáo (YYYY hoặc YYYY-6T) / is "
+                               "no reporting round: give YYYY or YYYY-6T.")
+    url = warehouse.warehouse_url()
+    with psycopg.connect(url) as conn:
+        if not _marts_exist(conn):
+            click.echo("Chưa có dữ liệu: hãy chạy `lhpn run` trước. / No marts yet: run "
+                       "`lhpn run` first.")
+            return
+    _answer_for_today()
+    with psycopg.connect(url) as conn:
+        rounds = _fetch(conn, "round_summary", period=parsed.code)
+        if not rounds:
+            click.echo(f"Đợt {parsed.code} chưa bắt đầu (hôm nay {settings.today():%d/%m/%Y}) / "
+                       f"round {parsed.code} has not begun yet.")
+            return
+        r = rounds[0]
+        due = r["days_to_due"]
+        when = (f"còn {due} ngày / {due} days to go" if due > 0 else
+                "hôm nay là hạn / due today" if due == 0 else
+                f"quá hạn {-due} ngày / {-due} days past due")
+        click.secho(f"Đợt báo cáo / reporting round {r['period']} — hạn nộp / due "
+                    f"{r['due_date']:%d/%m/%Y} ({when}); hôm nay / today "
+                    f"{r['status_date']:%d/%m/%Y} (giờ Việt Nam / Vietnam time)", bold=True)
+        click.echo(f"  Phải nộp / expected {r['provinces_expected']} | đã gửi / received "
+                   f"{r['received']} | đã nhận / accepted {r['accepted']} (có cảnh báo / with "
+                   f"warnings {r['accepted_with_warnings']}) | bị từ chối / rejected "
+                   f"{r['rejected']} | chưa gửi, quá hạn / missing {r['missing']} | chưa đến hạn /"
+                   f" not yet due {r['not_due']} | muộn / late {r['late']}")
+        _table(_fetch(conn, "status_rows", province=province, period=parsed.code, show_all=True),
+               ["province_code", "province_name", "status", "latest_version",
+                "first_received_at", "on_time", "days_late"])
+        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, Asia/Ho_Chi_Minh)")
+
+
+def remind_command(*, dry_run: bool) -> None:
+    """`lhpn remind [--dry-run]`: the reminders of contract §9 due today."""
+    from ingest.outbox.reminders import write_reminders
+
+    _answer_for_today()
+    done = write_reminders(dry_run=dry_run)
+    if dry_run:
+        for notice in done["notices"]:
+            click.secho(f"--- {notice['path']}", bold=True)
+            click.echo(notice["text"])
+    click.echo(f"Hôm nay / today {settings.today():%d/%m/%Y}: {len(done['notices'])} nhắc nhở / "
+               f"reminders due ({', '.join(done['rounds']) or 'không đợt nào / no round'}); "
+               + ("chạy thử, không ghi gì / dry run, nothing written" if dry_run else
+                  f"ghi mới / written {done['written']}, không đổi / unchanged "
+                  f"{done['unchanged']}, rút lại / withdrawn {done['withdrawn']}"))
+    if done["provinces"]:
+        click.echo("  Tỉnh được nhắc / provinces reminded: " + " ".join(done["provinces"]))

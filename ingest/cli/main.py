@@ -59,24 +59,48 @@ def main(debug: bool) -> None:
               help="Do not fill an empty inbox with the bundled sample reports on a first run.")
 @click.option("--no-marts", is_flag=True, help="Load the files but do not build the marts.")
 @click.option("--quiet", "-q", is_flag=True, help="Only print the final summary.")
+@click.option("--backfill", is_flag=True,
+              help="An import of history on purpose: this run's files get no on-time verdict "
+                   "(on_time NULL), never a false late. Same as LHPN_BACKFILL=1.")
 @_system_errors
-def run(no_samples: bool, no_marts: bool, quiet: bool) -> None:
+def run(no_samples: bool, no_marts: bool, quiet: bool, backfill: bool) -> None:
     """Process everything in the inbox (read, validate, load), then build the marts."""
     from ingest.cli import console
 
-    console.run_command(samples=not no_samples, build=not no_marts, quiet=quiet)
+    console.run_command(samples=not no_samples, build=not no_marts, quiet=quiet,
+                        backfill=backfill or None)
 
 
 @main.command()
 @click.option("--province", help="Only this province code.")
 @click.option("--period", help="Only this period, e.g. 2024 or 2025-6T.")
 @click.option("--all", "show_all", is_flag=True, help="Also list expected periods never received.")
+@click.option("--round", "round_period", metavar="PERIOD",
+              help="One reporting round, e.g. 2026 or 2026-6T: expected, received, accepted, "
+                   "rejected, missing, days to the due date, and each province.")
 @_system_errors
-def status(province: str | None, period: str | None, show_all: bool) -> None:
-    """Submissions by province and period: received, accepted, warnings, rejected, missing, late."""
+def status(province: str | None, period: str | None, show_all: bool,
+           round_period: str | None) -> None:
+    """Submissions by province and period: received, accepted, warnings, rejected, missing, late,
+    not yet due. Always answers for today (LHPN_TODAY where set)."""
     from ingest.cli import console
 
-    console.print_status(province=province, period=period, show_all=show_all)
+    if round_period:
+        console.print_round(round_period, province=province)
+    else:
+        console.print_status(province=province, period=period, show_all=show_all)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print the reminders due today; write nothing.")
+@_system_errors
+def remind(dry_run: bool) -> None:
+    """Write the reminders due today (contract §9): outbox/<code>/nhac_nho_<period>_<stage>.txt
+    for every province with nothing accepted for an open round, with the pre-filled template
+    beside it; withdraw those whose report is now accepted. The lhpn_calendar DAG runs the same."""
+    from ingest.cli import console
+
+    console.remind_command(dry_run=dry_run)
 
 
 @main.command()

@@ -8,6 +8,13 @@ Partial parsing keeps the start-up short after the first call.
 builds only what the run made stale (`marts_plan`): everything when accepted data or the dbt
 project changed, the marts that also read rejected files (status, versions, findings) when only
 rejected files arrived, nothing otherwise.
+The calendar moves without files (contract §7): every build passes today's date
+(`ingest.settings.today()`) as the dbt var `today`, and marts built on an earlier day make the
+plan "full" ("the calendar moved"): the calendar lives in views (int_periods,
+int_submission_periods_expected) that every layer reads, and rebuilding a view drops the views
+on it, so a new day rebuilds the project once rather than a part of it. `ensure_today()` is what
+`lhpn status` and the reminders call first; the `lhpn_warehouse` DAG's time leg just after
+midnight does the same.
 `model_statuses()` turns a build's node records into one record per model for the DAG's grid.
 """
 
@@ -24,7 +31,7 @@ import psycopg
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
-from ingest import warehouse
+from ingest import settings, warehouse
 from ingest.settings import dbt_project_dir, home
 
 PROFILE = "lhpn"
@@ -34,10 +41,11 @@ SEED_SCHEMA = "reference"
 SEEDS_STAMP = "seeds.sha256"
 BUILD_STAMP = "build-stamp.json"  # what the last successful build was made from
 CONTRACT_MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
-                  "poverty_support_outcomes", "submission_status")
+                  "poverty_support_outcomes", "submission_status", "reporting_rounds")
 # The marts that read rejected submissions too (every other mart reads accepted data only):
 # what a run of rejections alone makes stale.
-REJECTION_MARTS = ("submission_status", "submission_versions", "validation_findings")
+REJECTION_MARTS = ("submission_status", "reporting_rounds", "submission_versions",
+                   "validation_findings")
 STATUS_SELECT = " ".join(REJECTION_MARTS)
 THREADS = 4
 ALL_BUT_SEEDS = ("model", "test", "unit_test", "exposure", "source")
@@ -100,6 +108,11 @@ def write_profiles(url: str) -> Path:
     return folder
 
 
+def dbt_vars() -> dict:
+    """The vars every dbt command gets: today's date for the calendar (contract §6, §7)."""
+    return {"today": settings.today().isoformat()}
+
+
 def _invoke(command: list[str], *, verbose: bool, url: str | None = None):
     """Run one dbt command in this process with the project's paths; return dbtRunnerResult."""
     from dbt.cli.main import dbtRunner
@@ -118,6 +131,7 @@ def _invoke(command: list[str], *, verbose: bool, url: str | None = None):
         "--no-use-colors",
         "--log-level", "info" if verbose else "none",
         "--log-level-file", "info",
+        "--vars", json.dumps(dbt_vars()),
     ]
     # One build at a time per warehouse, across processes too (the CLI and an Airflow task).
     with _lock, psycopg.connect(url, autocommit=True) as lock_conn:
@@ -247,7 +261,7 @@ def _state(url: str) -> dict:
         accepted, received, present = conn.execute(
             warehouse.query("marts_state"), {"marts": list(CONTRACT_MARTS)}).fetchone()
     return {"accepted": accepted, "received": received, "marts_present": present,
-            "project": _project_fingerprint()}
+            "project": _project_fingerprint(), "today": settings.today().isoformat()}
 
 
 def _read_stamp() -> dict:
@@ -260,7 +274,7 @@ def _read_stamp() -> dict:
 def _stamp(state: dict, select: str | None) -> None:
     """Remember what a successful build was made from (a full build, or the status alone)."""
     if select is None:
-        stamp = {k: state[k] for k in ("accepted", "received", "project")}
+        stamp = {k: state[k] for k in ("accepted", "received", "project", "today")}
     elif select == STATUS_SELECT:
         stamp = {**_read_stamp(), "received": state["received"]}
     else:
@@ -285,9 +299,18 @@ def marts_plan(url: str | None = None) -> tuple[str, str]:
         return "full", "the dbt project changed since the last build"
     if stamp.get("accepted") != state["accepted"]:
         return "full", "accepted data changed"
+    if stamp.get("today") != state["today"]:
+        return "full", (f"the calendar moved: last built for {stamp.get('today') or '?'}, "
+                        f"today is {state['today']}")
     if stamp.get("received") != state["received"]:
         return "status", "only rejected files arrived: " + ", ".join(REJECTION_MARTS)
     return "none", "no data changed since the last build"
+
+
+def ensure_today(*, verbose: bool = False) -> dict:
+    """Make the marts answer for today (`lhpn status`, `lhpn remind`, the `lhpn_calendar` DAG):
+    what `refresh_marts` would build, so a day change alone rebuilds the calendar's models."""
+    return refresh_marts(verbose=verbose)
 
 
 def refresh_marts(select: str | None = None, full_refresh: bool = False, *,

@@ -137,6 +137,9 @@ def _details(conn: psycopg.Connection, subjects: list[dict]) -> dict:
             column=r["column_header"], value=r["value"], expected_vi=r["expected_vi"],
             expected_en=r["expected_en"]))
     marts: dict[str, dict] = {}
+    if ids and conn.execute(query("receipt_marts_ready")).fetchone()[0]:
+        marts["timing"] = {r["submission_id"]: r
+                           for r in _fetch(conn, "receipt_timing", submission_ids=ids)}
     pairs = sorted({(s["province_code"], s["period"]) for s in subjects
                     if s["outcome"] in LOADED and s["period"]})
     if pairs and conn.execute(query("receipt_marts_ready")).fetchone()[0]:
@@ -219,6 +222,14 @@ _TEXT = {
         "livelihood": "{n} suất sinh kế", "clean": "{n} hộ đạt 5 không 3 sạch",
         "page": "Trang của tỉnh", "site": "Trang tổng hợp",
         "findings_of_first": "(các lỗi và cảnh báo dưới đây là của lần nhận đầu)",
+        "due": "Hạn nộp kỳ {period}: {due}",
+        "no_due": "Hạn nộp: không có (báo cáo rà soát giữa / cuối nhiệm kỳ)",
+        "on_time": "tệp nhận ĐÚNG HẠN",
+        "late": "tệp nhận MUỘN {days} ngày",
+        "backfill": "nhập bù dữ liệu cũ, không xét đúng hạn",
+        "in_use": "Kho dữ liệu vẫn dùng phiên bản {v} (tệp \"{file}\", nhận {when}) cho kỳ này.",
+        "none_in_use": "Kho dữ liệu chưa có phiên bản nào được nhận cho kỳ này: kỳ này vẫn tính"
+                       " là chưa nộp.",
     },
     "en": {
         "title": "REPORT RECEIPT",
@@ -287,6 +298,15 @@ _TEXT = {
         "clean": "{n} households meeting \"5 no, 3 clean\"",
         "page": "Province page", "site": "Overview pages",
         "findings_of_first": "(the errors and warnings below are those of the first receipt)",
+        "due": "Due date for {period}: {due}",
+        "no_due": "Due date: none (a mid-term or end-of-term review)",
+        "on_time": "the file came ON TIME",
+        "late": "the file came {days} day(s) LATE",
+        "backfill": "a backfill of history, not judged on time",
+        "in_use": "The warehouse still uses version {v} (file \"{file}\", received {when}) for this"
+                  " period.",
+        "none_in_use": "The warehouse has no accepted version for this period yet: it still counts"
+                       " as not sent.",
     },
 }
 
@@ -393,6 +413,30 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
     return lines
 
 
+def _timing(s: dict, details: dict, lang: str) -> list[str]:
+    """The period's due date and whether this file came on time (decided in the marts, once
+    they hold the file), and for a rejected file which version the warehouse still uses."""
+    t = _TEXT[lang]
+    lines = []
+    timing = details["marts"].get("timing", {}).get(s["submission_id"])
+    if timing is not None and timing["period"] is not None:
+        if timing["due_date"] is None:
+            lines.append(t["no_due"])
+        else:
+            verdict = (t["backfill"] if timing["is_backfill"] else
+                       t["on_time"] if timing["on_time"] else
+                       t["late"].format(days=timing["days_late"]))
+            lines.append(t["due"].format(period=timing["period"],
+                                         due=timing["due_date"].strftime("%d/%m/%Y"))
+                         + f" — {verdict}")
+    if s["outcome"] == "rejected" and s["period"]:
+        lines.append(t["in_use"].format(v=s["current_version"],
+                                        file=display_name(s["current_file"]),
+                                        when=_time(s["current_received_at"]))
+                     if s["current_version"] is not None else t["none_in_use"])
+    return lines
+
+
 def _taken(s: dict, details: dict, lang: str) -> str:
     t = _TEXT[lang]
     if s["outcome"] not in LOADED:
@@ -459,6 +503,8 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
     else:
         version = t["not_versioned"]
     lines.append(f"{t['version']}: {version}")
+    if event != "duplicate":
+        lines += _timing(s, details, lang)
     lines.append(_taken(s, details, lang))
     skipped = details["skipped"].get(s["submission_id"])
     if skipped:
@@ -577,12 +623,14 @@ def _key(path: str | None, folder_province: str | None, source_file: str) -> tup
 
 
 def refresh_receipts(conn: psycopg.Connection) -> int:
-    """Rewrite the receipts of loaded files whose text changed (what the marts now hold, a
-    later version superseding them); return how many were rewritten. A receipt whose file is
-    back in the inbox waiting for a run (a corrected copy with the same name) is left alone:
-    that run answers it."""
+    """Rewrite the receipts of loaded and rejected files whose text changed (what the marts now
+    hold, a later version superseding them, the due-date verdict); return how many were
+    rewritten. A receipt whose file is back in the inbox waiting for a run (a corrected copy
+    with the same name) is left alone: that run answers it."""
     data_home = settings.home()
-    subjects = _subjects(conn, None, True)
+    # loaded files quote the figures; rejected ones their period's due date and the version in use
+    subjects = [s for s in _subjects(conn, None, False)
+                if s["submission_id"] is not None and s["event"] in LOADED + ("rejected",)]
     if not subjects:
         return 0
     details = _details(conn, subjects)

@@ -97,8 +97,8 @@ def status_grid(data: SiteData) -> tuple[list[str], list[dict]]:
 def cell_state(row: dict) -> str:
     """One of on_time, late, missing (overdue, nothing loadable), not_due, rejected (only
     rejected files). Warnings are shown on top of on_time / late."""
-    if row["status"] == "missing":
-        return "missing" if row["on_time"] is False else "not_due"
+    if row["status"] in ("missing", "not_due"):
+        return row["status"]
     if row["status"] == "rejected":
         return "rejected"
     return "late" if row["on_time"] is False else "on_time"
@@ -152,4 +152,7 @@ def context(data: SiteData) -> dict:
                                key=lambda r: (r["province_code_2025"], period_key(r))),
         "status_periods": periods,
         "status_grid": grid,
+        # the reporting rounds of contract §9, as marts.reporting_rounds counts them
+        "open_rounds": [r for r in data.rounds if r["is_open"]],
+        "current_round": next((r for r in data.rounds if r["is_current"]), None),
     }

@@ -44,6 +44,7 @@ class SiteData:
     status: list[dict] = field(default_factory=list)
     versions: list[dict] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
+    rounds: list[dict] = field(default_factory=list)  # marts.reporting_rounds
 
     @property
     def periods(self) -> list[str]:
@@ -84,6 +85,8 @@ def read_site_data(conn: psycopg.Connection) -> SiteData:
         status=_rows(conn, "site_status"),
         versions=versions,
         findings=_rows(conn, "site_findings", submission_ids=latest),
+        rounds=_rows(conn, "site_rounds") if conn.execute(
+            "select to_regclass('marts.reporting_rounds') is not null").fetchone()[0] else [],
     )
 
 

@@ -84,7 +84,7 @@ def contexts(data: SiteData) -> dict[str, dict]:
         statuses = [status_cell(r)
                     for r in sorted(status.get(code, []), key=lambda r: period_key(r),
                                     reverse=True)
-                    if r["received"] or r["status"] != "missing" or r["on_time"] is False]
+                    if r["received"] or r["status"] == "missing"]
         open_findings = sorted(findings.get(code, []),
                                key=lambda f: (f["severity"] != "error", period_key(f),
                                               f["submission_id"], f["finding_id"]))

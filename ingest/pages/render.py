@@ -22,6 +22,7 @@ OUTCOME_LABELS = {
     "rejected": "từ chối / rejected",
     "superseded": "đã thay thế / superseded",
     "missing": "chưa nộp / missing",
+    "not_due": "chưa đến hạn / not yet due",
 }
 
 

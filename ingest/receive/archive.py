@@ -327,12 +327,6 @@ def _archive_suffix(suffix: str) -> str:
 MANIFEST = "ingest-log.jsonl"
 
 
-def manifest_entry(run_id: str, sha256: str, archive_path: str, inbox_path: str,
-                   received_at) -> dict:
-    return {"run_id": run_id, "sha256": sha256, "archive_path": archive_path,
-            "inbox_path": inbox_path, "received_at": received_at.isoformat()}
-
-
 def append_manifest(archive: Path, entries: list[dict]) -> None:
     """Append to `archive/ingest-log.jsonl` one line per file received, in order: with the
     archive it is enough to rebuild the warehouse (`lhpn rebuild`). One write per run chunk,

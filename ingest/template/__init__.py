@@ -73,6 +73,24 @@ def write_all(period: str, *, term: str | None = None, outbox: str | Path | None
                    root / code / file_name(code, p)) for code in codes]
 
 
+def write_beside(period: str, codes: list[str], outbox: str | Path | None = None) -> list[Path]:
+    """The pre-filled templates of `codes` for `period` in `<outbox>/<code>/`, written only where
+    none is there yet (the reminders of contract §9 put one beside each notice)."""
+    from ingest.settings import home
+    from ingest.template.history import History, load_history
+
+    p, t = _period_and_term(period, None)
+    root = Path(outbox) if outbox else home().outbox
+    paths = {code: root / code / file_name(code, p) for code in codes
+             if code in provinces_for(p)}
+    todo = [code for code, path in paths.items() if not path.exists()]
+    histories = load_history(todo, p, t) if todo else {}
+    for code in todo:
+        paths[code].parent.mkdir(parents=True, exist_ok=True)
+        _write(code, p, t, histories.get(code, History()), paths[code])
+    return list(paths.values())
+
+
 def _write(code: str, p: Period, t: Term, history, path: Path) -> Path:
     from openpyxl import Workbook
 

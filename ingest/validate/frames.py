@@ -22,6 +22,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ingest import settings
 from ingest.model import EMULATION, INFO_SHEET, POVERTY, SHEET_KINDS, TERM, ParsedFile
 from ingest.periods import parse_period, parse_term
 from ingest.read.layout import SHEETS, fold
@@ -184,7 +185,7 @@ class RunFrames:
     """The frames of one run, each built once, on first use."""
 
     files: list[ParsedFile]
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=settings.today)
     subset: frozenset[int] | None = None  # positions of the files these frames cover
 
     @property

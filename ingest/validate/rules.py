@@ -21,6 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from ingest import settings
 from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM, Finding, ParsedFile, Severity
 from ingest.read import layout
 from ingest.validate.frames import RunFrames
@@ -315,7 +316,7 @@ def evaluate(files: list[ParsedFile], history: pd.DataFrame | None = None,
              today: date | None = None) -> None:
     """Every rule of the table over `files`, findings appended to them. Crashes propagate: the
     run (`run.validate`) calls `evaluate_rule` rule by rule and isolates them."""
-    frames = RunFrames(files, today or date.today())
+    frames = RunFrames(files, today or settings.today())
     history = history if history is not None else pd.DataFrame(columns=HISTORY_COLUMNS)
     for rule in RULES:
         for f, item in evaluate_rule(rule, frames, history):

@@ -1,7 +1,8 @@
 -- Every report period the warehouse knows, with its kind and dates: the one place that applies
--- macros/periods.sql. The annual period of every year from var first_expected_year to the latest
--- year any submission names (the periods every province owes, contract §7), plus every period
--- a file named. Every other model takes period kinds and dates from here.
+-- macros/periods.sql. The reporting calendar (contract §7, §9): every annual and half-year
+-- period from var first_expected_year that has begun by today (var today, macro
+-- calendar_today), plus every period a file named. Every other model takes period kinds, dates
+-- and due dates from here.
 with
 
 submissions as (
@@ -22,15 +23,25 @@ years as (
 
     select generate_series(
         {{ var('first_expected_year') }},
-        (select max({{ period_year('period') }}) from received)
+        extract(year from {{ calendar_today() }})::integer
     ) as year
+
+),
+
+calendar as (
+
+    select year::text as period from years
+    union all
+    select year::text || '-6T' as period from years
 
 ),
 
 scheduled as (
 
-    select year::text as period
-    from years
+    -- both kinds begin on 1 January; the filter keeps the rule "has begun by today" explicit
+    select period
+    from calendar
+    where {{ period_start_date('period') }} <= {{ calendar_today() }}
 
 ),
 

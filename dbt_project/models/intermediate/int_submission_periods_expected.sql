@@ -1,6 +1,7 @@
--- Every (province, period) the status report covers (contract §7): the annual period of every
--- year from 2019 to the latest year any submission names, for each province existing that year,
--- plus every (province, period) for which a file was received.
+-- Every (province, period) the status report covers (contract §7): every annual and half-year
+-- period from 2019 that has begun by today (int_periods.is_scheduled), for every province of the
+-- map in force when the period ends (63 codes before 1 July 2025, 34 after), plus every
+-- (province, period) for which a file was received.
 with
 
 submissions as (

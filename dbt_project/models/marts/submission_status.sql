@@ -1,6 +1,10 @@
--- Which reports arrived, when, and in what state, for every expected (province, period).
+-- Which reports arrived, when, and in what state, for every expected (province, period), judged
+-- against today (var today, contract §7).
 -- status: the outcome of the current (highest loaded) version when one exists, so it describes
--- what the other marts hold; 'rejected' when only rejected files arrived; 'missing' when none.
+-- what the other marts hold; 'rejected' when only rejected files arrived; with nothing received,
+-- 'missing' once the due date has passed and 'not_due' before it.
+-- on_time: the first file (of any outcome) was received, as a Vietnam date, on or before the due
+-- date; NULL for reviews, for a backfill of history, and while nothing came and it is not due.
 -- latest_file_outcome keeps the outcome of the most recent file for follow-up with the sender.
 with
 
@@ -38,7 +42,9 @@ files as (
         min(received_at) as first_received_at,
         max(received_at) as latest_received_at,
         min(received_at) filter (where is_loaded) as first_loaded_at,
-        max(version) as latest_version
+        max(version) as latest_version,
+        -- the first file decides: was it part of a backfill of history?
+        (array_agg(is_backfill order by received_at, submission_id))[1] as first_is_backfill
 
     from submissions
     where period is not null
@@ -74,6 +80,7 @@ joined as (
         files.latest_received_at,
         files.first_loaded_at,
         files.latest_version,
+        coalesce(files.first_is_backfill, false) as is_backfill,
         current_submissions.outcome as current_outcome,
         latest_files.latest_file_outcome
 
@@ -93,6 +100,30 @@ joined as (
 
 ),
 
+judged as (
+
+    select
+        *,
+        case
+            when current_outcome is not null then current_outcome
+            when received then 'rejected'
+            when due_date is not null and today <= due_date then 'not_due'
+            else 'missing'
+        end as status,
+        -- judged on the first file received, as an Asia/Ho_Chi_Minh date. Nothing received yet:
+        -- late once the due date has passed, undecided (NULL) before it.
+        case
+            when due_date is null or is_backfill then null
+            when first_received_at is not null
+                then {{ local_date('first_received_at') }} <= due_date
+            when today > due_date then false
+        end as on_time
+
+    from joined
+    cross join (select {{ calendar_today() }} as today) as calendar
+
+),
+
 final as (
 
     select
@@ -106,23 +137,20 @@ final as (
         first_received_at,
         latest_received_at,
         latest_version,
-        case
-            when current_outcome is not null then current_outcome
-            when received then 'rejected'
-            else 'missing'
-        end as status,
+        is_backfill,
+        status,
         latest_file_outcome,
         due_date,
-        -- Judged on the first loadable file, as an Asia/Ho_Chi_Minh date. Nothing loadable yet:
-        -- late once the due date has passed, undecided (NULL) before it.
+        on_time,
         case
-            when due_date is null then null
-            when first_loaded_at is not null
-                then {{ local_date('first_loaded_at') }} <= due_date
-            when {{ local_date('now()') }} > due_date then false
-        end as on_time
+            when on_time is false and first_received_at is not null
+                then {{ local_date('first_received_at') }} - due_date
+            when on_time is false then today - due_date
+            when on_time then 0
+        end as days_late,
+        today as status_date
 
-    from joined
+    from judged
 
 )
 

@@ -61,6 +61,7 @@ joined as (
         ordered.term,
         ordered.source_file,
         ordered.received_at,
+        ordered.file_modified_at,
         ordered.report_date,
         ordered.sheets,
         ordered.version,
@@ -72,7 +73,18 @@ joined as (
             else ordered.received_at = ordered.province_latest_received_at
         end as is_latest_file,
         ordered.error_count,
-        ordered.warning_count
+        ordered.warning_count,
+        -- this file's own timing against the period's due date (a Vietnam date, contract §7)
+        periods.due_date,
+        ordered.is_backfill,
+        case
+            when periods.due_date is null or ordered.is_backfill then null
+            else ordered.received_on <= periods.due_date
+        end as on_time,
+        case
+            when periods.due_date is null or ordered.is_backfill then null
+            else greatest(ordered.received_on - periods.due_date, 0)
+        end as days_late
 
     from ordered
     left join periods

@@ -22,7 +22,10 @@ renamed as (
         trim(province_code) as province_code,
         archive_path,
         size_bytes::bigint as size_bytes,
+        -- when the warehouse first saw the settled file (audit.inbox_seen), never its mtime
         received_at,
+        file_modified_at,
+        is_backfill,
         processed_at,
         declared_province_code,
         province_name as declared_province_name,

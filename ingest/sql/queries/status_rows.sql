@@ -6,9 +6,10 @@ select
     status,
     latest_version,
     first_received_at,
-    on_time
+    on_time,
+    days_late
 from marts.submission_status
 where (%(province)s::text is null or province_code = %(province)s)
   and (%(period)s::text is null or period = %(period)s)
-  and (%(show_all)s or status <> 'missing')
+  and (%(show_all)s or received)
 order by period_end_date, period_start_date, period, province_code
