@@ -48,7 +48,7 @@ lint: setup
 # Refresh the reference seeds from the contract (one source of truth: the contract's CSVs).
 seeds:
 	cp $(CONTRACT)/indicators.csv $(CONTRACT)/provinces_2024.csv \
-	   $(CONTRACT)/province_merger_2025.csv dbt_project/seeds/
+	   $(CONTRACT)/province_merger_2025.csv $(CONTRACT)/communes_2025.csv dbt_project/seeds/
 
 # Runtime pins first; the development lock is constrained to them (requirements-dev.in).
 lock:

@@ -70,7 +70,15 @@ def parse_term(text: object) -> Term | None:
     return Term(f"{start}-{end}", start, end)
 
 
+REFORM_TERM_START = 2025  # the congresses of November-December 2025 opened the term 2025-2030
+
+
 def term_for(period: Period) -> Term:
-    """The five-year provincial congress term holding a period (…, 2016-2021, 2021-2026, …)."""
-    start = 2021 + 5 * ((period.year - 2021) // 5)
+    """The five-year provincial congress term holding a period (contract §1): …, 2016-2021,
+    2021-2026 up to 2025-6T; the reform closed that term early, and every report of the 2025 map
+    (from the 2025 annual report on) belongs to 2025-2030, then 2030-2035, …"""
+    if period.uses_new_codes:
+        start = REFORM_TERM_START + 5 * ((period.year - REFORM_TERM_START) // 5)
+    else:
+        start = 2021 + 5 * ((period.year - 2021) // 5)
     return Term(f"{start}-{start + 5}", start, start + 5)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,6 +56,13 @@ def provinces_new() -> dict[str, str]:
     return {r["new_code"]: r["new_name"] for r in _rows("province_merger_2025.csv")}
 
 
+@lru_cache
+def merged_into(old_code: str) -> tuple[str, str] | None:
+    """(code, name) of the province an old code became on 1 July 2025, None for no old code."""
+    row = next((r for r in _rows("province_merger_2025.csv") if r["old_code"] == old_code), None)
+    return (row["new_code"], row["new_name"]) if row else None
+
+
 def provinces_for(period: Period | None) -> dict[str, str]:
     """Valid province codes for a period (contract §1), or the old ones when unknown."""
     return provinces_new() if period is not None and period.uses_new_codes else provinces_old()
@@ -61,3 +70,119 @@ def provinces_for(period: Period | None) -> dict[str, str]:
 
 def province_name(code: str, period: Period | None = None) -> str | None:
     return provinces_for(period).get(code) or provinces_old().get(code) or provinces_new().get(code)
+
+
+# ---------------------------------------------------------------- communes (from 1 July 2025)
+
+UNIT_TYPE_WORDS = {"xa": "Xã", "phuong": "Phường", "dac_khu": "Đặc khu"}
+_NOT_LETTER = re.compile(r"[\W_]+")
+# The type word a clerk writes before a commune's name: Xã, Phường, Đặc khu, or P. / X.
+_TYPE_PREFIX = re.compile(
+    r"^\s*(?:(?P<xa>xa)|(?P<phuong>phuong)|(?P<dac_khu>dac\s*khu))(?:\s+|\.|$)"
+    r"|^\s*(?:(?P<p>p)|(?P<x>x))\s*\.\s*")
+
+
+@dataclass(frozen=True)
+class Commune:
+    code: str  # five-digit code of Cục Thống kê (letter 1027/CTK-CSCL)
+    name: str  # official name with its type word: "Xã Vĩnh Hảo"
+    province_code: str  # the province of the 2025 map
+    unit_type: str  # xa | phuong | dac_khu
+
+
+def commune_key(text: object) -> tuple[str | None, str, str]:
+    """(type written or None, the name folded, the name with its diacritics) without the type
+    word: "P. Xuân Hương - Đà Lạt" -> ("phuong", "xuanhuongdalat", "xuânhươngđàlạt").
+    Matching ignores case, diacritics, spacing and the type word; the third key tells apart the
+    names that differ only by their diacritics (Xã Sơn Hà, Xã Sơn Hạ)."""
+    from ingest.read.layout import fold, strip_diacritics
+
+    written = unicodedata.normalize("NFC", str(text or "")).lower()
+    plain = strip_diacritics(written)  # one letter for one letter: positions stay the same
+    m = _TYPE_PREFIX.match(plain)
+    unit_type, start = None, 0
+    if m:
+        kind = next(k for k, v in m.groupdict().items() if v)
+        unit_type, start = {"p": "phuong", "x": "xa"}.get(kind, kind), m.end()
+    return unit_type, fold(plain[start:]), _NOT_LETTER.sub("", written[start:])
+
+
+@lru_cache
+def communes() -> dict[str, Commune]:
+    """The 3,321 commune-level units of 1 July 2025 (seed communes_2025.csv), by code."""
+    return {r["commune_code"]: Commune(r["commune_code"], r["commune_name"],
+                                       r["province_code_2025"], r["unit_type"])
+            for r in _rows("communes_2025.csv")}
+
+
+@lru_cache
+def _communes_by_key() -> dict[str, list[Commune]]:
+    index: dict[str, list[Commune]] = {}
+    for commune in communes().values():
+        index.setdefault(commune_key(commune.name)[1], []).append(commune)
+    return index
+
+
+@lru_cache
+def communes_of(province_code: str) -> dict[str, list[Commune]]:
+    """A 2025 province's communes by their folded name (a name may be a xã and a phường)."""
+    return {key: [c for c in found if c.province_code == province_code]
+            for key, found in _communes_by_key().items()
+            if any(c.province_code == province_code for c in found)}
+
+
+@dataclass(frozen=True)
+class CommuneMatch:
+    """What a GiamNgheo unit of a 2025+ report is: `ok` (`commune` set), `unknown` (the closest
+    communes of the province in `candidates`), `ambiguous` (the communes of the province that
+    name can mean, in `candidates`) or `other_province` (the communes of that name elsewhere in
+    `elsewhere`, the closest of the province's own in `candidates`)."""
+
+    status: str
+    commune: Commune | None = None
+    candidates: tuple[Commune, ...] = ()
+    elsewhere: tuple[Commune, ...] = ()
+
+
+@lru_cache(maxsize=65536)
+def match_commune(province_code: str, text: str) -> CommuneMatch:
+    """The commune of the province that `text` names (contract §2)."""
+    import difflib
+
+    unit_type, key, exact = commune_key(text)
+    own = communes_of(province_code)
+    found = own.get(key, [])
+    if unit_type and len(found) > 1:
+        found = [c for c in found if c.unit_type == unit_type] or found
+    if len(found) > 1:
+        found = [c for c in found if commune_key(c.name)[2] == exact] or found
+    if len(found) == 1:
+        return CommuneMatch("ok", found[0])
+    if found:
+        return CommuneMatch("ambiguous", None, tuple(found))
+    elsewhere = [c for c in _communes_by_key().get(key, []) if not unit_type
+                 or c.unit_type == unit_type] or _communes_by_key().get(key, [])
+    close = tuple(c for k in difflib.get_close_matches(key, list(own), n=3, cutoff=0.6)
+                  for c in own[k])
+    if elsewhere:
+        return CommuneMatch("other_province", None, close, tuple(elsewhere))
+    return CommuneMatch("unknown", None, close)
+
+
+# ---------------------------------------------------------------- term labels
+
+@lru_cache
+def term_aliases() -> dict[str, str]:
+    """Term labels that name another term (seed term_labels.csv): 2021-2025 -> 2021-2026."""
+    return {r["label"]: r["term"] for r in _rows("term_labels.csv")}
+
+
+def canonical_term(code: str | None) -> str | None:
+    """The one label a term is stored under (dbt staging applies the same seed)."""
+    return term_aliases().get(code, code) if code else code
+
+
+def same_term_labels(code: str) -> list[str]:
+    """Every label that names the term `code` (itself included)."""
+    term = canonical_term(code)
+    return sorted({term, *(label for label, t in term_aliases().items() if t == term)})

@@ -19,7 +19,7 @@ from ingest.model import EMULATION, POVERTY, TERM
 from ingest.periods import parse_period, term_for
 from ingest.read.layout import SHEETS
 from ingest.read.numbers import vn_number
-from ingest.reference import indicators_of, province_name
+from ingest.reference import communes_of, indicators_of, province_name
 
 
 @dataclass
@@ -272,10 +272,19 @@ def random_report(rng: random.Random, province_code: str, period: str, *, distri
         report.emulation_rows = rows
     if POVERTY in sheets:
         rows = []
-        names = rng.sample(DISTRICT_NAMES, min(districts, len(DISTRICT_NAMES)))
+        communes = p is not None and p.uses_new_codes and bool(communes_of(province_code))
+        if communes:
+            names = sorted(c.name for found in communes_of(province_code).values() for c in found)
+            names = rng.sample(names, min(districts, len(names)))
+            districts = len(names)
+        else:
+            names = rng.sample(DISTRICT_NAMES, min(districts, len(DISTRICT_NAMES)))
         for i in range(districts):
-            name = f"{rng.choice(DISTRICT_WORDS)} {names[i % len(names)]}" + (
-                f" {i // len(names) + 1}" if i >= len(names) else "")
+            if communes:  # real communes of the province (contract §2, communes_2025.csv)
+                name = names[i]
+            else:
+                name = f"{rng.choice(DISTRICT_WORDS)} {names[i % len(names)]}" + (
+                    f" {i // len(names) + 1}" if i >= len(names) else "")
             poor = rng.randint(200, 3000)
             female_poor = rng.randint(poor // 5, poor // 2)
             out = rng.randint(poor // 10, poor // 3)
@@ -293,6 +302,10 @@ def random_report(rng: random.Random, province_code: str, period: str, *, distri
                 "livelihood_packages": rng.randint(0, 200),
                 "five_no_three_clean_households": rng.randint(1000, 20000),
             })
+            if communes:  # the optional columns offices began to send with the commune reports
+                rows[-1]["savings_loan_groups"] = rng.randint(5, 60)
+                rows[-1]["overdue_loans_vnd"] = round(
+                    rows[-1]["policy_loan_outstanding_vnd"] * rng.uniform(0, 0.02), 1)
         report.poverty_rows = rows
     return report
 

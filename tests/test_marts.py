@@ -28,6 +28,8 @@ MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
 SPLIT_MARTS = ("poverty_support_annual", "poverty_support_half_year", "poverty_support_rollups")
 # Marts of the pages (issue 13): what BI may see of files and findings, the 2025 roll-up.
 PAGE_MARTS = ("submission_versions", "validation_findings", "poverty_support_by_province_2025")
+# Vietnam after 1 July 2025 (issue 21): the communes and the outcomes by commune.
+COMMUNE_MARTS = ("communes", "poverty_support_by_commune")
 # The reporting rounds of contract §9 (issue 18): one row per round, no province columns.
 ROUND_MARTS = ("reporting_rounds",)
 CRITERIA_MAX = {"TD01": 15, "TD02": 20, "TD03": 20, "TD04": 10, "TD05": 15, "TD06": 10,
@@ -197,7 +199,7 @@ def q(built, warehouse_url):
 def test_build_reports_what_it_ran(built):
     assert built["by_type"]["model"] >= 10
     # seeds load once per data home (another module may have built the marts already)
-    assert built["by_type"].get("seed", 0) == (0 if built["seeds_skipped"] else 4)
+    assert built["by_type"].get("seed", 0) == (0 if built["seeds_skipped"] else 7)
     assert built["by_type"]["unit_test"] >= 3
     assert built["node_count"] == len(built["nodes"])
     assert set(built["by_status"]) <= {"success", "pass", "no-op", "warn"}
@@ -465,7 +467,7 @@ def test_bi_reader_sees_a_comment_on_every_mart_and_column(built):
         assert conn.execute("select current_user").fetchone()["current_user"] == "bi_reader"
         rows = conn.execute(MART_COMMENTS).fetchall()
     assert {r["mart"] for r in rows} == (set(MARTS) | set(PAGE_MARTS) | set(SPLIT_MARTS)
-                                          | set(ROUND_MARTS))
+                                         | set(COMMUNE_MARTS) | set(ROUND_MARTS))
     missing = [f"{r['mart']}.{r['column_name']}" for r in rows
                if not (r["column_comment"] or "").strip()]
     assert not missing, f"columns without a description in _marts__models.yml: {missing}"

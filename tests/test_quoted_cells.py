@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 
 from ingest import pipeline, samples
 from ingest.model import INFO_SHEET, POVERTY, TERM, ParsedFile
+from ingest.reference import communes_of
 from ingest.validate import history, rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report
@@ -33,6 +34,7 @@ POVERTY_BASES = {
     "female_headed_out_of_poverty": 50_000, "charity_homes": 1_000, "charity_homes_vnd": 2_000,
     "policy_loan_households": 30_000, "policy_loan_outstanding_vnd": 40_000,
     "livelihood_packages": 1_100, "five_no_three_clean_households": 20_000,
+    "savings_loan_groups": 10_000, "overdue_loans_vnd": 3_000,
 }
 PERCENT = {"CT02": (81, "91%"), "CT07": (83, "93%"), "CT08": (85, "95%")}  # target, result
 
@@ -88,6 +90,19 @@ def _duplicate(rows_of: str, key: str, src: int, dst: int) -> Callable[[samples.
     return change
 
 
+def _in_2025(province: str, name: str, term: str = "2025-2030", **units: str,
+             ) -> Callable[[samples.Report], None]:
+    """The report as a 2025 annual report of a province of the new map, its units real
+    communes of the province (contract §2), then `units`: row number -> unit as written."""
+    def change(report):
+        report.province_code, report.province_name = province, name
+        report.period, report.term = "2025", term
+        real = sorted(c.name for found in communes_of(province).values() for c in found)
+        for i, row in enumerate(report.poverty_rows):
+            row["district_name"] = units.get(f"row{i}", real[i])
+    return change
+
+
 NEXT_YEAR = date.today().year + 1
 OUTLIER_HISTORY = pd.DataFrame(
     [("60", str(y), POVERTY, "poor_households_start", 7_000.0 + y) for y in range(2018, 2024)]
@@ -101,7 +116,10 @@ CASES: dict[str, list[tuple[Callable, str, pd.DataFrame | None]]] = {
     "duplicate_key": [(_duplicate("term_rows", "code", 0, 4), "60", None),
                       (_duplicate("emulation_rows", "code", 0, 2), "60", None),
                       # the district of issue 11: "Nam Trực" on two rows
-                      (_duplicate("poverty_rows", "district_name", 0, 1), "60", None)],
+                      (_duplicate("poverty_rows", "district_name", 0, 1), "60", None),
+                      # from 2025 a commune, however written, is one unit
+                      (_in_2025("68", "Lâm Đồng", row0="Xã Đắk Mil", row6="XA DAK MIL"), "68",
+                       None)],
     "negative_value": [(_set("term_rows", 3, target=-3_404), "60", None),
                        (_set("term_rows", 5, actual=-3_656), "60", None),
                        (_set("emulation_rows", 1, self=-19.1, reviewed=None), "60", None),
@@ -135,6 +153,14 @@ CASES: dict[str, list[tuple[Callable, str, pd.DataFrame | None]]] = {
     "reviewed_points_over_max": [(_set("emulation_rows", 1, reviewed=20.4), "60", None)],
     "total_not_sum": [(_attr(poverty_total="wrong"), "60", None)],
     "outlier": [(lambda r: None, "60", OUTLIER_HISTORY)],
+    # Vietnam after 1 July 2025 (issue 21)
+    "province_code_ended": [(_attr(period="2025", term="2025-2030"), "60", None)],
+    "term_after_reform": [(_in_2025("68", "Lâm Đồng", term="2021-2026"), "68", None)],
+    "overdue_gt_outstanding": [(_set("poverty_rows", 3, overdue_loans_vnd=40_004), "60", None)],
+    "unknown_commune": [(_in_2025("68", "Lâm Đồng", row2="Xã Đắk Mill"), "68", None)],
+    "ambiguous_commune": [(_in_2025("51", "Quảng Ngãi", row4="Sơn Ha"), "51", None)],
+    "commune_other_province": [(_in_2025("68", "Lâm Đồng", row5="Phường Ba Đình"), "68",
+                                None)],
 }
 
 

@@ -12,7 +12,8 @@ import pytest
 from ingest.settings import dbt_project_dir, seeds_dir
 
 CONTRACT_DIR = Path(__file__).resolve().parents[2] / "shared" / "contract"
-CONTRACT_CSVS = ("indicators.csv", "provinces_2024.csv", "province_merger_2025.csv")
+CONTRACT_CSVS = ("indicators.csv", "provinces_2024.csv", "province_merger_2025.csv",
+                 "communes_2025.csv")
 YEARS = range(2019, 2026)
 
 # Contract §5: the cluster "Duyên hải miền Trung và Tây Nguyên" in 2023 and 2024.

@@ -17,8 +17,9 @@ from openpyxl import load_workbook
 from ingest import pipeline, template
 from ingest.cli import main as cli
 from ingest.model import EMULATION, POVERTY, TERM
+from ingest.periods import parse_period
 from ingest.read.layout import SHEETS
-from ingest.reference import indicators_of
+from ingest.reference import communes_of, indicators_of
 from tests.workbooks import drop, report
 
 HEADER_ROW = 3
@@ -51,11 +52,23 @@ def data_rows(ws, kind: str) -> list[int]:
             if isinstance(ws.cell(r, 1).value, int)]
 
 
-def fill(path: Path, units: tuple[str, ...] = ("Xã Tân Lập", "Phường Bình Minh"),
+def default_units(info) -> tuple[str, ...]:
+    """Units a clerk types: districts before 1 July 2025; from the 2025 annual report on two
+    real communes of the province (Xã Tân Lập first where the province has one)."""
+    values = {row[0].value: row[1].value for row in info.iter_rows(min_row=1, max_col=2)}
+    period = parse_period(values.get("Kỳ báo cáo"))
+    if period is None or not period.uses_new_codes:
+        return ("Xã Tân Lập", "Phường Bình Minh")
+    names = sorted(c.name for found in communes_of(values["Mã tỉnh"]).values() for c in found)
+    return tuple(sorted(names, key=lambda n: n != "Xã Tân Lập")[:2])
+
+
+def fill(path: Path, units: tuple[str, ...] | None = None,
          keep_targets: bool = False) -> Path:
     """Type what a clerk types, into the shaded cells only."""
     wb = load_workbook(path)
     info = wb["ThongTin"]
+    units = default_units(info) if units is None else units
     for row in info.iter_rows(min_row=1):
         label = row[0].value
         values = {"Ngày lập": datetime(2025, 12, 10), "Người lập": "Trần Thị Mai",

@@ -320,9 +320,10 @@ def test_old_province_code_after_the_merger(tmp_path, rng):
     early = samples.random_report(rng, "60", "2025-6T", sheets=(POVERTY,))
     late, half = checked(build(tmp_path, report, name="a.xlsx"),
                          build(tmp_path, early, name="b.xlsx"))
-    f = one(late, "unknown_province")
+    f = one(late, "province_code_ended")  # one finding: it names the province 60 became
     assert_place(f, "error", "ThongTin", 3, "Mã tỉnh", "60", late)
-    assert "34" in f.message_vi and "34" in f.message_en
+    assert "Lâm Đồng (mã 68)" in f.message_vi and "Lâm Đồng (code 68)" in f.message_en
+    assert not found(late, "unknown_province")
     assert half.findings == []
 
 

@@ -29,7 +29,8 @@
                'households_out_of_near_poverty', 'female_headed_out_of_poverty',
                'charity_homes', 'charity_homes_vnd', 'policy_loan_households',
                'policy_loan_outstanding_vnd', 'livelihood_packages',
-               'five_no_three_clean_households']) }}
+               'five_no_three_clean_households', 'savings_loan_groups',
+               'overdue_loans_vnd']) }}
 {%- endmacro %}
 
 {% macro poverty_measure_sums() -%}
@@ -49,6 +50,13 @@
 {% macro out_of_poverty_rate(relation=none) -%}
     {%- set r = relation ~ '.' if relation else '' -%}
     round({{ r }}households_out_of_poverty * 100.0 / nullif({{ r }}poor_households_start, 0), 2)
+{%- endmacro %}
+
+{#- The overdue ratio (contract §2): overdue debt ÷ outstanding entrusted loans × 100, on the
+    row's own (possibly summed) measures. -#}
+{% macro overdue_ratio(relation=none) -%}
+    {%- set r = relation ~ '.' if relation else '' -%}
+    round({{ r }}overdue_loans_vnd * 100.0 / nullif({{ r }}policy_loan_outstanding_vnd, 0), 2)
 {%- endmacro %}
 
 {#- No double counting by year (contract §4): in a relation that holds annual and half-year rows,

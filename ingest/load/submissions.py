@@ -58,7 +58,7 @@ def _column_values(series) -> list:
 def sheet_columns(kind: str) -> list[str]:
     extra = ["actual_text"] if kind == "term_indicators" else []
     return ["excel_row", *[c.name for c in SHEETS[kind].columns], *extra] + (
-        ["is_total"] if kind == POVERTY else [])
+        ["is_total", "commune_code"] if kind == POVERTY else [])
 
 
 def _period_code(parsed: ParsedFile) -> str | None:

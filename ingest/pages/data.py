@@ -40,6 +40,7 @@ class SiteData:
     rankings: list[dict] = field(default_factory=list)
     poverty: list[dict] = field(default_factory=list)
     poverty_2025: list[dict] = field(default_factory=list)
+    poverty_communes: list[dict] = field(default_factory=list)  # from 2025, per commune
     poverty_rollups: list[dict] = field(default_factory=list)  # per region and cluster
     status: list[dict] = field(default_factory=list)
     versions: list[dict] = field(default_factory=list)
@@ -81,6 +82,7 @@ def read_site_data(conn: psycopg.Connection) -> SiteData:
         rankings=_rows(conn, "site_rankings"),
         poverty=_rows(conn, "site_poverty"),
         poverty_2025=_rows(conn, "site_poverty_2025"),
+        poverty_communes=_rows(conn, "site_poverty_communes"),
         poverty_rollups=_rows(conn, "site_poverty_rollups"),
         status=_rows(conn, "site_status"),
         versions=versions,

@@ -43,6 +43,7 @@ def contexts(data: SiteData) -> dict[str, dict]:
     attainment = _by_code(data.attainment)
     rankings = _by_code(data.rankings)
     poverty = _by_code(data.poverty)
+    communes = _by_code(data.poverty_communes)
     status = _by_code(data.status)
     versions = _by_code(data.versions)
     findings = _by_code([f for f in data.findings if f["is_open"]])
@@ -74,6 +75,10 @@ def contexts(data: SiteData) -> dict[str, dict]:
                              for rep in report_list]}
                   for code in sorted(indicators)]
         pov = sorted(poverty.get(code, []), key=lambda r: period_key(r))
+        # the communes' figures of the latest period reported by commune (2025 on)
+        commune_rows = communes.get(code, [])
+        latest_commune_period = max((period_key(r) for r in commune_rows), default=None)
+        commune_rows = [r for r in commune_rows if period_key(r) == latest_commune_period]
         ranks = [{**r, "cluster_size": cluster_sizes[(r["year"], r["cluster_code"])]}
                  for r in sorted(rankings.get(code, []), key=lambda r: r["year"], reverse=True)]
         files = versions.get(code, [])
@@ -102,6 +107,8 @@ def contexts(data: SiteData) -> dict[str, dict]:
             "rankings": ranks,
             "poverty": pov,
             "poverty_chart": charts.province_poverty(pov) if pov else None,
+            "communes": commune_rows,
+            "communes_period": commune_rows[0]["period"] if commune_rows else None,
             "status": statuses,
             "versions": files,
             "open_errors": [f for f in open_findings if f["severity"] == "error"],

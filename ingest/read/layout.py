@@ -127,6 +127,8 @@ SHEETS: dict[str, SheetLayout] = {
         Column("policy_loan_outstanding_vnd", "Dư nợ ủy thác (triệu đồng)", "money"),
         Column("livelihood_packages", "Sinh kế trao tặng (suất)", "count"),
         Column("five_no_three_clean_households", "Gia đình 5 không 3 sạch (hộ)", "count"),
+        Column("savings_loan_groups", "Tổ tiết kiệm và vay vốn (tổ)", "count", required=False),
+        Column("overdue_loans_vnd", "Nợ quá hạn (triệu đồng)", "money", required=False),
     ), key_column="district_name"),
 }
 

@@ -24,11 +24,12 @@ from ingest.model import (
     ReportInfo,
     SheetData,
 )
+from ingest.periods import parse_period
 from ingest.read import layout
 from ingest.read.layout import SHEETS, Column, SheetLayout, fold
 from ingest.read.numbers import parse_number
 from ingest.read.reader import CSV_DATA_SHEET, Sheet
-from ingest.reference import indicators_of
+from ingest.reference import indicators_of, match_commune
 
 HEADER_SEARCH_ROWS = 40
 _NOTE_PREFIXES = tuple(fold(p) for p in (
@@ -402,6 +403,8 @@ def parse_workbook(parsed: ParsedFile, sheets: list[Sheet]) -> ParsedFile:
             f"{', '.join(d.sheet_name for d in parsed.sheets.values())} is empty. Fill in the "
             "figures and send it again (a report sent earlier for this period stays in use).",
         ))
+    if POVERTY in parsed.sheets:
+        parsed.sheets[POVERTY].frame["commune_code"] = commune_codes(parsed)
     return parsed
 
 
@@ -420,3 +423,19 @@ def figures_in(parsed: ParsedFile) -> set[str]:
         if present and data.frame[present].notna().to_numpy().any():
             found.add(kind)
     return found
+
+
+def commune_codes(parsed: ParsedFile) -> list[str | None]:
+    """The commune code of each GiamNgheo row (contract §2): from the 2025 annual report on, the
+    commune of the declared province that the unit names; None for a unit that names none (the
+    validation says why), for the total row and for the districts of earlier periods."""
+    frame = parsed.sheets[POVERTY].frame
+    period = parse_period(parsed.info.period) if parsed.info.period else None
+    province = parsed.info.province_code
+    if period is None or not period.uses_new_codes or not province:
+        return [None] * len(frame)
+    codes = []
+    for name, is_total in zip(frame["district_name"], frame["is_total"], strict=True):
+        found = match_commune(province, name) if name and not is_total else None
+        codes.append(found.commune.code if found and found.commune else None)
+    return codes

@@ -1,9 +1,12 @@
 """What the warehouse already knows about a province, to pre-fill its next template.
 
-The term targets come from the latest current-version report of the same term, the units of
-GiamNgheo from the latest current-version report that names any. Both only from reports made
-under the same province codes as the template's period (contract §1: code `15` is Yên Bái before
-1 July 2025 and the new Lào Cai after, so their targets and units are not each other's).
+The term targets come from the latest current-version report of the same term (under any of its
+labels) and the same province, the units of GiamNgheo from the latest current-version report
+that names any. Both only from reports made under the same province codes as the template's
+period (contract §1: code `15` is Yên Bái before 1 July 2025 and the new Lào Cai after, so their
+targets and units are not each other's; targets never pass from old provinces to a merged one).
+From the 2025 annual report on the units are communes: only units matched to a commune of the
+province are pre-filled, under their official names; with no such history the rows stay blank.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ingest.periods import Period, Term, parse_period
+from ingest.reference import communes, same_term_labels
 
 
 @dataclass
@@ -49,7 +53,7 @@ def load_history(province_codes: list[str], period: Period, term: Term) -> dict[
     from ingest import warehouse
     from ingest.warehouse import query
 
-    params = {"province_codes": province_codes, "term": term.code}
+    params = {"province_codes": province_codes, "terms": same_term_labels(term.code)}
     try:
         with psycopg.connect(warehouse.warehouse_url()) as conn:
             targets = conn.execute(query("template_targets"), params).fetchall()
@@ -64,8 +68,15 @@ def load_history(province_codes: list[str], period: Period, term: Term) -> dict[
         result[province].targets_period = report_period
     for province, (report_period, names) in _latest(units, period).items():
         seen: dict[str, None] = {}
-        for name in names:
+        for name, commune_code in names:
+            if period.uses_new_codes:  # communes only, as the official list spells them
+                commune = communes().get(commune_code or "")
+                if commune is None or commune.province_code != province:
+                    continue
+                name = commune.name
             seen.setdefault(name, None)
+        if not seen:
+            continue
         result[province].units = list(seen)
         result[province].units_period = report_period
     return result

@@ -24,9 +24,17 @@ import pandas as pd
 
 from ingest import settings
 from ingest.model import EMULATION, INFO_SHEET, POVERTY, SHEET_KINDS, TERM, ParsedFile
-from ingest.periods import parse_period, parse_term
+from ingest.periods import parse_period, parse_term, term_for
 from ingest.read.layout import SHEETS, fold
-from ingest.reference import indicators_of, province_name, provinces_for
+from ingest.reference import (
+    canonical_term,
+    indicators_of,
+    match_commune,
+    merged_into,
+    province_name,
+    provinces_for,
+    provinces_new,
+)
 from ingest.validate.placement import number_text
 
 POVERTY_MEASURES = tuple(c.name for c in SHEETS[POVERTY].columns if c.kind in ("count", "money"))
@@ -77,6 +85,9 @@ def info_frame(files: list[ParsedFile], today: date) -> pd.DataFrame:
         new_codes = period is not None and period.uses_new_codes
         emulation = f.sheets.get(EMULATION)
         official = province_name(info.province_code, period) if info.province_code else None
+        # a code that ended on 1 July 2025 used for a later period: name the province it became
+        became = (merged_into(info.province_code) if new_codes and info.province_code
+                  and info.province_code not in provinces_new() else None)
         records.append({
             "_file": i,
             "has_info_sheet": bool(info.rows),
@@ -101,6 +112,16 @@ def info_frame(files: list[ParsedFile], today: date) -> pd.DataFrame:
             "term_code": term.code if term else None,
             "term_start": term.start_year if term else None,
             "term_end": term.end_year if term else None,
+            "term_canonical": canonical_term(term.code) if term else None,
+            # contract §1: from the 2025 annual report on, the term of the 34 provinces
+            "expected_term": term_for(period).code if new_codes else None,
+            "term_after_reform": bool(term) and new_codes,
+            "new_codes": new_codes,
+            "code_ended": became is not None,
+            "code_not_ended": became is None,
+            "became_code": became[0] if became else None,
+            "became_name": became[1] if became else None,
+            "old_province_name": province_name(info.province_code) if became else None,
             "valid_codes": frozenset(provinces_for(period)),
             "code_set_vi": ("34 mã tỉnh áp dụng từ 01/07/2025" if new_codes
                             else "63 mã tỉnh áp dụng đến 30/06/2025"),
@@ -154,14 +175,80 @@ def poverty_cells(districts: pd.DataFrame) -> pd.DataFrame:
     then covers every count and amount column."""
     if districts.empty:
         return districts
-    cells = districts.melt(id_vars=["_file", "excel_row", "district_name"],
+    cells = districts.melt(id_vars=["_file", "excel_row", "district_name", "commune_required"],
                            value_vars=list(POVERTY_MEASURES), var_name="measure",
                            value_name="value")
     cells["value"] = cells["value"].astype("float64")
     cells["count_value"] = cells["value"].where(cells["measure"].isin(POVERTY_COUNTS))
-    cells["district_key"] = pd.Series([fold(n) or None for n in cells["district_name"]],
-                                      index=cells.index, dtype=object)
+    # units of a 2025+ report are communes: their duplicates are the rule table's (by commune)
+    cells["district_key"] = pd.Series(
+        [None if checked else (fold(n) or None) for n, checked in
+         zip(cells["district_name"], cells["commune_required"], strict=True)],
+        index=cells.index, dtype=object)
     return cells
+
+
+def _names(communes) -> str:
+    names = [c.name for c in communes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " hoặc " + names[-1]
+
+
+def _names_en(communes) -> str:
+    names = [c.name for c in communes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def with_communes(districts: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
+    """GiamNgheo unit rows with what the commune rules need (contract §2): from the 2025 annual
+    report on, whether each unit names a commune of the declared province (`commune_status`:
+    ok, unknown, ambiguous, other_province), the closest communes or the province it belongs to,
+    and whether the row repeats a unit listed above it (one finding per unit: the first row
+    carries the unit's own finding, a later row only says it repeats)."""
+    if districts.empty:
+        return districts.assign(commune_required=pd.Series(dtype=bool))
+    # the declared province of each file whose units are communes (one lookup per file)
+    province_of = {} if info.empty else {
+        f: code for f, code, new in zip(info["_file"], info["province_code"], info["new_codes"],
+                                        strict=True) if new and code in provinces_new()}
+    columns: dict[str, list] = {c: [] for c in (
+        "commune_required", "commune_check", "commune_repeat", "commune_status", "commune_name",
+        "first_row", "province_name_2025", "suggest_vi", "suggest_en", "candidates_vi",
+        "candidates_en", "other_province_vi", "other_province_en")}
+    seen: dict[tuple, int] = {}
+    for f, row, name in zip(districts["_file"], districts["excel_row"],
+                            districts["district_name"], strict=True):
+        province = province_of.get(f)
+        required = bool(province and name)
+        found = match_commune(province, str(name)) if required else None
+        key = (f, found.commune.code if found and found.commune else fold(name))
+        first = key not in seen
+        seen.setdefault(key, int(row))
+        close = found.candidates if found else ()
+        elsewhere = found.elsewhere if found else ()
+        provinces = list(dict.fromkeys(f"{provinces_new()[c.province_code]} (mã "
+                                       f"{c.province_code})" for c in elsewhere))
+        values = {
+            "commune_required": required,
+            "commune_check": required and first,
+            "commune_repeat": required and not first and found.status == "ok",
+            "commune_status": found.status if found else None,
+            "commune_name": found.commune.name if found and found.commune else None,
+            "first_row": seen[key],
+            "province_name_2025": provinces_new().get(province) if required else None,
+            "suggest_vi": f"Có phải: {_names(close)}?" if close else
+            "Không có tên nào gần giống trong danh mục của tỉnh.",
+            "suggest_en": f"Did you mean: {_names_en(close)}?" if close else
+            "No name of the province's list comes close.",
+            "candidates_vi": _names(close) if close else "",
+            "candidates_en": _names_en(close) if close else "",
+            "other_province_vi": ", ".join(provinces),
+            "other_province_en": ", ".join(p.replace("(mã", "(code") for p in provinces),
+        }
+        for column, value in values.items():
+            columns[column].append(value)
+    return districts.assign(**{c: pd.Series(v, index=districts.index, dtype=object
+                                            if c not in ("commune_required",) else bool)
+                               for c, v in columns.items()})
 
 
 def totals(poverty: pd.DataFrame) -> pd.DataFrame:
@@ -203,7 +290,8 @@ class RunFrames:
     @cached_property
     def districts(self) -> pd.DataFrame:
         poverty = self.sheets[POVERTY]
-        return poverty[~poverty["is_total"].astype(bool)] if not poverty.empty else poverty
+        units = poverty[~poverty["is_total"].astype(bool)] if not poverty.empty else poverty
+        return with_communes(units, self.info)
 
     @property
     def scores(self) -> pd.DataFrame:

@@ -110,7 +110,27 @@ RULES: tuple[Rule, ...] = (
     Rule("unknown_province", INFO, "province_code", "in", "valid_codes", "error",
          "Mã tỉnh '{province_code}' không có trong danh sách {code_set_vi}.",
          "Province code '{province_code}' is not one of {code_set_en}.",
-         "một mã trong {code_set_vi}", "one of {code_set_en}"),
+         "một mã trong {code_set_vi}", "one of {code_set_en}",
+         when="code_not_ended"),
+    # contract §1, §3: a code that ended on 1 July 2025 names the province it became (a mid- or
+    # end-of-term review dated after the merger included)
+    Rule("province_code_ended", INFO, "code_ended", "==", Lit(False), "error",
+         "Mã tỉnh '{province_code}' ({old_province_name}) đã thôi dùng từ 01/07/2025: tỉnh nay "
+         "thuộc {became_name} (mã {became_code}). Kỳ {period} kết thúc sau ngày sáp nhập nên "
+         "phải do Hội LHPN {became_name} báo cáo với mã {became_code}.",
+         "Province code '{province_code}' ({old_province_name}) ended on 1 July 2025: it is now "
+         "part of {became_name} (code {became_code}). Period {period} ends after the merger, so "
+         "it is reported by {became_name} under code {became_code}.",
+         "{became_code} ({became_name})", "{became_code} ({became_name})",
+         at="province_code"),
+    Rule("term_after_reform", INFO, "term_canonical", "==", "expected_term", "error",
+         "Nhiệm kỳ '{term}' không đúng với kỳ {period}: từ báo cáo năm 2025, 34 tỉnh, thành "
+         "báo cáo theo nhiệm kỳ {expected_term} (đại hội phụ nữ tỉnh tháng 11-12/2025).",
+         "Term '{term}' does not fit period {period}: from the 2025 annual report on, the 34 "
+         "provinces report in the term {expected_term} (provincial congresses of "
+         "November-December 2025).",
+         "{expected_term}", "{expected_term}",
+         when="term_after_reform", at="term"),
     Rule("folder_mismatch", INFO, "province_code", "==", "folder", "error",
          "Mã tỉnh khai báo '{province_code}' khác thư mục gửi '{folder}/': một tỉnh không thể "
          "báo cáo thay tỉnh khác.",
@@ -166,6 +186,42 @@ RULES: tuple[Rule, ...] = (
          "Female-headed households out of poverty ({value}) exceed female-headed poor "
          "households ({right}).",
          "≤ {right} (Hộ nghèo do phụ nữ làm chủ hộ)", "≤ {right} (female-headed poor households)"),
+    Rule("overdue_gt_outstanding", DISTRICTS, "overdue_loans_vnd", "<=",
+         "policy_loan_outstanding_vnd", "error",
+         "Nợ quá hạn ({value}) lớn hơn Dư nợ ủy thác ({right}).",
+         "Overdue debt ({value}) exceeds the outstanding entrusted loans ({right}).",
+         "≤ {right} (Dư nợ ủy thác)", "≤ {right} (outstanding entrusted loans)"),
+    # ---- GiamNgheo units from the 2025 annual report on: communes of the province (§2)
+    Rule("unknown_commune", DISTRICTS, "commune_status", "!=", Lit("unknown"), "error",
+         "Đơn vị '{value}' không phải là xã, phường hoặc đặc khu của {province_name_2025} "
+         "trong danh mục từ 01/07/2025. {suggest_vi}",
+         "Unit '{value}' is not a commune, ward or special zone of {province_name_2025} in the "
+         "list in force from 1 July 2025. {suggest_en}",
+         "tên một xã, phường, đặc khu của {province_name_2025}",
+         "the name of a commune, ward or special zone of {province_name_2025}",
+         when="commune_check", at="district_name"),
+    Rule("ambiguous_commune", DISTRICTS, "commune_status", "!=", Lit("ambiguous"), "error",
+         "Đơn vị '{value}' có thể là {candidates_vi} của {province_name_2025}: hãy ghi đúng tên "
+         "có dấu và loại đơn vị (Xã, Phường, Đặc khu).",
+         "Unit '{value}' may be {candidates_en} of {province_name_2025}: write the name with its "
+         "diacritics and its type (Xã, Phường, Đặc khu).",
+         "{candidates_vi}", "{candidates_en}",
+         when="commune_check", at="district_name"),
+    Rule("commune_other_province", DISTRICTS, "commune_status", "!=", Lit("other_province"),
+         "error",
+         "Đơn vị '{value}' thuộc tỉnh khác: {other_province_vi}, không thuộc "
+         "{province_name_2025}. Nếu là đơn vị của {province_name_2025}: {suggest_vi}",
+         "Unit '{value}' belongs to another province: {other_province_en}, not to "
+         "{province_name_2025}. If it is one of {province_name_2025}'s own: {suggest_en}",
+         "tên một xã, phường, đặc khu của {province_name_2025}",
+         "the name of a commune, ward or special zone of {province_name_2025}",
+         when="commune_check", at="district_name"),
+    Rule("duplicate_key", DISTRICTS, "commune_repeat", "==", Lit(False), "error",
+         "Đơn vị '{value}' đã có ở dòng {first_row} (cùng một xã, phường): mỗi đơn vị chỉ một "
+         "dòng.",
+         "Unit '{value}' is already on row {first_row} (the same commune): one row per unit.",
+         "mỗi đơn vị chỉ một dòng", "each unit on one row only",
+         when="commune_repeat", at="district_name"),
     # ---- ThiDua, each criterion row
     Rule("self_points_over_max", SCORES, "self_points", "<=", "max_points", "error",
          "Điểm tự chấm ({value}) lớn hơn Điểm chuẩn ({right}).",
@@ -270,7 +326,7 @@ def _placed(rule: Rule, frames: RunFrames, row: pd.Series) -> tuple[Place, dict]
         return place, fields
     if rule.scope in (DISTRICTS, SCORES):
         kind = SCOPE_SHEET[rule.scope]
-        place = at_cell(parsed, kind, row["excel_row"], rule.left)
+        place = at_cell(parsed, kind, row["excel_row"], rule.at or rule.left)
         right = at_cell(parsed, kind, row["excel_row"], rule.right).value if isinstance(
             rule.right, str) else None
         fields.update(value=place.value or number_text(row[rule.left]),

@@ -4,8 +4,9 @@ Round 1 is one reporting history of the whole country:
 
 * the 63 old provinces, years 2016-2024, annual (`YYYY`: ChiTieu + ThiDua + GiamNgheo) and
   half-year (`YYYY-6T`: ChiTieu + GiamNgheo), plus `2025-6T` on the old codes;
-* the 34 new provinces, `2025` annual (their GiamNgheo rows are the districts of the old
-  provinces that merged into them);
+* the 34 new provinces, `2025` annual in the term 2025-2030 (their GiamNgheo rows are real
+  communes of the province from `communes_2025.csv`, as many as the districts of the old
+  provinces that merged into it);
 * ~11 districts per old province (6..16, ~700 in all), the same names every period;
 * messy workbooks as offices make them (`write_xlsx(messy=True)`: titles, merged cells, STT,
   a blank row, total row, notes and signatures), some with numeric cells instead of Vietnamese
@@ -41,7 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 MANIFEST = "manifest.json"
-CORPUS_VERSION = 2  # bump when the generator changes, to invalidate the caches
+CORPUS_VERSION = 3  # bump when the generator changes, to invalidate the caches
 OLD_YEARS = range(2016, 2025)
 BAD_KINDS = ("out_gt_poor", "unknown_indicator", "unknown_province", "folder_mismatch",
              "negative_count", "points_over_max")
@@ -267,15 +268,16 @@ def _correct(report, rng: random.Random) -> None:
 
 
 def _district_list(item: dict, districts: dict[str, list[str]], merged: dict[str, list[str]]):
-    if item["period"] == "2025":  # a new province: the districts of its old provinces
-        names: list[str] = []
-        for old in merged.get(item["code"], [item["code"]]):
-            for name in districts.get(old, []):
-                unique, n = name, 2
-                while unique in names:
-                    unique, n = f"{name} {n}", n + 1
-                names.append(unique)
-        return names
+    if item["period"] == "2025":
+        # a new province reports communes (contract §2): real ones of the province, as many as
+        # the districts of its old provinces (so the poverty rows keep their scale)
+        from ingest.reference import communes_of
+
+        count = sum(len(districts.get(old, [])) for old in merged.get(item["code"],
+                                                                      [item["code"]]))
+        names = sorted(c.name for found in communes_of(item["code"]).values() for c in found)
+        rng = random.Random(f"communes:{item['code']}")
+        return rng.sample(names, min(count, len(names)))
     return districts[item["code"]]
 
 

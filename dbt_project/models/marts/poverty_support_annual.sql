@@ -18,6 +18,7 @@ final as (
         districts_reported,
         {{ poverty_measure_columns() }},
         out_of_poverty_rate_pct,
+        overdue_ratio_pct,
         submission_id,
         source_file,
         submitted_at

@@ -48,7 +48,8 @@ final as (
         units_expected,
         units_reported = units_expected as is_complete,
         {{ poverty_measure_columns() }},
-        {{ out_of_poverty_rate() }} as out_of_poverty_rate_pct
+        {{ out_of_poverty_rate() }} as out_of_poverty_rate_pct,
+        {{ overdue_ratio() }} as overdue_ratio_pct
 
     from summed
     where units_reported > 0

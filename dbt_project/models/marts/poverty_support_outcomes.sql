@@ -29,7 +29,10 @@ final as (
         policy_loan_outstanding_vnd,
         livelihood_packages,
         five_no_three_clean_households,
+        savings_loan_groups,
+        overdue_loans_vnd,
         {{ out_of_poverty_rate() }} as out_of_poverty_rate_pct,
+        {{ overdue_ratio() }} as overdue_ratio_pct,
         submission_id,
         source_file,
         submitted_at

@@ -8,6 +8,12 @@ source as (
 
 ),
 
+term_labels as (
+
+    select * from {{ ref('term_labels') }}
+
+),
+
 renamed as (
 
     select
@@ -30,7 +36,7 @@ renamed as (
         declared_province_code,
         province_name as declared_province_name,
         nullif(trim(period), '') as period,
-        nullif(trim(term), '') as term,
+        nullif(trim(term), '') as term_as_written,
         report_date,
         -- text, not text[]: dbt unit tests cannot mock array columns
         array_to_string(sheets, ',') as sheets,
@@ -48,11 +54,15 @@ renamed as (
 categorised as (
 
     select
-        *,
+        renamed.*,
+        -- one label per term (contract §1): 2021-2025 is 2021-2026, closed early by the reform
+        coalesce(term_labels.term, renamed.term_as_written) as term,
         outcome <> 'rejected' as is_loaded,
         {{ local_date('received_at') }} as received_on
 
     from renamed
+    left join term_labels
+        on term_labels.label = renamed.term_as_written
 
 )
 
