@@ -366,8 +366,8 @@ def test_csv_rows_that_do_not_fit_their_header_are_errors(home, db, monkeypatch)
     for name in ("phay.csv", "cat.csv"):
         assert results[name].event == "rejected", name
     text = Path(results["phay.csv"].report).read_text(encoding="utf-8")
-    assert f"but line {data[2] + 1} has " in text and 'put such numbers in double quotes ("120,5")' \
-        in text
+    assert f"but line {data[2] + 1} has " in text
+    assert 'put such numbers in double quotes ("120,5")' in text
     assert "ngoặc kép" in text
     assert "The last line is cut short" in Path(results["cat.csv"].report).read_text(
         encoding="utf-8")
