@@ -181,6 +181,15 @@ def process_batch(paths: list[str], run_id: str) -> dict:
     problem_ids = [r["submission_id"] for r in results
                    if r.get("submission_id") and (r.get("errors") or r.get("warnings"))]
     summary["lines"] = verdict_lines(results, _findings(problem_ids))
+    kept = [where(r["path"]) for r in results if r.get("kept_in_inbox")]
+    if kept or summary["skipped"]:
+        summary["lines"].append(
+            f"the inbox does not let {len(kept)} processed file(s) be removed"
+            + (f" ({', '.join(kept[:10])})" if kept else "")
+            + f"; {summary['skipped']} processed earlier skipped (remove them by hand)")
+    if summary["died"]:
+        summary["lines"].append(f"earlier run(s) found dead, marked died: "
+                                f"{', '.join(summary['died'])}")
     summary["label"] = batch_label(paths, results)
     for line in summary["lines"]:
         log.info("%s", line)

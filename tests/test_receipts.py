@@ -212,7 +212,7 @@ def test_receipt_is_written_atomically_and_only_when_it_changes(home, tmp_path, 
     assert not receipts._write_atomic(path, "một\n")  # same text: the file is left alone
     assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_ino == before.st_ino
 
-    def crash(src, dst):
+    def crash(src, dst, **dir_fds):
         raise OSError("disk gone")
 
     monkeypatch.setattr(os, "replace", crash)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -55,12 +54,7 @@ def write_page(path: Path, template: str, **context) -> Path:
 
 def write_text(path: Path, text: str) -> None:
     """Write atomically, and not at all when the file already holds this text (a routine run
-    rewrites only the pages whose content changed)."""
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except (FileNotFoundError, UnicodeDecodeError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    rewrites only the pages whose content changed); never through a symbolic link."""
+    from ingest.receive.archive import write_if_changed
+
+    write_if_changed(path, text.encode("utf-8"))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -30,6 +29,7 @@ from ingest import settings, warehouse
 from ingest.pages import dashboard, dbt_docs, province, validation
 from ingest.pages.data import as_json, latest_run_id, read_site_data
 from ingest.pages.render import write_page, write_text
+from ingest.receive.archive import write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,7 @@ def _copy_assets(site: Path) -> None:
     with resources.as_file(plotly_js) as source:
         copy = target / "plotly.min.js"
         if not copy.exists() or copy.stat().st_size != source.stat().st_size:
-            tmp = copy.with_name(".plotly.min.js.tmp")
-            shutil.copyfile(source, tmp)
-            tmp.replace(copy)
+            write_bytes_atomic(copy, source.read_bytes())
 
 
 OUTBOX_PAGE = "trang_tinh.html"

@@ -11,6 +11,7 @@ back as soon as the shaded cells are filled in.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from ingest.model import EMULATION, POVERTY, TERM
@@ -123,11 +124,12 @@ def _write(code: str, p: Period, t: Term, history, path: Path) -> Path:
                      f"KỲ {p.code}", guide.paragraphs(code, p, t, history, unit_words(p)))
     wb.active = wb.sheetnames.index(GUIDE_SHEET)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    wb.save(tmp)
-    tmp.replace(path)  # a half-written template is never handed out
-    return path
+    from ingest.receive.archive import write_bytes_atomic
+
+    data = io.BytesIO()
+    wb.save(data)
+    # a half-written template is never handed out, nor written through a link in the outbox
+    return write_bytes_atomic(path, data.getvalue())
 
 
 def info_labels() -> dict[str, str]:

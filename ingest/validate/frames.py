@@ -14,6 +14,7 @@ computed from those frames, each by one function:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -52,6 +53,26 @@ def stack(files: list[ParsedFile], kind: str) -> pd.DataFrame:
         if col.kind not in ("text", "code") and col.name in frame:
             frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype("float64")
     return frame
+
+
+def _dmy(value: date | None) -> str | None:
+    return value.strftime("%d/%m/%Y") if value else None
+
+
+def _a_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+_YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})(?![0-9])")
+
+
+def year_in_name(name: str) -> int | None:
+    """The one year (20xx) a file name names, if it names exactly one."""
+    years = set(_YEAR.findall(name))
+    return int(years.pop()) if len(years) == 1 else None
 
 
 def info_frame(files: list[ParsedFile], today: date) -> pd.DataFrame:
@@ -114,6 +135,17 @@ def info_frame(files: list[ParsedFile], today: date) -> pd.DataFrame:
                             else "the 63 province codes in force until 30 June 2025"),
             "has_emulation": emulation is not None,
             "emulation_sheet": emulation.sheet_name if emulation else "ThiDua",
+            # dates nobody would write for this period (rules report_date_*, file_name_year)
+            "report_date": info.report_date,
+            "report_date_given": info.report_date is not None,
+            "report_date_text": _dmy(info.report_date),
+            "period_start_text": _dmy(period.start) if period else None,
+            "period_end_text": _dmy(period.end) if period else None,
+            "late_limit": _a_year_after(period.end) if period else None,
+            "late_limit_text": _dmy(_a_year_after(period.end)) if period else None,
+            "file_name": f.source_file,
+            "file_year": (year := year_in_name(f.source_file)),
+            "names_year": year is not None,
         })
     return pd.DataFrame.from_records(records)
 
