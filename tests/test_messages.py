@@ -13,6 +13,7 @@ import hashlib
 import random
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -143,6 +144,25 @@ def _in_2025(province: str, name: str, term: str = "2025-2030", **units: str
     return change
 
 
+def _formula() -> Case:
+    """A workbook written by a program: a formula with no computed value in GiamNgheo."""
+    def case(tmp: Path) -> ParsedFile:
+        from openpyxl import load_workbook
+
+        path = samples.write_xlsx(_report(sheets=(POVERTY,)), tmp / "60" / "bc.xlsx")
+        wb = load_workbook(path)
+        wb["GiamNgheo"]["D6"] = "=D5*2"
+        wb.save(path)
+        return _parse(path)
+    return case
+
+
+def _no_figures(r: samples.Report) -> None:
+    r.poverty_total = None
+    for row in r.poverty_rows:
+        row.update({k: None for k in row if k != "district_name"})
+
+
 def _wrong_total(r: samples.Report) -> None:
     r.poverty_total = "wrong"
 
@@ -153,7 +173,8 @@ CASES: dict[str, Case] = {
     "macro_enabled": _raw("bc.xlsm", b"PK\x03\x04"),
     "file_type": _raw("ghi_chu.docx", b"PK\x03\x04"),
     "empty_file": _raw("rong.xlsx", b""),
-    "unreadable": _raw("hong.xlsx", b"PK\x03\x04 this zip is cut short"),
+    "unreadable": _raw("van_ban.xlsx", "Báo cáo năm 2024: 1.284 hộ".encode()),
+    "fragment": _raw("hong.xlsx", b"PK\x03\x04 this zip is cut short"),
     "encrypted": _made(hostile.encrypted_xlsx),
     "encoding": _raw("nhi_phan.csv", b"\xff\xfeabc"),
     "csv_layout": _csv("Mã tỉnh;60\nKỳ báo cáo;2024\n"),
@@ -201,6 +222,11 @@ CASES: dict[str, Case] = {
     "self_points_over_max": _edit(_set("emulation_rows", 6, self=7.5, reviewed=None)),
     "reviewed_points_over_max": _edit(_set("emulation_rows", 1, self=20, reviewed=21)),
     "total_not_sum": _edit(_wrong_total),
+    "formula_not_computed": _formula(),
+    "no_figures": _edit(_no_figures, sheets=(POVERTY,)),
+    "report_date_before_period": _edit(lambda r: setattr(r, "report_date", date(2023, 12, 10))),
+    "report_date_late": _edit(lambda r: setattr(r, "report_date", date(2030, 1, 10))),
+    "file_name_year": _edit(lambda r: None, name="BC_60_2022.xlsx"),
     "overdue_gt_outstanding": _edit(lambda r: r.poverty_rows[3].update(
         overdue_loans_vnd=r.poverty_rows[3]["policy_loan_outstanding_vnd"] + 4)),
     # Viet Nam after 1 July 2025: terms and communes
