@@ -18,6 +18,8 @@ COPY --chown=airflow:0 dbt_project /opt/lhpn/dbt_project
 COPY --chown=airflow:0 expectations /opt/lhpn/expectations
 # Editable, so ingest.settings.PROJECT_ROOT is /opt/lhpn (dbt project, expectations, DAGs).
 RUN pip install --no-deps -e /opt/lhpn
+# The lock was installed with --no-deps: check that it agrees with Airflow's own requirements.
+RUN pip check
 
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/lhpn/dags \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \

@@ -10,7 +10,9 @@ special files in the inbox are refused with a log entry and left alone.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import socket
 import stat
 import time
 import uuid
@@ -25,6 +27,7 @@ from ingest import settings
 from ingest.load import submissions as load
 from ingest.model import Finding, ParsedFile
 from ingest.read import isolated
+from ingest.read.errors import RESAVE_EN, RESAVE_VI, damaged
 from ingest.read.limits import mb
 from ingest.receive import archive, settle
 from ingest.receive.inbox import MAX_DEPTH, folder_province, list_inbox
@@ -34,7 +37,11 @@ from ingest.receive.settle import Seen
 from ingest.settings import Home
 from ingest.warehouse import query
 
+log = logging.getLogger(__name__)
+
 __all__ = ["FileResult", "RunSummary", "list_inbox", "process_files"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,6 +62,8 @@ class FileResult:
     report: str | None = None  # path of the report written for the sender
     receipt: str | None = None  # path of the receipt in the outbox (contract §3)
     message: str | None = None
+    # processed, but the inbox does not let it be removed (why): later runs skip it
+    kept_in_inbox: str | None = None
 
 
 @dataclass
@@ -62,6 +71,9 @@ class RunSummary:
     run_id: str
     results: list[FileResult] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    # inbox files processed by an earlier run that the inbox did not let go: not taken again
+    skipped: list[str] = field(default_factory=list)
+    died: list[str] = field(default_factory=list)  # earlier runs found dead (marked `died`)
 
     def count(self, *events: str) -> int:
         return sum(1 for r in self.results if r.event in events)
@@ -86,6 +98,9 @@ class RunSummary:
             "deferred": self.count("deferred"),
             "refused": self.count("refused"),
             "failed": self.failed,
+            "unremovable": sum(1 for r in self.results if r.kept_in_inbox),
+            "skipped": len(self.skipped),
+            "died": list(self.died),
             "rows": sum(r.rows for r in self.results),
             "changed": self.changed,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
@@ -162,17 +177,16 @@ def _isolation_finding(failure: isolated.Failure) -> Finding:
             "gồm các sheet báo cáo.",
             f"The file is too complex to read: reading it takes more than {limit} seconds. "
             "Send a workbook with only the report sheets.")
+    log.warning("the reader failed (%s): %s", failure.kind, failure.detail)
     if failure.kind == "crash":
         return _file_error(
             "damaged",
-            "Tệp bị hỏng hoặc quá phức tạp: chương trình đọc bảng tính dừng lại khi đọc tệp "
-            f"({failure.detail}). Hãy mở tệp, lưu lại dưới dạng .xlsx rồi gửi lại.",
-            "The file is damaged or too complex: the spreadsheet reader stopped on it "
-            f"({failure.detail}). Open it, save it again as .xlsx and send it again.")
-    return _file_error(
-        "unreadable",
-        f"Không đọc được nội dung bảng tính: {failure.detail[:300]}",
-        f"The workbook's content cannot be read: {failure.detail[:300]}")
+            "Tệp bị hỏng hoặc quá phức tạp: chương trình đọc bảng tính dừng lại khi đọc tệp. "
+            + RESAVE_VI,
+            "The file is damaged or too complex: the spreadsheet reader stopped on it. "
+            + RESAVE_EN)
+    exc = damaged(failure.detail)
+    return _file_error(exc.rule, exc.message_vi, exc.message_en)
 
 
 def _file_error(rule: str, vi: str, en: str) -> Finding:
@@ -190,6 +204,8 @@ def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
         sheets = read_file(path, data)
         parse_workbook(parsed, sheets)
     except UnreadableFile as exc:
+        if exc.detail:
+            log.warning("%s cannot be read: %s", parsed.source_file, exc.detail)
         parsed.findings.append(_file_error(exc.rule, exc.message_vi, exc.message_en))
     except MemoryError:
         raise
@@ -199,12 +215,11 @@ def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
             "Tệp quá phức tạp để đọc (cấu trúc lồng nhau quá sâu).",
             "The file is too complex to read (its structure is nested too deeply)."))
     except Exception as exc:  # noqa: BLE001 - a workbook shaped like nothing we expect
-        detail = display_name(f"{type(exc).__name__}: {exc}")[:300]
-        parsed.findings.append(_file_error(
-            "unreadable",
-            f"Không đọc được nội dung bảng tính: {detail}",
-            f"The workbook's content cannot be read: {detail}",
-        ))
+        log.warning("%s cannot be read: %s", parsed.source_file,
+                    display_name(f"{type(exc).__name__}: {exc}")[:300])
+        unreadable = damaged()
+        parsed.findings.append(_file_error(unreadable.rule, unreadable.message_vi,
+                                           unreadable.message_en))
 
 
 @dataclass
@@ -218,21 +233,25 @@ class _Received:
 
 
 def process_files(paths: list[str], *, run_id: str | None = None, trigger: str = "cli",
-                  progress: Callable[[FileResult, int, int], None] | None = None) -> RunSummary:
-    """Receive (settle, archive), read (in worker processes), validate (all files together) and
-    load, up to LOAD_BATCH files per transaction (file by file when a batch fails, so a failure
-    stays the failing file's own). Every path gets exactly one `FileResult`, except a file a
-    concurrent run took first."""
+                  progress: Callable[[FileResult, int, int], None] | None = None,
+                  replayed: dict[str, tuple[datetime, bool]] | None = None) -> RunSummary:
+    """Receive (settle, archive), read (in worker processes), validate and load the files, in
+    chunks of at most CHUNK_FILES (so the locks, the bytes held in memory and the transactions
+    of a run stay bounded however many files wait), loading up to LOAD_BATCH files per
+    transaction (file by file when a batch fails, so a failure stays the failing file's own).
+    Every path gets exactly one `FileResult`, except a file a concurrent run took first and a
+    file already processed that the inbox does not let go (`RunSummary.skipped`).
+
+    The run is recorded in `audit.runs` with its process and database session; it ends
+    `succeeded` or `failed` whatever happens, and a run killed outright is marked `died` by the
+    next one (its session is gone, and with it the locks on its files)."""
     from ingest import warehouse
     from ingest.outbox.receipts import write_receipts
-    from ingest.validate import report
-    from ingest.validate import run as validate
 
     data_home = settings.home().ensure()
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     summary = RunSummary(run_id)
     url = warehouse.warehouse_url()
-    clock = time.perf_counter
     total = len(paths)
     done = 0
 
@@ -244,22 +263,56 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
             progress(result, done, total)
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("insert into audit.runs (run_id, trigger) values (%s, %s)", [run_id, trigger])
-        receiver = _Receiver(conn, run_id, data_home, finish, report.render_report)
-        # 1. receive: wait for young files to settle, archive each byte for byte
-        t0 = clock()
-        arrived = receiver.receive([Path(local_path(p)) for p in paths])
-        # claim: one run per file content at a time (released when the connection closes)
-        shas = [item.parsed.sha256 for item in arrived]
-        claimed = {sha for sha, ok in conn.execute(
-            "select sha, pg_try_advisory_lock(hashtextextended(sha, 0))"
-            " from unnest(%s::text[]) as sha", [shas]) if ok}
+        summary.died = mark_dead_runs(conn)
+        conn.execute(query("start_run"), {"run_id": run_id, "trigger": trigger,
+                                          "pid": os.getpid(), "host": socket.gethostname()})
+        try:
+            receiver = _Receiver(conn, run_id, data_home, finish, summary)
+            receiver.replayed = replayed or {}  # `lhpn rebuild`: (first seen, backfill)
+            for start in range(0, len(paths), CHUNK_FILES):
+                _process_chunk(conn, receiver, summary, paths[start:start + CHUNK_FILES])
+        except BaseException:
+            _end_run(conn, summary, "failed")
+            raise
+        _end_run(conn, summary, "failed" if summary.failed else "succeeded")
+        # the answers: a receipt that cannot be written is logged, never undoes the run
+        try:
+            write_receipts(summary.results, conn)
+        except Exception:  # noqa: BLE001 - the data is committed; `lhpn run` names the unanswered
+            log.exception("receipts of run %s not written", run_id)
+    return summary
+
+
+CHUNK_FILES = 500  # files received, locked and held in memory at a time
+
+
+def _process_chunk(conn: psycopg.Connection, receiver: _Receiver, summary: RunSummary,
+                   paths: list[str]) -> None:
+    from ingest.validate import run as validate
+
+    clock = time.perf_counter
+    seconds = summary.seconds
+    # 1. receive: wait for young files to settle, archive each byte for byte
+    t0 = clock()
+    arrived = receiver.receive([Path(local_path(p)) for p in paths])
+    # claim: one run per file content at a time; released at the end of the chunk (a run that
+    # dies releases them with its session)
+    shas = [item.parsed.sha256 for item in arrived]
+    claimed = {sha for sha, ok in conn.execute(
+        "select sha, pg_try_advisory_lock(hashtextextended(sha, 0))"
+        " from unnest(%s::text[]) as sha", [shas]) if ok}
+    try:
         arrived = [item for item in arrived if item.parsed.sha256 in claimed]
+        # the order files were received in, beside their bytes: what `lhpn rebuild` replays
+        if not receiver.replayed:  # (a replay is already in it)
+            archive.append_manifest(receiver.home.archive, [
+                receiver.manifest_entry(item) for item in arrived])
         with conn.cursor() as cur:
             cur.executemany(query("log_event"), [
-                load.log_row(run_id, item.parsed.sha256, item.parsed.source_file,
+                load.log_row(receiver.run_id, item.parsed.sha256, item.parsed.source_file,
                              item.parsed.folder_province, "received",
-                             message=f"{item.parsed.size_bytes} bytes")
+                             message=f"{item.parsed.size_bytes} bytes",
+                             path=load.path_of(item.parsed))
                 for item in arrived])
         known = {r[0] for r in conn.execute(
             "select sha256 from raw.submissions where sha256 = any(%s)", [shas])}
@@ -270,51 +323,79 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
             else:
                 known.add(item.parsed.sha256)  # a second copy in the same run is a duplicate
                 fresh.append(item)
-        summary.seconds["receive"] = clock() - t0
+        seconds["receive"] = seconds.get("receive", 0) + clock() - t0
 
         # 2. read and normalise, each file in a worker process with limits
         t0 = clock()
         for item, parsed in zip(fresh, _parse_all(fresh), strict=True):
             item.parsed = parsed
-        summary.seconds["read"] = clock() - t0
+        seconds["read"] = seconds.get("read", 0) + clock() - t0
 
-        # 3. validate the run's files together
+        # a file that looks cut short and is young is still arriving: left for a later run
+        fresh = receiver.defer_fragments(fresh)
+
+        # 3. validate the chunk's files together
         t0 = clock()
         validate.validate([item.parsed for item in fresh], conn)
         # a check that could not run is the system's fault: such a file is not judged
         for item in [item for item in fresh if item.parsed.undecided]:
-            finish(_undecided(conn, run_id, item))
+            receiver.finish(_undecided(conn, receiver.run_id, item))
         fresh = [item for item in fresh if not item.parsed.undecided]
-        summary.seconds["validate"] = clock() - t0
+        seconds["validate"] = seconds.get("validate", 0) + clock() - t0
 
         # 4. load in batches, one transaction each; then clear the inbox
         t0 = clock()
         for start in range(0, len(fresh), LOAD_BATCH):
             for result in receiver.load(fresh[start:start + LOAD_BATCH]):
-                finish(result)
-        summary.seconds["load"] = clock() - t0
+                receiver.finish(result)
+        seconds["load"] = seconds.get("load", 0) + clock() - t0
+    finally:
+        if not conn.closed and not conn.broken:
+            conn.execute("select pg_advisory_unlock_all()")
 
-        conn.execute(
-            "update audit.runs set finished_at = now(), files_seen = %s, accepted = %s,"
-            " rejected = %s, duplicates = %s, deferred = %s, status = %s where run_id = %s",
-            [len(summary.results), summary.count("accepted", "accepted_with_warnings"),
-             summary.count("rejected"), summary.count("duplicate"), summary.count("deferred"),
-             "failed" if summary.failed else "succeeded", run_id])
-        write_receipts(summary.results, conn)
-        conn.execute("select pg_advisory_unlock_all()")
-    return summary
+
+def mark_dead_runs(conn: psycopg.Connection) -> list[str]:
+    """Runs recorded `running` whose database session has ended (killed, crashed, machine
+    restarted) are marked `died`; their files are still in the inbox and this run takes them."""
+    return [r[0] for r in conn.execute(query("mark_dead_runs"))]
+
+
+def _end_run(conn: psycopg.Connection, summary: RunSummary, status: str) -> None:
+    if conn.closed or conn.broken:
+        return  # the session is gone: the next run marks this one `died`
+    try:
+        conn.execute(query("end_run"), {
+            "run_id": summary.run_id, "files_seen": len(summary.results),
+            "accepted": summary.count("accepted", "accepted_with_warnings"),
+            "rejected": summary.count("rejected"), "duplicates": summary.count("duplicate"),
+            "deferred": summary.count("deferred"),
+            "unremovable": sum(1 for r in summary.results if r.kept_in_inbox),
+            "skipped": len(summary.skipped), "status": status})
+    except psycopg.Error:
+        if status == "succeeded":
+            raise
+        log.exception("run %s could not be marked %s", summary.run_id, status)
 
 
 class _Receiver:
     """The file lifecycle around reading: receive, refuse, defer, quarantine, load, clear."""
 
     def __init__(self, conn: psycopg.Connection, run_id: str, data_home: Home,
-                 finish: Callable[[FileResult], None], render: Callable[[ParsedFile], str]):
+                 finish: Callable[[FileResult], None], summary: RunSummary):
+        from ingest.validate.report import render_report
+
         self.conn = conn
         self.run_id = run_id
         self.home = data_home
         self.finish = finish
-        self.render = render
+        self.render: Callable[[ParsedFile], str] = render_report
+        self.summary = summary
+        # `lhpn rebuild`: inbox path -> (when first seen, backfill) of each replayed file
+        self.replayed: dict[str, tuple[datetime, bool]] = {}
+        self.unremovable = {row[0]: Seen(*row[1:]) for row in conn.execute(
+            "select path, size_bytes, mtime_ns, inode, device from audit.inbox_unremovable")}
+        for key in [k for k in self.unremovable if not os.path.lexists(local_path(k))]:
+            self._forget_unremovable(Path(local_path(key)))  # the operator took it away
 
     # ------------------------------------------------------------ who sent what
 
@@ -322,6 +403,19 @@ class _Receiver:
         """The folder containment starts from: the inbox for inbox files."""
         inbox = self.home.inbox
         return inbox if path.is_relative_to(inbox) and path != inbox else None
+
+    def manifest_entry(self, item: _Received) -> dict:
+        """The line of `archive/ingest-log.jsonl` for a received file."""
+        return {"run_id": self.run_id, "sha256": item.parsed.sha256,
+                "archive_path": item.archive_path, "inbox_path": self.relative(item.path),
+                "received_at": item.received_at.isoformat(),
+                "modified_at": datetime.fromtimestamp(item.seen.mtime, UTC).isoformat(),
+                "backfill": settings.backfill()}
+
+    def relative(self, path: Path) -> str:
+        """The path below the inbox (`<folder>/<name>`), any bytes, as text."""
+        root = self._root(path)
+        return portable_path(str(path.relative_to(root) if root else Path(path.name)))
 
     def _names(self, path: Path) -> tuple[str, str]:
         """(file name, province) as text safe to print and store."""
@@ -333,7 +427,7 @@ class _Receiver:
              submission_id: int | None = None) -> None:
         name, province = self._names(path)
         load.log_event(self.conn, self.run_id, sha, name, province, event, submission_id,
-                       message)
+                       message, path=portable_path(str(path)))
 
     def _answer(self, path: Path, event: str, message: str, **fields) -> None:
         name, province = self._names(path)
@@ -348,9 +442,12 @@ class _Receiver:
             try:
                 st = os.lstat(path)
             except FileNotFoundError:
+                self._forget_unremovable(path)
                 continue  # taken by a concurrent run
             except OSError as exc:
                 self.refuse(path, f"cannot be looked at ({exc.strerror})")
+                continue
+            if self._already_processed(path, st):
                 continue
             if stat.S_ISREG(st.st_mode):
                 regular.append(str(path))
@@ -394,9 +491,53 @@ class _Receiver:
         archived = archive.archive_bytes(self.home.archive, sha, path.suffix, data)
         name, province = self._names(path)
         # received = first seen by the warehouse, never the mtime a copy keeps (contract §7)
-        received_at = first_seen(self.conn, sha, path, province, seen, settings.backfill())
+        replayed = self.replayed.get(portable_path(str(path)))
+        received_at = first_seen(self.conn, sha, path, province, seen,
+                                 replayed[1] if replayed else settings.backfill())
+        if replayed:  # `lhpn rebuild`: first seen when the archive says it was
+            received_at = self.conn.execute(query("replay_seen"), {
+                "sha256": sha, "first_seen_at": replayed[0]}).fetchone()[0]
         return _Received(path, ParsedFile(path, name, province, sha, len(data)), data,
                          str(archived.relative_to(self.home.root)), received_at, seen)
+
+    # ------------------------------------------------------------ files the inbox keeps
+
+    def _already_processed(self, path: Path, st: os.stat_result) -> bool:
+        """A file processed earlier that the inbox did not let go, still as it was then: skipped
+        with one log line. Changed since (new bytes, same name), it is taken like any file."""
+        key = portable_path(str(path))
+        recorded = self.unremovable.get(key)
+        if recorded is None:
+            return False
+        if stat.S_ISREG(st.st_mode) and Seen.of(st) == recorded:
+            log.info("skipped %s: processed earlier, the inbox does not let it be removed",
+                     display_name(key))
+            self.summary.skipped.append(key)
+            return True
+        self._forget_unremovable(path)
+        return False
+
+    def _forget_unremovable(self, path: Path) -> None:
+        key = portable_path(str(path))
+        if self.unremovable.pop(key, None) is not None:
+            self.conn.execute("delete from audit.inbox_unremovable where path = %s", [key])
+
+    def _keep_unremovable(self, path: Path, seen: Seen, sha: str | None,
+                          exc: archive.Unremovable) -> str:
+        """Record a processed file the inbox does not let go (by path, what lstat showed and
+        its content); later runs skip it. Returns the reason, for the run summary."""
+        name, province = self._names(path)
+        reason = f"cannot be removed from the inbox ({exc.strerror}); later runs skip it"
+        key = portable_path(str(path))
+        self.conn.execute(query("record_unremovable"), {
+            "path": key, "sha256": sha, "size_bytes": seen.size, "mtime_ns": seen.mtime_ns,
+            "inode": seen.inode, "device": seen.device, "source_file": name,
+            "province_code": province, "reason": reason, "run_id": self.run_id})
+        self.unremovable[key] = seen
+        load.log_event(self.conn, self.run_id, sha, name, province, "kept", None, reason,
+                       path=key)
+        log.warning("%s/%s: %s", province, name, reason)
+        return reason
 
     def refuse(self, path: Path, why: str) -> None:
         """A symbolic link, folder or special file: logged, never read, moved or deleted."""
@@ -432,6 +573,24 @@ class _Receiver:
         self._answer(path, "rejected", finding.message_en, errors=1,
                      report=portable_path(str(report_path)))
 
+    def defer_fragments(self, items: list[_Received]) -> list[_Received]:
+        """Files that look cut short (a CSV's last line stops mid-row, a zip lacks its end)
+        and are younger than LHPN_FRAGMENT_SECONDS are deferred, not answered as rejected: the
+        rest of the file is probably still coming. An older one is rejected as it is."""
+        from ingest.read.reader import FRAGMENT
+
+        limit = settings.fragment_seconds()
+        young = [item for item in items
+                 if any(f.rule == FRAGMENT for f in item.parsed.findings)
+                 and time.time() - item.seen.mtime < limit]
+        for item in young:
+            self.defer(item.path, "looks cut short (the rest may still be coming); left for "
+                                  "the next run")
+        if young and not self.replayed:  # a replay does not defer again
+            archive.append_manifest(self.home.archive, [
+                {**self.manifest_entry(item), "deferred": True} for item in young])
+        return [item for item in items if item not in young]
+
     def defer(self, path: Path, why: str) -> None:
         self._log(None, path, "deferred", why)
         self._answer(path, "deferred", why)
@@ -443,11 +602,25 @@ class _Receiver:
         """Quarantine a file without reading it (too large, or set aside after failures)."""
         name, province = self._names(path)
         parsed = ParsedFile(path, name, province, "", seen.size, findings=[finding])
+        kept = None
         try:
             moved = archive.move_out(path, self._root(path), seen,
                                      self.home.quarantine / _folder_name(province))
         except FileNotFoundError:
             return
+        except archive.LinkRefused as exc:
+            message = display_name(f"cannot be set aside: {exc}")[:500]
+            self._log(None, path, "failed", message)
+            self._answer(path, "failed", message)
+            return
+        except archive.Unremovable as exc:
+            moved = getattr(exc, "target", None)
+            if moved is None:
+                # not even a copy could be made (the inbox refuses the rename and the copy):
+                # answered as rejected with its report in the quarantine, the file stays
+                moved = archive.free_name(archive.safe_folder(
+                    self.home.quarantine / _folder_name(province)), path.name)
+            kept = self._keep_unremovable(path, seen, None, exc)
         if moved is None:
             self.defer(path, "changed while being set aside; left for the next run")
             return
@@ -456,7 +629,7 @@ class _Receiver:
         message = event_message or finding.message_en
         self._log(None, path, "rejected", message)
         self._answer(path, "rejected", message, errors=1,
-                     report=portable_path(str(report_path)))
+                     report=portable_path(str(report_path)), kept_in_inbox=kept)
 
     def fail_unread(self, path: Path, seen: Seen, message: str) -> None:
         """The system could not read the file: it stays for the next run, unless it failed the
@@ -479,55 +652,84 @@ class _Receiver:
         parsed = item.parsed
         load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
                        parsed.folder_province, "duplicate", None,
-                       "same bytes already received; nothing changed")
-        self._clear(item)
+                       "same bytes already received; nothing changed", path=load.path_of(parsed))
+        kept = self._clear(item)
         self.finish(FileResult(portable_path(str(item.path)), parsed.source_file,
                                parsed.folder_province,
                                "duplicate", sha256=parsed.sha256,
-                               message="đã nhận trước đó / already received"))
+                               message="đã nhận trước đó / already received",
+                               kept_in_inbox=kept))
 
-    def _clear(self, item: _Received) -> None:
+    def _clear(self, item: _Received) -> str | None:
         """Remove the inbox file if it still holds the archived bytes; else keep it (a writer
-        came back: the next run takes the new content) and say so in the log."""
-        if not archive.remove_if_unchanged(item.path, self._root(item.path), item.seen,
-                                           item.parsed.sha256) and item.path.exists():
+        came back: the next run takes the new content) and say so in the log. A file the inbox
+        does not let go is recorded as processed (returns why), so later runs skip it."""
+        try:
+            removed = archive.remove_if_unchanged(item.path, self._root(item.path), item.seen,
+                                                  item.parsed.sha256)
+        except archive.Unremovable as exc:
+            return self._keep_unremovable(item.path, item.seen, item.parsed.sha256, exc)
+        if not removed and item.path.exists():
             load.log_event(self.conn, self.run_id, item.parsed.sha256, item.parsed.source_file,
                            item.parsed.folder_province, "kept", None,
-                           "changed after it was read: left in the inbox for the next run")
+                           "changed after it was read: left in the inbox for the next run",
+                           path=load.path_of(item.parsed))
+        return None
 
     def load(self, items: list[_Received]) -> list[FileResult]:
         """Load `items` in one transaction; if that fails, file by file, so a failure stays the
         failing file's own. Reports are written before the commit (a crash after it leaves them
         in place); inbox files are removed only after it."""
         reports: dict[str, Path] = {}
-        for item in items:
+        unwritten: list[FileResult] = []
+        for item in list(items):
             if item.parsed.errors:
-                reports[item.parsed.sha256] = _quarantine(self.home, item,
-                                                          self.render(item.parsed))
+                try:
+                    reports[item.parsed.sha256] = _quarantine(self.home, item,
+                                                              self.render(item.parsed))
+                except OSError as exc:  # e.g. a link planted in the quarantine: refused
+                    unwritten.append(self._unwritable(item, exc))
+                    items = [i for i in items if i is not item]
+        if not items:
+            return unwritten
         try:
             loaded = load.load_batch(self.conn, [
                 load.Incoming(i.parsed, i.archive_path, i.received_at) for i in items],
                 self.run_id)
         except psycopg.Error as exc:
             if len(items) > 1:
-                return [r for item in items for r in self.load([item])]
-            return [self._load_failed(items[0], exc)]
-        results = []
+                return unwritten + [r for item in items for r in self.load([item])]
+            return unwritten + [self._load_failed(items[0], exc)]
+        results = unwritten
         for item, done in zip(items, loaded, strict=True):
             parsed = item.parsed
-            self._clear(item)
+            kept = self._clear(item)
             if done.duplicate:
-                results.append(_result(item, event="duplicate",
+                results.append(_result(item, event="duplicate", kept_in_inbox=kept,
                                        message="loaded by a concurrent run"))
                 continue
             report_path = reports.get(parsed.sha256)
             if not parsed.errors and parsed.warnings:
-                report_path = _warnings_report(self.home, item, self.render(parsed))
+                try:
+                    report_path = _warnings_report(self.home, item, self.render(parsed))
+                except OSError as exc:  # loaded: the report is missing, the run goes on
+                    log.warning("%s: warnings report not written: %s", parsed.source_file, exc)
+                    report_path = None
             results.append(_result(item, submission_id=done.submission_id,
-                                   version=done.version, rows=done.rows,
+                                   version=done.version, rows=done.rows, kept_in_inbox=kept,
                                    report=portable_path(str(report_path)) if report_path
                                    else None))
         return results
+
+    def _unwritable(self, item: _Received, exc: OSError) -> FileResult:
+        """The file's report cannot be written (a link in the quarantine, a full disk): a
+        failure of the system; the file stays in the inbox for the next run."""
+        parsed = item.parsed
+        message = display_name(f"cannot write its report: {exc}")[:500]
+        load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
+                       parsed.folder_province, "failed", None, message,
+                       path=load.path_of(parsed))
+        return _result(item, event="failed", message=message)
 
     def _load_failed(self, item: _Received, exc: psycopg.Error) -> FileResult:
         parsed = item.parsed
@@ -538,12 +740,15 @@ class _Receiver:
             parsed.findings.append(_poisoned(message))
             report_path = _quarantine(self.home, item, self.render(parsed))
             load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
-                           parsed.folder_province, "rejected", None, f"set aside: {message}")
-            self._clear(item)
+                           parsed.folder_province, "rejected", None, f"set aside: {message}",
+                           path=load.path_of(parsed))
+            kept = self._clear(item)
             return _result(item, event="rejected", report=portable_path(str(report_path)),
+                           kept_in_inbox=kept,
                            message=f"set aside after {failures + 1} failures: {message}")
         load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
-                       parsed.folder_province, "failed", None, message)
+                       parsed.folder_province, "failed", None, message,
+                       path=load.path_of(parsed))
         return _result(item, event="failed", message=message)
 
 
@@ -581,7 +786,7 @@ def _undecided(conn, run_id: str, item: _Received) -> FileResult:
 
     parsed, note = item.parsed, fault_note(item.parsed)
     load.log_event(conn, run_id, parsed.sha256, parsed.source_file, parsed.folder_province,
-                   "failed", None, note[:500])
+                   "failed", None, note[:500], path=load.path_of(parsed))
     return _result(item, event="failed", message=note)
 
 

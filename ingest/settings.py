@@ -133,6 +133,12 @@ def parse_seconds() -> float:
     return _number("LHPN_PARSE_SECONDS", 120)
 
 
+def fragment_seconds() -> float:
+    """A file that looks cut short (a CSV whose last line stops mid-row, a zip without its end
+    record) is left for a later run while it is younger than this; then it is rejected."""
+    return _number("LHPN_FRAGMENT_SECONDS", 3600)
+
+
 def poison_failures() -> int:
     """A file whose processing failed this many times the same way is set aside (quarantined
     with a report) instead of blocking the inbox."""
@@ -177,6 +183,13 @@ def build_lock_retries() -> int:
 def build_retry_pause() -> float:
     """Seconds between such retries."""
     return _number("LHPN_BUILD_RETRY_PAUSE", 10)
+
+
+def site_url() -> str | None:
+    """Where the pages are served (LHPN_SITE_URL, contract §6), without a trailing slash; None
+    when they are not: receipts then link the copy of the province page in the outbox."""
+    url = (os.environ.get("LHPN_SITE_URL") or "").strip().rstrip("/")
+    return url or None
 
 
 def today() -> date:

@@ -133,8 +133,16 @@ def _listen_on_tcp(server, port: int) -> None:
 def _embedded_server_url(data_home: Home, database: str) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import pgserver
-        from pgserver.utils import PostmasterInfo
+        try:
+            import pgserver
+            from pgserver.utils import PostmasterInfo
+        except ImportError as exc:
+            raise WarehouseError(
+                "LHPN_WAREHOUSE_URL is not set and the embedded PostgreSQL (the `pgserver` "
+                "package of the development requirements) is not installed: set "
+                "LHPN_WAREHOUSE_URL to a PostgreSQL server (production), or run `make setup` "
+                "(development)."
+            ) from exc
 
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         data_home.root.mkdir(parents=True, exist_ok=True)

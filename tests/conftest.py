@@ -48,7 +48,7 @@ def home(lhpn_home, warehouse_url):
         conn.execute(
             "truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
             " raw.poverty_support, audit.runs, audit.ingest_log, audit.validation_results,"
-            " audit.inbox_seen restart identity cascade"
+            " audit.inbox_seen, audit.inbox_unremovable restart identity cascade"
         )
     return data_home.ensure()
 

@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "airflow-worker", "flower"}
-ONE_OFF = {"airflow-init"}
+ONE_OFF = {"airflow-init", "lhpn"}  # run to completion: no healthcheck, never restarted
 INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)(?::?[-?][^}]*)?\}")  # $${X} is escaped
 PROFILES = [(), ("celery",), ("celery", "flower")]
 
@@ -238,3 +238,95 @@ def test_the_executor_and_celery_settings_named_by_compose_import(services):
     module, name = env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"].rsplit(".", 1)
     config = getattr(importlib.import_module(module), name)
     assert config == DEFAULT_CELERY_CONFIG and config is not DEFAULT_CELERY_CONFIG
+
+
+# ---------------------------------------------------------------- issue 24: production offices use
+
+def _mounts(service: dict) -> dict[str, str]:
+    """container path -> source of each volume of a service (short syntax)."""
+    out = {}
+    for volume in service.get("volumes", []):
+        source, target = re.match(r"(\$\{[^}]*\}|[^:]+):([^:]+)", volume).groups()
+        out[target] = source
+    return out
+
+
+def test_offices_folders_are_host_bind_mounts(services):
+    for name in AIRFLOW_SERVICES | ONE_OFF:
+        mounts = _mounts(services[name])
+        env = _env(services[name])
+        assert mounts[env["LHPN_OUTBOX"]] == "${LHPN_OUTBOX_PATH:-./outbox}", name
+        assert mounts["/data/lhpn/site"] == "${LHPN_SITE_PATH:-./site}", name
+        assert mounts["/data/inbox"] == "${LHPN_INBOX_PATH:-./inbox}", name
+
+
+def test_init_never_changes_the_shared_folders_recursively(services):
+    script = services["airflow-init"]["command"][-1]
+    for line in script.splitlines():
+        if "chown -R" in line:
+            assert not {"/data/inbox", "/data/outbox", "/data/lhpn "} & set(line.split()), line
+            assert "/data/inbox" not in line and "/data/outbox" not in line, line
+    assert "-path /data/lhpn/site -prune" in script
+
+
+def test_lhpn_commands_run_in_production(services):
+    lhpn = services["lhpn"]
+    assert lhpn["profiles"] == ["tools"] and lhpn["entrypoint"] == ["lhpn"]
+    assert lhpn["image"] == services["airflow-scheduler"]["image"]
+    assert _env(lhpn)["LHPN_WAREHOUSE_URL"].startswith("postgresql://")
+
+
+def test_the_airflow_ui_is_local_unless_said_otherwise(services):
+    assert services["airflow-apiserver"]["ports"] == [
+        "${AIRFLOW_BIND:-127.0.0.1}:${AIRFLOW_PORT:-8080}:8080"]
+
+
+def test_the_image_is_checked_and_carries_no_embedded_server():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "RUN pip check" in dockerfile
+    runtime = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    assert "pgserver" not in runtime and "pgserver" not in (ROOT / "requirements.in").read_text(
+        encoding="utf-8")
+    assert "\npgserver==" in (ROOT / "requirements-dev.lock").read_text(encoding="utf-8")
+
+
+def test_without_pgserver_the_warehouse_says_what_to_do(monkeypatch, tmp_path):
+    import sys
+
+    from ingest import warehouse
+
+    monkeypatch.setenv("LHPN_HOME", str(tmp_path))
+    monkeypatch.delenv("LHPN_WAREHOUSE_URL", raising=False)
+    monkeypatch.setitem(sys.modules, "pgserver", None)  # import pgserver -> ImportError
+    with pytest.raises(warehouse.WarehouseError, match="LHPN_WAREHOUSE_URL"):
+        warehouse.server_url()
+
+
+def _compose_binary() -> list[str] | None:
+    import shutil
+    import subprocess
+
+    for command in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(command[0]) and subprocess.run(
+                [*command, "version"], capture_output=True).returncode == 0:
+            return command
+    return None
+
+
+@pytest.mark.parametrize("profiles", [*PROFILES, ("tools",)],
+                         ids=lambda p: "+".join(p) or "default")
+def test_the_real_compose_binary_accepts_the_file(profiles, tmp_path):
+    import subprocess
+
+    command = _compose_binary()
+    if command is None:
+        pytest.skip("no Docker Compose binary on this machine")
+    names = set(INTERPOLATION.findall((ROOT / "docker-compose.yml").read_text(encoding="utf-8")))
+    env_file = tmp_path / ".env"
+    env_file.write_text("".join(f"{name}=x{i}\n" for i, name in enumerate(sorted(names))),
+                        encoding="utf-8")
+    done = subprocess.run([*command, "--env-file", str(env_file), "-f",
+                           str(ROOT / "docker-compose.yml"),
+                           *[a for p in profiles for a in ("--profile", p)], "config", "-q"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -117,14 +117,15 @@ def test_resubmission_supersedes_and_duplicate_changes_nothing(home, db):
 
 
 @pytest.mark.parametrize("name,content,rule", [
-    ("hong.xlsx", b"PK\x03\x04 this zip is cut short", "unreadable"),
+    ("hong.xlsx", b"PK\x03\x04 this zip is cut short", "fragment"),  # (old: not deferred)
     ("rong.xlsx", b"", "empty_file"),
     ("van_ban.xlsx", "Báo cáo năm 2024: 1.284 hộ".encode(), "unreadable"),
     ("macro.xlsm", b"PK\x03\x04", "macro_enabled"),
     ("ghi_chu.docx", b"PK\x03\x04", "file_type"),
 ])
 def test_unreadable_files_are_archived_and_quarantined_with_a_report(home, db, name, content,
-                                                                     rule):
+                                                                     rule, monkeypatch):
+    monkeypatch.setenv("LHPN_FRAGMENT_SECONDS", "0")  # a file cut short is not waited for
     path = home.inbox / "60" / name
     path.parent.mkdir(parents=True)
     path.write_bytes(content)

@@ -178,6 +178,20 @@ def print_run_summary(summary: RunSummary) -> None:
         f"để lần sau {d['deferred']}, không nhận {d.get('refused', 0)}, "
         f"lỗi hệ thống {d['failed']}; {d['rows']} dòng số liệu."
     )
+    kept = [r for r in summary.results if r.kept_in_inbox]
+    if kept or summary.skipped:
+        click.secho(
+            f"Hộp thư không cho xoá {len(kept)} tệp đã xử lý; bỏ qua {len(summary.skipped)} tệp "
+            "đã xử lý ở lần trước (xem `lhpn status`) / the inbox does not let "
+            f"{len(kept)} processed file(s) be removed; {len(summary.skipped)} processed earlier "
+            "skipped (the inbox is read-only or the files immutable: remove them by hand).",
+            fg="yellow")
+        for r in kept:
+            click.echo(f"  {r.province_code}/{r.source_file}: {r.kept_in_inbox}")
+    if summary.died:
+        click.secho(f"Lần chạy trước bị dừng đột ngột / earlier run(s) found dead, marked died: "
+                    f"{', '.join(summary.died)}; their files are taken by this run.",
+                    fg="yellow")
 
 
 def print_marts_summary(conn: psycopg.Connection) -> None:
@@ -251,7 +265,8 @@ def print_receipts(summary: RunSummary, data_home: settings.Home, published: dic
                f"receipts for this run's files"
                + (f"; {refreshed} cập nhật theo marts / updated from the marts" if refreshed
                   else ""))
-    unplaced = [r for r in answered if Path(r.receipt).parent.name == UNKNOWN_FOLDER]
+    unplaced = [r for r in answered
+                if UNKNOWN_FOLDER in Path(r.receipt).relative_to(data_home.outbox).parts[:1]]
     if unplaced:
         click.echo(f"  {len(unplaced)} tệp không nằm trong thư mục tỉnh nào; biên nhận ở "
                    f"{data_home.outbox / UNKNOWN_FOLDER} (hãy chuyển cho tỉnh gửi) / files in no "
@@ -280,6 +295,7 @@ def print_status(*, province: str | None, period: str | None, show_all: bool) ->
         if not _marts_exist(conn):
             click.echo("Chưa có dữ liệu: hãy chạy `lhpn run` trước. / No marts yet: run "
                        "`lhpn run` first.")
+            print_unremovable(conn, province)
             return
     _answer_for_today()
     with psycopg.connect(url) as conn:
@@ -296,6 +312,18 @@ def print_status(*, province: str | None, period: str | None, show_all: bool) ->
                ["province_code", "province_name", "period", "status", "latest_version",
                 "first_received_at", "on_time", "days_late"])
         click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, Asia/Ho_Chi_Minh)")
+        print_unremovable(conn, province)
+
+
+def print_unremovable(conn: psycopg.Connection, province: str | None) -> None:
+    """Processed files the inbox does not let go: the operator removes them by hand."""
+    rows = _fetch(conn, "unremovable_files", province=province)
+    if not rows:
+        return
+    click.secho(f"\nĐã xử lý nhưng không xoá được khỏi hộp thư (các lần chạy sau bỏ qua) / "
+                f"processed, not removable from the inbox (later runs skip them): {len(rows)}",
+                bold=True)
+    _table(rows, ["province_code", "source_file", "reason", "recorded_at"])
 
 
 def print_round(period: str, *, province: str | None = None) -> None:

@@ -145,6 +145,39 @@ def template(arguments: tuple[str, ...], every_province: bool, term: str | None,
         click.echo(f"Đã tạo mẫu báo cáo / template written: {paths[0]}")
 
 
+@main.command()
+@click.option("--yes", is_flag=True, help="Empty a warehouse that holds data without asking.")
+@click.option("--no-marts", is_flag=True, help="Replay the files but do not build the marts.")
+@_system_errors
+def rebuild(yes: bool, no_marts: bool) -> None:
+    """Rebuild the warehouse from the archive: empty it, replay every file received in the
+    order of archive/ingest-log.jsonl, build the marts (same versions, statuses and marts)."""
+    import psycopg
+
+    from ingest import rebuild as replay
+    from ingest import warehouse
+
+    with psycopg.connect(warehouse.warehouse_url(), autocommit=True) as conn:
+        empty = replay.warehouse_is_empty(conn)
+    if not empty and not yes:
+        click.confirm("Kho dữ liệu đang có số liệu; xóa và dựng lại từ kho lưu trữ? / The "
+                      "warehouse holds data: empty it and rebuild it from the archive?",
+                      abort=True)
+
+    def progress(number: int, total: int, counts: dict) -> None:
+        click.echo(f"[{number}/{total}] {counts['run_id']}: {counts['files']} tệp / files, "
+                   f"{counts['accepted']} nhận / accepted, {counts['rejected']} từ chối / "
+                   f"rejected, {counts['duplicates']} trùng / duplicates")
+
+    totals = replay.rebuild(build=not no_marts, progress=progress)
+    click.echo(f"Đã dựng lại / rebuilt: {totals['runs']} lần chạy / runs, {totals['files']} tệp"
+               f" / files ({totals.get('accepted', 0)} nhận / accepted, "
+               f"{totals.get('rejected', 0)} từ chối / rejected).")
+    if totals.get("failed"):
+        click.secho(f"{totals['failed']} tệp gặp lỗi hệ thống / files failed", fg="red", err=True)
+        sys.exit(EXIT_SYSTEM)
+
+
 @main.command("warehouse-url")
 @_system_errors
 def warehouse_url_cmd() -> None:

@@ -21,12 +21,13 @@ import psycopg
 from ingest.model import POVERTY, TERM, ParsedFile
 from ingest.periods import parse_period
 from ingest.read.layout import SHEETS
+from ingest.receive.names import portable_path
 from ingest.warehouse import query
 
 _FINDING_COLUMNS = ("submission_id", "rule", "severity", "sheet", "excel_row", "column_header",
                     "value", "expected_vi", "expected_en", "message_vi", "message_en")
 _LOG_COLUMNS = ("run_id", "sha256", "source_file", "province_code", "event", "submission_id",
-                "message")
+                "message", "path")
 
 
 @dataclass
@@ -131,7 +132,7 @@ def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> 
                            else f"{len(p.errors)} errors")
                 copy.write_row((run_id, p.sha256, p.source_file, p.folder_province,
                                 p.outcome if sid else "duplicate", sid,
-                                message if sid else "loaded by a concurrent run"))
+                                message if sid else "loaded by a concurrent run", path_of(p)))
     return [Loaded(ids[b.parsed.sha256], inserted.get(b.parsed.sha256, (None, None))[1],
                    rows[b.parsed.sha256]) for b in batch]
 
@@ -167,12 +168,18 @@ def _fault_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def path_of(parsed: ParsedFile) -> str:
+    """The exact inbox path of a file, as the ingest log keeps it (any bytes, as text)."""
+    return portable_path(str(parsed.path))
+
+
 def log_row(run_id: str, sha256: str | None, source_file: str, province_code: str | None,
-            event: str, submission_id: int | None = None, message: str | None = None) -> dict:
+            event: str, submission_id: int | None = None, message: str | None = None,
+            path: str | None = None) -> dict:
     """Parameters of one `log_event` insert (also used batched, with executemany)."""
     return {"run_id": run_id, "sha256": sha256, "source_file": source_file,
             "province_code": province_code, "event": event, "submission_id": submission_id,
-            "message": message}
+            "message": message, "path": path}
 
 
 def log_event(conn: psycopg.Connection, *args, **kwargs) -> None:

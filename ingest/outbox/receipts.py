@@ -24,18 +24,19 @@ Decided here (beyond §3's four outcomes):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-import uuid
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings
+from ingest.local_time import local_time
+from ingest.local_time import now as vietnam_now
 from ingest.model import Finding
 from ingest.periods import parse_period
 from ingest.read.numbers import vn_number
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".receipt.txt"
 UNKNOWN_FOLDER = "_khong_ro_tinh"  # files whose folder names no province
-LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 LOADED = ("accepted", "accepted_with_warnings")
 _RULE = "=" * 72
 _MILLION = 1_000_000
@@ -63,28 +63,50 @@ def outbox_folder(folder_province: str | None) -> str:
 
 
 def receipt_path(folder_province: str | None, source_file: str,
-                 outbox: Path | None = None) -> Path:
-    outbox = outbox or settings.home().outbox
-    return outbox / outbox_folder(folder_province) / sidecar_name(source_file, SUFFIX)
+                 outbox: Path | None = None, path: str | None = None) -> Path:
+    """Where the receipt of a dropped file goes. With `path` (the exact inbox path, as the
+    ingest log keeps it) every sender gets its own: a name that had to be escaped to be shown
+    gets a short hash of its bytes (two names that display alike stay apart), and a folder that
+    names no province gets its own folder under `_khong_ro_tinh/`."""
+    data_home = settings.home()
+    outbox = outbox or data_home.outbox
+    if not path:
+        return outbox / outbox_folder(folder_province) / sidecar_name(source_file, SUFFIX)
+    local = Path(local_path(path))
+    inbox = data_home.inbox
+    if local.is_relative_to(inbox) and local != inbox:
+        parts = local.relative_to(inbox).parts
+        folder = parts[0] if len(parts) > 1 else ""
+    else:
+        folder = local.parent.name
+    code = outbox_folder(folder)
+    where = outbox / code
+    if code == UNKNOWN_FOLDER and folder:
+        where = where / _shown(folder)
+    return where / sidecar_name(_shown(local.name), SUFFIX)
+
+
+def _shown(name: str) -> str:
+    """`name` as a receipt's name shows it: itself when it is plain printable text, else its
+    escaped form and a short hash of its bytes (`BC\\xff~1a2b3c4d.xlsx`), so two names that
+    escape alike never share a receipt. Leading and trailing spaces count as escaped."""
+    shown = display_name(name).strip() or "_"
+    if shown == name and shown not in (".", ".."):
+        return shown
+    tag = "~" + hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
+    stem, dot, suffix = shown.rpartition(".")
+    if dot and stem and suffix.isalnum() and len(suffix) <= 8:
+        return f"{stem}{tag}.{suffix}"
+    return shown + tag
 
 
 def _write_atomic(path: Path, text: str) -> bool:
     """Write `text` to `path` unless it already holds exactly that; True when written. A
-    reader sees the old receipt or the new one, never part of one (tmp file, then rename)."""
-    data = text.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".receipt-{uuid.uuid4().hex}.tmp")  # short: the name may be 255 bytes
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return True
+    reader sees the old receipt or the new one, never part of one (tmp file, then rename), and
+    nothing is written through a symbolic link planted in the outbox."""
+    from ingest.receive.archive import write_if_changed
+
+    return write_if_changed(path, text.encode("utf-8"))
 
 
 # ---------------------------------------------------------------- reading the warehouse
@@ -290,11 +312,7 @@ _TEXT = {
 
 
 def _time(value: datetime | None) -> str:
-    if value is None:
-        return "?"
-    if value.tzinfo is not None:
-        value = value.astimezone(LOCAL_TIME)
-    return value.strftime("%d/%m/%Y %H:%M")
+    return "?" if value is None else local_time(value)
 
 
 def _num(value, decimals: int = 2) -> str:
@@ -432,15 +450,20 @@ def _taken(s: dict, details: dict, lang: str) -> str:
 
 
 def _link(folder: Path, province: str | None, lang: str) -> str:
-    site = settings.home().site
-    t = _TEXT[lang]
-    if province and outbox_folder(province) != UNKNOWN_FOLDER:
-        from ingest.pages.province import page_path
+    """The province's page as the clerk can open it: on the served site (LHPN_SITE_URL), else
+    the copy in her own outbox folder (contract §3, §6)."""
+    from ingest.pages.province import page_path
+    from ingest.pages.site import outbox_page
 
-        page, label = site / page_path(province), t["page"]
-    else:
-        page, label = site / "index.html", t["site"]
-    return f"{label}: {os.path.relpath(page, folder)}"
+    t = _TEXT[lang]
+    known = province and outbox_folder(province) != UNKNOWN_FOLDER
+    url = settings.site_url()
+    if url:
+        return (f"{t['page']}: {url}/{page_path(province)}" if known
+                else f"{t['site']}: {url}/index.html")
+    if known:
+        return f"{t['page']}: {os.path.relpath(outbox_page(province), folder)}"
+    return f"{t['site']}: {os.path.relpath(settings.home().site / 'index.html', folder)}"
 
 
 def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
@@ -539,7 +562,7 @@ def render_unrecorded(result, at: datetime) -> str:
         if event == "rejected":
             lines.append(t["todo_rejected"].format(folder=f"{result.province_code or '?'}/"))
         else:
-            lines.append(t[f"{event}_text"])
+            lines.append(t.get(f"{event}_text") or t.get(f"todo_{event}") or t["failed_text"])
         lines.append("")
     if report:
         lines += [_RULE, "CHI TIẾT / DETAILS", _RULE, report.rstrip("\n"), ""]
@@ -564,35 +587,40 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
     outbox = settings.home().outbox
     recorded = [r for r in results if r.sha256 and r.event != "deferred"]
     try:
-        subjects = {(s["folder_province"], s["source_file"]): s
+        subjects = {_key(s["path"], s["folder_province"], s["source_file"]): s
                     for s in _subjects(conn, sorted({r.sha256 for r in recorded}), False)}
         details = _details(conn, list(subjects.values())) if subjects else {}
     except psycopg.Error:
         # the run's data is committed; its answers are missing, and `lhpn run` says which
         log.exception("receipts of this run could not be read from the warehouse")
         subjects, details = {}, {}
-    now = datetime.now(LOCAL_TIME)
+    now = vietnam_now()
     written: list[Path] = []
     for result in results:
-        path = receipt_path(result.province_code, result.source_file, outbox)
-        subject = subjects.get((result.province_code or "", result.source_file))
-        if subject is not None and subject["sha256"] == result.sha256 and (
-                subject["submission_id"] is not None or subject["event"] in ("failed",
-                                                                             "duplicate")):
-            text = render(subject, details, path.parent)
-        elif result.event != "duplicate":
-            text = render_unrecorded(result, now)
-        else:
-            continue  # a duplicate whose log entry is gone: nothing true to say
         try:
+            path = receipt_path(result.province_code, result.source_file, outbox, result.path)
+            subject = subjects.get(_key(result.path, result.province_code, result.source_file))
+            if subject is not None and subject["sha256"] == result.sha256 and (
+                    subject["submission_id"] is not None or subject["event"] in ("failed",
+                                                                                 "duplicate")):
+                text = render(subject, details, path.parent)
+            elif result.event != "duplicate":
+                text = render_unrecorded(result, now)
+            else:
+                continue  # a duplicate whose log entry is gone: nothing true to say
             _write_atomic(path, text)
-        except OSError as exc:
-            log.warning("receipt %s not written: %s", path, exc)
+        except Exception:  # noqa: BLE001 - one answer that fails never stops the others
+            log.exception("receipt of %s not written", display_name(local_path(result.path)))
             continue
         if hasattr(result, "receipt"):
             result.receipt = str(path)
         written.append(path)
     return written
+
+
+def _key(path: str | None, folder_province: str | None, source_file: str) -> tuple:
+    """What a receipt answers for: the exact inbox path (older log entries: folder and name)."""
+    return (path,) if path else (folder_province or "", source_file)
 
 
 def refresh_receipts(conn: psycopg.Connection) -> int:
@@ -609,15 +637,20 @@ def refresh_receipts(conn: psycopg.Connection) -> int:
     details = _details(conn, subjects)
     rewritten = 0
     for s in subjects:
-        path = receipt_path(s["folder_province"], s["source_file"], data_home.outbox)
-        text = render(s, details, path.parent)
+        path = receipt_path(s["folder_province"], s["source_file"], data_home.outbox, s["path"])
+        try:
+            text = render(s, details, path.parent)
+        except Exception:  # noqa: BLE001 - one answer that fails never stops the others
+            log.exception("receipt %s not rendered", path)
+            continue
         try:
             if path.read_text(encoding="utf-8") == text:
                 continue
         except (FileNotFoundError, UnicodeDecodeError):
             pass
-        inbox_copy = data_home.inbox / s["folder_province"] / s["source_file"]
-        if inbox_copy.exists():
+        inbox_copy = Path(local_path(s["path"])) if s["path"] else (
+            data_home.inbox / s["folder_province"] / s["source_file"])
+        if os.path.lexists(inbox_copy):
             continue
         try:
             rewritten += _write_atomic(path, text)

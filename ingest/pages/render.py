@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import unicodedata
-from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ingest.local_time import local_time
 from ingest.pages.charts import FONT_FAMILY, ROLE_LABELS, STATUS_LABELS
 from ingest.pages.data import as_json
 from ingest.read.numbers import vn_number
-
-LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 
 OUTCOME_LABELS = {
     "accepted": "đã nhận / accepted",
@@ -30,21 +26,6 @@ OUTCOME_LABELS = {
 def number(value, decimals: int = 2) -> str:
     """1.284 and 11,54: numbers the Vietnamese way; empty for NULL."""
     return "" if value is None else vn_number(value, decimals=decimals)
-
-
-def local_time(value) -> str:
-    """A timestamp as Vietnam's local time (dd/mm/yyyy hh:mm)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(LOCAL_TIME)
-        return value.strftime("%d/%m/%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
 
 
 @lru_cache(maxsize=1)
@@ -73,12 +54,7 @@ def write_page(path: Path, template: str, **context) -> Path:
 
 def write_text(path: Path, text: str) -> None:
     """Write atomically, and not at all when the file already holds this text (a routine run
-    rewrites only the pages whose content changed)."""
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except (FileNotFoundError, UnicodeDecodeError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    rewrites only the pages whose content changed); never through a symbolic link."""
+    from ingest.receive.archive import write_if_changed
+
+    write_if_changed(path, text.encode("utf-8"))

@@ -9,10 +9,15 @@ address space (`RLIMIT_AS`: what it had when forked plus a budget) and its CPU t
 segfault, CPU limit), exceeds its wall-clock limit or runs out of memory comes back as a `Failure`
 for its file; the worker is replaced and the other files go on. Large runs keep their parallelism:
 tasks are spread over `workers` processes.
+
+A worker dies with the process that forked it (`PR_SET_PDEATHSIG`) and closes the sockets it
+inherited (the parent's database session among them) before it does anything, so a run killed
+outright leaves neither a worker nor a session holding its files' locks.
 """
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import gc
 import math
@@ -20,6 +25,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import stat
 import time
 from collections import deque
 from collections.abc import Callable
@@ -100,17 +106,55 @@ def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: f
         os._exit(0)  # no atexit handlers, no finalisers of objects inherited from the parent
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when the process that forked it ends (SIGKILL, OOM
+    killer, anything), so a killed run leaves no worker behind. Linux only; elsewhere the
+    worker still ends when its pipe to the parent closes."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(0)
+
+
+def _close_inherited_sockets(keep: set[int]) -> None:
+    """Close every socket the worker inherited except its own pipe end: the parent's database
+    session (and its locks), a broker's connection, the other workers' pipes. Only the
+    descriptors are closed, without a word on the wire, so the parent's sessions go on."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    for fd in fds:
+        if fd <= 2 or fd in keep:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except OSError:
+            pass
+
+
 class _Forked:
     """A worker process started with `os.fork`, with the part of `multiprocessing.Process` that
     `run_each` uses: `sentinel` (readable once the process has ended), `is_alive`, `kill`,
-    `join` and `exitcode` (negative: the signal that ended it)."""
+    `join` and `exitcode` (negative: the signal that ended it). The worker dies with its parent
+    and keeps none of its parent's sockets (it never uses the database)."""
 
-    def __init__(self, target: Callable[..., None], args: tuple) -> None:
+    def __init__(self, target: Callable[..., None], args: tuple, keep: int) -> None:
+        parent = os.getpid()
         read_end, write_end = os.pipe()  # the child holds write_end until it ends
         pid = os.fork()
         if pid == 0:  # the worker
-            os.close(read_end)
             try:
+                _die_with_parent(parent)
+                os.close(read_end)
+                _close_inherited_sockets({keep, write_end})
                 target(*args)
             finally:
                 os._exit(0)
@@ -171,7 +215,7 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
 
     def start() -> _Slot:
         parent, child = multiprocessing.Pipe()
-        process = _Forked(_worker, (child, task, memory, cpu_seconds))
+        process = _Forked(_worker, (child, task, memory, cpu_seconds), keep=child.fileno())
         child.close()
         return _Slot(process, parent)
 

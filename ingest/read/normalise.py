@@ -8,17 +8,27 @@ Problems of form (missing sheet, missing column, a number that is not a number) 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
-from ingest.model import INFO_SHEET, POVERTY, TERM, Finding, ParsedFile, ReportInfo, SheetData
+from ingest.model import (
+    EMULATION,
+    INFO_SHEET,
+    POVERTY,
+    TERM,
+    Finding,
+    ParsedFile,
+    ReportInfo,
+    SheetData,
+)
 from ingest.periods import parse_period
 from ingest.read import layout
 from ingest.read.layout import SHEETS, Column, SheetLayout, fold
-from ingest.read.numbers import parse_number
+from ingest.read.numbers import parse_number, vn_number
 from ingest.read.reader import CSV_DATA_SHEET, Sheet
 from ingest.reference import indicators_of, match_commune
 
@@ -29,11 +39,23 @@ _NOTE_PREFIXES = tuple(fold(p) for p in (
 ))
 
 
+# why a cell is not a number (`numbers.parse_number`), in the clerk's words
+_NUMBER_ERRORS_VI = {
+    "not a number": "chỉ được ghi chữ số, dấu chấm hàng nghìn, dấu phẩy thập phân",
+    "not a finite number": "ô chứa lỗi công thức hoặc số vô hạn",
+    "a date, not a number": "ô đang là ngày tháng, không phải số",
+    "not a fraction a/b": "phân số phải có dạng a/b",
+    "fraction with a zero denominator": "phân số có mẫu số 0",
+}
+
+
 def _cell_text(cell: object) -> str:
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
+    if isinstance(cell, float) and math.isfinite(cell):
+        return vn_number(cell, decimals=6)  # a number cell quoted the Vietnamese way: 1250,5
     if isinstance(cell, datetime):
         return cell.strftime("%d/%m/%Y")
     if isinstance(cell, date):
@@ -269,7 +291,8 @@ def _value(col: Column, cell: object, header: str, sheet: str, row: int, finding
     if number.error:
         findings.append(_finding(
             "not_a_number", "error",
-            f"Giá trị '{_cell_text(cell)}' không phải là số ({number.error}).",
+            f"Giá trị '{_cell_text(cell)}' không phải là số "
+            f"({_NUMBER_ERRORS_VI.get(number.error, 'không đọc được')}).",
             f"Value '{_cell_text(cell)}' is not a number ({number.error}).",
             sheet, row, header, _cell_text(cell),
             ("một số, ví dụ 1.284 hoặc 11,54", "a number such as 1.284 or 11,54"),
@@ -371,9 +394,49 @@ def parse_workbook(parsed: ParsedFile, sheets: list[Sheet]) -> ParsedFile:
             "Tệp không có sheet số liệu nào (ChiTieu, ThiDua hoặc GiamNgheo).",
             "The file has no data sheet (ChiTieu, ThiDua or GiamNgheo).",
         ))
+    uncomputed = [(sheet.name, sheet.uncomputed) for sheet, _ in data_sheets if sheet.uncomputed]
+    for name, cells in uncomputed:
+        shown = ", ".join(cells[:10]) + (f" … (+{len(cells) - 10})" if len(cells) > 10 else "")
+        findings.append(_finding(
+            "formula_not_computed", "error",
+            f"Các ô công thức chưa được tính (không có giá trị): {shown}. Tệp có lẽ được tạo "
+            "bằng một chương trình và chưa mở bằng Excel. Hãy mở tệp trong Excel hoặc "
+            "LibreOffice, lưu lại rồi gửi lại.",
+            f"Formula cells hold no computed value: {shown}. The file was probably written by "
+            "a program and never opened in a spreadsheet. Open it in Excel or LibreOffice, "
+            "save it and send it again.",
+            name, None, None, None,
+        ))
+    if parsed.sheets and not uncomputed and not figures_in(parsed):
+        findings.append(_finding(
+            "no_figures", "error",
+            "Báo cáo không có số liệu: mọi ô kết quả, điểm và số liệu giảm nghèo trong các sheet "
+            f"{', '.join(d.sheet_name for d in parsed.sheets.values())} đều trống. Hãy điền số "
+            "liệu rồi gửi lại (nếu đã gửi báo cáo kỳ này, bản trước vẫn được dùng).",
+            "No data: every result, score and poverty-support cell in the sheets "
+            f"{', '.join(d.sheet_name for d in parsed.sheets.values())} is empty. Fill in the "
+            "figures and send it again (a report sent earlier for this period stays in use).",
+        ))
     if POVERTY in parsed.sheets:
         parsed.sheets[POVERTY].frame["commune_code"] = commune_codes(parsed)
     return parsed
+
+
+# The figures an office reports for the period (targets and the points scale are copied from
+# the resolution and the catalogue, the template pre-fills them): a report with none is empty.
+_FIGURES = {TERM: ("actual_value",), EMULATION: ("self_points", "reviewed_points")}
+
+
+def figures_in(parsed: ParsedFile) -> set[str]:
+    """The sheet kinds of `parsed` that hold at least one reported figure."""
+    found = set()
+    for kind, data in parsed.sheets.items():
+        columns = _FIGURES.get(kind) or tuple(
+            c.name for c in SHEETS[kind].columns if c.kind not in ("text", "code"))
+        present = [c for c in columns if c in data.frame.columns]
+        if present and data.frame[present].notna().to_numpy().any():
+            found.add(kind)
+    return found
 
 
 def commune_codes(parsed: ParsedFile) -> list[str | None]:

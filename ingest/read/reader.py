@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest import settings
 from ingest.read import limits
-from ingest.read.errors import UnreadableFile
+from ingest.read.errors import RESAVE_EN, RESAVE_VI, UnreadableFile, damaged
 
-__all__ = ["CSV_DATA_SHEET", "Sheet", "UnreadableFile", "read_file"]
+__all__ = ["CSV_DATA_SHEET", "FRAGMENT", "Sheet", "UnreadableFile", "read_file"]
 
 SPREADSHEET_EXTENSIONS = {".xlsx", ".xls", ".ods"}
 ACCEPTED_EXTENSIONS = SPREADSHEET_EXTENSIONS | {".csv"}
 CSV_DATA_SHEET = "(csv)"  # name given to a csv file's data part
 
 _ZIP = b"PK\x03\x04"
+_ZIP_END = b"PK\x05\x06"  # the end-of-central-directory record: the last thing a zip holds
+# a file that looks cut short (still arriving?): `process_files` leaves a young one for later
+FRAGMENT = "fragment"
 _OLE = b"\xd0\xcf\x11\xe0"
 _MAGIC = {".xlsx": _ZIP, ".ods": _ZIP, ".xls": _OLE}
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")  # OLE stream of an encrypted .xlsx
@@ -29,10 +33,12 @@ _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")  # OLE stream of an 
 
 def _encrypted() -> UnreadableFile:
     return UnreadableFile(
-        "Bảng tính được đặt mật khẩu (mã hóa) nên không đọc được; hãy lưu lại không có mật "
-        "khẩu rồi gửi lại.",
-        "The workbook is password-protected (encrypted) and cannot be read; save it without a "
-        "password and send it again.",
+        "Bảng tính được đặt mật khẩu (mã hóa) nên không đọc được. Hãy mở tệp bằng Excel, bỏ "
+        "mật khẩu (Tệp > Thông tin > Bảo vệ sổ làm việc > Mã hóa bằng mật khẩu, xóa mật khẩu), "
+        "lưu lại rồi gửi lại.",
+        "The workbook is password-protected (encrypted) and cannot be read. Open it in Excel, "
+        "remove the password (File > Info > Protect Workbook > Encrypt with Password, clear it), "
+        "save it and send it again.",
         rule="encrypted",
     )
 
@@ -42,6 +48,9 @@ class Sheet:
     name: str
     rows: list[list[object]]  # rows[i][j] is the cell at Excel row i+1, column j+1
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    # formula cells with no computed value stored (a workbook written by a program and never
+    # opened in a spreadsheet): calamine reads them as empty; their references, e.g. "B5"
+    uncomputed: list[str] = field(default_factory=list)
 
 
 def read_file(path: Path, data: bytes) -> list[Sheet]:
@@ -49,20 +58,23 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
     ext = _printable(path.suffix.lower())
     if ext == ".xlsm":
         raise UnreadableFile(
-            "Tệp có macro (.xlsm) không được chấp nhận; hãy lưu lại dưới dạng .xlsx.",
-            "Macro-enabled workbooks (.xlsm) are not accepted; save the file as .xlsx.",
+            "Tệp có macro (.xlsm) không được nhận. " + RESAVE_VI,
+            "Macro-enabled workbooks (.xlsm) are not accepted. " + RESAVE_EN,
             rule="macro_enabled",
         )
     if ext not in ACCEPTED_EXTENSIONS:
         raise UnreadableFile(
-            f"Định dạng '{ext or '(không có)'}' không được hỗ trợ; "
-            "hãy gửi .xlsx, .xls, .ods hoặc .csv.",
-            f"File type '{ext or '(none)'}' is not supported; send .xlsx, .xls, .ods or .csv.",
+            f"Tệp kiểu '{ext or '(không có đuôi)'}' không phải bảng tính báo cáo; chỉ nhận "
+            ".xlsx, .xls, .ods hoặc .csv. " + RESAVE_VI,
+            f"A '{ext or '(no extension)'}' file is not a report workbook; only .xlsx, .xls, .ods "
+            "or .csv are taken. " + RESAVE_EN,
             rule="file_type",
         )
     if not data:
-        raise UnreadableFile("Tệp rỗng (0 byte).", "The file is empty (0 bytes).",
-                             rule="empty_file")
+        raise UnreadableFile("Tệp rỗng (0 byte): có thể việc sao chép chưa xong. Hãy gửi lại "
+                             "tệp báo cáo.",
+                             "The file is empty (0 bytes): copying may not have finished. "
+                             "Send the report file again.", rule="empty_file")
     limits.check_file_size(len(data))
     if ext == ".csv":
         return _read_csv(data)
@@ -71,16 +83,67 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
     magic = _MAGIC[ext]
     if not data.startswith(magic):
         raise UnreadableFile(
-            f"Tệp không phải là bảng tính {ext} (nội dung có định dạng khác; có thể bị hỏng "
-            "hoặc chỉ đổi tên đuôi tệp).",
-            f"The file is not a {ext} spreadsheet (its content has another format; it may be "
-            "damaged or merely renamed).",
+            f"Tệp có đuôi {ext} nhưng nội dung không phải bảng tính {ext} (tệp bị hỏng, hoặc "
+            "một tệp loại khác bị đổi tên đuôi). " + RESAVE_VI,
+            f"The file is named {ext} but its content is not a {ext} spreadsheet (it is "
+            "damaged, or another kind of file was renamed). " + RESAVE_EN,
+            rule="unreadable",
         )
     if magic == _ZIP:
+        if _ZIP_END not in data[-(1 << 16) - 22:]:
+            raise UnreadableFile(
+                "Tệp bị cắt ngang (chưa được chép hoặc gửi xong): thiếu phần cuối của tệp nén. "
+                "Hãy gửi lại cả tệp.",
+                "The file is cut short (not completely copied or sent): the end of the zip "
+                "container is missing. Send the whole file again.",
+                rule=FRAGMENT)
         if ext == ".ods" and b"encryption-data" in _manifest(data):
             raise _encrypted()
         limits.inspect_zip(data, xlsx=ext == ".xlsx")
-    return _read_spreadsheet(data)
+    sheets = _read_spreadsheet(data)
+    if ext == ".xlsx":
+        uncomputed = uncomputed_formulas(data)
+        for sheet in sheets:
+            sheet.uncomputed = uncomputed.get(sheet.name, [])
+    return sheets
+
+
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
+_VALUE = re.compile(rb"<v>[^<]")
+
+
+def uncomputed_formulas(data: bytes) -> dict[str, list[str]]:
+    """Per sheet name, the formula cells of an .xlsx that hold no computed (cached) value."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    found: dict[str, list[str]] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            targets = {r.get("Id"): r.get("Target", "") for r in ET.fromstring(
+                archive.read("xl/_rels/workbook.xml.rels"))}
+            for sheet in ET.fromstring(archive.read("xl/workbook.xml")).iter(f"{main}sheet"):
+                target = targets.get(sheet.get(rel), "")
+                part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                    posixpath.join("xl", target))
+                try:
+                    xml = archive.read(part)
+                except KeyError:
+                    continue
+                if b"<f" not in xml:
+                    continue
+                cells = [(_REF.search(attrs) or [b"", b"?"])[1].decode()
+                         for attrs, inner in _CELL.findall(xml)
+                         if inner and b"<f" in inner and not _VALUE.search(inner)]
+                if cells:
+                    found[_printable(sheet.get("name", ""))] = cells
+    except (KeyError, zipfile.BadZipFile, ET.ParseError, ValueError, OSError):
+        return found
+    return found
 
 
 def _manifest(data: bytes) -> bytes:
@@ -112,10 +175,7 @@ def _read_spreadsheet(data: bytes) -> list[Sheet]:
     except Exception as exc:  # noqa: BLE001 - calamine raises several error types
         if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
             raise _encrypted() from exc
-        raise UnreadableFile(
-            f"Không đọc được bảng tính (tệp hỏng?): {_printable(str(exc))[:300]}",
-            f"The spreadsheet cannot be read (damaged file?): {_printable(str(exc))[:300]}",
-        ) from exc
+        raise damaged(_printable(f"{type(exc).__name__}: {exc}")[:300]) from exc
     return sheets
 
 
@@ -186,9 +246,13 @@ def _read_csv(data: bytes) -> list[Sheet]:
         if "field larger than field limit" in str(exc):
             raise limits.long_cell(CSV_DATA_SHEET, reader.line_num - 1, None, None) from exc
         raise UnreadableFile(
-            f"Tệp CSV hỏng ở dòng {reader.line_num}: {exc}",
-            f"The CSV file is malformed at line {reader.line_num}: {exc}",
-            rule="csv_layout",
+            f"Tệp CSV sai cấu trúc ở dòng {reader.line_num} (thường là một dấu ngoặc kép \" "
+            "không được đóng). Hãy mở tệp bằng Excel hoặc LibreOffice, sửa dòng đó rồi lưu lại "
+            "dưới dạng .xlsx và gửi lại.",
+            f"The CSV file is malformed at line {reader.line_num} (usually a quote \" left "
+            "open). Open the file in Excel or LibreOffice, correct that line, save it as .xlsx "
+            "and send it again.",
+            rule="csv_layout", detail=str(exc),
         ) from exc
     finally:
         csv.field_size_limit(previous)
@@ -203,4 +267,57 @@ def _read_csv(data: bytes) -> list[Sheet]:
     info = rows[:blank]
     # Data rows keep their line numbers: pad with empty rows so row i is line i+1.
     table = [[] for _ in range(blank + 1)] + rows[blank + 1:]
+    _check_fields(table, delimiter, cut=not text.endswith("\n"))
     return [Sheet("ThongTin", info), Sheet(CSV_DATA_SHEET, table)]
+
+
+def _filled(row: list[str]) -> int:
+    return sum(1 for c in row if c.strip())
+
+
+def _check_fields(table: list[list[str]], delimiter: str, cut: bool) -> None:
+    """Every table row holds as many fields as its header (empty ones at the end aside): a row
+    with more or fewer is shifted (an unquoted decimal comma in a comma-separated file) and
+    would load wrong numbers. A note or signature line (one cell) is not a table row."""
+    header = next((i for i, r in enumerate(table) if _filled(r) >= 2), None)
+    if header is None:
+        return
+    width = len(table[header])
+    while width and not table[header][width - 1].strip():
+        width -= 1
+    wrong = []
+    for i in range(header + 1, len(table)):
+        row = table[i]
+        if _filled(row) < 2:
+            continue
+        used = max(j for j, c in enumerate(row) if c.strip()) + 1
+        if used > width or len(row) < width:
+            wrong.append((i + 1, len(row) if len(row) < width else used))
+    if not wrong:
+        return
+    more = f" … (+{len(wrong) - 5})" if len(wrong) > 5 else ""
+    rows_vi = "; ".join(f"dòng {line} có {count} ô" for line, count in wrong[:5]) + more
+    rows_en = "; ".join(f"line {line} has {count}" for line, count in wrong[:5]) + more
+    fragment = cut and wrong[-1][0] == len(table)
+    if fragment:
+        vi_cut = " Dòng cuối bị cắt ngang: tệp có thể chưa được gửi xong; hãy gửi lại cả tệp."
+        en_cut = (" The last line is cut short: the file may not have been sent completely; "
+                  "send the whole file again.")
+    else:
+        vi_cut = en_cut = ""
+    comma = delimiter == ","
+    raise UnreadableFile(
+        f"Dòng tiêu đề (dòng {header + 1}) có {width} cột, nhưng {rows_vi}. "
+        + ("Có lẽ số thập phân được viết bằng dấu phẩy (120,5) trong tệp phân cách bằng dấu "
+           "phẩy: hãy đặt các số đó trong ngoặc kép (\"120,5\") hoặc lưu tệp với dấu chấm phẩy "
+           "(;) làm dấu phân cách." if comma else
+           "Hãy kiểm tra các dòng đó (thừa hoặc thiếu dấu chấm phẩy), hoặc đặt ô có dấu ; trong "
+           "ngoặc kép.") + vi_cut,
+        f"The header (line {header + 1}) has {width} columns, but {rows_en}. "
+        + ("Decimals were probably written with a comma (120,5) in a comma-separated file: put "
+           "such numbers in double quotes (\"120,5\") or save the file with semicolons (;) as "
+           "the separator." if comma else
+           "Check those lines (a separator too many or too few), or put a cell holding ; in "
+           "double quotes.") + en_cut,
+        rule=FRAGMENT if fragment else "csv_fields",
+    )

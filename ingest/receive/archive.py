@@ -33,6 +33,21 @@ class Changed(Exception):
     """The file changed while it was read: left for a later run."""
 
 
+class Unremovable(OSError):
+    """The file was processed but the inbox does not let it be removed (a read-only share,
+    an immutable file, no write permission on its folder)."""
+
+
+# errors of unlink / rename that no retry will cure: the inbox is not ours to change
+UNREMOVABLE_ERRNOS = (errno.EROFS, errno.EPERM, errno.EACCES, errno.EBUSY, errno.ETXTBSY)
+
+
+def _unremovable(exc: OSError) -> Unremovable | None:
+    if exc.errno in UNREMOVABLE_ERRNOS:
+        return Unremovable(exc.errno, exc.strerror or str(exc))
+    return None
+
+
 class TooLarge(Exception):
     def __init__(self, size: int):
         super().__init__(f"{size} bytes")
@@ -90,6 +105,8 @@ def read_settled(path: Path, root: Path | None, seen: Seen, limit: int) -> Taken
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode):
             raise NotAFile("not a regular file")
+        if before.st_nlink > 1:  # may be a file of someone else's, linked into the inbox
+            raise NotAFile(f"a file with {before.st_nlink} hard links (links are never read)")
         if Seen.of(before) != seen:
             raise Changed("changed since it settled")
         if before.st_size > limit:
@@ -103,7 +120,8 @@ def read_settled(path: Path, root: Path | None, seen: Seen, limit: int) -> Taken
 
 def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) -> bool:
     """Remove the inbox file if it is still the file that was read, holding the same bytes, and
-    no local program has it open for writing. False when it was kept (or is gone)."""
+    no local program has it open for writing. False when it was kept (or is gone); raises
+    `Unremovable` when the inbox refuses the removal."""
     base, folders, name = _split(path, root)
     try:
         dir_fd = _open_dir(base, folders)
@@ -123,7 +141,10 @@ def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) 
                 digest.update(chunk)
         if digest.hexdigest() != sha256:
             return False
-        os.unlink(name, dir_fd=dir_fd)
+        try:
+            os.unlink(name, dir_fd=dir_fd)
+        except OSError as exc:
+            raise _unremovable(exc) or exc from exc
         return True
     finally:
         os.close(dir_fd)
@@ -131,7 +152,9 @@ def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) 
 
 def move_out(path: Path, root: Path | None, seen: Seen, target_dir: Path) -> Path | None:
     """Move an inbox file (one too large to read) into `target_dir` without reading it: a rename,
-    or on another file system a streamed copy. None when it changed or is gone."""
+    or on another file system a streamed copy. None when it changed or is gone. Raises
+    `Unremovable` (with `.target`, the copy) when the copy was made but the inbox keeps the
+    file."""
     base, folders, name = _split(path, root)
     dir_fd = _open_dir(base, folders)
     try:
@@ -144,7 +167,7 @@ def move_out(path: Path, root: Path | None, seen: Seen, target_dir: Path) -> Pat
             os.rename(name, target.name, src_dir_fd=dir_fd, dst_dir_fd=out_fd)
             return target
         except OSError as exc:
-            if exc.errno != errno.EXDEV:  # another file system: copy instead
+            if exc.errno not in (errno.EXDEV, *UNREMOVABLE_ERRNOS):  # copy instead
                 raise
         finally:
             os.close(out_fd)
@@ -152,7 +175,13 @@ def move_out(path: Path, root: Path | None, seen: Seen, target_dir: Path) -> Pat
         with os.fdopen(fd, "rb") as source:
             _write_atomic(target, lambda out: shutil.copyfileobj(source, out, _CHUNK))
         if Seen.of(os.stat(name, dir_fd=dir_fd, follow_symlinks=False)) == seen:
-            os.unlink(name, dir_fd=dir_fd)
+            try:
+                os.unlink(name, dir_fd=dir_fd)
+            except OSError as exc:
+                if unremovable := _unremovable(exc):
+                    unremovable.target = target  # the copy is in place: only the removal failed
+                    raise unremovable from exc
+                raise
         return target
     finally:
         os.close(dir_fd)
@@ -161,11 +190,10 @@ def move_out(path: Path, root: Path | None, seen: Seen, target_dir: Path) -> Pat
 # ---------------------------------------------------------------- writing in the data home
 
 def safe_folder(folder: Path) -> Path:
-    """Create `folder` (below the data home) and check that no part of it is a symbolic link
-    leading elsewhere; raises OSError if one is."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if folder.resolve() != folder.absolute():
-        raise OSError(f"refusing to write through a symbolic link: {folder}")
+    """Create `folder` (below a data-home folder), opening each folder below it without
+    following links; raises `LinkRefused` when one is a symbolic link."""
+    root = _write_root(folder / "_")
+    os.close(_open_folders(root, Path(os.path.abspath(folder)).relative_to(root).parts))
     return folder
 
 
@@ -181,20 +209,99 @@ def free_name(folder: Path, name: str, tag: str | None = None) -> Path:
     return folder / sidecar_name(stem, extra)
 
 
-def _write_atomic(target: Path, write) -> None:
-    tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
+class LinkRefused(OSError):
+    """A folder on the way to a file the warehouse writes is a symbolic link (or not a folder):
+    nothing is written through it."""
+
+
+def _write_root(target: Path) -> Path:
+    """The data-home folder `target` lies in (outbox, quarantine, reports, site, archive): the
+    folders below it are checked one by one. Another path is checked from its own folder."""
+    from ingest import settings
+
+    data_home = settings.home()
+    absolute = Path(os.path.abspath(target))
+    for root in (data_home.outbox, data_home.quarantine, data_home.reports, data_home.site,
+                 data_home.archive, data_home.root):
+        root = Path(os.path.abspath(root))
+        if absolute.is_relative_to(root) and absolute != root:
+            return root
+    return absolute.parent
+
+
+def _open_folders(root: Path, parts: tuple[str, ...]) -> int:
+    """A descriptor of `root/parts...`, creating missing folders, refusing a symbolic link (or
+    anything not a folder) at every step below `root` (O_NOFOLLOW: the kernel refuses it)."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        with open(tmp, "xb") as out:
-            write(out)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        for part in parts:
+            try:
+                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except FileNotFoundError:
+                try:
+                    os.mkdir(part, 0o755, dir_fd=fd)
+                except FileExistsError:
+                    pass
+                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise LinkRefused(exc.errno, "refusing to write through a symbolic link "
+                              f"(or a file where a folder belongs): {root.joinpath(*parts)}"
+                              ) from exc
         raise
+    return fd
+
+
+def _write_atomic(target: Path, write, *, unless_same: bytes | None = None) -> bool:
+    """Write `target` atomically (a temporary name, then a rename), opening every folder below
+    the data-home folder it lies in without following links; never writes through a symbolic
+    link (a link planted at the name itself is replaced, not followed). With `unless_same`, a
+    file already holding exactly those bytes is left alone. True when written."""
+    root = _write_root(target)
+    parts = Path(os.path.abspath(target)).relative_to(root).parts
+    dir_fd = _open_folders(root, parts[:-1])
+    name = parts[-1]
+    try:
+        if unless_same is not None:
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+            except OSError:
+                pass
+            else:
+                with os.fdopen(fd, "rb") as current:
+                    if stat.S_ISREG(os.fstat(current.fileno()).st_mode) and \
+                            current.read(len(unless_same) + 1) == unless_same:
+                        return False
+        tmp = f".{uuid.uuid4().hex}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
+                     dir_fd=dir_fd)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                write(out)
+            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=dir_fd)
+            except OSError:
+                pass
+            raise
+        return True
+    finally:
+        os.close(dir_fd)
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> Path:
     _write_atomic(target, lambda out: out.write(data))
     return target
+
+
+def write_if_changed(target: Path, data: bytes) -> bool:
+    """`write_bytes_atomic` unless the file already holds exactly `data`; True when written."""
+    return _write_atomic(target, lambda out: out.write(data), unless_same=data)
 
 
 def write_text_atomic(target: Path, text: str) -> Path:
@@ -213,3 +320,41 @@ def _archive_suffix(suffix: str) -> str:
     """The extension as the archive names it: lower case, and only if it is a plain one."""
     suffix = suffix.lower()
     return suffix if suffix[1:].isascii() and suffix[1:].isalnum() and len(suffix) <= 16 else ""
+
+
+# ---------------------------------------------------------------- the order of receipt
+
+MANIFEST = "ingest-log.jsonl"
+
+
+def append_manifest(archive: Path, entries: list[dict]) -> None:
+    """Append to `archive/ingest-log.jsonl` one line per file received, in order: with the
+    archive it is enough to rebuild the warehouse (`lhpn rebuild`). One write per run chunk,
+    appended (O_APPEND), never through a link."""
+    if not entries:
+        return
+    import json
+
+    data = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries).encode("utf-8")
+    dir_fd = _open_folders(Path(os.path.abspath(archive)), ())
+    try:
+        fd = os.open(MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644,
+                     dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def read_manifest(archive: Path) -> list[dict]:
+    import json
+
+    try:
+        lines = (archive / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]

@@ -145,6 +145,29 @@ RULES: tuple[Rule, ...] = (
          "period is {period}. Remove the sheet or correct the period.",
          "kỳ báo cáo năm (YYYY)", "an annual period (YYYY)",
          when="has_emulation", at="period"),
+    Rule("report_date_before_period", INFO, "report_date", ">=", "period_start", "warning",
+         "Ngày lập {report_date_text} trước khi kỳ báo cáo {period} bắt đầu "
+         "({period_start_text}): có phải tệp của kỳ trước, chỉ sửa Kỳ báo cáo? Hãy kiểm tra "
+         "Ngày lập và số liệu.",
+         "The report date {report_date_text} is before the period {period} begins "
+         "({period_start_text}): is this an earlier period's file with only the period "
+         "changed? Check the date and the figures.",
+         "từ {period_start_text} trở đi", "on or after {period_start_text}",
+         when="report_date_given", at="report_date"),
+    Rule("report_date_late", INFO, "report_date", "<=", "late_limit", "warning",
+         "Ngày lập {report_date_text} muộn hơn một năm sau khi kỳ báo cáo {period} kết thúc "
+         "({period_end_text}). Hãy kiểm tra Ngày lập.",
+         "The report date {report_date_text} is more than a year after the period {period} "
+         "ends ({period_end_text}). Check the date.",
+         "đến {late_limit_text}", "by {late_limit_text}",
+         when="report_date_given", at="report_date"),
+    Rule("file_name_year", INFO, "file_year", "==", "period_year", "warning",
+         "Tên tệp '{file_name}' ghi năm {file_year} nhưng Kỳ báo cáo là {period}: có phải gửi "
+         "nhầm tệp, hoặc quên sửa Kỳ báo cáo? Hãy kiểm tra.",
+         "The file name '{file_name}' names the year {file_year} but the period is {period}: "
+         "is it the wrong file, or was the period not updated? Please check.",
+         "năm {period_year} (như Kỳ báo cáo)", "the year {period_year} (as the period)",
+         when="names_year", at="period"),
     # ---- GiamNgheo, each district row
     Rule("out_of_poverty_gt_poor", DISTRICTS, "households_out_of_poverty", "<=",
          "poor_households_start", "error",
@@ -331,6 +354,21 @@ def _placed(rule: Rule, frames: RunFrames, row: pd.Series) -> tuple[Place, dict]
     return place, fields
 
 
+def _repeats_an_error(rule: Rule, frames: RunFrames, row: pd.Series) -> bool:
+    """Whether this violation only follows from a cell an error already names (a negative or
+    not-whole count, a duplicate unit): one mistake gives one finding."""
+    if not frames.broken or rule.scope == INFO:
+        return False
+    file = int(row["_file"])
+    if rule.scope in (DISTRICTS, SCORES):
+        columns = (rule.left, rule.right if isinstance(rule.right, str) else None)
+        return frames.is_broken(file, SCOPE_SHEET[rule.scope], row["excel_row"], columns)
+    if rule.scope == HISTORY and row["_column"] == "actual_value":
+        return frames.is_broken(file, TERM, row["excel_row"], ("actual_value",))
+    # a total or a sum over district rows of which one is wrong says nothing more
+    return frames.is_broken(file, POVERTY)
+
+
 def evaluate_rule(rule: Rule, frames: RunFrames, history: pd.DataFrame) -> list[
         tuple[int, Finding]]:
     """The findings of one rule over the run: (file position, finding). `history` is what
@@ -339,6 +377,8 @@ def evaluate_rule(rule: Rule, frames: RunFrames, history: pd.DataFrame) -> list[
     out = []
     for label in violations(rule, frame):
         row = frame.loc[label]
+        if _repeats_an_error(rule, frames, row):
+            continue
         place, fields = _placed(rule, frames, row)
         out.append((int(row["_file"]), finding(rule.name, rule.severity, rule.texts, fields,
                                                place)))

@@ -79,6 +79,7 @@ def _validate(files: list[ParsedFile], conn) -> tuple[Found, Faults]:
         found += _isolated("suites", frames, faults,
                            lambda fr, checks, kind=kind: suites.run_suite(kind, fr, checks),
                            lambda check, kind=kind: suites.blocking(kind, check))
+    frames.note_errors(found)
     try:
         history = history_step.load_history(conn, {f.folder_province for f in files})
     except Exception as exc:  # noqa: BLE001 - the outlier rule cannot run; the others can
@@ -91,7 +92,61 @@ def _validate(files: list[ParsedFile], conn) -> tuple[Found, Faults]:
     for rule in rule_table.RULES:
         found += _isolated("rules", frames, faults, _rule_check(rule, history),
                            lambda _, rule=rule: rule.severity == "error")
+    try:
+        found += dropped_figures(files, conn)
+    except Exception as exc:  # noqa: BLE001 - a check that can reject could not run
+        faults += [(f, SystemFault("versions", "drops_figures", _describe(exc), True))
+                   for f in range(len(files))]
     return found, faults
+
+
+def dropped_figures(files: list[ParsedFile], conn) -> Found:
+    """A new version must not replace figures with NULLs: a file whose sheet holds no figure
+    where the version in use for its province and period has some is rejected (error
+    `drops_figures`), the version in use stays. A file without any figure is already
+    rejected as empty (`no_figures`)."""
+    from ingest.periods import parse_period
+    from ingest.read.layout import SHEETS
+    from ingest.read.normalise import figures_in
+    from ingest.warehouse import query
+
+    wanted = {}
+    for i, parsed in enumerate(files):
+        period = parse_period(parsed.info.period) if parsed.info.period else None
+        if period and parsed.folder_province and not any(
+                f.rule == "no_figures" for f in parsed.findings):
+            wanted[i] = (parsed.folder_province, period.code)
+    if conn is None or not wanted:
+        return []
+    pairs = sorted(set(wanted.values()))
+    with conn.cursor() as cur:
+        cur.execute(query("current_figures"), {"province_code": [p for p, _ in pairs],
+                                               "period": [q for _, q in pairs]})
+        columns = [c.name for c in cur.description]
+        current = {(r["province_code"], r["period"]): r
+                   for r in (dict(zip(columns, row, strict=True)) for row in cur)}
+    found: Found = []
+    for i, key in wanted.items():
+        row = current.get(key)
+        if row is None:
+            continue
+        lost = [kind for kind in SHEETS if row[kind] and kind not in figures_in(files[i])]
+        if not lost:
+            continue
+        names = ", ".join(SHEETS[kind].sheet_name for kind in lost)
+        found.append((i, Finding(
+            rule="drops_figures", severity="error",
+            message_vi=f"Phiên bản {row['version']} đang dùng của kỳ {key[1]} có số liệu ở "
+                       f"sheet {names}, bản này thì không: nếu nhận, các số liệu đó sẽ bị xóa. "
+                       "Bản mới thay toàn bộ bản cũ, nên hãy gửi lại báo cáo đủ các sheet (cả "
+                       "những số liệu không đổi). Phiên bản đang dùng được giữ nguyên.",
+            message_en=f"Version {row['version']} in use for {key[1]} has figures in the "
+                       f"sheet(s) {names}; this file has none there: taking it would erase "
+                       "them. A new version replaces the old one as a whole, so send the "
+                       "report again with every sheet (the unchanged figures too). The version "
+                       "in use is kept.",
+            expected_vi=f"số liệu ở sheet {names}", expected_en=f"figures in {names}")))
+    return found
 
 
 def _rule_check(rule, history) -> Callable[[RunFrames, set[str] | None], CheckResult]:

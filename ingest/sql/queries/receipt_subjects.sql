@@ -1,16 +1,17 @@
--- What each receipt answers for: the latest outcome of every dropped file name (per sender
--- folder) and the submission it is about; for a duplicate, the file first received with the
--- same bytes. With the version it superseded and, once superseded, the version that replaced it;
--- and the version the warehouse uses for the province and period now (the loader's is_current),
--- which a rejected file's receipt names.
+-- What each receipt answers for: the latest outcome of every dropped file (its exact inbox path;
+-- folder and name for log entries older than the path) and the submission it is about; for a
+-- duplicate, the file first received with the same bytes. With the version it superseded and,
+-- once superseded, the version that replaced it; and the version the warehouse uses for the
+-- province and period now (the loader's is_current), which a rejected file's receipt names.
 -- %(sha256)s: only the files with these contents (a run's), or null for every file answered.
 -- %(loaded_only)s: only files whose submission was loaded (the receipts that quote the marts).
 with
 
 outcomes as (
 
-    select distinct on (province_code, source_file)
+    select distinct on (coalesce(path, province_code || '/' || source_file))
         log_id,
+        path,
         logged_at,
         coalesce(province_code, '') as folder_province,
         source_file,
@@ -20,11 +21,12 @@ outcomes as (
     from audit.ingest_log
     where event in ('accepted', 'accepted_with_warnings', 'rejected', 'duplicate', 'failed')
       and (%(sha256)s::text[] is null or sha256 = any(%(sha256)s::text[]))
-    order by province_code, source_file, log_id desc
+    order by coalesce(path, province_code || '/' || source_file), log_id desc
 
 )
 
 select
+    outcomes.path,
     outcomes.folder_province,
     outcomes.source_file,
     outcomes.event,
