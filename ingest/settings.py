@@ -150,6 +150,12 @@ def workers() -> int:
     return max(1, int(os.environ.get("LHPN_WORKERS") or os.cpu_count() or 1))
 
 
+def chunk_files(default: int) -> int:
+    """Files a run receives, locks and holds in memory at a time (LHPN_CHUNK_FILES): each file
+    of a chunk holds one lock in the server's shared lock table until the chunk ends."""
+    return max(1, int(_number("LHPN_CHUNK_FILES", default)))
+
+
 def today() -> date:
     """Today's date for everything the calendar decides (contract §6, §7): LHPN_TODAY
     (YYYY-MM-DD) when it is set, so tests and rehearsals can move it; else the date in Vietnam.
