@@ -2,16 +2,18 @@
 ### lhpn_ingest — load the report files the provinces drop into the inbox
 
 Started two ways: by the **inbox watcher** (asset `lhpn_inbox`, a trigger in the triggerer that
-notices a new settled file within seconds) and by a **cron safety net** every 5 minutes, for the
-times the triggerer is down or a file was missed.
+notices a new settled file within seconds) and by a **cron safety net** every 6 hours, for the
+times the triggerer is down or a file was missed (rare on purpose: each of its runs is usually
+empty, and empty runs every few minutes would push the real ones out of the grid).
 
 1. `list_inbox` — the settled files waiting in the inbox, cut into batches
    (`ingest.batches.inbox_batches`): one or two files get a batch each, more are cut into two
    batches of neighbouring files (at most 500 files each).
 2. `process_batch` — one mapped task per batch, one `ingest.pipeline.process_files` call each,
    the batch design of `lhpn run` (Great Expectations once, one history query, COPY, parallel
-   parsing). Its label shows each file with its outcome (`37/BC_37_nam_2024.xlsx: rejected`);
-   its log starts with each file's verdict and errors or warnings (sheet, row, column, value).
+   parsing). Its label shows the file with its outcome (`37/BC_37_nam_2024.xlsx: rejected`),
+   or the batch's counts (`8 files: 6 accepted, 2 rejected`); its log starts with each file's
+   verdict and errors or warnings (sheet, row, column, value).
    Rejections are data, not failures: the task fails only when the system does (database
    down, disk full) and is retried; the files it did not finish stay in the inbox.
 3. `publish_raw_submissions` — emits the `lhpn_raw_submissions` asset event, which schedules
@@ -20,6 +22,10 @@ times the triggerer is down or a file was missed.
    what happened from `audit.runs`, so files a failed batch did load still reach the marts.
 4. `log_run_summary` — the run's files by outcome, once the event is out; it also makes the run
    fail when a batch failed.
+5. `files_need_attention` — fails, so the run shows red in the grid and the runs list, when
+   files were rejected, refused or failed; its error names each of them. The provinces already
+   have their receipts; this is for the operator. With LHPN_NOTIFY_TO and LHPN_SMTP_HOST set,
+   its failure is also mailed (`ingest.notify`). A run where every file was taken in stays green.
 
 All logic lives in the `ingest` package; the command `lhpn run` runs the same code.
 """
@@ -32,6 +38,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, dag, task
 
 from ingest.assets import INBOX, RAW_SUBMISSIONS
+from ingest.notify import FilesNeedAttentionNotifier
 
 
 def _listed(summaries) -> list[dict]:
@@ -43,7 +50,7 @@ def _listed(summaries) -> list[dict]:
 @dag(
     dag_id="lhpn_ingest",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/5 * * * *", timezone="Asia/Ho_Chi_Minh"),
+        timetable=CronTriggerTimetable("0 */6 * * *", timezone="Asia/Ho_Chi_Minh"),
         assets=INBOX,
     ),
     start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Ho_Chi_Minh"),
@@ -113,10 +120,24 @@ def lhpn_ingest():
 
         return run_summary(_listed(summaries), sum(len(batch) for batch in inbox))
 
+    @task(retries=0, on_failure_callback=[FilesNeedAttentionNotifier()])
+    def files_need_attention(summary: dict) -> None:
+        """Fail (red in the grid and the runs list) when files were rejected, refused or failed,
+        naming them: the run is otherwise green whatever the files held."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ingest.batches import attention_message
+
+        message = attention_message(summary)
+        if message:
+            raise AirflowFailException(message)
+
     inbox = list_inbox()
     summaries = process_batch.expand(paths=inbox)
     # the summary waits for the event: on a busy machine two tasks at once slow both down
-    summaries >> publish_raw_submissions() >> log_run_summary(inbox, summaries)
+    summary = log_run_summary(inbox, summaries)
+    summaries >> publish_raw_submissions() >> summary
+    files_need_attention(summary)
 
 
 lhpn_ingest()

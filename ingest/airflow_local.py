@@ -4,7 +4,8 @@ Runs `airflow standalone` with everything in the data home: AIRFLOW_HOME is `<ho
 the metadata database is `airflow` on the warehouse server (the embedded PostgreSQL unless
 LHPN_WAREHOUSE_URL names one), the executor is `ingest.airflow_executor.WarmLocalExecutor`,
 the DAGs are the repository's `dags/`, and examples are off.
-For development only; production runs the services of docker-compose.yml.
+For development only; production runs the services of docker-compose.yml. When Airflow stops
+(Ctrl-C), the embedded PostgreSQL this command started is stopped too.
 
 `airflow_env()` is the one place that knows these settings; the tests use it too.
 """
@@ -67,6 +68,9 @@ def airflow_env(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # task-log timestamps in the clerks' clock, as receipts and pages print it (the UI's
+        # own clock is each user's choice, in the user menu)
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         # LocalExecutor with pandas, GX and dbt imported before its workers fork (see module)
         "AIRFLOW__CORE__EXECUTOR": "ingest.airflow_executor.WarmLocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "8",  # worker processes: plenty for two DAGs on a laptop
@@ -112,6 +116,10 @@ def main(argv: list[str] | None = None) -> None:
     if argv:
         sys.exit("usage: python -m ingest.airflow_local [--write-passwords FILE]")
     data_home = home().ensure()
+    # the embedded server this command starts is stopped when Airflow stops; one that was
+    # already running (for `lhpn`, a BI tool) or an external one is left alone
+    embedded = not os.environ.get("LHPN_WAREHOUSE_URL")
+    was_running = embedded and (data_home.pgdata / "postmaster.pid").exists()
     warehouse.warehouse_url()  # start and migrate the warehouse before Airflow needs it
     port = int(os.environ.get("LHPN_AIRFLOW_PORT") or DEFAULT_PORT)
     env = {**os.environ, **airflow_env(data_home, port=port)}
@@ -135,7 +143,38 @@ def main(argv: list[str] | None = None) -> None:
         ]),
         flush=True,
     )
-    os.execvpe(airflow, [airflow, "standalone"], env)
+    sys.exit(run_until_stopped([airflow, "standalone"], env,
+                               stop_warehouse=embedded and not was_running,
+                               data_home=data_home))
+
+
+def run_until_stopped(command: list[str], env: dict[str, str], *, stop_warehouse: bool,
+                      data_home: Home) -> int:
+    """Run Airflow until it ends or Ctrl-C / SIGTERM, then stop what this command started.
+    Returns Airflow's exit status."""
+    import signal
+    import subprocess
+
+    process = subprocess.Popen(command, env=env)
+
+    def forward(signum, _frame):
+        process.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:  # Ctrl-C reached Airflow too (same process group)
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=60)
+        if stop_warehouse and warehouse.stop_embedded(data_home):
+            print(f"Đã dừng PostgreSQL nhúng / stopped the embedded PostgreSQL "
+                  f"({data_home.pgdata}).", flush=True)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 CONCURRENT_BATCHES = 2
 # A batch never holds more files than this; a bigger burst gets more batches.
 BATCH_MAX_FILES = 500
-# Airflow keeps at most 250 characters of a mapped task's label.
-LABEL_MAX = 250
+# A mapped task's label stays short: the grid's breadcrumb shows it whole (Airflow would keep
+# 250 characters); the run's `files_need_attention` task and the log name every file.
+LABEL_MAX = 60
 # Findings quoted per file in the task log (the report in quarantine/ or reports/ has them all).
 FINDINGS_PER_FILE = 5
 
@@ -105,10 +106,8 @@ def batch_label(paths: list[str], results: list[dict] | None = None) -> str:
     if len(each) <= LABEL_MAX:
         return each
     counts = _counts(results)
-    head = f"{len(results)} files: " + ", ".join(
-        f"{n} {WORDS.get(event, event)}" for event, n in counts.items())
-    look = [where(r["path"]) for r in ordered if r["event"] not in {"accepted", "duplicate"}]
-    return _fit(head + (" — " + ", ".join(look) if look else ""))
+    return _fit(f"{len(results)} files: " + ", ".join(
+        f"{n} {WORDS.get(event, event)}" for event, n in counts.items()))
 
 
 def _counts(results: list[dict]) -> dict[str, int]:
@@ -245,3 +244,19 @@ def run_summary(summaries: list[dict], inbox_files: int) -> dict:
     for line in lines:
         log.info("%s", line)
     return {**totals, "files": files}
+
+
+# what an operator must look at after a run: the clerk was told, but someone may need to help
+ATTENTION = ("failed", "refused", "rejected")
+
+
+def attention_message(summary: dict) -> str | None:
+    """The files of a run that need attention (rejected, refused, failed), one per line, or None.
+    `summary` is what `run_summary` returned."""
+    files = summary.get("files") or {}
+    lines = [f"{name}: {WORDS[event]}" for event in ATTENTION
+             for name in files.get(WORDS[event], [])]
+    if not lines:
+        return None
+    return (f"{len(lines)} tệp cần xem / file(s) need attention (the receipts in the outbox "
+            "tell each province what to fix):\n" + "\n".join(f"  {line}" for line in lines))

@@ -27,6 +27,7 @@ from ingest import settings
 from ingest.load import submissions as load
 from ingest.model import Finding, ParsedFile
 from ingest.read import isolated
+from ingest.read.errors import RESAVE_EN, RESAVE_VI, damaged
 from ingest.read.limits import mb
 from ingest.receive import archive, settle
 from ingest.receive.inbox import MAX_DEPTH, folder_province, list_inbox
@@ -35,6 +36,8 @@ from ingest.receive.seen import first_seen
 from ingest.receive.settle import Seen
 from ingest.settings import Home
 from ingest.warehouse import query
+
+log = logging.getLogger(__name__)
 
 __all__ = ["FileResult", "RunSummary", "list_inbox", "process_files"]
 
@@ -174,17 +177,16 @@ def _isolation_finding(failure: isolated.Failure) -> Finding:
             "gồm các sheet báo cáo.",
             f"The file is too complex to read: reading it takes more than {limit} seconds. "
             "Send a workbook with only the report sheets.")
+    log.warning("the reader failed (%s): %s", failure.kind, failure.detail)
     if failure.kind == "crash":
         return _file_error(
             "damaged",
-            "Tệp bị hỏng hoặc quá phức tạp: chương trình đọc bảng tính dừng lại khi đọc tệp "
-            f"({failure.detail}). Hãy mở tệp, lưu lại dưới dạng .xlsx rồi gửi lại.",
-            "The file is damaged or too complex: the spreadsheet reader stopped on it "
-            f"({failure.detail}). Open it, save it again as .xlsx and send it again.")
-    return _file_error(
-        "unreadable",
-        f"Không đọc được nội dung bảng tính: {failure.detail[:300]}",
-        f"The workbook's content cannot be read: {failure.detail[:300]}")
+            "Tệp bị hỏng hoặc quá phức tạp: chương trình đọc bảng tính dừng lại khi đọc tệp. "
+            + RESAVE_VI,
+            "The file is damaged or too complex: the spreadsheet reader stopped on it. "
+            + RESAVE_EN)
+    exc = damaged(failure.detail)
+    return _file_error(exc.rule, exc.message_vi, exc.message_en)
 
 
 def _file_error(rule: str, vi: str, en: str) -> Finding:
@@ -202,6 +204,8 @@ def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
         sheets = read_file(path, data)
         parse_workbook(parsed, sheets)
     except UnreadableFile as exc:
+        if exc.detail:
+            log.warning("%s cannot be read: %s", parsed.source_file, exc.detail)
         parsed.findings.append(_file_error(exc.rule, exc.message_vi, exc.message_en))
     except MemoryError:
         raise
@@ -211,12 +215,11 @@ def _parse(path: Path, data: bytes, parsed: ParsedFile) -> None:
             "Tệp quá phức tạp để đọc (cấu trúc lồng nhau quá sâu).",
             "The file is too complex to read (its structure is nested too deeply)."))
     except Exception as exc:  # noqa: BLE001 - a workbook shaped like nothing we expect
-        detail = display_name(f"{type(exc).__name__}: {exc}")[:300]
-        parsed.findings.append(_file_error(
-            "unreadable",
-            f"Không đọc được nội dung bảng tính: {detail}",
-            f"The workbook's content cannot be read: {detail}",
-        ))
+        log.warning("%s cannot be read: %s", parsed.source_file,
+                    display_name(f"{type(exc).__name__}: {exc}")[:300])
+        unreadable = damaged()
+        parsed.findings.append(_file_error(unreadable.rule, unreadable.message_vi,
+                                           unreadable.message_en))
 
 
 @dataclass

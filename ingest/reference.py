@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.periods import Period
+from ingest.periods import MERGER_DATE, Period
 from ingest.settings import seeds_dir
 
 
@@ -70,6 +70,29 @@ def provinces_for(period: Period | None) -> dict[str, str]:
 
 def province_name(code: str, period: Period | None = None) -> str | None:
     return provinces_for(period).get(code) or provinces_old().get(code) or provinces_new().get(code)
+
+
+def formed_from(new_code: str) -> list[tuple[str, str]]:
+    """(code, name) of the old provinces a province of 1 July 2025 was formed from."""
+    return sorted((r["old_code"], r["old_name"]) for r in _rows("province_merger_2025.csv")
+                  if r["new_code"] == new_code)
+
+
+def ended_code_note(code: str, period: Period | None) -> tuple[str, str] | None:
+    """For a province code that no longer exists in `period` (it ended on 1 July 2025), what a
+    clerk is told it became, in Vietnamese and English; None for any other code."""
+    if period is None or not period.uses_new_codes or code in provinces_new():
+        return None
+    became = merged_into(code)
+    if became is None:
+        return None
+    new_code, new_name = became
+    old_name = provinces_old()[code]
+    since = MERGER_DATE.strftime("%d/%m/%Y")
+    return (f"Từ {since}, tỉnh {code} {old_name} là một phần của tỉnh {new_code} {new_name}: "
+            f"hãy dùng mã {new_code}.",
+            f"Since {MERGER_DATE:%-d %B %Y}, province {code} {old_name} is part of province "
+            f"{new_code} {new_name}: use code {new_code}.")
 
 
 # ---------------------------------------------------------------- communes (from 1 July 2025)

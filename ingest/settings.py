@@ -150,6 +150,13 @@ def workers() -> int:
     return max(1, int(os.environ.get("LHPN_WORKERS") or os.cpu_count() or 1))
 
 
+def site_url() -> str | None:
+    """Where the pages are served (LHPN_SITE_URL, contract §6), without a trailing slash; None
+    when they are not: receipts then link the copy of the province page in the outbox."""
+    url = (os.environ.get("LHPN_SITE_URL") or "").strip().rstrip("/")
+    return url or None
+
+
 def today() -> date:
     """Today's date for everything the calendar decides (contract §6, §7): LHPN_TODAY
     (YYYY-MM-DD) when it is set, so tests and rehearsals can move it; else the date in Vietnam.

@@ -95,7 +95,8 @@ def test_template_round_trip(home, db, tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["template", "99", "2024"], "unknown province code"),
-    (["template", "60", "2025"], "unknown province code"),  # Bình Thuận merged on 1/7/2025
+    # Bình Thuận merged on 1/7/2025: the refusal names the province it became
+    (["template", "60", "2025"], "60 Bình Thuận là một phần của tỉnh 68 Lâm Đồng"),
     (["template", "60", "2024-13T"], "invalid period"),
 ])
 def test_template_bad_arguments_are_usage_errors(args, message, tmp_path):

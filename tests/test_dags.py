@@ -336,10 +336,12 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     batches = {mixed["map_names"][k]: v for k, v in mixed["tasks"].items()
                if k.startswith("process_batch[")}
     assert batches == {
-        "37/BC_37_nam_2024.xlsx: rejected · 49/BC_49_nam_2024.xlsx: accepted": "success",
+        "2 files: 1 rejected, 1 accepted": "success",  # short: the grid's breadcrumb fits
         "2 files: 51/BC_51_nam_2024.xlsx … 60/BC_60_6thang_2025.csv": "failed"}
     assert mixed["tasks"]["publish_raw_submissions"] == "success"  # the others reach the marts
     assert mixed["tasks"]["log_run_summary"] == "upstream_failed"
+    assert mixed["tasks"]["files_need_attention"] == "upstream_failed"
+    assert all(len(name) <= 60 for name in mixed["map_names"].values())
     assert mixed["state"] == "failed", "a failed batch fails the run"
 
     # the batch's log starts with the verdicts and the rejected file's first error, placed;
@@ -360,6 +362,7 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     assert sorted(recovery["map_names"].values()) == [
         "51/BC_51_nam_2024.xlsx: accepted", "60/BC_60_6thang_2025.csv: accepted"]
     assert recovery["tasks"]["publish_raw_submissions"] == "success"
+    assert recovery["tasks"]["files_need_attention"] == "success"  # all taken in: green
     assert idle["state"] == "success", idle
     assert idle["tasks"]["publish_raw_submissions"] == "skipped"
     assert idle["tasks"]["log_run_summary"] == "success"
@@ -401,6 +404,14 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
                 Path(airflow_env["AIRFLOW_HOME"]) / "dag_test_rejected.log")
     rejected_only, status_build = _results(proc.stdout)
     assert list(rejected_only["map_names"].values()) == ["22/BC_22_nam_2024.xlsx: rejected"]
+    # a run that rejected a file is told apart in the grid and the runs list: it is failed by
+    # files_need_attention alone, whose error names the file (the system did its job)
+    assert rejected_only["state"] == "failed", rejected_only
+    assert rejected_only["tasks"]["files_need_attention"] == "failed"
+    assert rejected_only["tasks"]["log_run_summary"] == "success"
+    first_run = _runs_output(proc.stdout + proc.stderr)[0]
+    assert "file(s) need attention" in first_run and "22/BC_22_nam_2024.xlsx: rejected" in (
+        first_run.split("AirflowFailException")[-1])
     assert _raw_events(airflow_env)[-1] == (0, 1)
     assert status_build["state"] == "success", status_build
     assert set(status_build["map_names"].values()) == {

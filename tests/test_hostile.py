@@ -427,7 +427,7 @@ def test_size_limit_is_checked_before_reading_and_named_truthfully(home, db):
 def test_foreign_and_damaged_files_get_truthful_messages(tmp_path):
     assert "password-protected (encrypted)" in _messages(_parse_one(
         hostile.encrypted_xlsx(tmp_path)))
-    assert "another kind of zip file" in _messages(_parse_one(
+    assert "another kind of file renamed" in _messages(_parse_one(
         hostile.renamed_document(tmp_path)))
     assert "Sheet 'ThongTin'" in _messages(_parse_one(hostile.foreign_workbook(tmp_path)))
 

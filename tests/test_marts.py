@@ -27,7 +27,8 @@ MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_ranking",
 # region and cluster with their completeness.
 SPLIT_MARTS = ("poverty_support_annual", "poverty_support_half_year", "poverty_support_rollups")
 # Marts of the pages (issue 13): what BI may see of files and findings, the 2025 roll-up.
-PAGE_MARTS = ("submission_versions", "validation_findings", "poverty_support_by_province_2025")
+PAGE_MARTS = ("submission_versions", "validation_findings", "poverty_support_by_province_2025",
+              "headline_figures")  # issue 20: the dashboard's headline tiles
 # Vietnam after 1 July 2025 (issue 21): the communes and the outcomes by commune.
 COMMUNE_MARTS = ("communes", "poverty_support_by_commune")
 # The reporting rounds of contract §9 (issue 18): one row per round, no province columns.

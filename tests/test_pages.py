@@ -377,6 +377,7 @@ def test_dbt_docs_open_offline_and_are_regenerated_only_when_the_project_changed
     text = page.read_text(encoding="utf-8")
     assert 'http-equiv="Content-Security-Policy"' in text and "default-src 'none'" in text
     assert "poverty_support_by_province_2025" in text  # manifest and catalog embedded
+    assert "Provincial reports warehouse" in text  # the project's own overview, not dbt's
     built = json.loads((site / "build.json").read_text())["parts"]["dbt_docs"]
     assert built["run_id"] == RUN_ID
     mtime = page.stat().st_mtime_ns
@@ -418,3 +419,83 @@ def test_pages_read_the_marts_as_bi_reader(site, monkeypatch):
     for sql in (resources.files("ingest") / "sql" / "queries").iterdir():
         if sql.name.startswith("site_"):
             assert not re.search(r"\b(raw|audit|staging|intermediate)\.", sql.read_text()), sql
+
+
+PHONE = 390
+
+
+@pytest.mark.slow
+def test_every_page_fits_a_phone_screen(site, tmp_path):
+    """Contract §8: at 390 px no page scrolls sideways (charts take the card's width, tables
+    scroll inside their card). Screenshots at 390 and 1400 px are left in tmp_path."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        pytest.skip("Chromium is not installed (apt-get install chromium) – phone check skipped")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    pages = sorted(site.rglob("*.html"))
+    assert {"index.html", "dashboard.html", "validation.html"} <= {p.name for p in pages}
+    widths = {}
+    with sync_api.sync_playwright() as play:
+        chromium = play.chromium.launch(executable_path=browser, args=["--no-sandbox"])
+        try:
+            for width in (PHONE, 1400):
+                view = chromium.new_page(viewport={"width": width, "height": 844})
+                for page in pages:
+                    view.goto(page.as_uri())
+                    view.wait_for_load_state("load")
+                    view.wait_for_function(
+                        "document.querySelectorAll('script.chart-spec').length === "
+                        "document.querySelectorAll('.js-plotly-plot').length")
+                    name = str(page.relative_to(site))
+                    widths[width, name] = view.evaluate(  # dbt docs size the body, not the page
+                        "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+                    view.screenshot(path=str(tmp_path / f"{name.replace('/', '_')}-{width}.png"))
+                view.close()
+        finally:
+            chromium.close()
+    wide = {name: w for (width, name), w in widths.items() if width == PHONE and w > PHONE}
+    assert not wide, f"pages wider than a {PHONE} px phone: {wide}"
+    assert len(widths) == 2 * len(pages)
+
+
+def test_a_receipt_links_the_province_page_copied_into_its_outbox(site):
+    """Contract §3, §6: the clerk opens her province's page from her outbox folder alone."""
+    from ingest.settings import home
+
+    outbox = home().outbox
+    receipts = sorted((outbox / "51").glob("*.receipt.txt"))
+    assert receipts, list(outbox.rglob("*"))
+    for receipt in receipts:
+        link = re.search(r"^Trang của tỉnh: (.+)$", receipt.read_text("utf-8"), re.M)[1]
+        page = (receipt.parent / link).resolve()
+        assert page == (outbox / "51" / "trang_tinh.html").resolve()
+    parsed = parse(page)
+    assert parsed.specs, "the copy draws its charts"
+    for tag, link in parsed.links:  # every href/src: an anchor of the page itself
+        assert link.startswith("#") and link[1:] in parsed.ids, (tag, link)
+    text = page.read_text(encoding="utf-8")
+    assert "Plotly.newPlot" in text  # plotly.js and the chart loader are inside the page
+    assert 'data-period="2024"' in text  # the province's own figures
+
+
+def test_dashboard_opens_with_the_headline_figures_of_the_marts(site):
+    page = parse(site / "dashboard.html")
+    tiles = {d["data-tile"]: d for d in page.data if "data-tile" in d}
+    [latest] = bi_rows("select * from marts.headline_figures order by period_end_date desc "
+                       "limit 1")
+    households = bi_rows("""select sum(households_out_of_poverty) as n,
+                                   count(*) filter (where is_complete)
+                                   as complete
+                            from marts.poverty_support_by_province_2025
+                            where period = %(period)s""", period=latest["period"])[0]
+    assert number(tiles["households"]["data-households"]) == float(households["n"])
+    assert number(tiles["households"]["data-complete"]) == households["complete"]
+    met = bi_rows("select sum(indicators_met) as met, sum(indicators_total) as total "
+                  "from marts.term_scorecard where period = %(period)s", period=latest["period"])
+    assert (number(tiles["indicators_met"]["data-headline-met"]),
+            number(tiles["indicators_met"]["data-headline-total"])) == (met[0]["met"],
+                                                                        met[0]["total"])
+    assert number(tiles["charity_homes"]["data-homes"]) == float(latest["charity_homes"])
+    text = (site / "dashboard.html").read_text(encoding="utf-8")
+    assert text.index('id="headline"') < text.index('id="scorecards"')  # figures first
+

@@ -11,6 +11,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from ingest import pipeline
+from ingest.local_time import VIETNAM
 from ingest.outbox import receipts
 from ingest.read.numbers import vn_number
 from ingest.receive.names import display_name, sidecar_name
@@ -102,7 +103,7 @@ def test_resubmission_says_what_it_supersedes_and_duplicate_when_first_received(
     assert (second.event, second.version) == ("accepted", 2)
     received = db.execute("select received_at from raw.submissions where version = 1"
                           ).fetchone()[0]
-    when = received.astimezone(receipts.LOCAL_TIME).strftime("%d/%m/%Y %H:%M")
+    when = received.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
     vi, en = halves(receipt_of(home, "56", "BC_56_2024_sua.xlsx"))
     assert f'Phiên bản: 2, thay cho phiên bản 1 (tệp "BC_56_2024.xlsx", nhận {when})' in vi
     assert f'Version: 2, superseding version 1 (file "BC_56_2024.xlsx", received {when})' in en
@@ -190,8 +191,18 @@ def test_receipts_follow_lhpn_outbox_and_link_the_province_page(home, db, tmp_pa
     receipt = outbox / "51" / "BC_51_2024.xlsx.receipt.txt"
     assert result.receipt == str(receipt)
     link = re.search(r"^Trang của tỉnh: (.+)$", receipt.read_text("utf-8"), re.M)[1]
-    assert (receipt.parent / link).resolve() == home.site / "province" / "51.html"
+    # the copy of the province page in her own folder: a clerk sees nothing outside it
+    assert (receipt.parent / link).resolve() == outbox / "51" / "trang_tinh.html"
     assert not (home.outbox / "51").exists()
+
+
+def test_with_lhpn_site_url_receipts_link_the_served_page(home, db, monkeypatch):
+    monkeypatch.setenv("LHPN_SITE_URL", "https://baocao.hoilhpn.example/trang/")
+    drop(home.inbox, report("51", "2024"))
+    run()
+    vi, en = halves(receipt_of(home, "51", "BC_51_2024.xlsx"))
+    assert "Trang của tỉnh: https://baocao.hoilhpn.example/trang/province/51.html" in vi
+    assert "Province page: https://baocao.hoilhpn.example/trang/province/51.html" in en
 
 
 def test_receipt_is_written_atomically_and_only_when_it_changes(home, tmp_path, monkeypatch):

@@ -108,6 +108,24 @@ def write_profiles(url: str) -> Path:
     return folder
 
 
+def _in_process_locks() -> None:
+    """dbt makes its manifest and connection locks from a "spawn" multiprocessing context, which
+    gives named semaphores registered with a resource-tracker process; a process that ends
+    without collecting them (an Airflow task does) then logs two "leaked semaphore" errors.
+    In-process dbt runs its nodes on threads, never on processes, so the locks only ever guard
+    threads: a "fork" context makes them unnamed (unlinked at once, nothing to track). Light:
+    dbt.mp_context imports multiprocessing only."""
+    import multiprocessing
+
+    import dbt.mp_context
+
+    dbt.mp_context._MP_CONTEXT = multiprocessing.get_context("fork")
+
+
+# before any dbt module that takes a lock factory at import (the manifest class does)
+_in_process_locks()
+
+
 def dbt_vars() -> dict:
     """The vars every dbt command gets: today's date for the calendar (contract §6, §7)."""
     return {"today": settings.today().isoformat()}

@@ -30,12 +30,13 @@ import os
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings
+from ingest.local_time import local_time
+from ingest.local_time import now as vietnam_now
 from ingest.model import Finding
 from ingest.periods import parse_period
 from ingest.read.numbers import vn_number
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".receipt.txt"
 UNKNOWN_FOLDER = "_khong_ro_tinh"  # files whose folder names no province
-LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 LOADED = ("accepted", "accepted_with_warnings")
 _RULE = "=" * 72
 _MILLION = 1_000_000
@@ -312,11 +312,7 @@ _TEXT = {
 
 
 def _time(value: datetime | None) -> str:
-    if value is None:
-        return "?"
-    if value.tzinfo is not None:
-        value = value.astimezone(LOCAL_TIME)
-    return value.strftime("%d/%m/%Y %H:%M")
+    return "?" if value is None else local_time(value)
 
 
 def _num(value, decimals: int = 2) -> str:
@@ -454,15 +450,20 @@ def _taken(s: dict, details: dict, lang: str) -> str:
 
 
 def _link(folder: Path, province: str | None, lang: str) -> str:
-    site = settings.home().site
-    t = _TEXT[lang]
-    if province and outbox_folder(province) != UNKNOWN_FOLDER:
-        from ingest.pages.province import page_path
+    """The province's page as the clerk can open it: on the served site (LHPN_SITE_URL), else
+    the copy in her own outbox folder (contract §3, §6)."""
+    from ingest.pages.province import page_path
+    from ingest.pages.site import outbox_page
 
-        page, label = site / page_path(province), t["page"]
-    else:
-        page, label = site / "index.html", t["site"]
-    return f"{label}: {os.path.relpath(page, folder)}"
+    t = _TEXT[lang]
+    known = province and outbox_folder(province) != UNKNOWN_FOLDER
+    url = settings.site_url()
+    if url:
+        return (f"{t['page']}: {url}/{page_path(province)}" if known
+                else f"{t['site']}: {url}/index.html")
+    if known:
+        return f"{t['page']}: {os.path.relpath(outbox_page(province), folder)}"
+    return f"{t['site']}: {os.path.relpath(settings.home().site / 'index.html', folder)}"
 
 
 def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
@@ -593,7 +594,7 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
         # the run's data is committed; its answers are missing, and `lhpn run` says which
         log.exception("receipts of this run could not be read from the warehouse")
         subjects, details = {}, {}
-    now = datetime.now(LOCAL_TIME)
+    now = vietnam_now()
     written: list[Path] = []
     for result in results:
         try:

@@ -55,14 +55,15 @@ def scorecard_bars(latest: list[dict]) -> dict:
             for name, values, colour in parts]
     data.append({"type": "scatter", "mode": "text", "showlegend": False, "hoverinfo": "skip",
                  "y": labels, "x": [r["indicators_total"] for r in rows],
-                 "text": [r["scorecard_label"] for r in rows], "textposition": "middle right"})
+                 "text": [r["scorecard_label"] for r in rows], "textposition": "middle right",
+                 "cliponaxis": False})
     return {"data": data, "layout": _layout(
         "Chỉ tiêu đạt / indicators met (kỳ mới nhất / latest period)",
         max(220, 20 * len(rows) + 120), barmode="stack",
         xaxis={"title": {"text": "số chỉ tiêu / indicators"}, "dtick": 1},
         yaxis={"automargin": True},
         legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "traceorder": "normal"},
-        margin={"l": 10, "r": 30, "t": 70, "b": 40})}
+        margin={"l": 10, "r": 40, "t": 70, "b": 40})}
 
 
 def attainment_bars(rows: list[dict], title: str) -> dict:
@@ -190,20 +191,28 @@ def poverty_over_time(series: dict[str, dict[str, list[dict]]], measure: str,
     return {"data": data, "layout": layout}
 
 
-def province_poverty(rows: list[dict]) -> dict:
-    """One province over time: households out of poverty (bars), rate (line, right axis)."""
+def province_poverty(rows: list[dict]) -> dict | None:
+    """One province over the years: households out of poverty (bars), rate (line, right axis).
+    Annual reports only: a half-year is not a year's equal (the table lists every period)."""
+    rows = [r for r in rows if r["period_kind"] == "annual"]
+    if not rows:
+        return None
     x = [r["period"] for r in rows]
     data = [
         {"type": "bar", "name": "hộ thoát nghèo / households out of poverty", "x": x,
-         "y": [r["households_out_of_poverty"] for r in rows], "marker": {"color": "#2f6fb3"}},
+         "y": [r["households_out_of_poverty"] for r in rows], "marker": {"color": "#2f6fb3"},
+         "hovertemplate": "%{x}: %{y:,d} hộ<extra></extra>"},
         {"type": "scatter", "mode": "lines+markers", "name": "tỉ lệ thoát nghèo / rate %",
          "x": x, "y": [r["out_of_poverty_rate_pct"] for r in rows], "yaxis": "y2",
-         "marker": {"color": "#b7791f"}},
+         "marker": {"color": "#b7791f"}, "hovertemplate": "%{x}: %{y:.1f}%<extra></extra>"},
     ]
     return {"data": data, "layout": _layout(
-        "Giảm nghèo theo kỳ / poverty support over time", 360,
-        xaxis={"type": "category", "title": {"text": "kỳ / period"}},
-        yaxis={"title": {"text": "hộ / households"}, "rangemode": "tozero", "automargin": True},
+        "Giảm nghèo theo năm (báo cáo cả năm) / poverty support by year (annual reports)", 360,
+        xaxis={"type": "category", "title": {"text": "năm / year"}},
+        yaxis={"title": {"text": "hộ / households"}, "rangemode": "tozero", "automargin": True,
+               "tickformat": ",d"},
+        # its own round ticks, not ticks synchronised with the left axis (21,49 / 17,91)
         yaxis2={"title": {"text": "%"}, "overlaying": "y", "side": "right",
-                "rangemode": "tozero", "automargin": True},
+                "rangemode": "tozero", "automargin": True, "tickmode": "auto",
+                "showgrid": False, "ticksuffix": "%"},
         legend={"orientation": "h", "y": -0.25})}

@@ -131,6 +131,7 @@ def context(data: SiteData) -> dict:
     poverty = poverty_groups(data)
     periods, grid = status_grid(data)
     return {
+        "headline": data.headline[0] if data.headline else None,
         "scorecards": scorecards,
         "scorecard_chart": charts.scorecard_bars(scorecards) if scorecards else None,
         "indicator_codes": indicator_codes,

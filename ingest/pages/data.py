@@ -45,6 +45,7 @@ class SiteData:
     status: list[dict] = field(default_factory=list)
     versions: list[dict] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
+    headline: list[dict] = field(default_factory=list)  # marts.headline_figures, latest first
     rounds: list[dict] = field(default_factory=list)  # marts.reporting_rounds
 
     @property
@@ -87,9 +88,17 @@ def read_site_data(conn: psycopg.Connection) -> SiteData:
         status=_rows(conn, "site_status"),
         versions=versions,
         findings=_rows(conn, "site_findings", submission_ids=latest),
+        headline=_headline(conn),
         rounds=_rows(conn, "site_rounds") if conn.execute(
             "select to_regclass('marts.reporting_rounds') is not null").fetchone()[0] else [],
     )
+
+
+def _headline(conn: psycopg.Connection) -> list[dict]:
+    """The headline figures; none while the marts predate that model."""
+    if not conn.execute("select to_regclass('marts.headline_figures') is not null").fetchone()[0]:
+        return []
+    return _rows(conn, "site_headline")
 
 
 def latest_run_id(conn: psycopg.Connection) -> str | None:

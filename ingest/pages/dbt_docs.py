@@ -8,7 +8,9 @@ files); `lhpn docs` always does.
 Two changes to dbt's page keep it offline: a Content-Security-Policy that lets the page run its
 own inline code and data: images but fetch nothing (dbt's anonymous-usage tracker, off in our
 manifest anyway, would load a script from the internet), and no favicon link (it points at a
-file dbt does not ship).
+file dbt does not ship). A third makes it usable on a phone (contract §8): dbt lays the page out
+at least 960 px wide; below 700 px the model tree is hidden (the search box above each page finds
+every model and column) and the page takes the screen's width.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from ingest.settings import dbt_project_dir
 DIR = "dbt"
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
        "style-src 'unsafe-inline'; img-src data:; font-src data:")
+PHONE_CSS = ("@media (max-width: 700px) { body, .app { min-width: 0 !important; } "
+             ".app { width: 100% !important; } .app-menu { display: none !important; } "
+             ".app-content { width: 100% !important; flex: 1 1 100% !important; } "
+             ".launcher { display: none !important; } }")
 _FAVICON = re.compile(r'<link rel="shortcut icon"[^>]*>')
 _HEAD = re.compile(r"<head>", re.IGNORECASE)
 
@@ -42,7 +48,8 @@ def fingerprint() -> str:
 def offline(page: str) -> str:
     """dbt's static page, made to fetch nothing: CSP meta first in <head>, no favicon link."""
     page = _FAVICON.sub("", page)
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+    meta = (f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            f"<style>{PHONE_CSS}</style>")
     return _HEAD.sub(lambda m: m.group(0) + meta, page, count=1)
 
 

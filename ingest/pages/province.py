@@ -12,6 +12,8 @@ from ingest.pages.charts import STATUS_LABELS
 from ingest.pages.dashboard import status_cell
 from ingest.pages.data import SiteData, period_key
 from ingest.pages.render import number
+from ingest.periods import MERGER_DATE
+from ingest.reference import formed_from, merged_into
 
 PAGE_DIR = "province"
 
@@ -35,6 +37,28 @@ def attainment_cell(row: dict | None) -> tuple[str, str]:
     if row["attainment_pct"] is None:
         return row["status"], STATUS_LABELS[row["status"]].split(" /")[0]
     return row["status"], number(row["attainment_pct"], 1) + "%"
+
+
+def merger(code: str) -> dict | None:
+    """What became of province `code` on 1 July 2025: merged into another province (`into`),
+    or formed from several old ones (`formed_from`); None when it stayed as it was."""
+    into = merged_into(code)
+    if into and into[0] != code:
+        return {"date": MERGER_DATE, "into": into, "formed_from": []}
+    parts = formed_from(code)
+    if len(parts) > 1:
+        return {"date": MERGER_DATE, "into": None, "formed_from": parts}
+    return None
+
+
+def headline(cards: list[dict], poverty: list[dict], ranks: list[dict]) -> dict:
+    """The province's figures to quote, as the marts hold them: its latest scorecard, its
+    latest annual poverty-support figures, its latest rank in its cluster."""
+    annual = [r for r in poverty if r["period_kind"] == "annual"]
+    ranked = [r for r in ranks if r["rank_in_cluster"] is not None]
+    return {"scorecard": cards[-1] if cards else None,
+            "poverty": annual[-1] if annual else None,
+            "rank": ranked[0] if ranked else None}
 
 
 def contexts(data: SiteData) -> dict[str, dict]:
@@ -95,6 +119,8 @@ def contexts(data: SiteData) -> dict[str, dict]:
                                               f["submission_id"], f["finding_id"]))
         pages[code] = {
             "code": code,
+            "merger": merger(code),
+            "headline": headline(cards, pov, ranks),
             "data_as_of": max((f["received_at"] for f in files), default=None),
             "names": names,
             "scorecards": list(reversed(cards)),

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ingest.local_time import local_time
 from ingest.pages.charts import FONT_FAMILY, ROLE_LABELS, STATUS_LABELS
 from ingest.pages.data import as_json
 from ingest.read.numbers import vn_number
-
-LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 
 OUTCOME_LABELS = {
     "accepted": "đã nhận / accepted",
@@ -29,21 +26,6 @@ OUTCOME_LABELS = {
 def number(value, decimals: int = 2) -> str:
     """1.284 and 11,54: numbers the Vietnamese way; empty for NULL."""
     return "" if value is None else vn_number(value, decimals=decimals)
-
-
-def local_time(value) -> str:
-    """A timestamp as Vietnam's local time (dd/mm/yyyy hh:mm)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(LOCAL_TIME)
-        return value.strftime("%d/%m/%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,8 @@
     site/dbt/index.html          dbt's documentation of every model and column
     site/assets/                 the stylesheet, the chart loader and plotly.min.js
     site/build.json              when and from which run each part was built
+    outbox/<code>/trang_tinh.html  a self-contained copy of the province page (contract §3):
+                                   the clerk, who sees only her outbox folder, opens it there
 
 Everything is read from the marts through a `bi_reader` connection, so the pages show only what
 BI may see. Every link is relative and every script and style is a file inside site/, so the
@@ -57,6 +59,37 @@ def _copy_assets(site: Path) -> None:
             write_bytes_atomic(copy, source.read_bytes())
 
 
+OUTBOX_PAGE = "trang_tinh.html"
+
+
+def outbox_page(province_code: str, outbox: Path | None = None) -> Path:
+    """Where the outbox copy of a province's page is: `outbox/<code>/trang_tinh.html`."""
+    return (outbox or settings.home().outbox) / province_code / OUTBOX_PAGE
+
+
+def _inline_assets() -> dict[str, str]:
+    """The stylesheet, the chart loader and plotly.js as text, for a page that must open
+    alone (a copy in an outbox, on a share): it links to nothing."""
+    static = resources.files("ingest.pages") / "static"
+    plotly_js = resources.files("plotly") / "package_data" / "plotly.min.js"
+    return {"css": (static / "site.css").read_text(encoding="utf-8"),
+            "js": (static / "site.js").read_text(encoding="utf-8"),
+            "plotly": plotly_js.read_text(encoding="utf-8").replace("</script", "<\\/script")}
+
+
+def write_outbox_pages(provinces: dict[str, dict], stamp: dict) -> None:
+    """The province pages copied into each province's outbox folder. With LHPN_SITE_URL set
+    its links lead to the served site; without, the copy has no link at all (the clerk sees
+    nothing outside her folders)."""
+    url = settings.site_url()
+    assets = _inline_assets()
+    for code, page in provinces.items():
+        write_page(outbox_page(code), "province.html.j2", built=stamp, p=page,
+                   root=f"{url}/" if url else None, inline_assets=assets,
+                   province_codes=set(provinces) if url else set(),
+                   province_path=province.page_path)
+
+
 def _remove_stale_provinces(site: Path, codes: set[str]) -> None:
     for page in (site / province.PAGE_DIR).glob("*.html"):
         if page.stem not in codes:
@@ -98,6 +131,7 @@ def build_site(run_id: str | None = None, *, parts: set[str] | None = None,
             write_page(site / province.page_path(code), "province.html.j2", built=stamp,
                        **{**common, "root": "../"}, p=page)
         _remove_stale_provinces(site, set(provinces))
+        write_outbox_pages(provinces, stamp)
         built_parts["provinces"] = {**stamp, "count": len(provinces)}
     if "validation" in parts:
         validation.write_validation_page(site, data, stamp, **common)

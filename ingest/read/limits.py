@@ -15,7 +15,7 @@ import re
 import zipfile
 
 from ingest import settings
-from ingest.read.errors import UnreadableFile
+from ingest.read.errors import RESAVE_EN, RESAVE_VI, UnreadableFile
 
 _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]{1,3})([0-9]{1,7})\"")
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
@@ -69,10 +69,10 @@ def inspect_zip(data: bytes, xlsx: bool) -> None:
     if ("xl/workbook.xml" if xlsx else "content.xml") not in names:
         kind = "Excel (.xlsx)" if xlsx else "OpenDocument (.ods)"
         raise UnreadableFile(
-            f"Tệp không phải là bảng tính {kind}: là một tệp nén loại khác (ví dụ văn bản "
-            "Word bị đổi đuôi).",
-            f"The file is not an {kind} workbook: it is another kind of zip file (for example "
-            "a Word document renamed).")
+            f"Tệp không phải là bảng tính {kind}: là một tệp loại khác bị đổi đuôi (ví dụ văn "
+            "bản Word). " + RESAVE_VI,
+            f"The file is not an {kind} workbook: it is another kind of file renamed (for "
+            "example a Word document). " + RESAVE_EN)
     unpacked = sum(e.file_size for e in entries)
     max_unpacked = settings.max_unzipped_bytes()
     if unpacked > max_unpacked:

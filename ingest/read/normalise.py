@@ -8,6 +8,7 @@ Problems of form (missing sheet, missing column, a number that is not a number) 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 
@@ -27,7 +28,7 @@ from ingest.model import (
 from ingest.periods import parse_period
 from ingest.read import layout
 from ingest.read.layout import SHEETS, Column, SheetLayout, fold
-from ingest.read.numbers import parse_number
+from ingest.read.numbers import parse_number, vn_number
 from ingest.read.reader import CSV_DATA_SHEET, Sheet
 from ingest.reference import indicators_of, match_commune
 
@@ -38,11 +39,23 @@ _NOTE_PREFIXES = tuple(fold(p) for p in (
 ))
 
 
+# why a cell is not a number (`numbers.parse_number`), in the clerk's words
+_NUMBER_ERRORS_VI = {
+    "not a number": "chỉ được ghi chữ số, dấu chấm hàng nghìn, dấu phẩy thập phân",
+    "not a finite number": "ô chứa lỗi công thức hoặc số vô hạn",
+    "a date, not a number": "ô đang là ngày tháng, không phải số",
+    "not a fraction a/b": "phân số phải có dạng a/b",
+    "fraction with a zero denominator": "phân số có mẫu số 0",
+}
+
+
 def _cell_text(cell: object) -> str:
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
+    if isinstance(cell, float) and math.isfinite(cell):
+        return vn_number(cell, decimals=6)  # a number cell quoted the Vietnamese way: 1250,5
     if isinstance(cell, datetime):
         return cell.strftime("%d/%m/%Y")
     if isinstance(cell, date):
@@ -278,7 +291,8 @@ def _value(col: Column, cell: object, header: str, sheet: str, row: int, finding
     if number.error:
         findings.append(_finding(
             "not_a_number", "error",
-            f"Giá trị '{_cell_text(cell)}' không phải là số ({number.error}).",
+            f"Giá trị '{_cell_text(cell)}' không phải là số "
+            f"({_NUMBER_ERRORS_VI.get(number.error, 'không đọc được')}).",
             f"Value '{_cell_text(cell)}' is not a number ({number.error}).",
             sheet, row, header, _cell_text(cell),
             ("một số, ví dụ 1.284 hoặc 11,54", "a number such as 1.284 or 11,54"),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ingest import settings
 from ingest.read import limits
-from ingest.read.errors import UnreadableFile
+from ingest.read.errors import RESAVE_EN, RESAVE_VI, UnreadableFile, damaged
 
 __all__ = ["CSV_DATA_SHEET", "FRAGMENT", "Sheet", "UnreadableFile", "read_file"]
 
@@ -33,10 +33,12 @@ _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")  # OLE stream of an 
 
 def _encrypted() -> UnreadableFile:
     return UnreadableFile(
-        "Bảng tính được đặt mật khẩu (mã hóa) nên không đọc được; hãy lưu lại không có mật "
-        "khẩu rồi gửi lại.",
-        "The workbook is password-protected (encrypted) and cannot be read; save it without a "
-        "password and send it again.",
+        "Bảng tính được đặt mật khẩu (mã hóa) nên không đọc được. Hãy mở tệp bằng Excel, bỏ "
+        "mật khẩu (Tệp > Thông tin > Bảo vệ sổ làm việc > Mã hóa bằng mật khẩu, xóa mật khẩu), "
+        "lưu lại rồi gửi lại.",
+        "The workbook is password-protected (encrypted) and cannot be read. Open it in Excel, "
+        "remove the password (File > Info > Protect Workbook > Encrypt with Password, clear it), "
+        "save it and send it again.",
         rule="encrypted",
     )
 
@@ -56,20 +58,23 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
     ext = _printable(path.suffix.lower())
     if ext == ".xlsm":
         raise UnreadableFile(
-            "Tệp có macro (.xlsm) không được chấp nhận; hãy lưu lại dưới dạng .xlsx.",
-            "Macro-enabled workbooks (.xlsm) are not accepted; save the file as .xlsx.",
+            "Tệp có macro (.xlsm) không được nhận. " + RESAVE_VI,
+            "Macro-enabled workbooks (.xlsm) are not accepted. " + RESAVE_EN,
             rule="macro_enabled",
         )
     if ext not in ACCEPTED_EXTENSIONS:
         raise UnreadableFile(
-            f"Định dạng '{ext or '(không có)'}' không được hỗ trợ; "
-            "hãy gửi .xlsx, .xls, .ods hoặc .csv.",
-            f"File type '{ext or '(none)'}' is not supported; send .xlsx, .xls, .ods or .csv.",
+            f"Tệp kiểu '{ext or '(không có đuôi)'}' không phải bảng tính báo cáo; chỉ nhận "
+            ".xlsx, .xls, .ods hoặc .csv. " + RESAVE_VI,
+            f"A '{ext or '(no extension)'}' file is not a report workbook; only .xlsx, .xls, .ods "
+            "or .csv are taken. " + RESAVE_EN,
             rule="file_type",
         )
     if not data:
-        raise UnreadableFile("Tệp rỗng (0 byte).", "The file is empty (0 bytes).",
-                             rule="empty_file")
+        raise UnreadableFile("Tệp rỗng (0 byte): có thể việc sao chép chưa xong. Hãy gửi lại "
+                             "tệp báo cáo.",
+                             "The file is empty (0 bytes): copying may not have finished. "
+                             "Send the report file again.", rule="empty_file")
     limits.check_file_size(len(data))
     if ext == ".csv":
         return _read_csv(data)
@@ -78,10 +83,11 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
     magic = _MAGIC[ext]
     if not data.startswith(magic):
         raise UnreadableFile(
-            f"Tệp không phải là bảng tính {ext} (nội dung có định dạng khác; có thể bị hỏng "
-            "hoặc chỉ đổi tên đuôi tệp).",
-            f"The file is not a {ext} spreadsheet (its content has another format; it may be "
-            "damaged or merely renamed).",
+            f"Tệp có đuôi {ext} nhưng nội dung không phải bảng tính {ext} (tệp bị hỏng, hoặc "
+            "một tệp loại khác bị đổi tên đuôi). " + RESAVE_VI,
+            f"The file is named {ext} but its content is not a {ext} spreadsheet (it is "
+            "damaged, or another kind of file was renamed). " + RESAVE_EN,
+            rule="unreadable",
         )
     if magic == _ZIP:
         if _ZIP_END not in data[-(1 << 16) - 22:]:
@@ -169,10 +175,7 @@ def _read_spreadsheet(data: bytes) -> list[Sheet]:
     except Exception as exc:  # noqa: BLE001 - calamine raises several error types
         if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
             raise _encrypted() from exc
-        raise UnreadableFile(
-            f"Không đọc được bảng tính (tệp hỏng?): {_printable(str(exc))[:300]}",
-            f"The spreadsheet cannot be read (damaged file?): {_printable(str(exc))[:300]}",
-        ) from exc
+        raise damaged(_printable(f"{type(exc).__name__}: {exc}")[:300]) from exc
     return sheets
 
 
@@ -243,9 +246,13 @@ def _read_csv(data: bytes) -> list[Sheet]:
         if "field larger than field limit" in str(exc):
             raise limits.long_cell(CSV_DATA_SHEET, reader.line_num - 1, None, None) from exc
         raise UnreadableFile(
-            f"Tệp CSV hỏng ở dòng {reader.line_num}: {exc}",
-            f"The CSV file is malformed at line {reader.line_num}: {exc}",
-            rule="csv_layout",
+            f"Tệp CSV sai cấu trúc ở dòng {reader.line_num} (thường là một dấu ngoặc kép \" "
+            "không được đóng). Hãy mở tệp bằng Excel hoặc LibreOffice, sửa dòng đó rồi lưu lại "
+            "dưới dạng .xlsx và gửi lại.",
+            f"The CSV file is malformed at line {reader.line_num} (usually a quote \" left "
+            "open). Open the file in Excel or LibreOffice, correct that line, save it as .xlsx "
+            "and send it again.",
+            rule="csv_layout", detail=str(exc),
         ) from exc
     finally:
         csv.field_size_limit(previous)

@@ -17,7 +17,7 @@ from pathlib import Path
 from ingest.model import EMULATION, POVERTY, TERM
 from ingest.periods import Period, Term, parse_period, parse_term, term_for
 from ingest.read.layout import INFO_LABELS, SHEETS
-from ingest.reference import indicators_of, provinces_for
+from ingest.reference import ended_code_note, indicators_of, provinces_for
 
 GUIDE_SHEET = "HuongDan"
 
@@ -50,9 +50,11 @@ def write_template(province_code: str, period: str, *, term: str | None = None,
     p, t = _period_and_term(period, term)
     code = province_code.strip().zfill(2)
     if code not in provinces_for(p):
-        raise ValueError(f"Mã tỉnh '{province_code}' không tồn tại trong kỳ {p.code} / unknown "
-                         f"province code for period {p.code} (codes of "
-                         f"{'1/7/2025 onward' if p.uses_new_codes else 'before 1/7/2025'}).")
+        vi, en = ended_code_note(code, p) or ("", "")
+        raise ValueError(f"Mã tỉnh '{province_code}' không tồn tại trong kỳ {p.code}. {vi} / "
+                         f"unknown province code for period {p.code} (codes of "
+                         f"{'1/7/2025 onward' if p.uses_new_codes else 'before 1/7/2025'}). "
+                         f"{en}".replace(".  /", ". /").rstrip())
     history = load_history([code], p, t)[code] if prefill else History()
     path = Path(output) if output else Path.cwd() / file_name(code, p)
     return _write(code, p, t, history, path)
@@ -167,7 +169,7 @@ def _term_sheet(wb, name: str, p: Period, t: Term, history) -> None:
             formats[(i, "target_value")] = "0%" if target.is_integer() else "0.##%"
             target /= 100
         elif indicator.value_type == "count":
-            formats[(i, "target_value")] = "#,##0"
+            formats[(i, "target_value")] = form.WHOLE_FORMAT
         rows.append({"indicator_code": code, "indicator_text": indicator.name_vi,
                      "unit_text": indicator.unit, "target_value": target})
     rows += [{}] * spare
@@ -251,6 +253,8 @@ def _poverty_sheet(wb, name: str, p: Period, history) -> None:
             check = checks.bounded_count(column, refs[column.name], refs, pairs)
         elif column.kind == "count":
             check = checks.count(column)
+        elif column.kind == "money":
+            check = checks.money(column)
         else:
             check = checks.number(column)
         checks.add(table.ws, check, table.span(column.name))

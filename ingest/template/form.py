@@ -28,6 +28,10 @@ UNLOCKED = Protection(locked=False)
 HEADER_ROW = 3  # title, subtitle, then the header
 
 # width (characters) by the kind of a column; names of texts are measured
+# Whole numbers shown 2.800 whatever the office's locale: "#,##0" puts the locale's grouping
+# sign (2,800 under English settings, which a Vietnamese reader takes for 2,8), while these
+# dots are literal text of the format; conditions pick the groups (Excel and LibreOffice alike).
+WHOLE_FORMAT = '[>=1000000]#"."###"."##0;[>=1000]#"."##0;0'
 _WIDTH = {"code": 10, "count": 12, "money": 13, "number": 13, "score": 11, "result": 14}
 _NAME_WIDTH_MAX = 60
 _NOTE_WIDTH = 24
@@ -201,8 +205,8 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
             fmt = number_formats.get((i, col.name))
             if fmt:
                 cell.number_format = fmt
-            elif col.kind == "count":
-                cell.number_format = "#,##0"
+            elif col.kind in ("count", "money"):
+                cell.number_format = WHOLE_FORMAT
             # other numbers stay General: Excel shows "150." for 150 under "#,##0.##"
         if height > 1:
             ws.row_dimensions[r].height = 15 * height + 2

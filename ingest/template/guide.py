@@ -34,6 +34,10 @@ def paragraphs(code: str, p: Period, t: Term, history, unit_words: str) -> list[
          False),
         ("• Nhập số như thường lệ: 1.284 (một nghìn hai trăm tám mươi tư), 11,54; tỷ lệ: 71%. "
          "Không thêm chữ hay đơn vị vào ô số.", False),
+        ("• Số nguyên luôn hiện dấu chấm ngăn cách hàng nghìn (2.800), dù máy cài Excel tiếng "
+         "Anh. Nếu máy dùng dấu chấm làm dấu thập phân (Excel tiếng Anh), hãy gõ số không có "
+         "dấu ngăn cách: 1284, không gõ 1.284. Ô số đếm và ô tiền (triệu đồng, số nguyên) từ "
+         "chối số có phần lẻ, nên 1.284 gõ nhầm trên máy ấy không thể thành 1,284.", False),
         (f"Sheet {INFO_SHEET}", True),
         (f"• {prefilled} đã điền sẵn. Điền '{labels['report_date']}' (dd/mm/yyyy), "
          f"'{labels['prepared_by']}' và '{labels['contact']}' (chỉ dùng để liên hệ, không "

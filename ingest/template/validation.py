@@ -59,6 +59,15 @@ def count(column: Column) -> Check:
                  "thập phân).")
 
 
+def money(column: Column) -> Check:
+    """Money in whole triệu đồng: an Excel set to English reads a typed 1.284 as 1,284, and a
+    whole-number rule refuses it there instead of storing a thousandth of the amount."""
+    return Check("whole", "greaterThanOrEqual", "0", None, _title(column),
+                 f"Số nguyên triệu đồng ≥ 0, ví dụ 1284 (= 1.284 triệu đồng). {_BLANK_MEANS}",
+                 f"'{column.label}' là số triệu đồng, số nguyên ≥ 0. Nếu bạn gõ 1.284 mà bị "
+                 "từ chối, máy đang dùng dấu chấm làm dấu thập phân: hãy gõ 1284.")
+
+
 def number(column: Column, what: str = "Số") -> Check:
     return Check("decimal", "greaterThanOrEqual", "0", None, _title(column),
                  f"{what} ≥ 0, ví dụ 1.284 hoặc 11,54. {_BLANK_MEANS}",

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ingest import settings
-from ingest.model import EMULATION, INFO_SHEET, POVERTY, SHEET_KINDS, TERM, ParsedFile
+from ingest.model import EMULATION, INFO_SHEET, POVERTY, SHEET_KINDS, TERM, Finding, ParsedFile
 from ingest.periods import parse_period, parse_term, term_for
 from ingest.read.layout import SHEETS, fold
 from ingest.reference import (
@@ -35,7 +35,7 @@ from ingest.reference import (
     provinces_for,
     provinces_new,
 )
-from ingest.validate.placement import number_text
+from ingest.validate.placement import header_text, number_text
 
 POVERTY_MEASURES = tuple(c.name for c in SHEETS[POVERTY].columns if c.kind in ("count", "money"))
 POVERTY_COUNTS = tuple(c.name for c in SHEETS[POVERTY].columns if c.kind == "count")
@@ -84,7 +84,12 @@ def info_frame(files: list[ParsedFile], today: date) -> pd.DataFrame:
         term = parse_term(info.term) if info.term else None
         new_codes = period is not None and period.uses_new_codes
         emulation = f.sheets.get(EMULATION)
-        official = province_name(info.province_code, period) if info.province_code else None
+        # the name is checked against the province the file is for: its folder when that is a
+        # valid code (a wrong Mã tỉnh is the folder check's finding, and the two must not ask
+        # for contradictory fixes), else the declared code
+        valid = provinces_for(period)
+        name_code = f.folder_province if f.folder_province in valid else info.province_code
+        official = province_name(name_code, period) if name_code else None
         # a code that ended on 1 July 2025 used for a later period: name the province it became
         became = (merged_into(info.province_code) if new_codes and info.province_code
                   and info.province_code not in provinces_new() else None)
@@ -97,6 +102,7 @@ def info_frame(files: list[ParsedFile], today: date) -> pd.DataFrame:
             "province_code": info.province_code,
             "province_name": info.province_name,
             "province_name_key": fold(info.province_name) or None,
+            "name_code": name_code,
             "catalogue_province_name": official,
             "catalogue_name_key": fold(official) or None,
             "period": info.period,
@@ -122,7 +128,7 @@ def info_frame(files: list[ParsedFile], today: date) -> pd.DataFrame:
             "became_code": became[0] if became else None,
             "became_name": became[1] if became else None,
             "old_province_name": province_name(info.province_code) if became else None,
-            "valid_codes": frozenset(provinces_for(period)),
+            "valid_codes": frozenset(valid),
             "code_set_vi": ("34 mã tỉnh áp dụng từ 01/07/2025" if new_codes
                             else "63 mã tỉnh áp dụng đến 30/06/2025"),
             "code_set_en": ("the 34 province codes in force from 1 July 2025" if new_codes
@@ -274,6 +280,9 @@ class RunFrames:
     files: list[ParsedFile]
     today: date = field(default_factory=settings.today)
     subset: frozenset[int] | None = None  # positions of the files these frames cover
+    # cells an error already names, (file, sheet kind, Excel row, canonical column): the rules
+    # that would only repeat that mistake in other words skip them (one mistake, one finding)
+    broken: frozenset[tuple[int, str, int, str | None]] = frozenset()
 
     @property
     def file_ids(self) -> list[int]:
@@ -301,6 +310,26 @@ class RunFrames:
     def totals(self) -> pd.DataFrame:
         return totals(self.sheets[POVERTY])
 
+    def note_errors(self, found: list[tuple[int, Finding]]) -> None:
+        """Remember the cells named by the errors found so far (the reader's and `found`)."""
+        cells = set(self.broken)
+        errors = [(f, x) for f in self.file_ids for x in self.files[f].findings]
+        for f, item in [*errors, *found]:
+            if item.severity != "error" or item.excel_row is None or item.sheet is None:
+                continue
+            for kind, sheet in self.files[f].sheets.items():
+                if sheet.sheet_name == item.sheet:
+                    canonical = {header_text(h): c for c, h in sheet.headers.items()}
+                    cells.add((f, kind, item.excel_row, canonical.get(item.column)))
+        self.broken = frozenset(cells)
+
+    def is_broken(self, file: int, kind: str, excel_row: object = None,
+                  columns: tuple[str | None, ...] | None = None) -> bool:
+        """Whether an error names a cell of `file`'s sheet `kind` (at that row and one of those
+        columns, when given)."""
+        return any(f == file and k == kind and (excel_row is None or r == excel_row)
+                   and (columns is None or c in columns) for f, k, r, c in self.broken)
+
     def suite_frame(self, kind: str) -> pd.DataFrame:
         """What the suite of `kind` runs over, with `_row` = position (GX's unexpected index)."""
         if kind == INFO_SHEET:
@@ -317,7 +346,7 @@ class RunFrames:
     def only(self, file_ids: set[int]) -> RunFrames:
         """The frames of a subset of the run's files (file positions kept): for re-running a
         check that crashed, file by file."""
-        sub = RunFrames(self.files, self.today, frozenset(file_ids))
+        sub = RunFrames(self.files, self.today, frozenset(file_ids), self.broken)
         keep = sorted(file_ids)
         sub.__dict__["info"] = self.info[self.info["_file"].isin(keep)] if not (
             self.info.empty) else self.info

@@ -354,6 +354,21 @@ def _placed(rule: Rule, frames: RunFrames, row: pd.Series) -> tuple[Place, dict]
     return place, fields
 
 
+def _repeats_an_error(rule: Rule, frames: RunFrames, row: pd.Series) -> bool:
+    """Whether this violation only follows from a cell an error already names (a negative or
+    not-whole count, a duplicate unit): one mistake gives one finding."""
+    if not frames.broken or rule.scope == INFO:
+        return False
+    file = int(row["_file"])
+    if rule.scope in (DISTRICTS, SCORES):
+        columns = (rule.left, rule.right if isinstance(rule.right, str) else None)
+        return frames.is_broken(file, SCOPE_SHEET[rule.scope], row["excel_row"], columns)
+    if rule.scope == HISTORY and row["_column"] == "actual_value":
+        return frames.is_broken(file, TERM, row["excel_row"], ("actual_value",))
+    # a total or a sum over district rows of which one is wrong says nothing more
+    return frames.is_broken(file, POVERTY)
+
+
 def evaluate_rule(rule: Rule, frames: RunFrames, history: pd.DataFrame) -> list[
         tuple[int, Finding]]:
     """The findings of one rule over the run: (file position, finding). `history` is what
@@ -362,6 +377,8 @@ def evaluate_rule(rule: Rule, frames: RunFrames, history: pd.DataFrame) -> list[
     out = []
     for label in violations(rule, frame):
         row = frame.loc[label]
+        if _repeats_an_error(rule, frames, row):
+            continue
         place, fields = _placed(rule, frames, row)
         out.append((int(row["_file"]), finding(rule.name, rule.severity, rule.texts, fields,
                                                place)))

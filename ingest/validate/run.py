@@ -79,6 +79,7 @@ def _validate(files: list[ParsedFile], conn) -> tuple[Found, Faults]:
         found += _isolated("suites", frames, faults,
                            lambda fr, checks, kind=kind: suites.run_suite(kind, fr, checks),
                            lambda check, kind=kind: suites.blocking(kind, check))
+    frames.note_errors(found)
     try:
         history = history_step.load_history(conn, {f.folder_province for f in files})
     except Exception as exc:  # noqa: BLE001 - the outlier rule cannot run; the others can

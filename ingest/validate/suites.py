@@ -186,7 +186,9 @@ def _placed(kind: str, frames: RunFrames, frame: pd.DataFrame, outcome) -> list[
         parsed = frames.files[key[0]]
         place = at_cell(parsed, kind, row, col) if col or kind != INFO_SHEET else Place(
             parsed.info.sheet_name)
-        fields = record.to_dict() | extra
+        # `{value}` is always the cell as written: a long frame's own `value` field is the
+        # parsed number of another column for a row-level check (a duplicate district)
+        fields = {k: v for k, v in record.to_dict().items() if k != "value"} | extra
         out.append((key[0], finding(meta.get("rule", config.type), _severity(config), texts,
                                     fields, place)))
     return out
