@@ -236,9 +236,10 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
                   progress: Callable[[FileResult, int, int], None] | None = None,
                   replayed: dict[str, tuple[datetime, bool]] | None = None) -> RunSummary:
     """Receive (settle, archive), read (in worker processes), validate and load the files, in
-    chunks of at most CHUNK_FILES (so the locks, the bytes held in memory and the transactions
-    of a run stay bounded however many files wait), loading up to LOAD_BATCH files per
-    transaction (file by file when a batch fails, so a failure stays the failing file's own).
+    chunks of at most CHUNK_FILES (LHPN_CHUNK_FILES; so the locks, the bytes held in memory and
+    the transactions of a run stay bounded however many files wait), loading up to LOAD_BATCH
+    files per transaction (file by file when a batch fails, so a failure stays the failing
+    file's own).
     Every path gets exactly one `FileResult`, except a file a concurrent run took first and a
     file already processed that the inbox does not let go (`RunSummary.skipped`).
 
@@ -269,8 +270,9 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
         try:
             receiver = _Receiver(conn, run_id, data_home, finish, summary)
             receiver.replayed = replayed or {}  # `lhpn rebuild`: (first seen, backfill)
-            for start in range(0, len(paths), CHUNK_FILES):
-                _process_chunk(conn, receiver, summary, paths[start:start + CHUNK_FILES])
+            size = settings.chunk_files(CHUNK_FILES)
+            for start in range(0, len(paths), size):
+                _process_chunk(conn, receiver, summary, paths[start:start + size])
         except BaseException:
             _end_run(conn, summary, "failed")
             raise
@@ -283,7 +285,7 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
     return summary
 
 
-CHUNK_FILES = 500  # files received, locked and held in memory at a time
+CHUNK_FILES = 500  # files received, locked and held in memory at a time (LHPN_CHUNK_FILES)
 
 
 def _process_chunk(conn: psycopg.Connection, receiver: _Receiver, summary: RunSummary,
@@ -296,12 +298,13 @@ def _process_chunk(conn: psycopg.Connection, receiver: _Receiver, summary: RunSu
     t0 = clock()
     arrived = receiver.receive([Path(local_path(p)) for p in paths])
     # claim: one run per file content at a time; released at the end of the chunk (a run that
-    # dies releases them with its session)
+    # dies releases them with its session), also when the claim itself fails part-way (a full
+    # lock table keeps the locks taken before it, and the run could not even be marked failed)
     shas = [item.parsed.sha256 for item in arrived]
-    claimed = {sha for sha, ok in conn.execute(
-        "select sha, pg_try_advisory_lock(hashtextextended(sha, 0))"
-        " from unnest(%s::text[]) as sha", [shas]) if ok}
     try:
+        claimed = {sha for sha, ok in conn.execute(
+            "select sha, pg_try_advisory_lock(hashtextextended(sha, 0))"
+            " from unnest(%s::text[]) as sha", [shas]) if ok}
         arrived = [item for item in arrived if item.parsed.sha256 in claimed]
         # the order files were received in, beside their bytes: what `lhpn rebuild` replays
         if not receiver.replayed:  # (a replay is already in it)

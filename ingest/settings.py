@@ -185,6 +185,12 @@ def build_retry_pause() -> float:
     return _number("LHPN_BUILD_RETRY_PAUSE", 10)
 
 
+def chunk_files(default: int) -> int:
+    """Files a run receives, locks and holds in memory at a time (LHPN_CHUNK_FILES): each file
+    of a chunk holds one lock in the server's shared lock table until the chunk ends."""
+    return max(1, int(_number("LHPN_CHUNK_FILES", default)))
+
+
 def site_url() -> str | None:
     """Where the pages are served (LHPN_SITE_URL, contract §6), without a trailing slash; None
     when they are not: receipts then link the copy of the province page in the outbox."""

@@ -61,8 +61,10 @@ class Cluster:
     session of this user): as root, the server runs as another user that must reach it.
     """
 
-    def __init__(self, root: Path, port: int | None = None) -> None:
+    def __init__(self, root: Path, port: int | None = None,
+                 server_settings: dict[str, object] | None = None) -> None:
         self.root = root
+        self.server_settings = server_settings or {}  # `-c name=value` for the server
         self.data = root / "data"
         self.socket_dir = root
         self.log = root / "postgres.log"
@@ -95,7 +97,8 @@ class Cluster:
                    f"--pwfile={pwfile}"])
         pwfile.unlink()
         self._run([str(bin_dir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60",
-                   "-o", f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir}",
+                   "-o", f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir}" + "".join(
+                       f" -c {name}={value}" for name, value in self.server_settings.items()),
                    "-l", str(self.log), "start"], timeout=90)
         return self
 

@@ -142,5 +142,10 @@ def test_reminders_once_per_province_and_stage_withdrawn_when_accepted(home, db,
     lhpn("remind")
     notice = (home.outbox / "04" / "nhac_nho_2026_T+1.txt").read_text(encoding="utf-8")
     assert f'"{rejected.name}"' in notice and "Hộ thoát nghèo" in notice
+    # her file was sent and rejected: the notice asks to fix it, never "already sent? nothing"
+    assert "sửa tệp đã gửi" in notice and "correct the file you sent" in notice
+    assert "không cần làm gì" not in notice and "Nothing to do" not in notice
+    missing = (home.outbox / "08" / "nhac_nho_2026_T+1.txt").read_text(encoding="utf-8")
+    assert "Đã gửi rồi thì không cần làm gì" in missing
     assert not (home.outbox / "01" / "nhac_nho_2026_T+1.txt").exists()
     assert len(list(home.outbox.glob("*/nhac_nho_*"))) == 33

@@ -115,8 +115,8 @@ def test_a_new_day_rebuilds_the_calendar_without_new_files(home, db, dbt_calls, 
     assert out.exit_code == 0, out.output
     assert len(dbt_calls) == 1, "lhpn status answers for today: one build"
     assert db.execute(status).fetchone() == ("missing", False, 1)
-    assert "missing 34" in out.output and "1 days past due" in out.output, out.output
-    assert "expected 34" in out.output
+    assert "missing 34" in out.output and "1 day past due" in out.output, out.output
+    assert "expected 34" in out.output and "late, incl. missing 34" in out.output
     dbt_calls.clear()
     CliRunner().invoke(cli.main, ["status"])
     assert dbt_calls == [] and marts_plan()[0] == "none"

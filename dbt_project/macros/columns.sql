@@ -71,3 +71,15 @@
     {%- set r = relation ~ '.' if relation else '' -%}
     case when {{ r }}period_kind = 'annual' then {{ r }}period_start_date end
 {%- endmacro %}
+
+-- Completeness of a sum over provinces (contract §4), decided once: inside a group by over rows
+-- that carry is_reported, how many of the expected provinces reported and were summed ...
+{% macro units_counts() -%}
+    count(*) filter (where is_reported) as units_reported,
+        count(*) as units_expected
+{%- endmacro %}
+
+-- ... and whether the sum is whole (false: a partial sum, never a fall).
+{% macro is_complete() -%}
+    units_reported = units_expected
+{%- endmacro %}

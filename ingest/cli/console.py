@@ -350,9 +350,10 @@ def print_round(period: str, *, province: str | None = None) -> None:
             return
         r = rounds[0]
         due = r["days_to_due"]
-        when = (f"còn {due} ngày / {due} days to go" if due > 0 else
+        days = f"{abs(due)} day" + ("" if abs(due) == 1 else "s")
+        when = (f"còn {due} ngày / {days} to go" if due > 0 else
                 "hôm nay là hạn / due today" if due == 0 else
-                f"quá hạn {-due} ngày / {-due} days past due")
+                f"quá hạn {-due} ngày / {days} past due")
         click.secho(f"Đợt báo cáo / reporting round {r['period']} — hạn nộp / due "
                     f"{r['due_date']:%d/%m/%Y} ({when}); hôm nay / today "
                     f"{r['status_date']:%d/%m/%Y} (giờ Việt Nam / Vietnam time)", bold=True)
@@ -360,7 +361,8 @@ def print_round(period: str, *, province: str | None = None) -> None:
                    f"{r['received']} | đã nhận / accepted {r['accepted']} (có cảnh báo / with "
                    f"warnings {r['accepted_with_warnings']}) | bị từ chối / rejected "
                    f"{r['rejected']} | chưa gửi, quá hạn / missing {r['missing']} | chưa đến hạn /"
-                   f" not yet due {r['not_due']} | muộn / late {r['late']}")
+                   f" not yet due {r['not_due']} | muộn, kể cả chưa gửi / late, incl. missing "
+                   f"{r['late']}")
         _table(_fetch(conn, "status_rows", province=province, period=parsed.code, show_all=True),
                ["province_code", "province_name", "status", "latest_version",
                 "first_received_at", "on_time", "days_late"])

@@ -60,6 +60,9 @@ _TEXT = {
         "todo": "Việc cần làm: điền mẫu báo cáo đặt cạnh thông báo này ({template}) và chép tệp"
                 " vào thư mục {code}/ của hộp thư. Đã gửi rồi thì không cần làm gì: thông báo"
                 " này tự được rút lại khi báo cáo được nhận.",
+        "todo_rejected": "Việc cần làm: sửa tệp đã gửi (hoặc điền mẫu báo cáo đặt cạnh thông báo"
+                         " này, {template}) rồi chép vào thư mục {code}/ của hộp thư. Thông báo"
+                         " này tự được rút lại khi báo cáo được nhận.",
     },
     "en": {
         "title": "REPORT REMINDER",
@@ -73,6 +76,9 @@ _TEXT = {
         "todo": "What to do: fill in the pre-filled template beside this notice ({template}) and"
                 " copy it into the inbox folder {code}/. Already sent? Nothing to do: this notice"
                 " is withdrawn once the report is accepted.",
+        "todo_rejected": "What to do: correct the file you sent (or fill in the pre-filled"
+                         " template beside this notice, {template}) and copy it into the inbox"
+                         " folder {code}/. This notice is withdrawn once the report is accepted.",
     },
 }
 
@@ -92,13 +98,17 @@ def render(target: dict, findings: list[Finding], template: str) -> str:
                   f"{t['period']}: {target['period']} ({t['kind'][target['period_kind']]})",
                   f"{t['due']}: {target['due_date']:%d/%m/%Y} "
                   f"({t['stage'][target['reminder_stage']]})"]
-        if target["rejected_submission_id"] is not None:
+        rejected = target["rejected_submission_id"] is not None
+        if rejected:
             lines.append(t["rejected"].format(file=display_name(target["rejected_file"]),
                                               when=_when(target["rejected_received_at"]),
                                               period=target["period"]))
         else:
             lines.append(t["missing"].format(period=target["period"]))
-        lines.append(t["todo"].format(template=template, code=target["province_code"]))
+        # a rejected file was sent already: "already sent? nothing to do" would contradict
+        # "fix the errors and send it again"
+        todo = t["todo_rejected"] if rejected else t["todo"]
+        lines.append(todo.format(template=template, code=target["province_code"]))
         if findings:
             lines += render_findings(findings, lang)
         lines.append("")

@@ -21,8 +21,7 @@ summed as (
         cluster_name,
         {{ period_columns() }},
         period_year,
-        count(*) filter (where is_reported) as units_reported,
-        count(*) as units_expected,
+        {{ units_counts() }},
         {{ poverty_measure_sums() }}
 
     from units
@@ -46,7 +45,7 @@ final as (
         period_year,
         units_reported,
         units_expected,
-        units_reported = units_expected as is_complete,
+        {{ is_complete() }} as is_complete,
         {{ poverty_measure_columns() }},
         {{ out_of_poverty_rate() }} as out_of_poverty_rate_pct,
         {{ overdue_ratio() }} as overdue_ratio_pct
