@@ -83,6 +83,13 @@ def _attr(**values) -> Callable[[samples.Report], None]:
     return change
 
 
+def _named(name: str) -> Callable[[samples.Report], None]:
+    """The workbook saved under `name` (the file-name rule reads it)."""
+    def change(report):
+        report.file_name = name
+    return change
+
+
 def _duplicate(rows_of: str, key: str, src: int, dst: int) -> Callable[[samples.Report], None]:
     def change(report):
         rows = getattr(report, rows_of)
@@ -161,6 +168,10 @@ CASES: dict[str, list[tuple[Callable, str, pd.DataFrame | None]]] = {
     "ambiguous_commune": [(_in_2025("51", "Quảng Ngãi", row4="Sơn Ha"), "51", None)],
     "commune_other_province": [(_in_2025("68", "Lâm Đồng", row5="Phường Ba Đình"), "68",
                                 None)],
+    # dates nobody would write for the period (issue 24 item 8)
+    "report_date_before_period": [(_attr(report_date=date(2023, 12, 10)), "60", None)],
+    "report_date_late": [(_attr(report_date=date(2026, 1, 15)), "60", None)],
+    "file_name_year": [(_named("BC_60_nam_2022.xlsx"), "60", None)],
 }
 
 
@@ -212,7 +223,7 @@ def test_every_quoted_cell_is_the_real_cell(tmp_path, monkeypatch):
             report = distinct_report()
             change(report)
             path = samples.write_xlsx(report, tmp_path / rule / str(n) / (folder or ".")
-                                      / "bc.xlsx")
+                                      / getattr(report, "file_name", "bc.xlsx"))
             parsed = _parse(path, folder)
             monkeypatch.setattr(history, "load_history",
                                 lambda conn, provinces, past=past: past if past is not None
