@@ -99,19 +99,20 @@ class Corpus:
         return [(p, s) for p, s in self.files if s.round in wanted]
 
     def link_into(self, inbox: Path, rounds=None) -> list[Path]:
-        """Hard-link (or copy) files of the given rounds into `<inbox>/<province>/`."""
-        placed = []
-        for path, spec in self.files if rounds is None else self.round_files(rounds):
-            target = inbox / spec.rel_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                target.unlink()
-            try:
-                os.link(path, target)
-            except OSError:
-                shutil.copy2(path, target)
-            placed.append(target)
-        return placed
+        """Copy files of the given rounds into `<inbox>/<province>/`, keeping their modification
+        times (so they have settled). Not hard links: the inbox refuses a file with more than one
+        link unread (issue 24)."""
+        return [corpus_link(path, inbox / spec.rel_path)
+                for path, spec in (self.files if rounds is None else self.round_files(rounds))]
+
+
+def corpus_link(source: Path, target: Path) -> Path:
+    """`source` copied to `target` with its modification time. A hard link would be cheaper, but
+    the inbox refuses files with more than one link unread (issue 24 item 7)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    shutil.copy2(source, target)
+    return target
 
 
 # ---------------------------------------------------------------- the plan

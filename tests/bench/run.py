@@ -41,6 +41,7 @@ from tests.bench.corpus import (
     Corpus,
     FileSpec,
     build_corpus,
+    corpus_link,
     default_cache,
     extra_files,
 )
@@ -359,16 +360,6 @@ def measure_latency(corpus: Corpus, url: str, build, repeats: int) -> dict:
             "one_file_median_seconds": round(one_med, 3) if one_med else None,
             "one_file_ingest_median_seconds": round(statistics.median(
                 o["ingest_seconds"] for o in one), 3) if one else None}
-
-
-def corpus_link(source: Path, target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-    return target
 
 
 # ---------------------------------------------------------------- (5) marts vs corpus size
