@@ -24,12 +24,13 @@ $(STAMP): requirements-dev.lock requirements.lock pyproject.toml
 run: setup
 	$(BIN)/lhpn run
 
+# In parallel on every core (pytest-xdist): each worker has its own embedded PostgreSQL.
 test: setup
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n auto $(ARGS)
 
 # The fast tier: everything but the tests marked slow (dbt builds, Airflow, the CLI end to end).
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+	$(BIN)/python -m pytest -n auto -m "not slow" $(ARGS)
 
 bench: setup
 	$(BIN)/python -m tests.bench.run $(ARGS)
