@@ -109,6 +109,10 @@ def test_a_commune_of_another_province_is_rejected_naming_that_province(home, db
     text = errors_report(home, "68", "BC_68_2025.xlsx")
     assert "'Phường Ba Đình' thuộc tỉnh khác: Hà Nội (mã 01), không thuộc Lâm Đồng" in text
     assert "belongs to another province: Hà Nội (code 01)" in text
+    # one sentence per language, never "…Lâm Đồng: Có phải: …?"
+    assert ": Có phải:" not in text and "own: Did you mean:" not in text
+    assert "Nếu là đơn vị của Lâm Đồng thì có phải là " in text
+    assert "If it is one of Lâm Đồng's own, did you mean " in text
 
 
 @pytest.mark.slow

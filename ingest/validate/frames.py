@@ -218,8 +218,9 @@ def with_communes(districts: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
                                         strict=True) if new and code in provinces_new()}
     columns: dict[str, list] = {c: [] for c in (
         "commune_required", "commune_check", "commune_repeat", "commune_status", "commune_name",
-        "first_row", "province_name_2025", "suggest_vi", "suggest_en", "candidates_vi",
-        "candidates_en", "other_province_vi", "other_province_en")}
+        "first_row", "province_name_2025", "suggest_vi", "suggest_en", "own_suggest_vi",
+        "own_suggest_en", "candidates_vi", "candidates_en", "other_province_vi",
+        "other_province_en")}
     seen: dict[tuple, int] = {}
     for f, row, name in zip(districts["_file"], districts["excel_row"],
                             districts["district_name"], strict=True):
@@ -244,6 +245,13 @@ def with_communes(districts: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
             "suggest_vi": f"Có phải: {_names(close)}?" if close else
             "Không có tên nào gần giống trong danh mục của tỉnh.",
             "suggest_en": f"Did you mean: {_names_en(close)}?" if close else
+            "No name of the province's list comes close.",
+            # the commune_other_province hint: one sentence, no "...: Có phải: ...?"
+            "own_suggest_vi": f"Nếu là đơn vị của {provinces_new().get(province)} thì có phải là"
+            f" {_names(close)} không?" if close else
+            "Trong danh mục của tỉnh không có tên nào gần giống.",
+            "own_suggest_en": f"If it is one of {provinces_new().get(province)}'s own, did you"
+            f" mean {_names_en(close)}?" if close else
             "No name of the province's list comes close.",
             "candidates_vi": _names(close) if close else "",
             "candidates_en": _names_en(close) if close else "",

@@ -210,9 +210,9 @@ RULES: tuple[Rule, ...] = (
     Rule("commune_other_province", DISTRICTS, "commune_status", "!=", Lit("other_province"),
          "error",
          "Đơn vị '{value}' thuộc tỉnh khác: {other_province_vi}, không thuộc "
-         "{province_name_2025}. Nếu là đơn vị của {province_name_2025}: {suggest_vi}",
+         "{province_name_2025}. {own_suggest_vi}",
          "Unit '{value}' belongs to another province: {other_province_en}, not to "
-         "{province_name_2025}. If it is one of {province_name_2025}'s own: {suggest_en}",
+         "{province_name_2025}. {own_suggest_en}",
          "tên một xã, phường, đặc khu của {province_name_2025}",
          "the name of a commune, ward or special zone of {province_name_2025}",
          when="commune_check", at="district_name"),
