@@ -137,6 +137,8 @@ def test_reminders_once_per_province_and_stage_withdrawn_when_accepted(home, db,
     drop(home.inbox, report("01", "2026", sheets=(TERM, POVERTY), term="2025-2030"))
     lhpn("run", "-q", "--no-samples")
     assert not (home.outbox / "01" / "nhac_nho_2026_T+1.txt").exists(), "withdrawn"
+    assert not (home.outbox / "01" / "BaoCao_01_2026.xlsx").exists(), "its template too"
+    assert (home.outbox / "04" / "BaoCao_04_2026.xlsx").exists(), "still due: template stays"
     out = lhpn("remind", "--dry-run")
     assert "33 nhắc nhở" in out
     lhpn("remind")

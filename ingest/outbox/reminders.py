@@ -8,9 +8,10 @@ needs fixing (with its errors), and beside it the pre-filled template for the pe
 (`ingest.template.write_beside`, the workbook of `lhpn template`).
 
 One notice per province, period and stage, written atomically and only when its text changes;
-withdrawn (deleted) once the province's report for the period is accepted. Which rounds, stages
-and provinces is decided in dbt against today (LHPN_TODAY where set); nothing is recounted
-here. `lhpn remind` and the `lhpn_calendar` DAG call `write_reminders`.
+withdrawn (deleted, with the template beside it) once the province's report for the period is
+accepted. Which rounds, stages and provinces is decided in dbt against today (LHPN_TODAY
+where set); nothing is recounted here. `lhpn remind` and the `lhpn_calendar` DAG call
+`write_reminders`.
 """
 
 from __future__ import annotations
@@ -201,11 +202,18 @@ def withdraw_accepted(period: str | None = None, *, dry_run: bool = False,
                 return 0
             accepted = {(r["province_code"], r["period"])
                         for r in _fetch(conn, "reminder_accepted")}
+    from ingest.template import file_name
+
     withdrawn = 0
     for path, m in notices:
         if (path.parent.name, m["period"]) in accepted:
             if not dry_run:
                 path.unlink(missing_ok=True)
+                # the pre-filled template the reminder wrote beside it goes with it: only the
+                # reminder's own name for this province and period (`write_beside`)
+                p = parse_period(m["period"])
+                if p is not None:
+                    (path.parent / file_name(path.parent.name, p)).unlink(missing_ok=True)
             withdrawn += 1
     return withdrawn
 
