@@ -132,6 +132,13 @@ def test_2021_2025_and_2021_2026_are_one_term(home, db):
     terms = db.execute("select term, count(*) from marts.term_scorecard"
                        " where province_code = '60' group by term").fetchall()
     assert terms == [("2021-2026", 2)]
+    # the receipt names the stored term, as its scorecard line does, and the typed label once
+    receipt = (home.outbox / "60" / "BC_60_2024.xlsx.receipt.txt").read_text(encoding="utf-8")
+    assert "Nhiệm kỳ: 2021-2026 (ghi trong tệp: 2021-2025)" in receipt
+    assert "Term: 2021-2026 (as written in the file: 2021-2025)" in receipt
+    assert receipt.count("2021-2025") == 2, receipt
+    same = (home.outbox / "60" / "BC_60_GK-2023.xlsx.receipt.txt").read_text(encoding="utf-8")
+    assert "Nhiệm kỳ: 2021-2026\n" in same and "ghi trong tệp" not in same
     # the template of that term pre-fills the target reported under the other label
     wb = load_workbook(template.write_template("60", "2025-6T", output=home.root / "t.xlsx"))
     values = [c.value for row in wb["ChiTieu"].iter_rows() for c in row]

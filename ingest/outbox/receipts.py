@@ -41,7 +41,7 @@ from ingest.model import Finding
 from ingest.periods import parse_period
 from ingest.read.numbers import vn_number
 from ingest.receive.names import display_name, local_path, sidecar_name
-from ingest.reference import province_name, provinces_new, provinces_old
+from ingest.reference import canonical_term, province_name, provinces_new, provinces_old
 from ingest.validate.report import render_findings
 from ingest.warehouse import query
 
@@ -160,6 +160,7 @@ _TEXT = {
     "vi": {
         "title": "BIÊN NHẬN BÁO CÁO",
         "file": "Tệp", "province": "Tỉnh", "period": "Kỳ báo cáo", "term": "Nhiệm kỳ",
+        "term_written": "ghi trong tệp: {term}",
         "outcome": "Kết quả", "when": "Thời điểm", "version": "Phiên bản",
         "accepted": "ĐÃ NHẬN", "accepted_with_warnings": "ĐÃ NHẬN, CÓ CẢNH BÁO",
         "rejected": "BỊ TỪ CHỐI", "duplicate": "TRÙNG LẶP, KHÔNG THAY ĐỔI GÌ",
@@ -234,6 +235,7 @@ _TEXT = {
     "en": {
         "title": "REPORT RECEIPT",
         "file": "File", "province": "Province", "period": "Period", "term": "Term",
+        "term_written": "as written in the file: {term}",
         "outcome": "Outcome", "when": "When", "version": "Version",
         "accepted": "ACCEPTED", "accepted_with_warnings": "ACCEPTED WITH WARNINGS",
         "rejected": "REJECTED", "duplicate": "DUPLICATE, NOTHING CHANGED",
@@ -466,6 +468,18 @@ def _link(folder: Path, province: str | None, lang: str) -> str:
     return f"{t['site']}: {os.path.relpath(settings.home().site / 'index.html', folder)}"
 
 
+def _term(written: str | None, lang: str) -> str:
+    """The term as stored (seed term_labels: 2021-2025 is 2021-2026, the label the scorecard
+    line uses), and once, the label typed in the file where it differs."""
+    written = (written or "").strip()
+    stored = canonical_term(written)
+    if not stored:
+        return "?"
+    if stored == written:
+        return stored
+    return f"{stored} ({_TEXT[lang]['term_written'].format(term=written)})"
+
+
 def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
     """One language's part of a receipt about a file the warehouse recorded."""
     t = _TEXT[lang]
@@ -494,7 +508,7 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
             received=_time(s["received_at"]), processed=_time(s["processed_at"])))
     if s["submission_id"] is None:
         return lines
-    lines.append(f"{t['period']}: {s['period'] or '?'} | {t['term']}: {s['term'] or '?'}")
+    lines.append(f"{t['period']}: {s['period'] or '?'} | {t['term']}: {_term(s['term'], lang)}")
     if outcome in LOADED:
         version = (t["supersedes"].format(v=s["version"], old=s["supersedes_version"],
                                           file=display_name(s["supersedes_file"]),
