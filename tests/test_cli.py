@@ -29,6 +29,9 @@ def test_first_run_processes_the_samples_and_prints_the_summary(home, db):
     assert "[10/10]" in out  # a progress line per file
     assert "7/8" in out  # Quảng Ngãi's sample scorecard
     assert "Duyên hải miền Trung và Tây Nguyên" in out
+    # cluster roles by their dbt labels, never the raw codes
+    assert "Cụm trưởng / Cluster leader" in out, out
+    assert not {"truong", "pho"} & set(out.split())
     assert "bi_reader@" in out
     assert list(home.inbox.rglob("*.*")) == []
     # every sample has its receipt, and after the marts build they quote the marts
@@ -53,6 +56,9 @@ def test_first_run_processes_the_samples_and_prints_the_summary(home, db):
     status = lhpn("status", "--period", "2024")
     assert status.returncode == 0, status.stderr
     assert "Quảng Ngãi" in status.stdout
+    header = next(line for line in status.stdout.splitlines() if "kỳ/period" in line)
+    assert "muộn, kể cả chưa gửi/late, incl. missing" in header
+    assert not header.rstrip().endswith(" late"), header
 
 
 def test_template_round_trip(home, db, tmp_path):

@@ -60,15 +60,37 @@ def progress_line(result: FileResult, done: int, total: int) -> None:
                + (f" ({', '.join(detail)})" if detail else ""))
 
 
-def _table(rows: list[dict], columns: list[str]) -> None:
+def _table(rows: list[dict], columns: list[str], headers: dict[str, str] | None = None) -> None:
+    """Rows under their column names, or under `headers` where given. A column `x_label` shows
+    the mart's `x_label_vi / x_label_en` (labels are decided in dbt, macros/labels.sql)."""
     if not rows:
         click.echo("  (không có / none)")
         return
-    cells = [[_fmt(r[c]) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    click.echo("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    cells = [[_fmt(_cell(r, c)) for c in columns] for r in rows]
+    names = [(headers or {}).get(c, c) for c in columns]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(names)]
+    click.echo("  " + "  ".join(c.ljust(w) for c, w in zip(names, widths, strict=True)))
     for row in cells:
         click.echo("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def _cell(row: dict, column: str):
+    if column.endswith("_label") and column not in row:
+        labels = [row[f"{column}_{lang}"] for lang in ("vi", "en")]
+        return " / ".join(labels) if all(labels) else None
+    return row[column]
+
+
+# `lhpn run` and `lhpn status`: the by-period table, its headers in the clerk's words
+_BY_PERIOD = ["period", "due_date", "received", "accepted", "with_warnings", "rejected", "missing",
+              "not_due", "late"]
+_BY_PERIOD_HEADERS = {
+    "period": "kỳ/period", "due_date": "hạn/due", "received": "đã gửi/received",
+    "accepted": "đã nhận/accepted", "with_warnings": "có cảnh báo/with warnings",
+    "rejected": "bị từ chối/rejected", "missing": "chưa gửi, quá hạn/missing",
+    "not_due": "chưa đến hạn/not yet due",
+    "late": "muộn, kể cả chưa gửi/late, incl. missing",
+}
 
 
 def _fmt(value) -> str:
@@ -201,15 +223,14 @@ def print_marts_summary(conn: psycopg.Connection) -> None:
     click.secho("\nXếp hạng thi đua / emulation ranking (latest year)", bold=True)
     _table(_fetch(conn, "rankings", limit=15),
            ["year", "cluster_name", "rank_in_cluster", "province_name", "score", "max_score",
-            "cluster_role"])
+            "cluster_role_label"], {"cluster_role_label": "vai trò/role"})
     click.secho("\nGiảm nghèo / poverty support", bold=True)
     _table(_fetch(conn, "poverty", limit=8),
            ["province_code", "province_name", "period", "households_out_of_poverty",
             "out_of_poverty_rate_pct"])
     click.secho("\nTình trạng nộp báo cáo / submission status", bold=True)
-    _table(_fetch(conn, "status_by_period", province=None, period=None),
-           ["period", "due_date", "received", "accepted", "with_warnings", "rejected", "missing",
-            "not_due", "late"])
+    _table(_fetch(conn, "status_by_period", province=None, period=None), _BY_PERIOD,
+           _BY_PERIOD_HEADERS)
 
 
 def print_where(summary: RunSummary, data_home: settings.Home,
@@ -302,9 +323,8 @@ def print_status(*, province: str | None, period: str | None, show_all: bool) ->
         click.secho(f"Hôm nay / today: {settings.today():%d/%m/%Y} (giờ Việt Nam / Vietnam time)",
                     bold=True)
         click.secho("Theo kỳ báo cáo / by period", bold=True)
-        _table(_fetch(conn, "status_by_period", province=province, period=period),
-               ["period", "due_date", "received", "accepted", "with_warnings", "rejected",
-                "missing", "not_due", "late"])
+        _table(_fetch(conn, "status_by_period", province=province, period=period), _BY_PERIOD,
+               _BY_PERIOD_HEADERS)
         click.secho("\nTheo tỉnh / by province" + ("" if show_all else
                                                   " (received only; --all adds missing)"),
                     bold=True)
