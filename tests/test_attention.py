@@ -109,11 +109,18 @@ def test_make_airflow_stops_the_postgresql_it_started(tmp_path):
     data_home = Home(tmp_path, tmp_path / "inbox", tmp_path / "outbox")
     data_home.pgdata.mkdir(parents=True)
     for stop in (False, True):
-        # a stand-in server that is not our child (init reaps it, as it would a postmaster)
+        # a stand-in server that is not our child (init reaps it, as it would a postmaster); it
+        # starts with SIGINT ignored (a background job of sh), so wait until it has taken it back
+        ready = tmp_path / f"ready-{stop}"
         server = (f"{sys.executable} -c 'import signal, time; "
-                  "signal.signal(signal.SIGINT, signal.SIG_DFL); time.sleep(120)'")
+                  "signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                  f"open(\"{ready}\", \"w\").close(); time.sleep(120)'")
         pid = int(subprocess.run(["sh", "-c", f"{server} >/dev/null 2>&1 & echo $!"],
                                  capture_output=True, text=True, check=True).stdout)
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists(), "the stand-in server did not start"
         (data_home.pgdata / "postmaster.pid").write_text(f"{pid}\n", encoding="utf-8")
         try:
             status = run_until_stopped([sys.executable, "-c", "raise SystemExit(3)"], {},
