@@ -83,3 +83,36 @@
 {% macro is_complete() -%}
     units_reported = units_expected
 {%- endmacro %}
+
+{#- The poverty-support outcomes of one period kind ('annual' or 'half_year'): the body of the two
+    relations a BI tool can sum by year without counting the first half twice (contract §4). -#}
+{% macro poverty_support_of_kind(period_kind) -%}
+with
+
+outcomes as (
+
+    select * from {{ ref('poverty_support_outcomes') }}
+
+),
+
+final as (
+
+    select
+        {{ province_columns() }},
+        {{ period_columns() }},
+        period_year,
+        districts_reported,
+        {{ poverty_measure_columns() }},
+        out_of_poverty_rate_pct,
+        overdue_ratio_pct,
+        submission_id,
+        source_file,
+        submitted_at
+
+    from outcomes
+    where period_kind = '{{ period_kind }}'
+
+)
+
+select * from final
+{%- endmacro %}
