@@ -13,7 +13,8 @@ Runs daily at 00:10 Vietnam time (after the `lhpn_warehouse` time leg at 00:05).
    rewritten only when its text changes, withdrawn once the report is accepted. Its label lists
    the provinces reminded (`2026 T-3: 01 04 08 …`).
 
-Notifying the operators of late provinces is not wired yet (contract §9: off unless configured).
+When `LHPN_NOTIFY_TO` and `LHPN_SMTP_HOST` are set, writing the `T+1` notices also mails the
+operators the late provinces, once per notice (contract §9; off by default).
 All logic lives in the `ingest` package; `lhpn remind` runs the same code.
 """
 

@@ -78,3 +78,30 @@ def refuse_loading(monkeypatch):
         return real
 
     return refuse
+
+
+@pytest.fixture
+def fake_smtp(monkeypatch) -> list[tuple]:
+    """Mail to the operators goes to a list instead of an SMTP server: ("connect", host, port)
+    and ("message", to, subject, body) entries. The settings that switch mail on are cleared."""
+    from ingest.outbox import mail
+
+    sent: list[tuple] = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            sent.append(("connect", host, port))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, message):
+            sent.append(("message", message["To"], message["Subject"], message.get_content()))
+
+    monkeypatch.setattr(mail.smtplib, "SMTP", FakeSMTP)
+    for name in ("LHPN_NOTIFY_TO", "LHPN_SMTP_HOST", "LHPN_SMTP_USER"):
+        monkeypatch.delenv(name, raising=False)
+    return sent

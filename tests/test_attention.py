@@ -37,23 +37,8 @@ def test_attention_names_rejected_refused_and_failed_files_only():
     assert batches.attention_message(batches.run_summary([], 0)) is None
 
 
-def test_the_notifier_is_off_by_default_and_mails_when_configured(monkeypatch):
-    sent = []
-
-    class FakeSMTP:
-        def __init__(self, host, port, timeout):
-            sent.append(("connect", host, port))
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def send_message(self, message):
-            sent.append(("message", message["To"], message["Subject"], message.get_content()))
-
-    monkeypatch.setattr(notify.smtplib, "SMTP", FakeSMTP)
+def test_the_notifier_is_off_by_default_and_mails_when_configured(monkeypatch, fake_smtp):
+    sent = fake_smtp
     for name in ("LHPN_NOTIFY_TO", "LHPN_SMTP_HOST", "LHPN_SMTP_USER"):
         monkeypatch.delenv(name, raising=False)
     context = {"exception": "1 tệp cần xem / file(s) need attention:\n  37/a.xlsx: rejected",

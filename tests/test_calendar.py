@@ -151,3 +151,26 @@ def test_reminders_once_per_province_and_stage_withdrawn_when_accepted(home, db,
     assert "Đã gửi rồi thì không cần làm gì" in missing
     assert not (home.outbox / "01" / "nhac_nho_2026_T+1.txt").exists()
     assert len(list(home.outbox.glob("*/nhac_nho_*"))) == 33
+
+
+@pytest.mark.slow
+def test_operators_are_mailed_the_late_provinces_once_when_configured(home, db, monkeypatch,
+                                                                       fake_smtp):
+    """Contract §9: off unless configured; then one mail when the T+1 notices are written,
+    naming each late province, and none while the notices stay unchanged."""
+    from ingest.outbox import reminders
+
+    monkeypatch.setenv("LHPN_TODAY", "2026-12-16")
+    lhpn("run", "-q", "--no-samples")
+    assert reminders.write_reminders()["notified"] is False and fake_smtp == []  # off
+    for notice in home.outbox.glob("*/nhac_nho_*"):
+        notice.unlink()
+    monkeypatch.setenv("LHPN_NOTIFY_TO", "truc.ban@hoilhpn.example")
+    monkeypatch.setenv("LHPN_SMTP_HOST", "smtp.hoilhpn.example")
+    done = reminders.write_reminders()
+    assert done["written"] == 34 and done["notified"] is True
+    [(_, to, subject, body)] = [m for m in fake_smtp if m[0] == "message"]
+    assert to == "truc.ban@hoilhpn.example" and "34 tỉnh quá hạn / provinces late: 2026" in subject
+    assert "68 Lâm Đồng: chưa gửi / missing (hạn / due 15/12/2026)" in body
+    assert reminders.write_reminders()["notified"] is False  # unchanged notices: no new mail
+    assert len([m for m in fake_smtp if m[0] == "message"]) == 1

@@ -406,3 +406,6 @@ def remind_command(*, dry_run: bool) -> None:
                   f"{done['unchanged']}, rút lại / withdrawn {done['withdrawn']}"))
     if done["provinces"]:
         click.echo("  Tỉnh được nhắc / provinces reminded: " + " ".join(done["provinces"]))
+    if done["notified"]:
+        click.echo("  Đã gửi thư báo tỉnh quá hạn cho người vận hành / operators mailed the late"
+                   " provinces (LHPN_NOTIFY_TO)")

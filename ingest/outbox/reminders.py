@@ -157,7 +157,7 @@ def write_reminders(period: str | None = None, *, dry_run: bool = False,
                     for r in _fetch(conn, "reminder_accepted")}
         findings = _findings(conn, sorted({t["rejected_submission_id"] for t in targets
                                            if t["rejected_submission_id"] is not None}))
-    notices, written, unchanged = [], 0, 0
+    notices, written, unchanged, late = [], 0, 0, []
     by_period: dict[str, list[str]] = defaultdict(list)
     for t in targets:
         code = t["province_code"]
@@ -170,18 +170,38 @@ def write_reminders(period: str | None = None, *, dry_run: bool = False,
         if not dry_run:
             if _write_atomic(path, text):
                 written += 1
+                if t["reminder_stage"] == "T+1":
+                    late.append(t)
             else:
                 unchanged += 1
     if not dry_run:
         for round_period, codes in by_period.items():
             write_beside(round_period, codes, outbox)
     withdrawn = withdraw_accepted(period, dry_run=dry_run, outbox=outbox, accepted=accepted)
+    notified = notify_late(late) if late else False
     return {
         "notices": notices, "written": written, "unchanged": unchanged, "withdrawn": withdrawn,
+        "notified": notified,
         "rounds": [f"{p} {next(n['stage'] for n in notices if n['period'] == p)}"
                    for p in by_period],
         "provinces": sorted({n["province_code"] for n in notices}),
     }
+
+
+def notify_late(late: list[dict]) -> bool:
+    """Mail the operators the provinces whose T+1 notice was just written (late with a report),
+    once per notice since a notice is rewritten only when its text changes; off unless
+    configured (`ingest.outbox.mail`, contract §9). True when a mail went out."""
+    from ingest.outbox.mail import send
+
+    periods = sorted({t["period"] for t in late})
+    lines = [f"  {t['period']}  {t['province_code']} {t['province_name']}: "
+             f"{'bị từ chối / rejected' if t['status'] == 'rejected' else 'chưa gửi / missing'}"
+             f" (hạn / due {t['due_date']:%d/%m/%Y})" for t in late]
+    body = ("Các tỉnh sau đã quá hạn nộp báo cáo; thông báo nhắc nhở đã được đặt trong hộp thư của"
+            " từng tỉnh.\nThese provinces are past the due date; a reminder is in each one's"
+            " outbox.\n\n" + "\n".join(lines) + "\n")
+    return send(f"[lhpn] {len(late)} tỉnh quá hạn / provinces late: {', '.join(periods)}", body)
 
 
 def withdraw_accepted(period: str | None = None, *, dry_run: bool = False,
