@@ -329,7 +329,7 @@ def print_status(*, province: str | None, period: str | None, show_all: bool) ->
                                                   " (received only; --all adds missing)"),
                     bold=True)
         _table(_fetch(conn, "status_rows", province=province, period=period, show_all=show_all),
-               ["province_code", "province_name", "period", "status", "latest_version",
+               ["province_code", "province_name", "period", "status_label", "latest_version",
                 "first_received_at", "on_time", "days_late"])
         click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, Asia/Ho_Chi_Minh)")
         print_unremovable(conn, province)
@@ -384,7 +384,7 @@ def print_round(period: str, *, province: str | None = None) -> None:
                    f" not yet due {r['not_due']} | muộn, kể cả chưa gửi / late, incl. missing "
                    f"{r['late']}")
         _table(_fetch(conn, "status_rows", province=province, period=parsed.code, show_all=True),
-               ["province_code", "province_name", "status", "latest_version",
+               ["province_code", "province_name", "status_label", "latest_version",
                 "first_received_at", "on_time", "days_late"])
         click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, Asia/Ho_Chi_Minh)")
 

@@ -1,9 +1,11 @@
--- lhpn status: one line per province and period.
+-- lhpn status: one line per province and period; the status by its labels (decided once in dbt).
 select
     province_code,
     province_name,
     period,
     status,
+    status_label_vi,
+    status_label_en,
     latest_version,
     first_received_at,
     on_time,
