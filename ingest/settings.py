@@ -176,7 +176,7 @@ def build_lock_timeout() -> str:
 
 
 def build_lock_retries() -> int:
-    """How many times a build retries the models that failed on a lock timeout."""
+    """How many times a build retries the models that failed on a lock timeout or a deadlock."""
     return int(_number("LHPN_BUILD_LOCK_RETRIES", 8))
 
 

@@ -104,7 +104,7 @@ def test_a_reader_holding_a_mart_open_does_not_stall_lhpn_run(built, short_limit
     assert run.returncode == 0, out + err
     assert build_waited.is_set(), "the build never met the reader's lock: the test proved nothing"
     assert answered_while_blocked > 0
-    assert "a BI session held a lock on the marts: retried" in out
+    assert "a lock on the marts was held (a BI session, or dbt's own threads): retried" in out
     # the server ended the idle reader; the new version is in the marts
     with pytest.raises(psycopg.Error, match="idle-in-transaction"):
         holder.execute("select 1")

@@ -120,3 +120,40 @@ def test_a_new_day_rebuilds_the_calendar_without_new_files(home, db, dbt_calls, 
     dbt_calls.clear()
     CliRunner().invoke(cli.main, ["status"])
     assert dbt_calls == [] and marts_plan()[0] == "none"
+
+
+@pytest.mark.parametrize("message", [
+    "canceling statement due to lock timeout",
+    "Database Error in model int_provinces_lineage: deadlock detected DETAIL: Process 1 waits",
+])
+def test_a_build_retries_the_nodes_that_met_a_lock_conflict(monkeypatch, message):
+    """A BI reader past lock_timeout, or two of dbt's threads deadlocked on views that depend on
+    each other (seen in CI): the failed nodes are built again with `dbt retry`; any other
+    failure is not retried."""
+    from types import SimpleNamespace
+
+    from ingest.marts import build
+
+    monkeypatch.setenv("LHPN_BUILD_RETRY_PAUSE", "0")
+    calls = []
+    outcomes = {"build": (False, "error", message), "retry": (True, "success", None)}
+
+    def invoke(command, **_):
+        calls.append(command[0])
+        return SimpleNamespace(success=outcomes[command[0]][0], command=command[0])
+
+    def records(result):
+        _, status, text = outcomes[result.command]
+        return [{"unique_id": "model.lhpn.int_provinces_lineage", "status": status,
+                 "message": text}]
+
+    monkeypatch.setattr(build, "_invoke", invoke)
+    monkeypatch.setattr(build, "_node_records", records)
+    result, nodes, attempts = build._invoke_with_retries(["build"], verbose=False, url="")
+    assert (result.success, attempts, calls) == (True, 2, ["build", "retry"])
+    assert nodes[0]["status"] == "success"
+
+    calls.clear()
+    outcomes["build"] = (False, "error", "relation does not exist")
+    result, _, attempts = build._invoke_with_retries(["build"], verbose=False, url="")
+    assert (result.success, attempts, calls) == (False, 1, ["build"])

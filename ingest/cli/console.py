@@ -176,9 +176,10 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
         else:
             click.echo(f"Marts built in {built.get('seconds', 0):.1f} s ({built['reason']}).")
             if built.get("attempts", 1) > 1:
-                click.echo(f"  Một phiên BI giữ khóa trên marts: dựng lại {built['attempts'] - 1}"
-                           f" lần / a BI session held a lock on the marts: retried"
-                           f" {built['attempts'] - 1} time(s).")
+                click.echo(f"  Khóa trên marts đang bị giữ (phiên BI hoặc các luồng dbt): dựng lại"
+                           f" {built['attempts'] - 1} lần / a lock on the marts was held (a BI"
+                           f" session, or dbt's own threads): retried {built['attempts'] - 1}"
+                           f" time(s).")
     # after every run, built or not: receipts quote what the marts now hold, pages match them
     published = refresh_outputs(summary.run_id)
     with psycopg.connect(url) as conn:

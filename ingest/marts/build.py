@@ -21,9 +21,10 @@ A BI reader never stalls a build for long, nor a build the readers (contract §6
 mart table takes an ACCESS EXCLUSIVE lock, which waits for every reader's transaction on it and
 makes every later reader queue behind it. So every statement of the build waits for a lock at
 most LHPN_BUILD_LOCK_TIMEOUT (PGOPTIONS lock_timeout of dbt's connections); a model that fails
-on it is built again by `dbt retry`, after LHPN_BUILD_RETRY_PAUSE, up to LHPN_BUILD_LOCK_RETRIES
-times. The readers' own limits (ingest.warehouse: statement and idle-in-transaction timeouts)
-end any reader's hold well within those retries.
+on it (or on a deadlock between dbt's own threads) is built again by `dbt retry`, after
+LHPN_BUILD_RETRY_PAUSE, up to LHPN_BUILD_LOCK_RETRIES times. The readers' own limits
+(ingest.warehouse: statement and idle-in-transaction timeouts) end any reader's hold well within
+those retries.
 """
 
 from __future__ import annotations
@@ -177,20 +178,27 @@ def _invoke(command: list[str], *, verbose: bool, url: str | None = None):
                 os.environ["PGOPTIONS"] = previous
 
 
-def _lock_timed_out(records: list[dict]) -> bool:
-    """Whether a node of a build failed because a lock was held past lock_timeout."""
-    return any(r["status"].lower() in FAILED_STATUSES and "lock timeout" in (r["message"] or "")
-               for r in records)
+# What a node fails with when another session held its lock: a BI reader past lock_timeout, or
+# two of dbt's own threads replacing views that depend on each other (PostgreSQL ends one side
+# of the deadlock). Both pass once the other side is done.
+_LOCK_CONFLICTS = ("lock timeout", "deadlock detected")
+
+
+def _lock_conflict(records: list[dict]) -> bool:
+    """Whether a node of a build failed because another session held a lock it needed."""
+    return any(r["status"].lower() in FAILED_STATUSES
+               and any(m in (r["message"] or "") for m in _LOCK_CONFLICTS) for r in records)
 
 
 def _invoke_with_retries(command: list[str], *, verbose: bool, url: str):
-    """Run a dbt command; while nodes fail on a lock timeout, pause and `dbt retry` them.
+    """Run a dbt command; while nodes fail on a lock conflict (a lock timeout, a deadlock), pause
+    and `dbt retry` them.
     Returns the last result, the node records of every attempt merged (the latest record of
     each node wins) and the number of attempts."""
     result = _invoke(command, verbose=verbose, url=url)
     records = {r["unique_id"]: r for r in _node_records(result)}
     attempts = 1
-    while (not result.success and _lock_timed_out(list(records.values()))
+    while (not result.success and _lock_conflict(list(records.values()))
            and attempts <= settings.build_lock_retries()):
         time.sleep(settings.build_retry_pause())
         result = _invoke(["retry"], verbose=verbose, url=url)
