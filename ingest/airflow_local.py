@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from ingest import warehouse
-from ingest.settings import PROJECT_ROOT, Home, home
+from ingest.settings import LOCAL_TIME_ZONE, PROJECT_ROOT, Home, home
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 DEFAULT_PORT = 8080
@@ -70,7 +70,7 @@ def airflow_env(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # task-log timestamps in the clerks' clock, as receipts and pages print it (the UI's
         # own clock is each user's choice, in the user menu)
-        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": LOCAL_TIME_ZONE,
         # LocalExecutor with pandas, GX and dbt imported before its workers fork (see module)
         "AIRFLOW__CORE__EXECUTOR": "ingest.airflow_executor.WarmLocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "8",  # worker processes: plenty for two DAGs on a laptop

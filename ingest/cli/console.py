@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings, warehouse
+from ingest.local_time import local_time
 from ingest.pipeline import FileResult, RunSummary
 from ingest.read.numbers import vn_number
 from ingest.receive.names import display_name, local_path
@@ -100,10 +102,8 @@ def _fmt(value) -> str:
         return "có" if value else "không"
     if isinstance(value, float) or hasattr(value, "quantize"):
         return vn_number(round(float(value), 1), decimals=1)
-    if hasattr(value, "astimezone") and getattr(value, "tzinfo", None) is not None:
-        return value.astimezone(settings.LOCAL_TIME).strftime("%d/%m/%Y %H:%M")  # Vietnam time
-    if hasattr(value, "strftime"):
-        return value.strftime("%d/%m/%Y")
+    if isinstance(value, date):  # datetimes too: in Vietnam time, as receipts and pages print
+        return local_time(value)
     return str(value)
 
 

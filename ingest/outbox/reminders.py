@@ -25,6 +25,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings, warehouse
+from ingest.local_time import local_time
 from ingest.model import Finding
 from ingest.periods import parse_period
 from ingest.receive.names import display_name
@@ -85,7 +86,7 @@ _TEXT = {
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(settings.LOCAL_TIME).strftime("%d/%m/%Y %H:%M") if value else "?"
+    return local_time(value) or "?"
 
 
 def render(target: dict, findings: list[Finding], template: str) -> str:
