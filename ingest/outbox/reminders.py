@@ -148,7 +148,7 @@ def write_reminders(period: str | None = None, *, dry_run: bool = False,
     """Write today's notices (of one round, or of every round with a stage due) and withdraw
     those whose report is accepted. Returns the notices (path, text), counts, the rounds and the
     provinces reminded. `dry_run` writes and deletes nothing."""
-    from ingest.outbox.receipts import _write_atomic
+    from ingest.receive.archive import write_if_changed
     from ingest.template import file_name, write_beside
 
     outbox = outbox or settings.home().outbox
@@ -169,7 +169,7 @@ def write_reminders(period: str | None = None, *, dry_run: bool = False,
                         "period": t["period"], "stage": t["reminder_stage"]})
         by_period[t["period"]].append(code)
         if not dry_run:
-            if _write_atomic(path, text):
+            if write_if_changed(path, text.encode("utf-8")):
                 written += 1
                 if t["reminder_stage"] == "T+1":
                     late.append(t)
