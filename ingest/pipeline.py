@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["FileResult", "RunSummary", "list_inbox", "process_files"]
 
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class FileResult:
@@ -395,8 +393,8 @@ class _Receiver:
         self.summary = summary
         # `lhpn rebuild`: inbox path -> (when first seen, backfill) of each replayed file
         self.replayed: dict[str, tuple[datetime, bool]] = {}
-        self.unremovable = {row[0]: Seen(*row[1:]) for row in conn.execute(
-            "select path, size_bytes, mtime_ns, inode, device from audit.inbox_unremovable")}
+        self.unremovable = {row[0]: Seen(*row[1:])
+                             for row in conn.execute(query("unremovable_recorded"))}
         for key in [k for k in self.unremovable if not os.path.lexists(local_path(k))]:
             self._forget_unremovable(Path(local_path(key)))  # the operator took it away
 
@@ -431,6 +429,11 @@ class _Receiver:
         name, province = self._names(path)
         load.log_event(self.conn, self.run_id, sha, name, province, event, submission_id,
                        message, path=portable_path(str(path)))
+
+    def _log_file(self, parsed: ParsedFile, event: str, message: str) -> None:
+        """The ingest-log line of a received file (its content, name and exact inbox path)."""
+        load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
+                       parsed.folder_province, event, None, message, path=load.path_of(parsed))
 
     def _answer(self, path: Path, event: str, message: str, **fields) -> None:
         name, province = self._names(path)
@@ -523,7 +526,7 @@ class _Receiver:
     def _forget_unremovable(self, path: Path) -> None:
         key = portable_path(str(path))
         if self.unremovable.pop(key, None) is not None:
-            self.conn.execute("delete from audit.inbox_unremovable where path = %s", [key])
+            self.conn.execute(query("forget_unremovable"), {"path": key})
 
     def _keep_unremovable(self, path: Path, seen: Seen, sha: str | None,
                           exc: archive.Unremovable) -> str:
@@ -653,9 +656,7 @@ class _Receiver:
 
     def drop_duplicate(self, item: _Received) -> None:
         parsed = item.parsed
-        load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
-                       parsed.folder_province, "duplicate", None,
-                       "same bytes already received; nothing changed", path=load.path_of(parsed))
+        self._log_file(parsed, "duplicate", "same bytes already received; nothing changed")
         kept = self._clear(item)
         self.finish(FileResult(portable_path(str(item.path)), parsed.source_file,
                                parsed.folder_province,
@@ -673,10 +674,8 @@ class _Receiver:
         except archive.Unremovable as exc:
             return self._keep_unremovable(item.path, item.seen, item.parsed.sha256, exc)
         if not removed and item.path.exists():
-            load.log_event(self.conn, self.run_id, item.parsed.sha256, item.parsed.source_file,
-                           item.parsed.folder_province, "kept", None,
-                           "changed after it was read: left in the inbox for the next run",
-                           path=load.path_of(item.parsed))
+            self._log_file(item.parsed, "kept",
+                           "changed after it was read: left in the inbox for the next run")
         return None
 
     def load(self, items: list[_Received]) -> list[FileResult]:
@@ -729,9 +728,7 @@ class _Receiver:
         failure of the system; the file stays in the inbox for the next run."""
         parsed = item.parsed
         message = display_name(f"cannot write its report: {exc}")[:500]
-        load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
-                       parsed.folder_province, "failed", None, message,
-                       path=load.path_of(parsed))
+        self._log_file(parsed, "failed", message)
         return _result(item, event="failed", message=message)
 
     def _load_failed(self, item: _Received, exc: psycopg.Error) -> FileResult:
@@ -742,16 +739,12 @@ class _Receiver:
         if failures + 1 >= settings.poison_failures():
             parsed.findings.append(_poisoned(message))
             report_path = _quarantine(self.home, item, self.render(parsed))
-            load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
-                           parsed.folder_province, "rejected", None, f"set aside: {message}",
-                           path=load.path_of(parsed))
+            self._log_file(parsed, "rejected", f"set aside: {message}")
             kept = self._clear(item)
             return _result(item, event="rejected", report=portable_path(str(report_path)),
                            kept_in_inbox=kept,
                            message=f"set aside after {failures + 1} failures: {message}")
-        load.log_event(self.conn, self.run_id, parsed.sha256, parsed.source_file,
-                       parsed.folder_province, "failed", None, message,
-                       path=load.path_of(parsed))
+        self._log_file(parsed, "failed", message)
         return _result(item, event="failed", message=message)
 
 
