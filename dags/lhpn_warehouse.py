@@ -9,10 +9,11 @@ with `full_refresh` to rebuild everything, or with a dbt `select` to build part 
 
 1. `dbt_build` — `ingest.marts.build.refresh_marts()`: one `dbt build` run in-process with
    dbtRunner (one parse, dbt's own dependency-ordered threads), of only what the ingest run made
-   stale: every model when accepted data changed or the day changed since the last build (the
-   calendar), the marts that also read rejected files (`submission_status`, `reporting_rounds`,
-   `submission_versions`, `validation_findings`) when only rejected files arrived, nothing when
-   nothing changed. It fails by itself only when dbt failed without
+   stale: for each raw table whose accepted files changed, the marts downstream of it in dbt's
+   graph with their tests, plus the status marts (`submission_status`, `reporting_rounds`,
+   `submission_versions`, `validation_findings`, `periods`, `build_info`) whenever a file
+   arrived; every model when the day or the dbt project changed; nothing when nothing changed.
+   Its log starts with what was built and why. It fails by itself only when dbt failed without
    any node to blame (a compile error, the database down); a failed model or test is shown by 2.
 2. `publish_marts` — emits the `lhpn_marts` asset event right away when something was built and
    every model and test passed; skipped (no event) otherwise.
@@ -76,6 +77,9 @@ def lhpn_warehouse():
         models = marts.model_statuses(nodes)
         if error and not any(m["failed"] for m in models):
             raise marts.MartsError(error)  # nothing to show per model: fail (and retry) here
+        if summary:
+            print(f"dbt build, {summary['plan']} ({summary['reason']}): {summary['built']} in "
+                  f"{summary['seconds']:.1f} s")
         print(f"dbt build: {summary or error}")
         get_current_context()["ti"].xcom_push(key="summary", value={**summary, "error": error})
         return models
