@@ -9,7 +9,8 @@ builds only what the run made stale (`marts_plan`), read off dbt's own graph: fo
 table whose accepted submissions changed (a new file's sheets, and those of the version it
 supersedes) the marts downstream of that source (`source:raw.poverty_support+`, tables only) with
 their tests, plus the status feed (the marts that read every received file, rejected ones too:
-status, rounds, versions, findings, periods, build_info) whenever a file arrived; everything when
+status, rounds, versions, findings, build_info) whenever a file arrived, and the periods mart when
+a file named a new period; everything when
 the dbt project changed or the marts are missing; nothing when nothing changed. The marts after
 such a build are those a full build gives (tests/test_marts_refresh.py compares them).
 The calendar moves without files (contract §7): every build passes today's date
@@ -61,13 +62,16 @@ CONTRACT_MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_rank
 # what a run of rejections alone makes stale.
 REJECTION_MARTS = ("submission_status", "reporting_rounds", "submission_versions",
                    "validation_findings")
-# The status feed: those, build_info (when the marts were last built: every build refreshes it)
-# and periods (every period a file named, a rejected one's too). Every other mart reads only the
-# raw sheet tables' current rows (FEED_SELECT).
-STATUS_SELECT = " ".join((*REJECTION_MARTS, "build_info", "periods"))
+# The status feed: those and build_info (when the marts were last built: every build refreshes
+# it). `periods` (every period a file named, a rejected one's too) only when a file named a new
+# one. Every other mart reads only the raw sheet tables' current rows (FEED_SELECT).
+STATUS_SELECT = " ".join((*REJECTION_MARTS, "build_info"))
+PERIODS = "periods"
 # The raw sheet tables (ingest.model.SHEET_KINDS), each a dbt source whose downstream marts a
-# change of its accepted submissions makes stale; marts_state.sql fingerprints each.
+# change of its accepted submissions makes stale; marts_state.sql fingerprints each, and the set
+# of periods named (the feed PERIODS).
 RAW_FEEDS = SHEET_KINDS
+FEEDS = (*RAW_FEEDS, PERIODS)
 # What a change of one raw table rebuilds, from dbt's graph: the tables downstream of the source,
 # the views downstream of the source that read one of those tables (replacing a table drops the
 # views on it: int_poverty_support_units on poverty_support_outcomes), and every test downstream
@@ -353,8 +357,8 @@ def _state(url: str) -> dict:
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(warehouse.query("marts_state"),
                            {"marts": list(CONTRACT_MARTS)}).fetchone()
-    received, *tables, present = row
-    return {"received": received, "feeds": dict(zip(RAW_FEEDS, tables, strict=True)),
+    received, *feeds, present = row
+    return {"received": received, "feeds": dict(zip(FEEDS, feeds, strict=True)),
             "marts_present": present, "project": _project_fingerprint(),
             "today": settings.today().isoformat()}
 
@@ -400,12 +404,15 @@ def stale_feeds(url: str | None = None) -> tuple[str, str, tuple[str, ...]]:
                         f"today is {state['today']}"), ()
     if not isinstance(stamp.get("feeds"), dict):
         return "full", "the last build recorded no raw table", ()
-    feeds = tuple(f for f in RAW_FEEDS if stamp["feeds"].get(f) != state["feeds"][f])
-    if feeds:
-        return "select", ("new data in " + ", ".join(f"raw.{f}" for f in feeds)
-                          + " and the status of the files"), feeds
-    if stamp.get("received") != state["received"]:
-        return "status", "only rejected files arrived: " + ", ".join(REJECTION_MARTS), ()
+    feeds = tuple(f for f in FEEDS if stamp["feeds"].get(f) != state["feeds"][f])
+    periods = " and a new period" if PERIODS in feeds else ""
+    tables = [f"raw.{f}" for f in feeds if f != PERIODS]
+    if tables:
+        return "select", ("new data in " + ", ".join(tables) + " and the status of the files"
+                          + periods), feeds
+    if stamp.get("received") != state["received"] or feeds:
+        return "status", ("only rejected files arrived: " + ", ".join(REJECTION_MARTS)
+                          + periods), feeds
     return "none", "no data changed since the last build", ()
 
 
@@ -417,10 +424,11 @@ def marts_plan(url: str | None = None) -> tuple[str, str]:
 
 
 def feed_select(feeds: tuple[str, ...]) -> str:
-    """The dbt selection that rebuilds the status feed and the marts of the raw tables `feeds`
-    (dbt's graph: what is downstream of each source)."""
-    return " ".join([STATUS_SELECT, *(pattern.format(feed=feed) for feed in feeds
-                                      for pattern in FEED_SELECT)])
+    """The dbt selection that rebuilds the status feed and the marts of `feeds`: of each raw
+    table, what is downstream of its source in dbt's graph; of PERIODS, the periods mart."""
+    return " ".join([STATUS_SELECT, *(PERIODS for feed in feeds if feed == PERIODS),
+                     *(pattern.format(feed=feed) for feed in feeds if feed != PERIODS
+                       for pattern in FEED_SELECT)])
 
 
 def ensure_today(*, verbose: bool = False) -> dict:
@@ -444,12 +452,10 @@ def refresh_marts(select: str | None = None, full_refresh: bool = False, *,
         return {"plan": plan, "reason": reason, "built": "nothing", "seconds": 0.0,
                 "node_count": 0, "by_type": {}, "by_status": {}, "nodes": [], "models": [],
                 "seeds_skipped": True}
-    if plan == "status":
-        select = STATUS_SELECT
-    elif feeds:
+    if plan == "status" or feeds:
         select = feed_select(feeds)
     # what the stamp may record as current: only a build this plan chose
-    stamped = feeds if feeds else (() if plan == "status" else None)
+    stamped = feeds if plan == "status" or feeds else None
     summary = build_marts(select=select, full_refresh=full_refresh, verbose=verbose,
                           feeds=stamped)
     return {"plan": plan, "reason": reason, "built": _built_line(summary), **summary}

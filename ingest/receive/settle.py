@@ -100,18 +100,25 @@ def open_for_writing(path: str) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def local_file_system(device: int) -> bool:
-    """Is the file system of `device` (a `st_dev`) one only this machine writes to?"""
+def file_system(device: int) -> str | None:
+    """The type of the file system of `device` (a `st_dev`) as /proc/self/mountinfo names it
+    (`ext4`, `nfs4`, `cifs`, `fuse.sshfs`); None when it cannot be told (not Linux)."""
     try:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
             for line in mounts:
                 fields, _, rest = line.partition(" - ")
                 major, _, minor = fields.split()[2].partition(":")
                 if os.makedev(int(major), int(minor)) == device:
-                    return rest.split()[0] in LOCAL_FILE_SYSTEMS
+                    return rest.split()[0]
     except (OSError, ValueError, IndexError):
         pass
-    return False  # not Linux, or a mount this process cannot see: the full window
+    return None
+
+
+def local_file_system(device: int) -> bool:
+    """Is the file system of `device` one only this machine writes to? (False when it cannot be
+    told: the full window.)"""
+    return file_system(device) in LOCAL_FILE_SYSTEMS
 
 
 def settle_window(path: str, st: os.stat_result, settle: float) -> float:

@@ -1,6 +1,7 @@
 -- What decides which marts a dbt build needs (ingest.marts.build.marts_plan): a fingerprint of
 -- every received submission (the status feed: submission_status, reporting_rounds, versions,
--- findings, periods read rejected files too), one per sheet table of the accepted submissions that
+-- findings read rejected files too), one of the periods files named (marts.periods), one per sheet
+-- table of the accepted submissions that
 -- have rows in it (the marts downstream of that table in dbt's graph read them), and how many of
 -- the marts exist. A new version changes the fingerprint of the version it supersedes too
 -- (is_current), so the tables of the superseded file count as changed as well. processed_at is in
@@ -12,6 +13,7 @@ fingerprinted as (
     select
         submissions.submission_id,
         submissions.outcome,
+        submissions.period,
         concat_ws(
             ':', submissions.submission_id, submissions.sha256, submissions.status,
             submissions.is_current, submissions.processed_at
@@ -41,6 +43,7 @@ select
     md5(coalesce(
         string_agg(fingerprint, ',' order by submission_id) filter (where in_poverty_support), ''
     )) as poverty_support,
+    md5(coalesce(string_agg(distinct period, ',' order by period), '')) as periods,
     (
         select count(*)::int
         from unnest(%(marts)s::text[]) as mart
