@@ -34,9 +34,17 @@ LABEL_MAX = 60
 # Findings quoted per file in the task log (the report in quarantine/ or reports/ has them all).
 FINDINGS_PER_FILE = 5
 
-WORDS = {"accepted": "accepted", "accepted_with_warnings": "warnings", "rejected": "rejected",
-         "duplicate": "duplicate", "deferred": "deferred", "failed": "FAILED",
-         "refused": "refused (link or special file)"}
+
+def _word(event: str) -> str:
+    """An outcome as the grid and the log name it (ingest.labels); a system failure shouts."""
+    from ingest.labels import OUTCOMES, outcome
+
+    if event not in OUTCOMES:
+        return event
+    word = outcome(event).short_en
+    return word.upper() if event == "failed" else word
+
+
 # The order an operator reads a batch in: what needs a look first.
 PROBLEMS_FIRST = ("failed", "refused", "rejected", "accepted_with_warnings", "deferred",
                   "duplicate", "accepted")
@@ -101,13 +109,13 @@ def batch_label(paths: list[str], results: list[dict] | None = None) -> str:
             return where(paths[0])
         return _fit(f"{len(paths)} files: {where(paths[0])} … {where(paths[-1])}")
     ordered = _by_outcome(results)
-    each = " · ".join(f"{where(r['path'])}: {WORDS.get(r['event'], r['event'])}"
+    each = " · ".join(f"{where(r['path'])}: {_word(r['event'])}"
                       for r in ordered)
     if len(each) <= LABEL_MAX:
         return each
     counts = _counts(results)
     return _fit(f"{len(results)} files: " + ", ".join(
-        f"{n} {WORDS.get(event, event)}" for event, n in counts.items()))
+        f"{n} {_word(event)}" for event, n in counts.items()))
 
 
 def _counts(results: list[dict]) -> dict[str, int]:
@@ -131,7 +139,7 @@ def verdict_lines(results: list[dict], findings: dict[int, list[dict]]) -> list[
     lines = []
     if len(results) > 1:
         lines.append(f"{len(results)} files: " + ", ".join(
-            f"{n} {WORDS.get(event, event)}" for event, n in _counts(results).items()))
+            f"{n} {_word(event)}" for event, n in _counts(results).items()))
     for r in _by_outcome(results):
         detail = [f"period {r['period']}" if r.get("period") else None,
                   f"v{r['version']}" if r.get("version") else None,
@@ -141,7 +149,7 @@ def verdict_lines(results: list[dict], findings: dict[int, list[dict]]) -> list[
         if r["event"] in {"failed", "deferred", "duplicate", "refused"} and r.get("message"):
             detail.append(r["message"])
         text = ", ".join(d for d in detail if d)
-        lines.append(f"{WORDS.get(r['event'], r['event']).upper()} {where(r['path'])}"
+        lines.append(f"{_word(r['event']).upper()} {where(r['path'])}"
                      + (f" ({text})" if text else ""))
         quoted = findings.get(r.get("submission_id") or -1, [])
         for finding in quoted[:FINDINGS_PER_FILE]:
@@ -225,11 +233,11 @@ def airflow_run_totals(airflow_run_id: str) -> dict:
 
 def run_summary(summaries: list[dict], inbox_files: int) -> dict:
     """The run's files by outcome (from the batches that finished) and its totals."""
-    files: dict[str, list[str]] = {WORDS[event]: [] for event in PROBLEMS_FIRST}
+    files: dict[str, list[str]] = {_word(event): [] for event in PROBLEMS_FIRST}
     seconds: dict[str, float] = {}
     for summary in summaries:
         for r in summary.get("results", []):
-            files.setdefault(WORDS.get(r["event"], r["event"]), []).append(where(r["path"]))
+            files.setdefault(_word(r["event"]), []).append(where(r["path"]))
         for step, value in (summary.get("seconds") or {}).items():
             seconds[step] = round(seconds.get(step, 0) + value, 2)
     files = {word: sorted(names) for word, names in files.items() if names}
@@ -254,8 +262,8 @@ def attention_message(summary: dict) -> str | None:
     """The files of a run that need attention (rejected, refused, failed), one per line, or None.
     `summary` is what `run_summary` returned."""
     files = summary.get("files") or {}
-    lines = [f"{name}: {WORDS[event]}" for event in ATTENTION
-             for name in files.get(WORDS[event], [])]
+    lines = [f"{name}: {_word(event)}" for event in ATTENTION
+             for name in files.get(_word(event), [])]
     if not lines:
         return None
     return (f"{len(lines)} tệp cần xem / file(s) need attention (the receipts in the outbox "

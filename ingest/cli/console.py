@@ -14,21 +14,16 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings, warehouse
+from ingest.labels import OUTCOMES, outcome
 from ingest.local_time import local_time
 from ingest.pipeline import FileResult, RunSummary
 from ingest.read.numbers import vn_number
 from ingest.receive.names import display_name, local_path
 from ingest.warehouse import query
 
-_EVENT_STYLE = {
-    "accepted": ("nhận", "green"),
-    "accepted_with_warnings": ("nhận, có cảnh báo", "yellow"),
-    "rejected": ("TỪ CHỐI", "red"),
-    "duplicate": ("trùng, bỏ qua", None),
-    "deferred": ("đang ghi, để lần sau", None),
-    "failed": ("LỖI HỆ THỐNG", "red"),
-    "refused": ("KHÔNG NHẬN, không đọc", "red"),
-}
+# the colour of each outcome on the progress line; those in red are printed in capitals too
+_EVENT_COLOUR = {"accepted": "green", "accepted_with_warnings": "yellow", "rejected": "red",
+                 "failed": "red", "refused": "red"}
 
 
 def _fetch(conn: psycopg.Connection, name: str, **params) -> list[dict]:
@@ -41,7 +36,10 @@ def _marts_exist(conn: psycopg.Connection) -> bool:
 
 
 def progress_line(result: FileResult, done: int, total: int) -> None:
-    label, colour = _EVENT_STYLE.get(result.event, (result.event, None))
+    colour = _EVENT_COLOUR.get(result.event)
+    label = outcome(result.event).short_vi if result.event in OUTCOMES else result.event
+    if colour == "red":
+        label = label.upper()
     where = f"{result.province_code}/{result.source_file}" if result.province_code else \
         result.source_file
     detail = []

@@ -35,6 +35,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings
+from ingest.labels import LOADED, OUTCOMES, CodeSet, Label, label, outcome
 from ingest.local_time import local_time
 from ingest.local_time import now as vietnam_now
 from ingest.model import Finding
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".receipt.txt"
 UNKNOWN_FOLDER = "_khong_ro_tinh"  # files whose folder names no province
-LOADED = ("accepted", "accepted_with_warnings")
 _RULE = "=" * 72
 _MILLION = 1_000_000
 
@@ -162,10 +162,6 @@ _TEXT = {
         "file": "Tệp", "province": "Tỉnh", "period": "Kỳ báo cáo", "term": "Nhiệm kỳ",
         "term_written": "ghi trong tệp: {term}",
         "outcome": "Kết quả", "when": "Thời điểm", "version": "Phiên bản",
-        "accepted": "ĐÃ NHẬN", "accepted_with_warnings": "ĐÃ NHẬN, CÓ CẢNH BÁO",
-        "rejected": "BỊ TỪ CHỐI", "duplicate": "TRÙNG LẶP, KHÔNG THAY ĐỔI GÌ",
-        "deferred": "ĐANG CHỜ XỬ LÝ", "failed": "CHƯA XỬ LÝ ĐƯỢC (LỖI HỆ THỐNG)",
-        "refused": "KHÔNG NHẬN (KHÔNG PHẢI TỆP BÁO CÁO)",
         "received_processed": "nhận tệp {received}; xử lý xong {processed} (giờ Việt Nam)",
         "at": "{when} (giờ Việt Nam)",
         "first_version": "{v} (bản đầu tiên của tỉnh cho kỳ này)",
@@ -202,8 +198,7 @@ _TEXT = {
                            " sẽ được ghi vào biên nhận này sau khi kho dữ liệu được cập nhật.",
         "scorecard": "Chỉ tiêu nghị quyết nhiệm kỳ {term}: {label} chỉ tiêu đạt hoặc vượt",
         "not_met": "{n} chưa đạt", "not_reported": "{n} chưa báo cáo kết quả",
-        "status": {"vuot": "vượt", "dat": "đạt", "chua_dat": "chưa đạt",
-                   "chua_bao_cao": "chưa báo cáo (chưa có kết quả)"},
+        "no_result": "chưa có kết quả",
         "skipped": "{n} dòng chỉ tiêu để trống đã bỏ qua: {codes} (không có chỉ tiêu và kết quả:"
                    " không phải chỉ tiêu của nghị quyết tỉnh, không tính vào tổng số)",
         "former": "{name} (tỉnh từ 01/07/2025), kỳ {period}: {reported}/{expected} tỉnh cũ đã"
@@ -214,7 +209,6 @@ _TEXT = {
                 " đã có điểm năm {year}); {score}/{max} điểm",
         "no_cluster": "Thi đua năm {year}: {score}/{max} điểm; tỉnh chưa có trong cụm thi đua"
                       " nào của năm {year} nên chưa xếp hạng trong cụm",
-        "role": {"truong": "cụm trưởng", "pho": "cụm phó"},
         "poverty": "Giảm nghèo",
         "out_of_poverty": "{out} hộ thoát nghèo / {poor} hộ nghèo đầu kỳ",
         "near": "{n} hộ thoát cận nghèo", "female": "{n} hộ phụ nữ làm chủ hộ thoát nghèo",
@@ -237,10 +231,6 @@ _TEXT = {
         "file": "File", "province": "Province", "period": "Period", "term": "Term",
         "term_written": "as written in the file: {term}",
         "outcome": "Outcome", "when": "When", "version": "Version",
-        "accepted": "ACCEPTED", "accepted_with_warnings": "ACCEPTED WITH WARNINGS",
-        "rejected": "REJECTED", "duplicate": "DUPLICATE, NOTHING CHANGED",
-        "deferred": "WAITING", "failed": "NOT PROCESSED YET (SYSTEM ERROR)",
-        "refused": "NOT TAKEN (NOT A REPORT FILE)",
         "received_processed": "file received {received}; processed {processed} (Vietnam time)",
         "at": "{when} (Vietnam time)",
         "first_version": "{v} (the province's first for this period)",
@@ -278,8 +268,7 @@ _TEXT = {
                            "will be added to this receipt once the warehouse is updated.",
         "scorecard": "Term indicators {term}: {label} met or exceeded",
         "not_met": "{n} not met", "not_reported": "{n} not reported yet",
-        "status": {"vuot": "exceeded", "dat": "met", "chua_dat": "not met",
-                   "chua_bao_cao": "not reported (no result yet)"},
+        "no_result": "no result yet",
         "skipped": "{n} blank indicator row(s) skipped: {codes} (neither a target nor a result:"
                    " not an indicator of the province's resolution, not counted in the total)",
         "former": "{name} (province from 1 July 2025), {period}: {reported}/{expected} former "
@@ -290,7 +279,6 @@ _TEXT = {
                 "provinces of the cluster scored for {year}); {score}/{max} points",
         "no_cluster": "Emulation {year}: {score}/{max} points; the province is in no emulation "
                       "cluster for {year}, so it has no cluster rank",
-        "role": {"truong": "cluster leader", "pho": "cluster deputy"},
         "poverty": "Poverty support",
         "out_of_poverty": "{out} households out of poverty / {poor} poor at period start",
         "near": "{n} out of near-poverty", "female": "{n} female-headed out of poverty",
@@ -311,6 +299,16 @@ _TEXT = {
                        " as not sent.",
     },
 }
+
+
+def _outcome(code: str, lang: str) -> str:
+    """An outcome as a receipt prints it: the marts' label in capitals (ĐÃ NHẬN / ACCEPTED)."""
+    entry = outcome(code)
+    return (entry.vi if lang == "vi" else entry.en).upper()
+
+
+def _short(entry: Label, lang: str) -> str:
+    return entry.short_vi if lang == "vi" else entry.short_en
 
 
 def _time(value: datetime | None) -> str:
@@ -359,7 +357,9 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
         lines.append("  " + line + (f" ({'; '.join(apart)})" if apart else ""))
         for ind in marts["indicators"].get(key, []):
             name = (ind["indicator_name_en"] if lang == "en" else None) or ind["indicator_name"]
-            status = t["status"].get(ind["status"], ind["status"])
+            status = _short(label(CodeSet.INDICATOR_STATUS, ind["status"]), lang)
+            if ind["status"] == "chua_bao_cao":
+                status += f" ({t['no_result']})"
             detail = t["of_target"].format(actual=_amount(ind["actual_value"], ind["unit"]),
                                            target=_amount(ind["target_value"], ind["unit"]))
             if ind["attainment_pct"] is not None:
@@ -371,7 +371,8 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
         if rank["rank_in_cluster"] is not None:
             line = t["rank"].format(cluster=rank["cluster_name"], rank=rank["rank_in_cluster"],
                                     n=rank["ranked_in_cluster"], **values)
-            role = t["role"].get(rank["cluster_role"] or "")
+            role = (_short(label(CodeSet.CLUSTER_ROLE, rank["cluster_role"]), lang)
+                    if rank["cluster_role"] else None)
             lines.append("  " + line + (f"; {role}" if role else ""))
         else:
             lines.append("  " + t["no_cluster"].format(**values))
@@ -381,10 +382,10 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
                                             poor=_num(pov["poor_households_start"]))
                  + (f" ({_num(pov['out_of_poverty_rate_pct'])}%)"
                     if pov["out_of_poverty_rate_pct"] is not None else "")]
-        for field, label in (("households_out_of_near_poverty", "near"),
-                             ("female_headed_out_of_poverty", "female")):
+        for field, key in (("households_out_of_near_poverty", "near"),
+                           ("female_headed_out_of_poverty", "female")):
             if pov[field] is not None:
-                parts.append(t[label].format(n=_num(pov[field])))
+                parts.append(t[key].format(n=_num(pov[field])))
         if pov["charity_homes"] is not None:
             homes = t["homes"].format(n=_num(pov["charity_homes"]))
             if pov["charity_homes_vnd"] is not None:
@@ -397,10 +398,10 @@ def _figures(s: dict, details: dict, lang: str) -> list[str]:
                 loans += ", " + t["loans_vnd"].format(
                     n=_num(float(pov["policy_loan_outstanding_vnd"]) / _MILLION, 1))
             parts.append(loans)
-        for field, label in (("livelihood_packages", "livelihood"),
-                             ("five_no_three_clean_households", "clean")):
+        for field, key in (("livelihood_packages", "livelihood"),
+                           ("five_no_three_clean_households", "clean")):
             if pov[field] is not None:
-                parts.append(t[label].format(n=_num(pov[field])))
+                parts.append(t[key].format(n=_num(pov[field])))
         lines.append(f"  {t['poverty']}: " + "; ".join(parts))
     former = marts.get("former_provinces", {}).get(key)
     if former:
@@ -486,12 +487,12 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
     event = s["event"]
     lines = [_RULE, t["title"], _RULE]
     if event == "failed":
-        return lines + [f"{t['outcome']}: {t['failed']}", f"{t['when']}: "
+        return lines + [f"{t['outcome']}: {_outcome('failed', lang)}", f"{t['when']}: "
                         + t["at"].format(when=_time(s["logged_at"])), t["failed_text"]]
     outcome = s["outcome"]
     inbox_folder = f"{s['folder_province'] or s['province_code'] or '<mã tỉnh>'}/"
     if event == "duplicate":
-        lines.append(f"{t['outcome']}: {t['duplicate']}")
+        lines.append(f"{t['outcome']}: {_outcome('duplicate', lang)}")
         lines.append(f"{t['when']}: " + t["at"].format(when=_time(s["logged_at"])))
         if s["submission_id"] is not None and s["province_code"] != s["folder_province"]:
             # first sent from another folder: its details are another province's business
@@ -503,7 +504,7 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
                 when=_time(s["received_at"]), file=display_name(s["submission_file"]),
                 as_what=as_what))
     else:
-        lines.append(f"{t['outcome']}: {t[outcome]}")
+        lines.append(f"{t['outcome']}: {_outcome(outcome, lang)}")
         lines.append(f"{t['when']}: " + t["received_processed"].format(
             received=_time(s["received_at"]), processed=_time(s["processed_at"])))
     if s["submission_id"] is None:
@@ -541,7 +542,7 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
 def _header(source_file: str, province: str, period: str | None, event: str,
             version: int | None) -> list[str]:
     vi, en = _TEXT["vi"], _TEXT["en"]
-    status = f"{vi[event]} / {en[event]}"
+    status = f"{_outcome(event, 'vi')} / {_outcome(event, 'en')}"
     if version is not None and event in LOADED:
         status += f" — phiên bản / version {version}"
     return [f"{vi['title']} / {en['title']}",
@@ -565,13 +566,13 @@ def render_unrecorded(result, at: datetime) -> str:
     """The receipt of a file answered without a submission of its own: left in the inbox for
     the next run, failed before it was recorded, refused unread (not a regular file) or
     rejected unread (over the size limit): the outcome, and the report when one was written."""
-    event = result.event if result.event in _TEXT["vi"] else "failed"
+    event = result.event if result.event in OUTCOMES else "failed"
     lines = _header(result.source_file, _province(result.province_code, None), None, event,
                     None)
     report = _report_text(result.report)
     for lang in ("vi", "en"):
         t = _TEXT[lang]
-        lines += [_RULE, t["title"], _RULE, f"{t['outcome']}: {t[event]}",
+        lines += [_RULE, t["title"], _RULE, f"{t['outcome']}: {_outcome(event, lang)}",
                   f"{t['when']}: " + t["at"].format(when=_time(at))]
         if event == "rejected":
             lines.append(t["todo_rejected"].format(folder=f"{result.province_code or '?'}/"))

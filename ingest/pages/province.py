@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ingest.labels import CodeSet, label
 from ingest.pages import charts
-from ingest.pages.charts import STATUS_LABELS
 from ingest.pages.dashboard import status_cell
 from ingest.pages.data import SiteData, period_key
 from ingest.pages.render import number
@@ -35,7 +35,7 @@ def attainment_cell(row: dict | None) -> tuple[str, str]:
     if row is None:
         return "", ""
     if row["attainment_pct"] is None:
-        return row["status"], STATUS_LABELS[row["status"]].split(" /")[0]
+        return row["status"], label(CodeSet.INDICATOR_STATUS, row["status"]).short_vi
     return row["status"], number(row["attainment_pct"], 1) + "%"
 
 

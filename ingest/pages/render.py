@@ -8,19 +8,11 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ingest.labels import CodeSet, both
 from ingest.local_time import local_time
-from ingest.pages.charts import FONT_FAMILY, ROLE_LABELS, STATUS_LABELS
+from ingest.pages.charts import FONT_FAMILY
 from ingest.pages.data import as_json
 from ingest.read.numbers import vn_number
-
-OUTCOME_LABELS = {
-    "accepted": "đã nhận / accepted",
-    "accepted_with_warnings": "nhận, có cảnh báo / accepted with warnings",
-    "rejected": "từ chối / rejected",
-    "superseded": "đã thay thế / superseded",
-    "missing": "chưa nộp / missing",
-    "not_due": "chưa đến hạn / not yet due",
-}
 
 
 def number(value, decimals: int = 2) -> str:
@@ -40,8 +32,9 @@ def environment() -> Environment:
     # Chart specs go into <script type="application/json">; tojson escapes <, >, & and '.
     env.policies["json.dumps_kwargs"] = {"default": as_json, "ensure_ascii": False}
     env.filters.update(number=number, local_time=local_time)
-    env.globals.update(font_family=FONT_FAMILY, outcome_labels=OUTCOME_LABELS,
-                       status_labels=STATUS_LABELS, role_labels=ROLE_LABELS)
+    env.globals.update(font_family=FONT_FAMILY, outcome_labels=both(CodeSet.OUTCOME),
+                       status_labels=both(CodeSet.INDICATOR_STATUS),
+                       role_labels=both(CodeSet.CLUSTER_ROLE))
     return env
 
 
