@@ -141,7 +141,7 @@ def test_every_outcome_is_answered_even_without_a_province_folder(home, db):
     text = (home.outbox / receipts.UNKNOWN_FOLDER / "bao_cao_60.xlsx.receipt.txt").read_text(
         "utf-8")
     assert result.receipt and receipts.UNKNOWN_FOLDER in result.receipt
-    assert f"Kết quả: {receipts._TEXT['vi'][result.event]}\n" in text
+    assert f"Kết quả: {receipts.outcome_text(result.event, 'vi')}\n" in text
 
     # a file left for the next run, and one the system failed on, are answered too
     waiting = pipeline.FileResult("/x/60/cho.xlsx", "cho.xlsx", "60", "deferred",

@@ -126,29 +126,27 @@ def _counts(results: list[dict]) -> dict[str, int]:
 
 
 def _place(finding: dict) -> str:
-    parts = [f"sheet {finding['sheet']}" if finding["sheet"] else None,
-             f"row {finding['excel_row']}" if finding["excel_row"] else None,
-             f"column \"{finding['column_header']}\"" if finding["column_header"] else None,
-             f"value \"{finding['value']}\"" if finding["value"] is not None else None]
-    placed = ", ".join(p for p in parts if p)
-    return (placed + ": " if placed else "") + finding["message_en"]
+    """A finding of `file_findings` on one line, placed as the report places it."""
+    from ingest.model import Finding
+    from ingest.validate.report import finding_line
+
+    return finding_line(Finding(
+        rule=finding["rule"], severity=finding["severity"], message_vi="",
+        message_en=finding["message_en"], sheet=finding["sheet"],
+        excel_row=finding["excel_row"], column=finding["column_header"],
+        value=finding["value"]))
 
 
 def verdict_lines(results: list[dict], findings: dict[int, list[dict]]) -> list[str]:
     """What the task log starts with: one verdict per file (problems first) and its findings."""
+    from ingest.formats import run_details
+
     lines = []
     if len(results) > 1:
         lines.append(f"{len(results)} files: " + ", ".join(
             f"{n} {_word(event)}" for event, n in _counts(results).items()))
     for r in _by_outcome(results):
-        detail = [f"period {r['period']}" if r.get("period") else None,
-                  f"v{r['version']}" if r.get("version") else None,
-                  f"{r['rows']} rows" if r.get("rows") else None,
-                  f"{r['errors']} error(s)" if r.get("errors") else None,
-                  f"{r['warnings']} warning(s)" if r.get("warnings") else None]
-        if r["event"] in {"failed", "deferred", "duplicate", "refused"} and r.get("message"):
-            detail.append(r["message"])
-        text = ", ".join(d for d in detail if d)
+        text = run_details(r, "en")
         lines.append(f"{_word(r['event']).upper()} {where(r['path'])}"
                      + (f" ({text})" if text else ""))
         quoted = findings.get(r.get("submission_id") or -1, [])

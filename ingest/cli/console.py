@@ -14,6 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings, warehouse
+from ingest.formats import run_details
 from ingest.labels import OUTCOMES, outcome
 from ingest.local_time import local_time
 from ingest.pipeline import FileResult, RunSummary
@@ -42,27 +43,15 @@ def progress_line(result: FileResult, done: int, total: int) -> None:
         label = label.upper()
     where = f"{result.province_code}/{result.source_file}" if result.province_code else \
         result.source_file
-    detail = []
-    if result.version:
-        detail.append(f"v{result.version}")
-    if result.period:
-        detail.append(f"kỳ {result.period}")
-    if result.rows:
-        detail.append(f"{result.rows} dòng")
-    if result.errors:
-        detail.append(f"{result.errors} lỗi")
-    if result.warnings:
-        detail.append(f"{result.warnings} cảnh báo")
-    if result.message and result.event in {"failed", "deferred", "refused"}:
-        detail.append(result.message)
+    detail = run_details(vars(result), "vi")
     width = len(str(total))
     click.echo(f"[{done:>{width}}/{total}] {where}: " + click.style(label, fg=colour, bold=True)
-               + (f" ({', '.join(detail)})" if detail else ""))
+               + (f" ({detail})" if detail else ""))
 
 
 def _table(rows: list[dict], columns: list[str], headers: dict[str, str] | None = None) -> None:
     """Rows under their column names, or under `headers` where given. A column `x_label` shows
-    the mart's `x_label_vi / x_label_en` (labels are decided in dbt, macros/labels.sql)."""
+    the mart's `x_label_vi / x_label_en` (labels: the var code_labels of dbt_project.yml)."""
     if not rows:
         click.echo("  (không có / none)")
         return
@@ -330,7 +319,8 @@ def print_status(*, province: str | None, period: str | None, show_all: bool) ->
         _table(_fetch(conn, "status_rows", province=province, period=period, show_all=show_all),
                ["province_code", "province_name", "period", "status_label", "latest_version",
                 "first_received_at", "on_time", "days_late"])
-        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, Asia/Ho_Chi_Minh)")
+        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, "
+                   f"{settings.LOCAL_TIME_ZONE})")
         print_unremovable(conn, province)
 
 
@@ -385,7 +375,8 @@ def print_round(period: str, *, province: str | None = None) -> None:
         _table(_fetch(conn, "status_rows", province=province, period=parsed.code, show_all=True),
                ["province_code", "province_name", "status_label", "latest_version",
                 "first_received_at", "on_time", "days_late"])
-        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, Asia/Ho_Chi_Minh)")
+        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, "
+                   f"{settings.LOCAL_TIME_ZONE})")
 
 
 def remind_command(*, dry_run: bool) -> None:

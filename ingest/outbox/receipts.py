@@ -19,7 +19,7 @@ Decided here (beyond §3's four outcomes):
   not the file's fault and it will be processed again; neither needs re-sending;
 - a file dropped at the top of the inbox, or in a folder that is no province code, is answered
   in `<outbox>/_khong_ro_tinh/` (the operator passes it on);
-- times are Vietnam time (Asia/Ho_Chi_Minh), the clerks' clock.
+- times are Vietnam time (`settings.LOCAL_TIME_ZONE`), the clerks' clock.
 """
 
 from __future__ import annotations
@@ -29,13 +29,16 @@ import logging
 import os
 from collections import defaultdict
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import psycopg
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.rows import dict_row
 
 from ingest import settings
-from ingest.labels import LOADED, OUTCOMES, CodeSet, Label, label, outcome
+from ingest.formats import FILTERS
+from ingest.labels import LOADED, OUTCOMES, CodeSet, Label, label
 from ingest.local_time import local_time
 from ingest.local_time import now as vietnam_now
 from ingest.model import Finding
@@ -43,7 +46,7 @@ from ingest.periods import parse_period
 from ingest.read.numbers import vn_number
 from ingest.receive.names import display_name, local_path, sidecar_name
 from ingest.reference import canonical_term, province_name, provinces_new, provinces_old
-from ingest.validate.report import render_findings
+from ingest.validate.report import outcome_text, render_findings
 from ingest.warehouse import query
 
 log = logging.getLogger(__name__)
@@ -301,12 +304,6 @@ _TEXT = {
 }
 
 
-def _outcome(code: str, lang: str) -> str:
-    """An outcome as a receipt prints it: the marts' label in capitals (ĐÃ NHẬN / ACCEPTED)."""
-    entry = outcome(code)
-    return (entry.vi if lang == "vi" else entry.en).upper()
-
-
 def _short(entry: Label, lang: str) -> str:
     return entry.short_vi if lang == "vi" else entry.short_en
 
@@ -487,12 +484,12 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
     event = s["event"]
     lines = [_RULE, t["title"], _RULE]
     if event == "failed":
-        return lines + [f"{t['outcome']}: {_outcome('failed', lang)}", f"{t['when']}: "
+        return lines + [f"{t['outcome']}: {outcome_text('failed', lang)}", f"{t['when']}: "
                         + t["at"].format(when=_time(s["logged_at"])), t["failed_text"]]
     outcome = s["outcome"]
     inbox_folder = f"{s['folder_province'] or s['province_code'] or '<mã tỉnh>'}/"
     if event == "duplicate":
-        lines.append(f"{t['outcome']}: {_outcome('duplicate', lang)}")
+        lines.append(f"{t['outcome']}: {outcome_text('duplicate', lang)}")
         lines.append(f"{t['when']}: " + t["at"].format(when=_time(s["logged_at"])))
         if s["submission_id"] is not None and s["province_code"] != s["folder_province"]:
             # first sent from another folder: its details are another province's business
@@ -504,7 +501,7 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
                 when=_time(s["received_at"]), file=display_name(s["submission_file"]),
                 as_what=as_what))
     else:
-        lines.append(f"{t['outcome']}: {_outcome(outcome, lang)}")
+        lines.append(f"{t['outcome']}: {outcome_text(outcome, lang)}")
         lines.append(f"{t['when']}: " + t["received_processed"].format(
             received=_time(s["received_at"]), processed=_time(s["processed_at"])))
     if s["submission_id"] is None:
@@ -542,7 +539,7 @@ def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
 def _header(source_file: str, province: str, period: str | None, event: str,
             version: int | None) -> list[str]:
     vi, en = _TEXT["vi"], _TEXT["en"]
-    status = f"{_outcome(event, 'vi')} / {_outcome(event, 'en')}"
+    status = f"{outcome_text(event, 'vi')} / {outcome_text(event, 'en')}"
     if version is not None and event in LOADED:
         status += f" — phiên bản / version {version}"
     return [f"{vi['title']} / {en['title']}",
@@ -552,7 +549,7 @@ def _header(source_file: str, province: str, period: str | None, event: str,
             f"{vi['outcome']} / {en['outcome']}: {status}", ""]
 
 
-def render(s: dict, details: dict, folder: Path) -> str:
+def _old_render(s: dict, details: dict, folder: Path) -> str:
     """The receipt of one recorded file (a row of `receipt_subjects`)."""
     code = s["folder_province"] or s["declared_province_code"]  # the sender's folder first
     own = s["province_code"] == s["folder_province"]
@@ -562,7 +559,7 @@ def render(s: dict, details: dict, folder: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_unrecorded(result, at: datetime) -> str:
+def _old_render_unrecorded(result, at: datetime) -> str:
     """The receipt of a file answered without a submission of its own: left in the inbox for
     the next run, failed before it was recorded, refused unread (not a regular file) or
     rejected unread (over the size limit): the outcome, and the report when one was written."""
@@ -572,7 +569,7 @@ def render_unrecorded(result, at: datetime) -> str:
     report = _report_text(result.report)
     for lang in ("vi", "en"):
         t = _TEXT[lang]
-        lines += [_RULE, t["title"], _RULE, f"{t['outcome']}: {_outcome(event, lang)}",
+        lines += [_RULE, t["title"], _RULE, f"{t['outcome']}: {outcome_text(event, lang)}",
                   f"{t['when']}: " + t["at"].format(when=_time(at))]
         if event == "rejected":
             lines.append(t["todo_rejected"].format(folder=f"{result.province_code or '?'}/"))
@@ -582,6 +579,80 @@ def render_unrecorded(result, at: datetime) -> str:
     if report:
         lines += [_RULE, "CHI TIẾT / DETAILS", _RULE, report.rstrip("\n"), ""]
     return "\n".join(lines[:-1]) + "\n"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Receipts are plain text through Jinja (`ingest/outbox/templates/`), with the pages'
+    number and time filters (`ingest/formats.py`) and the one table of labels."""
+    env = Environment(loader=PackageLoader("ingest.outbox", "templates"), autoescape=False,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True, extensions=["jinja2.ext.do"])
+    env.filters.update(FILTERS, shown=display_name)
+    env.globals.update(T=_TEXT, RULE=_RULE, LOADED=LOADED, outcome_text=outcome_text,
+                       findings=render_findings,
+                       short=lambda code_set, code, lang: _short(label(code_set, code), lang))
+    return env
+
+
+def _context(s: dict, details: dict, folder: Path) -> dict:
+    """What the templates quote about one subject, gathered from `_details`."""
+    key = (s["province_code"], s["period"])
+    marts = details["marts"]
+    order = ("ChiTieu", "ThiDua", "GiamNgheo")
+    loaded = s["outcome"] in LOADED
+    return {
+        "known": marts.get("versions", {}).get(key),
+        "card": marts.get("scorecards", {}).get(key),
+        "indicators": marts.get("indicators", {}).get(key, []),
+        "rank": marts.get("rankings", {}).get(key),
+        "poverty": marts.get("poverty", {}).get(key),
+        "former": marts.get("former_provinces", {}).get(key),
+        "timing": marts.get("timing", {}).get(s["submission_id"]),
+        "rows": sorted(details["rows"].get(s["submission_id"], []),
+                       key=lambda r: order.index(r["sheet"])),
+        "skipped": details["skipped"].get(s["submission_id"]),
+        "findings": details["findings"].get(s["submission_id"], []),
+        "term": {lang: _term(s["term"], lang) for lang in ("vi", "en")},
+        "link": {lang: _link(folder, s["province_code"], lang) if loaded else ""
+                 for lang in ("vi", "en")},
+    }
+
+
+def render(s: dict, details: dict, folder: Path) -> str:
+    """The receipt of one recorded file (a row of `receipt_subjects`)."""
+    code = s["folder_province"] or s["declared_province_code"]  # the sender's folder first
+    own = s["province_code"] == s["folder_province"]
+    text = environment().get_template("receipt.txt.j2").render(
+        s=s, m=_context(s, details, folder), province=_province(code, s["period"]),
+        period=s["period"] if own else None)
+    if os.environ.get("LHPN_COMPARE_RECEIPTS"):
+        old = _old_render(s, details, folder)
+        if old != text:
+            import difflib
+            log.error("receipt differs:\n%s", "\n".join(difflib.unified_diff(
+                old.splitlines(), text.splitlines(), lineterm="")))
+            raise AssertionError("receipt differs")
+    return text
+
+
+def render_unrecorded(result, at: datetime) -> str:
+    """The receipt of a file answered without a submission of its own: left in the inbox for
+    the next run, failed before it was recorded, refused unread (not a regular file) or
+    rejected unread (over the size limit): the outcome, and the report when one was written."""
+    event = result.event if result.event in OUTCOMES else "failed"
+    text = environment().get_template("unrecorded.txt.j2").render(
+        event=event, source_file=result.source_file, at=at,
+        province=_province(result.province_code, None), province_code=result.province_code,
+        report=_report_text(result.report))
+    if os.environ.get("LHPN_COMPARE_RECEIPTS"):
+        old = _old_render_unrecorded(result, at)
+        if old != text:
+            import difflib
+            log.error("receipt differs:\n%s", "\n".join(difflib.unified_diff(
+                old.splitlines(), text.splitlines(), lineterm="")))
+            raise AssertionError("receipt differs")
+    return text
 
 
 def _report_text(path: str | None) -> str | None:

@@ -49,7 +49,7 @@ def scorecard_bars(latest: list[dict]) -> dict:
     labels = [f'{r["province_code"]} {r["province_name"]} ({r["period"]})' for r in rows]
     parts = [
         (_status("vuot"), [r["indicators_exceeded"] for r in rows], STATUS_COLOURS["vuot"]),
-        (_status("dat"), [r["indicators_met"] - r["indicators_exceeded"] for r in rows],
+        (_status("dat"), [r["indicators_met_not_exceeded"] for r in rows],
          STATUS_COLOURS["dat"]),
         (_status("chua_dat"), [r["indicators_not_met"] for r in rows],
          STATUS_COLOURS["chua_dat"]),

@@ -8,16 +8,10 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ingest.formats import FILTERS
 from ingest.labels import CodeSet, both
-from ingest.local_time import local_time
 from ingest.pages.charts import FONT_FAMILY
 from ingest.pages.data import as_json
-from ingest.read.numbers import vn_number
-
-
-def number(value, decimals: int = 2) -> str:
-    """1.284 and 11,54: numbers the Vietnamese way; empty for NULL."""
-    return "" if value is None else vn_number(value, decimals=decimals)
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +25,7 @@ def environment() -> Environment:
     )
     # Chart specs go into <script type="application/json">; tojson escapes <, >, & and '.
     env.policies["json.dumps_kwargs"] = {"default": as_json, "ensure_ascii": False}
-    env.filters.update(number=number, local_time=local_time)
+    env.filters.update(FILTERS)
     env.globals.update(font_family=FONT_FAMILY, outcome_labels=both(CodeSet.OUTCOME),
                        status_labels=both(CodeSet.INDICATOR_STATUS),
                        role_labels=both(CodeSet.CLUSTER_ROLE))
