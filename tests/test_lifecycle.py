@@ -555,7 +555,7 @@ def test_links_in_the_folders_the_warehouse_writes_are_refused(home, db, tmp_pat
     assert (home.inbox / "70" / "hong.xlsx").exists()
     assert run_statuses(db) == ["failed"]
 
-    from ingest.pages.render import write_text
+    from ingest.receive.archive import write_if_changed as write_text
 
     home.site.mkdir(parents=True, exist_ok=True)
     (home.site / "tinh").symlink_to(elsewhere, target_is_directory=True)

@@ -12,6 +12,7 @@ from ingest.formats import FILTERS
 from ingest.labels import CodeSet, both
 from ingest.pages.charts import FONT_FAMILY
 from ingest.pages.data import as_json
+from ingest.receive.archive import write_if_changed
 
 
 @lru_cache(maxsize=1)
@@ -35,13 +36,6 @@ def environment() -> Environment:
 def write_page(path: Path, template: str, **context) -> Path:
     """Render a template to `path` atomically (readers never see a half-written page)."""
     text = environment().get_template(template).render(**context)
-    write_text(path, unicodedata.normalize("NFC", text))
+    write_if_changed(path, unicodedata.normalize("NFC", text))
     return path
 
-
-def write_text(path: Path, text: str) -> None:
-    """Write atomically, and not at all when the file already holds this text (a routine run
-    rewrites only the pages whose content changed); never through a symbolic link."""
-    from ingest.receive.archive import write_if_changed
-
-    write_if_changed(path, text.encode("utf-8"))
