@@ -13,7 +13,7 @@ with `full_refresh` to rebuild everything, or with a dbt `select` to build part 
    calendar), the marts that also read rejected files (`submission_status`, `reporting_rounds`,
    `submission_versions`, `validation_findings`) when only rejected files arrived, nothing when
    nothing changed. It fails by itself only when dbt failed without
-   any node to blame (a compile error, the database down); a failed model or test is shown by 2.
+   any node to blame (a compile error, the database down); a failed model or test is shown by 3.
 2. `publish_marts` — emits the `lhpn_marts` asset event right away when something was built and
    every model and test passed; skipped (no event) otherwise.
 3. `dbt_model` — one mapped task per model and seed of that build, named after it in the grid,

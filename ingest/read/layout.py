@@ -2,8 +2,8 @@
 
 Matching ignores case, diacritics, spacing, line breaks and a trailing unit in parentheses,
 so "Mã chỉ tiêu", "MA CHI TIEU" and "Ma  chi\ntieu" are the same header. Reading takes every
-sheet name, label and header from here; the workbook writers (`ingest/template.py`,
-`ingest/samples.py`) still spell some labels out themselves.
+sheet name, label and header from here, and so does the template (`ingest/template/`); only
+the sample workbooks (`ingest/samples.py`) spell the ThongTin labels out themselves, as offices do.
 """
 
 from __future__ import annotations
