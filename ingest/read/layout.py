@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM
+# Sheet kinds, named after the raw tables they load into (`ingest.model` passes them on).
+TERM = "term_indicators"
+EMULATION = "emulation_scores"
+POVERTY = "poverty_support"
+SHEET_KINDS = (TERM, EMULATION, POVERTY)
+INFO_SHEET = "ThongTin"
 
 ValueKind = Literal["text", "code", "count", "number", "money", "score", "result"]
 
