@@ -6,9 +6,10 @@ notices a new settled file within seconds) and by a **cron safety net** every 6 
 times the triggerer is down or a file was missed (rare on purpose: each of its runs is usually
 empty, and empty runs every few minutes would push the real ones out of the grid).
 
-1. `list_inbox` — the settled files waiting in the inbox, cut into batches
+1. `list_inbox` — the files waiting in the inbox, cut into batches
    (`ingest.airflow.batches.inbox_batches`): one or two files get a batch each, more are cut into
-   two batches of neighbouring files (at most 500 files each).
+   two batches of neighbouring files (at most 500 files each). Waiting for a young file to
+   settle is `process_files`' job, as in `lhpn run`.
 2. `process_batch` — one mapped task per batch, one `ingest.pipeline.process_files` call each,
    the batch design of `lhpn run` (Great Expectations once, one history query, COPY, parallel
    parsing). Its label shows the file with its outcome (`37/BC_37_nam_2024.xlsx: rejected`),

@@ -369,12 +369,12 @@ def test_one_receipt_per_name_tells_the_latest_answer(home, db):
 def test_a_rejection_logged_without_a_submission_is_answered_from_its_report(home, db):
     """A file set aside before it became a submission (e.g. after repeated failures) has a log
     entry with its content hash but no submissions row."""
-    from ingest.load import submissions
+    from ingest import journal
 
     report_path = home.quarantine / "60" / "hong.xlsx.errors.txt"
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text("Tệp bị để riêng sau 3 lần lỗi.\n", encoding="utf-8")
-    submissions.log_event(db, "r1", "ab" * 32, "hong.xlsx", "60", "rejected", None, "set aside")
+    journal.log_event(db, "r1", "ab" * 32, "hong.xlsx", "60", "rejected", None, "set aside")
     result = pipeline.FileResult("/x/60/hong.xlsx", "hong.xlsx", "60", "rejected",
                                  sha256="ab" * 32, errors=1, report=str(report_path))
     receipts.write_receipts([result], db)

@@ -65,7 +65,8 @@ def plan_batches(paths: list[str], *, concurrent: int = CONCURRENT_BATCHES,
 
 
 def inbox_batches() -> list[list[str]]:
-    """The settled files waiting in the inbox, in batches for `process_batch`."""
+    """The files waiting in the inbox, in batches for `process_batch` (which waits for young
+    files to settle, as `lhpn run` does)."""
     from ingest.pipeline import list_inbox
 
     return plan_batches(list_inbox())
