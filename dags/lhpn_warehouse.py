@@ -31,7 +31,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, TriggerRule, dag, task
 
-from ingest.assets import MARTS, RAW_SUBMISSIONS
+from ingest.airflow.assets import MARTS, RAW_SUBMISSIONS
 
 
 @dag(

@@ -116,7 +116,7 @@ def airflow_template(lhpn_home, warehouse_url, tmp_path_factory) -> dict:
     and the metadata schema migrated once, into `airflow_template`. Tests take `airflow_env`."""
     from cryptography.fernet import Fernet
 
-    from ingest.airflow_local import airflow_env as env_for
+    from ingest.airflow.local import airflow_env as env_for
     from ingest.settings import home
     from tests.airflow_support import run
 
@@ -153,7 +153,7 @@ def airflow_database(airflow_template):
 def airflow_env(airflow_template, airflow_database) -> dict:
     """The environment of an Airflow on the session's data home, with a metadata database of
     this test's own (no runs, no asset events of other tests)."""
-    from ingest.airflow_local import sqlalchemy_url
+    from ingest.airflow.local import sqlalchemy_url
 
     url = airflow_database(f"airflow_test_{next(_airflow_databases)}")
     return {**airflow_template, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(url)}
@@ -214,8 +214,8 @@ def fake_smtp(monkeypatch) -> list[tuple]:
 # Seconds the longest tests take on two quiet cores, roughly; a module's own entry is the setup
 # its tests share. `pytest -n auto` hands tests out in collection order, so these start first
 # and the run does not end with one worker busy on a long test started last. Any other test
-# counts 10 s when marked slow (1 s in a unit of several), 1 s otherwise. Only the order matters: refresh it from
-# `make test ARGS=--durations=40` when a test grows past another.
+# counts 10 s when marked slow (1 s in a unit of several), 1 s otherwise. Only the order
+# matters: refresh it from `make test ARGS=--durations=40` when a test grows past another.
 LONGEST = {
     "tests/test_production.py": 10,  # a cluster of its own, prepared by the init script
     "tests/test_production.py::test_both_dags_on_the_airflow_metadata_database": 50,

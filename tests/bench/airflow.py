@@ -1,7 +1,7 @@
 """The production path, measured: `python -m tests.bench.airflow [--files 300] [--json PATH]`.
 
 `make bench-airflow` starts `airflow standalone` the way `make airflow` does
-(`ingest.airflow_local`: the embedded PostgreSQL holds the metadata, the warm LocalExecutor, the
+(`ingest.airflow.local`: the embedded PostgreSQL holds the metadata, the warm LocalExecutor, the
 inbox watcher) on a data home of its own, and measures the time from dropping files into the
 inbox to the `lhpn_marts` asset event that `lhpn_warehouse` emits when the marts are rebuilt:
 
@@ -53,7 +53,7 @@ def _libpq(sqlalchemy_url: str) -> str:
 
 
 class Standalone:
-    """`python -m ingest.airflow_local` in its own process group, stopped for sure on exit."""
+    """`python -m ingest.airflow.local` in its own process group, stopped for sure on exit."""
 
     def __init__(self, env: dict[str, str], log_path: Path):
         self.env, self.log_path = env, log_path
@@ -61,7 +61,7 @@ class Standalone:
 
     def __enter__(self) -> Standalone:
         self.log_file = self.log_path.open("w", encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, "-m", "ingest.airflow_local"], env=self.env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "ingest.airflow.local"], env=self.env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         return self
@@ -123,7 +123,8 @@ def wait_ready(url: str, airflow: Standalone, timeout: float) -> float:
                 url, "select job_type from job where state = 'running'"
                      " and latest_heartbeat > now() - interval '30 seconds'")}
             watcher = _metadata(url, "select count(*) from trigger where classpath ="
-                                     " 'ingest.assets.InboxTrigger' and triggerer_id is not null")
+                                     " 'ingest.airflow.assets.InboxTrigger'"
+                                     " and triggerer_id is not null")
             ready = (set(dags) == set(DAGS) and not any(dags.values())
                      and {"SchedulerJob", "TriggererJob"} <= jobs and watcher[0][0] > 0)
             last = f"dags {dags}, jobs {sorted(jobs)}, watcher {watcher[0][0]}"
@@ -348,7 +349,8 @@ def main(argv=None) -> dict:
     burst_size = min(args.files, len(corpus.files) - 2)
     burst = _pick(corpus.files, burst_size, taken)  # the bad files of the corpus come along
 
-    from ingest import airflow_local, warehouse
+    from ingest import warehouse
+    from ingest.airflow import local as airflow_local
     from ingest.settings import home
 
     data_home = home().ensure()

@@ -72,7 +72,7 @@ class InboxTrigger(BaseEventTrigger):
         self.poke_interval = poke_interval
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return ("ingest.assets.InboxTrigger", {"poke_interval": self.poke_interval})
+        return ("ingest.airflow.assets.InboxTrigger", {"poke_interval": self.poke_interval})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         announced: set[Fingerprint] = set()
