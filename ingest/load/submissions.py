@@ -3,8 +3,8 @@
 A crash part-way rolls the transaction back, so no submission is ever half-loaded and a re-run
 finishes the job (the files stay in the inbox until their batch commits). Versions per
 (province, period) are assigned under advisory locks, so concurrent runs cannot give two files
-the same version. A batch whose load fails is retried file by file by the caller, so one
-file's failure stays its own.
+the same version. A batch whose load fails is retried file by file by `ingest.load.retry`, so
+one file's failure stays its own.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from datetime import datetime
 
 import psycopg
 
+from ingest.journal import path_of
 from ingest.model import POVERTY, TERM, ParsedFile
 from ingest.periods import parse_period
 from ingest.read.layout import SHEETS
-from ingest.receive.names import portable_path
 from ingest.warehouse import query
 
 _FINDING_COLUMNS = ("submission_id", "rule", "severity", "sheet", "excel_row", "column_header",
@@ -50,9 +50,9 @@ class Loaded:
         return self.submission_id is None
 
 
-def _column_values(series) -> list:
-    """A column as Python values, NaN as None (COPY's NULL)."""
-    return [None if isinstance(v, float) and math.isnan(v) else v for v in series.tolist()]
+def _column_values(column: list) -> list:
+    """A column of `SheetData.columns` as COPY takes it: NaN as None (NULL)."""
+    return [None if v.__class__ is float and math.isnan(v) else v for v in column]
 
 
 def sheet_columns(kind: str) -> list[str]:
@@ -100,12 +100,12 @@ def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> 
             copy_sql = f"copy raw.{kind} (submission_id, {', '.join(columns)}) from stdin"
             with conn.cursor().copy(copy_sql) as copy:
                 for submission_id, parsed in sheets:
-                    frame = parsed.sheets[kind].frame
-                    # plain Python lists per column: much cheaper than iterating a DataFrame
-                    values = [_column_values(frame[c]) for c in columns]
+                    data = parsed.sheets[kind]
+                    # the parsed columns as plain Python lists: no DataFrame on the way
+                    values = [_column_values(data.columns[c]) for c in columns]
                     for record in zip(*values, strict=True):
                         copy.write_row((submission_id, *record))
-                    rows[parsed.sha256] += len(frame)
+                    rows[parsed.sha256] += data.row_count
             _fault_point("between_sheets")
 
         with conn.cursor().copy("copy raw.skipped_indicator_rows (submission_id, excel_row, "
@@ -166,21 +166,3 @@ def _fault_point(name: str) -> None:
     """Crash-safety tests kill the process here (LHPN_FAULT=<name>), as a power cut would."""
     if os.environ.get("LHPN_FAULT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def path_of(parsed: ParsedFile) -> str:
-    """The exact inbox path of a file, as the ingest log keeps it (any bytes, as text)."""
-    return portable_path(str(parsed.path))
-
-
-def log_row(run_id: str, sha256: str | None, source_file: str, province_code: str | None,
-            event: str, submission_id: int | None = None, message: str | None = None,
-            path: str | None = None) -> dict:
-    """Parameters of one `log_event` insert (also used batched, with executemany)."""
-    return {"run_id": run_id, "sha256": sha256, "source_file": source_file,
-            "province_code": province_code, "event": event, "submission_id": submission_id,
-            "message": message, "path": path}
-
-
-def log_event(conn: psycopg.Connection, *args, **kwargs) -> None:
-    conn.execute(query("log_event"), log_row(*args, **kwargs))
