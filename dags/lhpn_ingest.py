@@ -40,6 +40,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, 
 
 from ingest.airflow.assets import INBOX, RAW_SUBMISSIONS
 from ingest.notify import FilesNeedAttentionNotifier
+from ingest.settings import LOCAL_TIME_ZONE
 
 
 def _listed(summaries) -> list[dict]:
@@ -51,10 +52,10 @@ def _listed(summaries) -> list[dict]:
 @dag(
     dag_id="lhpn_ingest",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 */6 * * *", timezone="Asia/Ho_Chi_Minh"),
+        timetable=CronTriggerTimetable("0 */6 * * *", timezone=LOCAL_TIME_ZONE),
         assets=INBOX,
     ),
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TIME_ZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),

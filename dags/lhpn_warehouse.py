@@ -35,16 +35,17 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, TriggerRule, dag, task
 
 from ingest.airflow.assets import MARTS, RAW_SUBMISSIONS
+from ingest.settings import LOCAL_TIME_ZONE
 
 
 @dag(
     dag_id="lhpn_warehouse",
     # new data, or just after midnight in Vietnam: the calendar moves without files
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("5 0 * * *", timezone="Asia/Ho_Chi_Minh"),
+        timetable=CronTriggerTimetable("5 0 * * *", timezone=LOCAL_TIME_ZONE),
         assets=RAW_SUBMISSIONS,
     ),
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TIME_ZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
