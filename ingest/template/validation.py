@@ -35,12 +35,10 @@ class Check:
 
 def bounds(kind: str) -> list[tuple[str, str]]:
     """(left, right) column pairs with `left <= right` on one row of this sheet kind, from the
-    rule table."""
-    from ingest.validate.rules import DISTRICTS, RULES, SCORES
+    GX suites."""
+    from ingest.validate.suites import column_bounds
 
-    scope = {POVERTY: DISTRICTS, EMULATION: SCORES}.get(kind)
-    return [(r.left, r.right) for r in RULES
-            if r.scope == scope and r.op == "<=" and isinstance(r.right, str)]
+    return column_bounds(kind) if kind in (POVERTY, EMULATION) else []
 
 
 def excel_date(day: date) -> str:

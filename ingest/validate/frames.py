@@ -6,10 +6,11 @@ shows it), built once and shared by the GX suites and the rule table. The views 
 computed from those frames, each by one function:
 
 - `info`: one row per file, ThongTin as parsed with the period and term decoded, and the inbox
-  folder (the scope of the ThongTin rules and of the ThongTin suite);
+  folder (what the ThongTin suite and the period-in-term rule run over);
 - `suite_frame(kind)`: what a GX suite runs over, with helper columns from the catalogue, and for
-  GiamNgheo the district rows in long form (one row per cell);
-- `districts`, `scores`, `totals`: the scopes of the cross-field rules.
+  GiamNgheo the unit rows with the commune columns, and the same rows in long form (one row per
+  cell);
+- `totals`: the total rows beside the sums of the unit rows (the rule table's).
 """
 
 from __future__ import annotations
@@ -338,12 +339,14 @@ class RunFrames:
         return any(f == file and k == kind and (excel_row is None or r == excel_row)
                    and (columns is None or c in columns) for f, k, r, c in self.broken)
 
-    def suite_frame(self, kind: str) -> pd.DataFrame:
-        """What the suite of `kind` runs over, with `_row` = position (GX's unexpected index)."""
+    def suite_frame(self, kind: str, part: str = "rows") -> pd.DataFrame:
+        """What the suite of `kind` runs over, with `_row` = position (GX's unexpected index):
+        ThongTin one row per file, the data sheets their rows (GiamNgheo: its unit rows, with
+        the commune columns; `part="cells"`: one row per cell of them)."""
         if kind == INFO_SHEET:
-            frame = self.info[self.info["has_info_sheet"]] if not self.info.empty else self.info
+            frame = self.info
         elif kind == POVERTY:
-            frame = poverty_cells(self.districts)
+            frame = poverty_cells(self.districts) if part == "cells" else self.districts
         else:
             frame = self.sheets[kind]
             frame = with_catalogue(frame, kind) if not frame.empty else frame
