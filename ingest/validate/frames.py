@@ -48,8 +48,9 @@ def stack(files: list[ParsedFile], kind: str) -> pd.DataFrame:
     ids = [i for i, f in enumerate(files) if kind in f.sheets and not f.sheets[kind].frame.empty]
     if not ids:
         return pd.DataFrame()
-    frame = pd.concat([files[i].sheets[kind].frame for i in ids], keys=ids,
-                      names=["_file", None]).reset_index(level=0).reset_index(drop=True)
+    parts = [files[i].sheets[kind].frame for i in ids]
+    frame = pd.concat(parts, ignore_index=True)
+    frame.insert(0, "_file", np.repeat(np.array(ids, dtype="int64"), [len(p) for p in parts]))
     for col in SHEETS[kind].columns:
         if col.kind not in ("text", "code") and col.name in frame:
             frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype("float64")
@@ -182,16 +183,17 @@ def poverty_cells(districts: pd.DataFrame) -> pd.DataFrame:
     then covers every count and amount column."""
     if districts.empty:
         return districts
-    cells = districts.melt(id_vars=["_file", "excel_row", "district_name", "commune_required"],
-                           value_vars=list(POVERTY_MEASURES), var_name="measure",
-                           value_name="value")
+    # units of a 2025+ report are communes: their duplicates are the suite's commune_repeat
+    # (by commune, however spelt); other units are the same unit by their folded name
+    keyed = districts.assign(district_key=pd.Series(
+        [None if checked else (fold(n) or None) for n, checked in
+         zip(districts["district_name"], districts["commune_required"], strict=True)],
+        index=districts.index, dtype=object))
+    cells = keyed.melt(id_vars=["_file", "excel_row", "district_name", "district_key"],
+                       value_vars=list(POVERTY_MEASURES), var_name="measure",
+                       value_name="value")
     cells["value"] = cells["value"].astype("float64")
     cells["count_value"] = cells["value"].where(cells["measure"].isin(POVERTY_COUNTS))
-    # units of a 2025+ report are communes: their duplicates are the rule table's (by commune)
-    cells["district_key"] = pd.Series(
-        [None if checked else (fold(n) or None) for n, checked in
-         zip(cells["district_name"], cells["commune_required"], strict=True)],
-        index=cells.index, dtype=object)
     return cells
 
 
@@ -222,12 +224,28 @@ def with_communes(districts: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
         "first_row", "province_name_2025", "suggest_vi", "suggest_en", "own_suggest_vi",
         "own_suggest_en", "candidates_vi", "candidates_en", "other_province_vi",
         "other_province_en")}
+    # a unit that need not be a commune (before 2025): the same values on every row
+    free = {"commune_required": False, "commune_check": False, "commune_repeat": False,
+            "commune_status": None, "commune_name": None, "province_name_2025": None,
+            "suggest_vi": "Không có tên nào gần giống trong danh mục của tỉnh.",
+            "suggest_en": "No name of the province's list comes close.",
+            "own_suggest_vi": "Trong danh mục của tỉnh không có tên nào gần giống.",
+            "own_suggest_en": "No name of the province's list comes close.",
+            "candidates_vi": "", "candidates_en": "", "other_province_vi": "",
+            "other_province_en": ""}
     seen: dict[tuple, int] = {}
     for f, row, name in zip(districts["_file"], districts["excel_row"],
                             districts["district_name"], strict=True):
         province = province_of.get(f)
         required = bool(province and name)
-        found = match_commune(province, str(name)) if required else None
+        if not required:
+            key = (f, fold(name))
+            seen.setdefault(key, int(row))
+            for column, value in free.items():
+                columns[column].append(value)
+            columns["first_row"].append(seen[key])
+            continue
+        found = match_commune(province, str(name))
         key = (f, found.commune.code if found and found.commune else fold(name))
         first = key not in seen
         seen.setdefault(key, int(row))
@@ -243,17 +261,13 @@ def with_communes(districts: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
             "commune_name": found.commune.name if found and found.commune else None,
             "first_row": seen[key],
             "province_name_2025": provinces_new().get(province) if required else None,
-            "suggest_vi": f"Có phải: {_names(close)}?" if close else
-            "Không có tên nào gần giống trong danh mục của tỉnh.",
-            "suggest_en": f"Did you mean: {_names_en(close)}?" if close else
-            "No name of the province's list comes close.",
+            "suggest_vi": f"Có phải: {_names(close)}?" if close else free["suggest_vi"],
+            "suggest_en": f"Did you mean: {_names_en(close)}?" if close else free["suggest_en"],
             # the commune_other_province hint: one sentence, no "...: Có phải: ...?"
             "own_suggest_vi": f"Nếu là đơn vị của {provinces_new().get(province)} thì có phải là"
-            f" {_names(close)} không?" if close else
-            "Trong danh mục của tỉnh không có tên nào gần giống.",
+            f" {_names(close)} không?" if close else free["own_suggest_vi"],
             "own_suggest_en": f"If it is one of {provinces_new().get(province)}'s own, did you"
-            f" mean {_names_en(close)}?" if close else
-            "No name of the province's list comes close.",
+            f" mean {_names_en(close)}?" if close else free["own_suggest_en"],
             "candidates_vi": _names(close) if close else "",
             "candidates_en": _names_en(close) if close else "",
             "other_province_vi": ", ".join(provinces),
@@ -275,8 +289,9 @@ def totals(poverty: pd.DataFrame) -> pd.DataFrame:
     rows = poverty[is_total].drop_duplicates("_file")  # the first total row of a sheet counts
     long = rows.melt(id_vars=["_file", "excel_row"], value_vars=list(POVERTY_MEASURES),
                      var_name="_column", value_name="total")
-    long["district_sum"] = [sums.at[f, c] if f in sums.index else np.nan
-                            for f, c in zip(long["_file"], long["_column"], strict=True)]
+    sums = sums.reset_index().melt(id_vars="_file", var_name="_column",
+                                   value_name="district_sum")
+    long = long.merge(sums, on=["_file", "_column"], how="left")
     long["total"] = long["total"].astype("float64")
     long["district_sum"] = long["district_sum"].astype("float64")
     return long

@@ -41,6 +41,7 @@ from ingest.validate.frames import RunFrames
 from ingest.validate.placement import Place, Texts, at_cell, finding, missing, number_text, severity
 
 SUITES = {INFO_SHEET: "thong_tin", TERM: "chi_tieu", EMULATION: "thi_dua", POVERTY: "giam_ngheo"}
+_VERDICT = {"result_format": "BOOLEAN_ONLY"}
 _RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"],
                   "return_unexpected_index_query": False, "partial_unexpected_count": 0}
 
@@ -87,20 +88,33 @@ def column_bounds(kind: str) -> list[tuple[str, str]]:
             and e["meta"].get("right")]
 
 
+@dataclass(frozen=True)
+class _Check:
+    """One expectation as the run reads it: its name for an operator, its severity, its
+    `meta` (rule name and texts, kept out of GX, which copies an expectation's whole
+    configuration many times per run), and the GX expectation itself."""
+
+    name: str
+    severity: str
+    meta: dict
+    expectation: object
+
+
 @dataclass
 class _Engine:
     context: object
-    definitions: dict  # (kind, frame) -> ValidationDefinition
-    checks: dict  # kind -> {expectation id: (check name, severity)}
+    batches: dict  # (kind, frame) -> GX batch definition of a whole dataframe
+    suites: dict  # (kind, frame) -> GX ExpectationSuite
+    checks: dict  # kind -> {expectation id: _Check}
 
     def frames_of(self, kind: str) -> list[str]:
-        return [part for k, part in self.definitions if k == kind]
+        return [part for k, part in self.suites if k == kind]
 
 
 @lru_cache(maxsize=1)
 def engine() -> _Engine:
-    """The GX context with one validation definition per sheet kind and frame (built once per
-    process)."""
+    """The GX context with one suite and batch definition per sheet kind and frame (built once
+    per process)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.core import ExpectationSuite
@@ -120,7 +134,7 @@ def engine() -> _Engine:
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
     source = context.data_sources.add_pandas("lhpn_run")
-    definitions, checks = {}, {}
+    batches, suites, checks = {}, {}, {}
     for kind, name in SUITES.items():
         suite_dict = load_suite_dict(name)
         checks[kind] = {}
@@ -130,16 +144,18 @@ def engine() -> _Engine:
             if not chosen:
                 continue
             label = name if part == ROWS else f"{name}.{part}"
-            suite = context.suites.add(ExpectationSuite(
-                **(suite_dict | {"name": label, "expectations": [e for _, e in chosen]})))
-            batch = source.add_dataframe_asset(label).add_batch_definition_whole_dataframe("run")
-            definitions[kind, part] = context.validation_definitions.add(
-                gx.ValidationDefinition(name=label, data=batch, suite=suite))
+            suite = ExpectationSuite(**(suite_dict | {"name": label, "expectations": [
+                {k: v for k, v in e.items() if k != "meta"} for _, e in chosen]}))
+            suites[kind, part] = context.suites.add(suite)
+            batches[kind, part] = source.add_dataframe_asset(label) \
+                .add_batch_definition_whole_dataframe("run")
             # the check is named by its place in the suite's JSON
-            checks[kind] |= {e.id: (check_name(name, i, e.configuration),
-                                    severity(e.configuration.severity))
-                             for (i, _), e in zip(chosen, suite.expectations, strict=True)}
-    return _Engine(context, definitions, checks)
+            checks[kind] |= {e.id: _Check(check_name(name, i, e.configuration),
+                                          severity(e.configuration.severity),
+                                          raw.get("meta", {}), e)
+                             for (i, raw), e in zip(chosen, suites[kind, part].expectations,
+                                                    strict=True)}
+    return _Engine(context, batches, suites, checks)
 
 
 def crash_message(outcome) -> str | None:
@@ -176,39 +192,44 @@ class CheckResult:
 
 def run_suite(kind: str, frames: RunFrames, checks: set[str] | None = None) -> CheckResult:
     """Run the suite of `kind` over the run's frames; with `checks`, keep only those
-    expectations' results (a re-run of what crashed)."""
+    expectations' results (a re-run of what crashed).
+
+    The suite runs first for a verdict only (GX's BOOLEAN_ONLY: no lists of rows to build);
+    only an expectation that failed runs again for the rows that failed it."""
     out = CheckResult()
     gx = engine()
     for part in gx.frames_of(kind):
         frame = frames.suite_frame(kind, part)
         if frame.empty:
             continue
-        result = gx.definitions[kind, part].run(batch_parameters={"dataframe": frame},
-                                                result_format=_RESULT_FORMAT)
-        for outcome in result.results:
-            config = outcome.expectation_config
-            name = gx.checks[kind].get(config.id, (config.type, "error"))[0]
-            if checks is not None and name not in checks:
+        batch = gx.batches[kind, part].get_batch(batch_parameters={"dataframe": frame})
+        verdicts = batch.validate(gx.suites[kind, part], result_format=_VERDICT)
+        for outcome in verdicts.results:
+            check = gx.checks[kind][outcome.expectation_config.id]
+            if checks is not None and check.name not in checks:
                 continue
             crashed = crash_message(outcome)
+            if crashed is None and not outcome.success:
+                outcome = batch.validate(check.expectation, result_format=_RESULT_FORMAT)
+                crashed = crash_message(outcome)
+                if crashed is None and not outcome.success:
+                    _placed(kind, frames, frame, outcome, check, out)
             if crashed is not None:
-                out.crashed[name] = crashed
-            elif not outcome.success:
-                _placed(kind, frames, frame, outcome, out)
+                out.crashed[check.name] = crashed
     return out
 
 
 def blocking(kind: str, check: str) -> bool:
     """A check that can reject files (severity critical) cannot be skipped."""
-    found = {name: sev for name, sev in engine().checks[kind].values()}.get(check, "error")
+    found = {c.name: c.severity for c in engine().checks[kind].values()}.get(check, "error")
     return found == "error"
 
 
-def _placed(kind: str, frames: RunFrames, frame: pd.DataFrame, outcome,
+def _placed(kind: str, frames: RunFrames, frame: pd.DataFrame, outcome, check: _Check,
             out: CheckResult) -> None:
     """The findings of one failed expectation, one per (file, Excel row, column), into `out`."""
     config = outcome.expectation_config
-    meta, kwargs = config.meta or {}, config.kwargs
+    meta, kwargs = check.meta, config.kwargs
     texts = Texts(meta.get("message_vi", config.type), meta.get("message_en", config.type),
                   meta.get("expected_vi", ""), meta.get("expected_en", ""))
     column = meta.get("column") or kwargs.get("column") or kwargs.get("column_A")
@@ -216,7 +237,7 @@ def _placed(kind: str, frames: RunFrames, frame: pd.DataFrame, outcome,
     right, value_from, quote = meta.get("right"), meta.get("value_from"), meta.get("quote")
     silenced_by = meta.get("silenced_by")
     extra = {"catalogue": ", ".join(str(v) for v in kwargs.get("value_set") or [])}
-    rule, level = meta.get("rule", config.type), severity(config.severity)
+    rule, level = meta.get("rule", config.type), check.severity
     index = outcome.result.get("unexpected_index_list")
     if index is None:  # a table-level expectation: every file of the frame, no row
         rows, column = frame.drop_duplicates("_file")["_row"].tolist(), None
