@@ -41,7 +41,7 @@ bench-airflow: setup
 	$(BIN)/python -m tests.bench.airflow $(ARGS)
 
 airflow: setup
-	$(BIN)/python -m ingest.airflow_local
+	$(BIN)/python -m ingest.airflow.local
 
 lint: setup
 	$(BIN)/ruff check .

@@ -7,8 +7,8 @@ times the triggerer is down or a file was missed (rare on purpose: each of its r
 empty, and empty runs every few minutes would push the real ones out of the grid).
 
 1. `list_inbox` — the settled files waiting in the inbox, cut into batches
-   (`ingest.batches.inbox_batches`): one or two files get a batch each, more are cut into two
-   batches of neighbouring files (at most 500 files each).
+   (`ingest.airflow.batches.inbox_batches`): one or two files get a batch each, more are cut into
+   two batches of neighbouring files (at most 500 files each).
 2. `process_batch` — one mapped task per batch, one `ingest.pipeline.process_files` call each,
    the batch design of `lhpn run` (Great Expectations once, one history query, COPY, parallel
    parsing). Its label shows the file with its outcome (`37/BC_37_nam_2024.xlsx: rejected`),
@@ -37,7 +37,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, dag, task
 
-from ingest.assets import INBOX, RAW_SUBMISSIONS
+from ingest.airflow.assets import INBOX, RAW_SUBMISSIONS
 from ingest.notify import FilesNeedAttentionNotifier
 
 
@@ -71,21 +71,21 @@ def lhpn_ingest():
     @task(execution_timeout=timedelta(minutes=2))
     def list_inbox() -> list[list[str]]:
         """The files waiting in the inbox, in batches (province folder, then name)."""
-        from ingest.batches import inbox_batches
+        from ingest.airflow.batches import inbox_batches
 
         return inbox_batches()
 
     @task(
         execution_timeout=timedelta(minutes=30),
         map_index_template="{{ batch_label }}",
-        max_active_tis_per_dagrun=2,  # ingest.batches.CONCURRENT_BATCHES
+        max_active_tis_per_dagrun=2,  # ingest.airflow.batches.CONCURRENT_BATCHES
         show_return_value_in_logs=False,  # the verdict lines say it; the dict is for XCom
     )
     def process_batch(paths: list[str]) -> dict:
         """Archive, validate and load a batch of files (or quarantine them); one verdict each."""
         from airflow.sdk import get_current_context
 
-        from ingest import batches
+        from ingest.airflow import batches
 
         context = get_current_context()
         context["batch_label"] = batches.batch_label(paths)
@@ -104,7 +104,7 @@ def lhpn_ingest():
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from ingest.batches import airflow_run_totals
+        from ingest.airflow.batches import airflow_run_totals
 
         context = get_current_context()
         totals = airflow_run_totals(context["run_id"])
@@ -116,7 +116,7 @@ def lhpn_ingest():
     @task(trigger_rule=TriggerRule.NONE_FAILED, show_return_value_in_logs=False)
     def log_run_summary(inbox: list[list[str]], summaries: list[dict]) -> dict:
         """The run's files by outcome, for the log and XCom."""
-        from ingest.batches import run_summary
+        from ingest.airflow.batches import run_summary
 
         return run_summary(_listed(summaries), sum(len(batch) for batch in inbox))
 
@@ -126,7 +126,7 @@ def lhpn_ingest():
         naming them: the run is otherwise green whatever the files held."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from ingest.batches import attention_message
+        from ingest.airflow.batches import attention_message
 
         message = attention_message(summary)
         if message:

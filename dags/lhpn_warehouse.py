@@ -9,19 +9,22 @@ with `full_refresh` to rebuild everything, or with a dbt `select` to build part 
 
 1. `dbt_build` — `ingest.marts.build.refresh_marts()`: one `dbt build` run in-process with
    dbtRunner (one parse, dbt's own dependency-ordered threads), of only what the ingest run made
-   stale: every model when accepted data changed or the day changed since the last build (the
-   calendar), the marts that also read rejected files (`submission_status`, `reporting_rounds`,
-   `submission_versions`, `validation_findings`) when only rejected files arrived, nothing when
-   nothing changed. It fails by itself only when dbt failed without
-   any node to blame (a compile error, the database down); a failed model or test is shown by 2.
+   stale: for each raw table whose accepted files changed, the marts downstream of it in dbt's
+   graph with their tests, plus the status marts (`submission_status`, `reporting_rounds`,
+   `submission_versions`, `validation_findings`, `build_info`) whenever a file arrived
+   (`periods` too when it named a new period); every model when the day or the dbt project
+   changed; nothing when nothing changed. Its log starts with what was built and why. It fails
+   by itself only when dbt failed without any node to blame (a compile error, the database
+   down); a failed model or test is shown by 2.
 2. `publish_marts` — emits the `lhpn_marts` asset event right away when something was built and
    every model and test passed; skipped (no event) otherwise.
 3. `dbt_model` — one mapped task per model and seed of that build, named after it in the grid,
    carrying the results of the tests on it. It fails when the model or one of its tests failed,
    and is skipped when dbt skipped the model (an upstream failed).
 4. `refresh_outputs` — receipts and every page, the validation results included
-   (`ingest.publish.refresh_outputs`); it runs even when a model failed, since the pages and
-   receipts report on the submissions too.
+   (`ingest.publish.refresh_outputs`), beside `publish_marts` right after the build (a copied
+   file's receipt quotes its figures a task hand-off sooner); it runs even when a model failed,
+   since the pages and receipts report on the submissions too.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, TriggerRule, dag, task
 
-from ingest.assets import MARTS, RAW_SUBMISSIONS
+from ingest.airflow.assets import MARTS, RAW_SUBMISSIONS
 
 
 @dag(
@@ -76,6 +79,9 @@ def lhpn_warehouse():
         models = marts.model_statuses(nodes)
         if error and not any(m["failed"] for m in models):
             raise marts.MartsError(error)  # nothing to show per model: fail (and retry) here
+        if summary:
+            print(f"dbt build, {summary['plan']} ({summary['reason']}): {summary['built']} in "
+                  f"{summary['seconds']:.1f} s")
         print(f"dbt build: {summary or error}")
         get_current_context()["ti"].xcom_push(key="summary", value={**summary, "error": error})
         return models
@@ -122,10 +128,12 @@ def lhpn_warehouse():
         return refresh()
 
     models = dbt_build()
-    # the event first, alone: the per-model tasks and the pages follow it (on a busy machine,
-    # seven tasks starting together slow the one that matters)
+    # the event and the receipts right after the build (what BI and the provinces wait for);
+    # the per-model tasks after the event (on a busy machine, seven tasks starting together
+    # slow the ones that matter)
     published = publish_marts(models)
-    published >> [dbt_model.expand(model=models), refresh_outputs()]
+    models >> refresh_outputs()
+    published >> dbt_model.expand(model=models)
 
 
 lhpn_warehouse()

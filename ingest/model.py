@@ -7,11 +7,14 @@ raw tables; the Vietnamese header as written is kept for the reports.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 Severity = Literal["error", "warning"]
@@ -59,21 +62,42 @@ class SystemFault:
 class SheetData:
     """One data sheet, normalised.
 
-    `frame` has the canonical columns of the sheet kind (see `ingest.read.layout`), plus `excel_row`
-    (1-based row number as Excel shows it) and, for poverty sheets, `is_total`. Numbers are
-    floats (NaN = not reported), text is str or None. `text` holds the cells as written, by
-    Excel row then canonical column, for reports. `headers` maps canonical column -> header as
-    written. `skipped` lists the ChiTieu rows with a code but neither a target nor a result
-    (catalogue rows the province does not have, as a template lists them): (Excel row, code),
-    not indicators of the report (contract §2), kept only for the receipt to mention.
+    `columns` holds the sheet's rows column by column, as plain lists (numbers as float or None
+    = not reported; text as str or None): the canonical columns of the sheet kind (see
+    `ingest.read.layout`), plus `excel_row` (1-based row number as Excel shows it) and, for
+    poverty sheets, `is_total`. `frame` is the same as a DataFrame (numbers float64, NaN = not
+    reported), made when first asked: a parsing worker sends plain lists, which cost far less to
+    pass between processes than a DataFrame or arrays. `text`
+    holds the cells as written, by Excel row then canonical column, for reports (each row made
+    when asked: most are never quoted). `headers` maps canonical column -> header as written.
+    `skipped` lists the ChiTieu rows with a code but neither a target nor a result (catalogue
+    rows the province does not have, as a template lists them): (Excel row, code), not
+    indicators of the report (contract §2), kept only for the receipt to mention.
     """
 
     kind: str
     sheet_name: str
-    frame: pd.DataFrame
-    text: dict[int, dict[str, str]]
+    columns: dict[str, list]
+    text: Mapping[int, dict[str, object]]
     headers: dict[str, str]
     skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        from ingest.read.layout import SHEETS
+
+        numbers = {c.name for c in SHEETS[self.kind].columns if c.kind not in ("text", "code")}
+        return pd.DataFrame({name: np.array(values, dtype="float64") if name in numbers
+                             else values for name, values in self.columns.items()}, copy=False)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.columns["excel_row"])
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("frame", None)  # made again where it is needed
+        return state
 
 
 @dataclass

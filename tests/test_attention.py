@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest import batches, notify
+from ingest import notify
+from ingest.airflow import batches
 
 
 def _result(path: str, event: str) -> dict:
@@ -74,14 +75,14 @@ def test_a_dbt_run_in_a_task_process_leaves_no_leaked_semaphores(lhpn_home, ware
 
 
 def test_make_airflow_stops_the_postgresql_it_started(tmp_path):
-    """`make airflow` (ingest.airflow_local): when Airflow ends, the embedded server it started
+    """`make airflow` (ingest.airflow.local): when Airflow ends, the embedded server it started
     is stopped; one it did not start is left running."""
     import os
     import subprocess
     import sys
     import time
 
-    from ingest.airflow_local import run_until_stopped
+    from ingest.airflow.local import run_until_stopped
     from ingest.settings import Home
 
     def alive(pid: int) -> bool:

@@ -323,7 +323,7 @@ print("STATE", run.state)
 
 def _dag_run(env: dict, data_home: Path) -> None:
     """`dag.test()` of lhpn_warehouse on that data home (its own Airflow metadata DB)."""
-    from ingest.airflow_local import airflow_env
+    from ingest.airflow.local import airflow_env
     from ingest.settings import Home
 
     root = Path(__file__).resolve().parent.parent

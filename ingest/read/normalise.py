@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
-
-import numpy as np
-import pandas as pd
+from functools import lru_cache
 
 from ingest.model import (
     EMULATION,
@@ -28,11 +27,13 @@ from ingest.model import (
 from ingest.periods import parse_period
 from ingest.read import layout
 from ingest.read.layout import SHEETS, Column, SheetLayout, fold
-from ingest.read.numbers import parse_number, vn_number
+from ingest.read.numbers import Number, parse_number, vn_number
 from ingest.read.reader import CSV_DATA_SHEET, Sheet
 from ingest.reference import indicators_of, match_commune
 
 HEADER_SEARCH_ROWS = 40
+_SPACES = re.compile(r"\s+")
+_DIGITS = frozenset("0123456789")
 _NOTE_PREFIXES = tuple(fold(p) for p in (
     "Ghi chú", "Lưu ý", "Người lập", "Người lập biểu", "Chủ tịch", "TM.", "Thủ trưởng", "Ký tên",
     "Xác nhận", "Nơi nhận", "Ngày", "Số liệu", "Nguồn",
@@ -154,8 +155,9 @@ def _find_header(rows: list[list[object]], sheet_layout: SheetLayout | None):
     best = None
     candidates = [sheet_layout] if sheet_layout else list(SHEETS.values())
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        # a header starts with a letter: a cell starting with a digit (a figure) never matches
         keys = [(j, layout.header_key(cell)) for j, cell in enumerate(row)
-                if isinstance(cell, str) and cell]
+                if cell.__class__ is str and cell and cell[0] not in _DIGITS]
         if len(keys) < 2:
             continue
         for lay in candidates:
@@ -176,6 +178,8 @@ def _is_note(text: str) -> bool:
 
 
 def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) -> SheetData | None:
+    """One data sheet: the header found among the first rows, then the rows kept (keys, totals,
+    notes and blank rows decided row by row) read column by column."""
     header_rows = _fill_merged(sheet)  # merged header cells count for every cell they span
     found = _find_header(header_rows, SHEETS[kind] if kind else None)
     if found is None:
@@ -203,119 +207,208 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
 
     key_j = next(j for j, c in mapping.items() if c.name == lay.key_column)
     value_js = [j for j, c in mapping.items() if c.kind not in ("text", "code")]
-    columns = ["excel_row", *[c.name for c in lay.columns]] + (
-        ["is_total"] if lay.kind == POVERTY else [])
-    values: dict[str, list] = {c: [] for c in columns}  # column-wise: cheap frames
-    texts: dict[str, list] = {c: [] for c in columns}  # the cells as written
-    absent = [c.name for c in lay.columns if c.name not in headers]
     # ChiTieu: a row with neither a target nor a result is no indicator of the report (§2)
     figure_js = [j for j, c in mapping.items() if c.name in ("target_value", "actual_value")]
+    poverty = lay.kind == POVERTY
     skipped: list[tuple[int, str]] = []
+    placed: list[tuple[int, int, Finding]] = []  # (row, column position, finding): row order
+    kept: list[list[object]] = []  # the data rows, as read
+    excel_rows: list[int] = []
+    totals: list[bool] = []
+    firsts: list[str] = []  # the first text of each kept row (a total row's unit)
     for i in range(header_index + 1, len(rows)):
         row = rows[i]
-        cells = [_cell_text(c) for c in row]
-        if not any(cells):
-            continue
-        key_text = cells[key_j] if key_j < len(cells) else ""
-        first_text = next((c for c in cells if c), "")
+        first_text = ""
+        for cell in row:
+            if cell is None or (cell.__class__ is str and not cell.strip()):
+                continue
+            first_text = _cell_text(cell)
+            break
+        if not first_text:
+            continue  # a blank row
+        width = len(row)
+        key_text = _cell_text(row[key_j]) if key_j < width else ""
         total = layout.is_total_label(key_text) or layout.is_total_label(first_text)
-        has_values = any(j < len(cells) and cells[j] for j in value_js)
         if not key_text and not total:
             # figures without a key would be lost without a word: an error, placed at the key
             if not _is_note(first_text) and any(
-                    j < len(row) and parse_number(row[j]).value is not None for j in value_js):
+                    j < width and parse_number(row[j]).value is not None for j in value_js):
                 key_label = headers[lay.key_column]
-                findings.append(_finding(
+                placed.append((i + 1, -1, _finding(
                     "missing_key", "error",
                     f"Dòng có số liệu nhưng thiếu '{key_label}'.",
                     f"The row has figures but no '{key_label}'.",
                     sheet.name, i + 1, key_label, "",
                     (f"{key_label} của dòng này", f"this row's {key_label}"),
-                ))
+                )))
             continue  # a note in another column, a sub-header
-        if not has_values and not total and _is_note(key_text):
+        if not total and _is_note(key_text) and not any(
+                j < width and not _blank(row[j]) for j in value_js):
             continue
-        if total and lay.kind != POVERTY:
+        if total and not poverty:
             continue  # totals of codes and points are not data
-        if lay.kind == TERM and not any(j < len(cells) and cells[j] for j in figure_js):
+        if lay.kind == TERM and not any(j < width and not _blank(row[j]) for j in figure_js):
             skipped.append((i + 1, re.sub(r"\s+", "", key_text).upper()))
             continue
-        values["excel_row"].append(i + 1)
-        texts["excel_row"].append(i + 1)
-        for j, col in mapping.items():
-            cell = row[j] if j < len(row) else None
-            texts[col.name].append(cells[j] if j < len(cells) else "")
-            values[col.name].append(
-                _value(col, cell, headers[col.name], sheet.name, i + 1, findings))
-        for name in absent:
-            values[name].append(None)
-            texts[name].append("")
-        if lay.kind == POVERTY:
-            values["is_total"].append(total)
-            texts["is_total"].append(total)
-            if total and not values["district_name"][-1]:
-                values["district_name"][-1] = first_text
+        kept.append(row)
+        excel_rows.append(i + 1)
+        totals.append(total)
+        firsts.append(first_text)
 
-    if lay.kind == TERM:
-        _normalise_results(values, texts)
+    # column by column: one conversion per column kind, findings placed back in row order
+    values: dict[str, object] = {"excel_row": excel_rows}
+    cells_of: dict[str, list[object] | None] = {}
+    for position, (j, col) in enumerate(mapping.items()):
+        cells = [row[j] if j < len(row) else None for row in kept]
+        cells_of[col.name] = cells
+        values[col.name] = _column(col, cells, headers[col.name], sheet.name, excel_rows,
+                                   position, placed)
     for col in lay.columns:
-        if col.kind not in ("text", "code", "result"):
-            values[col.name] = np.array(values[col.name], dtype="float64")  # None -> NaN
-    frame = pd.DataFrame(values, columns=[*columns, *(["actual_text"] if lay.kind == TERM
-                                                      else [])], copy=False)
-    names = [c for c in texts if c != "excel_row"]
-    as_written = {row: dict(zip(names, cells, strict=True)) for row, *cells in
-                  zip(texts["excel_row"], *(texts[c] for c in names), strict=True)}
-    return SheetData(lay.kind, sheet.name, frame, as_written, headers, skipped)
+        if col.name not in headers:
+            values[col.name] = [None] * len(kept)
+            cells_of[col.name] = None
+    if poverty:
+        values["is_total"] = totals
+        names = values["district_name"]
+        for n, total in enumerate(totals):
+            if total and not names[n]:
+                names[n] = firsts[n]
+    placed.sort(key=lambda p: (p[0], p[1]))
+    findings.extend(f for *_, f in placed)
+
+    columns = ["excel_row", *[c.name for c in lay.columns]] + (["is_total"] if poverty else [])
+    if lay.kind == TERM:
+        values["actual_text"] = [_cell_text(c) for c in cells_of["actual_value"]]
+        _normalise_results(values)
+        columns.append("actual_text")
+    text = CellTexts(excel_rows, [c.name for c in lay.columns], cells_of,
+                     totals if poverty else None, lay.kind == TERM)
+    return SheetData(lay.kind, sheet.name, {c: values[c] for c in columns}, text, headers,
+                     skipped)
 
 
-def _value(col: Column, cell: object, header: str, sheet: str, row: int, findings: list[Finding]):
-    if isinstance(cell, str) and "\x00" in cell:
-        findings.append(_finding(
-            "control_character", "error",
-            f"Ô có ký tự điều khiển NUL (_x0000_), không lưu được: '{_cell_text(cell)}'.",
-            f"The cell holds a NUL control character (_x0000_), which cannot be stored: "
-            f"'{_cell_text(cell)}'.",
-            sheet, row, header, _cell_text(cell),
-            ("văn bản không có ký tự điều khiển", "text without control characters"),
-        ))
-        if col.kind in ("text", "code"):
-            return _cell_text(cell)  # escaped: the row is not lost, the error stands
-        return None
-    if col.kind == "code":
-        text = _cell_text(cell)
-        return re.sub(r"\s+", "", text).upper() or None
-    if col.kind == "text":
-        return _cell_text(cell) or None
-    number = parse_number(cell)
-    if number.error:
-        findings.append(_finding(
-            "not_a_number", "error",
-            f"Giá trị '{_cell_text(cell)}' không phải là số "
-            f"({_NUMBER_ERRORS_VI.get(number.error, 'không đọc được')}).",
-            f"Value '{_cell_text(cell)}' is not a number ({number.error}).",
-            sheet, row, header, _cell_text(cell),
-            ("một số, ví dụ 1.284 hoặc 11,54", "a number such as 1.284 or 11,54"),
-        ))
-        return None
-    if col.kind == "result":
-        return number  # resolved per indicator in _normalise_results
-    if number.value is None:
-        return None
-    if number.denominator is not None:
-        findings.append(_finding(
-            "unexpected_fraction", "error",
-            f"Cột '{header}' không nhận phân số: '{_cell_text(cell)}'.",
-            f"Column '{header}' does not take a fraction: '{_cell_text(cell)}'.",
-            sheet, row, header, _cell_text(cell), ("một số", "a number"),
-        ))
-        return None
-    if col.kind == "money":
-        return number.value * layout.money_multiplier(header)
-    return number.value
+def _blank(cell: object) -> bool:
+    """The cell shows nothing (`_cell_text` would be empty)."""
+    return cell is None or (cell.__class__ is str and not cell.strip())
 
 
-def _normalise_results(values: dict[str, list], texts: dict[str, list]) -> None:
+class CellTexts(Mapping):
+    """`SheetData.text`: Excel row -> {canonical column: the cell as written}, made when asked
+    (a report quotes a few cells; most are never looked at). Columns the sheet lacks are ''."""
+
+    __slots__ = ("_cells", "_names", "_rows", "_term", "_totals")
+
+    def __init__(self, rows: list[int], names: list[str], cells: dict[str, list | None],
+                 totals: list[bool] | None, term: bool):
+        self._rows = {row: n for n, row in enumerate(rows)}
+        self._names = names
+        self._cells = cells
+        self._totals = totals
+        self._term = term
+
+    def __getitem__(self, row: int) -> dict[str, object]:
+        n = self._rows[row]
+        out: dict[str, object] = {}
+        for name in self._names:
+            cells = self._cells[name]
+            out[name] = _cell_text(cells[n]) if cells is not None else ""
+        if self._totals is not None:
+            out["is_total"] = self._totals[n]
+        if self._term:
+            out["actual_text"] = out["actual_value"]
+        return out
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def _column(col: Column, cells: list[object], header: str, sheet: str, rows: list[int],
+            position: int, placed: list) -> list:
+    """The values of one column; each problem becomes a finding at its row."""
+    kind = col.kind
+    out: list = []
+    append = out.append
+    if kind in ("text", "code"):
+        code = kind == "code"
+        for n, cell in enumerate(cells):
+            if cell.__class__ is str:
+                if "\x00" in cell:
+                    placed.append((rows[n], position, _nul(cell, sheet, rows[n], header)))
+                    text = _cell_text(cell)  # escaped: the row is not lost, the error stands
+                    append(text)
+                    continue
+                text = cell.strip()
+            else:
+                text = _cell_text(cell)
+            if code:
+                text = _SPACES.sub("", text).upper() if text else text
+            append(text or None)
+        return out
+    multiplier = layout.money_multiplier(header) if kind == "money" else 1
+    for n, cell in enumerate(cells):
+        if cell.__class__ is float and kind != "result" and math.isfinite(cell):
+            append(cell * multiplier if multiplier != 1 else cell)
+            continue
+        if cell.__class__ is str and "\x00" in cell:
+            placed.append((rows[n], position, _nul(cell, sheet, rows[n], header)))
+            append(None)
+            continue
+        number = _number(cell)
+        if number.error:
+            text = _cell_text(cell)
+            placed.append((rows[n], position, _finding(
+                "not_a_number", "error",
+                f"Giá trị '{text}' không phải là số "
+                f"({_NUMBER_ERRORS_VI.get(number.error, 'không đọc được')}).",
+                f"Value '{text}' is not a number ({number.error}).",
+                sheet, rows[n], header, text,
+                ("một số, ví dụ 1.284 hoặc 11,54", "a number such as 1.284 or 11,54"),
+            )))
+            append(None)
+        elif kind == "result":
+            append(number)  # resolved per indicator in _normalise_results
+        elif number.value is None:
+            append(None)
+        elif number.denominator is not None:
+            text = _cell_text(cell)
+            placed.append((rows[n], position, _finding(
+                "unexpected_fraction", "error",
+                f"Cột '{header}' không nhận phân số: '{text}'.",
+                f"Column '{header}' does not take a fraction: '{text}'.",
+                sheet, rows[n], header, text, ("một số", "a number"),
+            )))
+            append(None)
+        else:
+            append(number.value * multiplier if multiplier != 1 else number.value)
+    return out
+
+
+def _nul(cell: str, sheet: str, row: int, header: str) -> Finding:
+    text = _cell_text(cell)
+    return _finding(
+        "control_character", "error",
+        f"Ô có ký tự điều khiển NUL (_x0000_), không lưu được: '{text}'.",
+        f"The cell holds a NUL control character (_x0000_), which cannot be stored: "
+        f"'{text}'.",
+        sheet, row, header, text,
+        ("văn bản không có ký tự điều khiển", "text without control characters"),
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def _text_number(text: str) -> Number:
+    return parse_number(text)
+
+
+def _number(cell: object) -> Number:
+    """`parse_number`, remembering text already seen (the same figures come back)."""
+    return _text_number(cell) if cell.__class__ is str else parse_number(cell)
+
+
+def _normalise_results(values: dict[str, list]) -> None:
     """Percents stored 0..100; a fraction a/b is a ÷ b × 100 for % indicators, else a (§7)."""
     catalogue = indicators_of("term")
     actual, target = [], []
@@ -335,10 +428,8 @@ def _normalise_results(values: dict[str, list], texts: dict[str, list]) -> None:
             target.append(tgt * 100)
         else:
             target.append(tgt)
-    values["actual_value"] = np.array(actual, dtype="float64")
+    values["actual_value"] = actual
     values["target_value"] = target
-    values["actual_text"] = texts["actual_value"]
-    texts["actual_text"] = texts["actual_value"]
 
 
 # ---------------------------------------------------------------- the workbook
@@ -418,7 +509,7 @@ def parse_workbook(parsed: ParsedFile, sheets: list[Sheet]) -> ParsedFile:
             "figures and send it again (a report sent earlier for this period stays in use).",
         ))
     if POVERTY in parsed.sheets:
-        parsed.sheets[POVERTY].frame["commune_code"] = commune_codes(parsed)
+        parsed.sheets[POVERTY].columns["commune_code"] = commune_codes(parsed)
     return parsed
 
 
@@ -433,8 +524,7 @@ def figures_in(parsed: ParsedFile) -> set[str]:
     for kind, data in parsed.sheets.items():
         columns = _FIGURES.get(kind) or tuple(
             c.name for c in SHEETS[kind].columns if c.kind not in ("text", "code"))
-        present = [c for c in columns if c in data.frame.columns]
-        if present and data.frame[present].notna().to_numpy().any():
+        if any(v is not None and v == v for c in columns for v in data.columns.get(c, ())):
             found.add(kind)
     return found
 
@@ -443,13 +533,13 @@ def commune_codes(parsed: ParsedFile) -> list[str | None]:
     """The commune code of each GiamNgheo row (contract §2): from the 2025 annual report on, the
     commune of the declared province that the unit names; None for a unit that names none (the
     validation says why), for the total row and for the districts of earlier periods."""
-    frame = parsed.sheets[POVERTY].frame
+    columns = parsed.sheets[POVERTY].columns
     period = parse_period(parsed.info.period) if parsed.info.period else None
     province = parsed.info.province_code
     if period is None or not period.uses_new_codes or not province:
-        return [None] * len(frame)
+        return [None] * len(columns["excel_row"])
     codes = []
-    for name, is_total in zip(frame["district_name"], frame["is_total"], strict=True):
+    for name, is_total in zip(columns["district_name"], columns["is_total"], strict=True):
         found = match_commune(province, name) if name and not is_total else None
         codes.append(found.commune.code if found and found.commune else None)
     return codes

@@ -81,6 +81,7 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
     if ext in (".xlsx", ".ods") and data.startswith(_OLE) and _ENCRYPTED_PACKAGE in data:
         raise _encrypted()  # Office keeps an encrypted .xlsx in an OLE container
     magic = _MAGIC[ext]
+    formulas: dict[str, bytes] = {}
     if not data.startswith(magic):
         raise UnreadableFile(
             f"Tệp có đuôi {ext} nhưng nội dung không phải bảng tính {ext} (tệp bị hỏng, hoặc "
@@ -99,10 +100,12 @@ def read_file(path: Path, data: bytes) -> list[Sheet]:
                 rule=FRAGMENT)
         if ext == ".ods" and b"encryption-data" in _manifest(data):
             raise _encrypted()
-        limits.inspect_zip(data, xlsx=ext == ".xlsx")
+        formulas = limits.inspect_zip(data, xlsx=ext == ".xlsx")
     sheets = _read_spreadsheet(data)
-    if ext == ".xlsx":
-        uncomputed = uncomputed_formulas(data)
+    # formula cells without a value: looked for in the sheets the check unpacked (where every
+    # spreadsheet program writes them) when one of them holds a formula
+    if ext == ".xlsx" and any(formulas.values()):
+        uncomputed = uncomputed_formulas(data, formulas)
         for sheet in sheets:
             sheet.uncomputed = uncomputed.get(sheet.name, [])
     return sheets
@@ -113,8 +116,11 @@ _REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 _VALUE = re.compile(rb"<v>[^<]")
 
 
-def uncomputed_formulas(data: bytes) -> dict[str, list[str]]:
-    """Per sheet name, the formula cells of an .xlsx that hold no computed (cached) value."""
+def uncomputed_formulas(data: bytes, parts: dict[str, bytes] | None = None
+                        ) -> dict[str, list[str]]:
+    """Per sheet name, the formula cells of an .xlsx that hold no computed (cached) value.
+    `parts`: sheet parts already unpacked (by `limits.inspect_zip`: those that hold formulas);
+    a sheet not among them is read from the archive."""
     import posixpath
     import xml.etree.ElementTree as ET
     import zipfile
@@ -130,10 +136,12 @@ def uncomputed_formulas(data: bytes) -> dict[str, list[str]]:
                 target = targets.get(sheet.get(rel), "")
                 part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
                     posixpath.join("xl", target))
-                try:
-                    xml = archive.read(part)
-                except KeyError:
-                    continue
+                xml = parts.get(part) if parts is not None else None
+                if xml is None:
+                    try:
+                        xml = archive.read(part)
+                    except KeyError:
+                        continue
                 if b"<f" not in xml:
                     continue
                 cells = [(_REF.search(attrs) or [b"", b"?"])[1].decode()

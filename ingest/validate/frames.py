@@ -44,17 +44,32 @@ TOTAL_COLUMNS = ["_file", "excel_row", "_column", "total", "district_sum"]
 
 
 def stack(files: list[ParsedFile], kind: str) -> pd.DataFrame:
-    """The sheets of one kind of all files, stacked, numbers as float64 (NaN = empty)."""
-    ids = [i for i, f in enumerate(files) if kind in f.sheets and not f.sheets[kind].frame.empty]
+    """The sheets of one kind of all files, stacked, numbers as float64 (NaN = empty).
+
+    Built from the sheets' columns at once (one frame, not a frame per sheet concatenated):
+    the same frame `pd.concat` of the sheets' frames gives, dtypes included."""
+    ids = [i for i, f in enumerate(files) if kind in f.sheets and f.sheets[kind].row_count]
     if not ids:
         return pd.DataFrame()
-    parts = [files[i].sheets[kind].frame for i in ids]
-    frame = pd.concat(parts, ignore_index=True)
-    frame.insert(0, "_file", np.repeat(np.array(ids, dtype="int64"), [len(p) for p in parts]))
-    for col in SHEETS[kind].columns:
-        if col.kind not in ("text", "code") and col.name in frame:
-            frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype("float64")
-    return frame
+    sheets = [files[i].sheets[kind] for i in ids]
+    numbers = {c.name for c in SHEETS[kind].columns if c.kind not in ("text", "code")}
+    data: dict[str, object] = {"_file": np.repeat(np.array(ids, dtype="int64"),
+                                                  [s.row_count for s in sheets])}
+    for name in sheets[0].columns:
+        parts = [s.columns[name] for s in sheets]
+        if name in numbers:
+            data[name] = np.array([v for part in parts for v in part], dtype="float64")
+            continue
+        # a text column of a sheet where it is empty throughout is an object column (pandas
+        # infers str only from some text), and so is the stack, with NaN for the others' gaps
+        texts = [any(v is not None for v in part) for part in parts]
+        if name in ("excel_row", "is_total") or all(texts):
+            data[name] = [v for part in parts for v in part]
+        else:
+            data[name] = pd.Series([np.nan if v is None and text else v
+                                    for part, text in zip(parts, texts, strict=True)
+                                    for v in part], dtype=object)
+    return pd.DataFrame(data)
 
 
 def _dmy(value: date | None) -> str | None:

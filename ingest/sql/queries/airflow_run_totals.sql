@@ -1,5 +1,5 @@
 -- What the pipeline runs of one Airflow run of lhpn_ingest did, over every batch and every try
--- (their run ids start with the Airflow run id; see ingest.batches.pipeline_run_id).
+-- (their run ids start with the Airflow run id; see ingest.airflow.batches.pipeline_run_id).
 select
     count(*) as pipeline_runs,
     coalesce(sum(files_seen), 0)::int as files,

@@ -24,7 +24,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 # How often the triggerer looks at the inbox (a directory listing: cheap), so a dropped file
 # starts lhpn_ingest within seconds; the cron schedule of lhpn_ingest is the safety net.
-INBOX_POKE_SECONDS = 2.0
+INBOX_POKE_SECONDS = 1.0
 # An asset event carries at most this many file names (the ingest run lists the inbox itself).
 _EVENT_FILE_NAMES = 20
 
@@ -34,8 +34,9 @@ Fingerprint = tuple[str, int, int]
 def _ready_files() -> set[Fingerprint]:
     """Inbox files the pipeline would take now, each with its size and mtime.
 
-    The settle rule is the pipeline's own (`ingest.receive.settle`): a file younger than the
-    settle window may still be being written, so it is left out and announced by a later scan
+    The settle rule is the pipeline's own (`ingest.receive.settle`): a file younger than its
+    settle window (about a second for a closed file on a local folder, `LHPN_SETTLE_SECONDS`
+    elsewhere) may still be being written, so it is left out and announced by a later scan
     once it has settled; a file whose mtime lies in the future is announced at once (the run
     watches it for the window instead of trusting its clock). Links and special files are
     listed too: the run refuses them with a log entry.
@@ -43,7 +44,7 @@ def _ready_files() -> set[Fingerprint]:
     # imported in the triggerer only, never at parse time
     from ingest.receive.inbox import list_inbox
     from ingest.receive.names import local_path
-    from ingest.receive.settle import ready_now
+    from ingest.receive.settle import ready_now, settle_window
     from ingest.settings import settle_seconds
 
     settle = settle_seconds()
@@ -53,7 +54,8 @@ def _ready_files() -> set[Fingerprint]:
             stat = os.lstat(local_path(path))
         except FileNotFoundError:  # picked up by a running ingest between listing and stat
             continue
-        if ready_now(stat, settle):
+        if ready_now(stat, settle) or ready_now(stat, settle_window(local_path(path), stat,
+                                                                   settle)):
             ready.add((path, stat.st_size, stat.st_mtime_ns))
     return ready
 
@@ -72,7 +74,7 @@ class InboxTrigger(BaseEventTrigger):
         self.poke_interval = poke_interval
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return ("ingest.assets.InboxTrigger", {"poke_interval": self.poke_interval})
+        return ("ingest.airflow.assets.InboxTrigger", {"poke_interval": self.poke_interval})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         announced: set[Fingerprint] = set()

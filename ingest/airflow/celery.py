@@ -3,10 +3,10 @@ imports the tasks' heavy modules before it forks its pool.
 
 A Celery worker's prefork pool children are forked from the worker's main process, and each task
 is forked once more from a child (Airflow's task supervisor). `worker_init` runs in the main
-process before the pool starts, so `ingest.airflow_executor.preload` there gives every task
+process before the pool starts, so `ingest.airflow.executor.preload` there gives every task
 pandas, Great Expectations and dbt already in memory, as `WarmLocalExecutor` does for the
 LocalExecutor. Airflow reads the dictionary through
-`AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=ingest.airflow_celery.CELERY_CONFIG`.
+`AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=ingest.airflow.celery.CELERY_CONFIG`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 from celery.signals import worker_init
 
-from ingest.airflow_executor import PRELOAD, preload
+from ingest.airflow.executor import PRELOAD, preload
 
 CELERY_CONFIG = dict(DEFAULT_CELERY_CONFIG)
 

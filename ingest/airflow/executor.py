@@ -6,7 +6,7 @@ pandas, Great Expectations and dbt first: 5-10 s of every task, more than the wo
 small batch (issue 14). Importing them in `start()`, before the workers are forked, gives every
 task those modules already in memory, shared copy-on-write.
 
-Use it with `AIRFLOW__CORE__EXECUTOR=ingest.airflow_executor.WarmLocalExecutor` (`make airflow`
+Use it with `AIRFLOW__CORE__EXECUTOR=ingest.airflow.executor.WarmLocalExecutor` (`make airflow`
 does). This module stays light: it is imported wherever Airflow resolves the executor's name.
 """
 
@@ -21,13 +21,13 @@ from airflow.executors.local_executor import LocalExecutor
 # loads them on its first invocation: ~3 s of a one-file build); nothing here opens a connection
 # or starts a thread.
 PRELOAD = ("pandas", "great_expectations", "ingest.pipeline", "ingest.validate.run",
-           "ingest.batches", "ingest.marts.build", "dbt.cli.main", "dbt.adapters.postgres",
+           "ingest.airflow.batches", "ingest.marts.build", "dbt.cli.main", "dbt.adapters.postgres",
            "dbt.task.build", "dbt.compilation", "dbt.parser.sql")
 
 
 def preload() -> float:
     """Import the tasks' heavy modules into this process; return the seconds it took."""
-    from ingest.batches import quiet_libraries
+    from ingest.airflow.batches import quiet_libraries
 
     started = time.perf_counter()
     quiet_libraries()
