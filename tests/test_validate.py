@@ -403,6 +403,21 @@ def test_rule_table_is_well_formed():
         assert rule.message_vi and rule.message_en and rule.expected_vi and rule.expected_en
 
 
+def test_the_rule_table_holds_only_what_gx_cannot_state():
+    # one rule format: a column pair, a value set, a format or a not-null is an expectation of
+    # the suites; the table keeps a value between two other columns (period in term), an
+    # aggregate over rows (total row = sum of units) and the history (outliers)
+    for rule in rules.RULES:
+        between_columns = rule.op == "between" and all(isinstance(c, str) for c in rule.right)
+        assert between_columns or rule.scope in (rules.TOTALS, rules.HISTORY), rule.name
+    in_suites = {e["meta"]["rule"] for name in suites.SUITES.values()
+                 for e in suites.load_suite_dict(name)["expectations"]}
+    assert {"folder_mismatch", "period_format", "term_format", "out_of_poverty_gt_poor",
+            "female_out_gt_out", "female_out_gt_female_poor", "self_points_over_max",
+            "reviewed_points_over_max", "unknown_province"} <= in_suites
+    assert not in_suites & {r.name for r in rules.RULES}
+
+
 def test_suites_are_gx_suites_with_value_sets_from_the_catalogue():
     for name in suites.SUITES.values():
         suite = suites.load_suite_dict(name)

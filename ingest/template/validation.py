@@ -3,8 +3,8 @@
 Each input column gets one validation, with a Vietnamese input message (shown when the cell is
 selected) and a stop message (shown when a wrong value is typed). The rules come from where the
 warehouse keeps them: the value kinds of `layout` (counts whole and >= 0, money and scores
->= 0) and the `<=` rules of the rule table between two columns of one row (e.g. `Hộ thoát
-nghèo` <= `Hộ nghèo đầu kỳ`), so the form and the checks after sending cannot drift apart.
+>= 0) and the GX suites' `<=` column pairs of one row (e.g. `Hộ thoát nghèo` <= `Hộ nghèo đầu
+kỳ`), so the form and the checks after sending cannot drift apart.
 """
 
 from __future__ import annotations
