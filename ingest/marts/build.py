@@ -406,7 +406,7 @@ def stale_feeds(url: str | None = None) -> tuple[str, str, tuple[str, ...]]:
         return "full", (f"the calendar moved: last built for {stamp.get('today') or '?'}, "
                         f"today is {state['today']}"), ()
     if not isinstance(stamp.get("feeds"), dict):
-        return "full", "the last build recorded no raw table", ()
+        return "full", "the record of the last build predates the per-table plan", ()
     feeds = tuple(f for f in FEEDS if stamp["feeds"].get(f) != state["feeds"][f])
     periods = " and a new period" if PERIODS in feeds else ""
     tables = [f"raw.{f}" for f in feeds if f != PERIODS]
