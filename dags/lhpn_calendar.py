@@ -25,11 +25,13 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, task
 
+from ingest.settings import LOCAL_TIME_ZONE  # the clerks' clock, decided once
+
 
 @dag(
     dag_id="lhpn_calendar",
-    schedule=CronTriggerTimetable("10 0 * * *", timezone="Asia/Ho_Chi_Minh"),
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    schedule=CronTriggerTimetable("10 0 * * *", timezone=LOCAL_TIME_ZONE),
+    start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TIME_ZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=1),

@@ -6,9 +6,10 @@ notices a new settled file within seconds) and by a **cron safety net** every 6 
 times the triggerer is down or a file was missed (rare on purpose: each of its runs is usually
 empty, and empty runs every few minutes would push the real ones out of the grid).
 
-1. `list_inbox` — the settled files waiting in the inbox, cut into batches
+1. `list_inbox` — the files waiting in the inbox, cut into batches
    (`ingest.airflow.batches.inbox_batches`): one or two files get a batch each, more are cut into
-   two batches of neighbouring files (at most 500 files each).
+   two batches of neighbouring files (at most 500 files each). Waiting for a young file to
+   settle is `process_files`' job, as in `lhpn run`.
 2. `process_batch` — one mapped task per batch, one `ingest.pipeline.process_files` call each,
    the batch design of `lhpn run` (Great Expectations once, one history query, COPY, parallel
    parsing). Its label shows the file with its outcome (`37/BC_37_nam_2024.xlsx: rejected`),
@@ -39,6 +40,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, 
 
 from ingest.airflow.assets import INBOX, RAW_SUBMISSIONS
 from ingest.notify import FilesNeedAttentionNotifier
+from ingest.settings import LOCAL_TIME_ZONE
 
 
 def _listed(summaries) -> list[dict]:
@@ -50,10 +52,10 @@ def _listed(summaries) -> list[dict]:
 @dag(
     dag_id="lhpn_ingest",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 */6 * * *", timezone="Asia/Ho_Chi_Minh"),
+        timetable=CronTriggerTimetable("0 */6 * * *", timezone=LOCAL_TIME_ZONE),
         assets=INBOX,
     ),
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TIME_ZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),

@@ -15,7 +15,7 @@ with `full_refresh` to rebuild everything, or with a dbt `select` to build part 
    (`periods` too when it named a new period); every model when the day or the dbt project
    changed; nothing when nothing changed. Its log starts with what was built and why. It fails
    by itself only when dbt failed without any node to blame (a compile error, the database
-   down); a failed model or test is shown by 2.
+   down); a failed model or test is shown by 3.
 2. `publish_marts` — emits the `lhpn_marts` asset event right away when something was built and
    every model and test passed; skipped (no event) otherwise.
 3. `dbt_model` — one mapped task per model and seed of that build, named after it in the grid,
@@ -35,16 +35,17 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, TriggerRule, dag, task
 
 from ingest.airflow.assets import MARTS, RAW_SUBMISSIONS
+from ingest.settings import LOCAL_TIME_ZONE
 
 
 @dag(
     dag_id="lhpn_warehouse",
     # new data, or just after midnight in Vietnam: the calendar moves without files
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("5 0 * * *", timezone="Asia/Ho_Chi_Minh"),
+        timetable=CronTriggerTimetable("5 0 * * *", timezone=LOCAL_TIME_ZONE),
         assets=RAW_SUBMISSIONS,
     ),
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TIME_ZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),

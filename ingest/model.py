@@ -1,14 +1,16 @@
-"""What one received file becomes after reading and normalising, before validation and loading.
+"""What one received file becomes: a `ParsedFile` after reading, and a `FileResult` once the run
+has answered it (`RunSummary`: all of a run's answers).
 
 Readers and normalisers produce `ParsedFile`s; validation appends `Finding`s to them; the loader
-writes the accepted ones to the raw schema. Column names are the canonical (English) ones of the
-raw tables; the Vietnamese header as written is kept for the reports.
+writes the accepted ones to the raw schema; the journal (`ingest.journal`) turns each into one
+`FileResult`. Column names are the canonical (English) ones of the raw tables; the Vietnamese
+header as written is kept for the reports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -17,14 +19,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-Severity = Literal["error", "warning"]
+# The sheet kinds (named after the raw tables they load into) are defined with the workbook
+# layout, which does not import this module; passed on from here.
+from ingest.read.layout import EMULATION as EMULATION
+from ingest.read.layout import INFO_SHEET as INFO_SHEET
+from ingest.read.layout import POVERTY as POVERTY
+from ingest.read.layout import SHEET_KINDS as SHEET_KINDS
+from ingest.read.layout import SHEETS
+from ingest.read.layout import TERM as TERM
 
-# Sheet kinds, named after the raw tables they load into.
-TERM = "term_indicators"
-EMULATION = "emulation_scores"
-POVERTY = "poverty_support"
-SHEET_KINDS = (TERM, EMULATION, POVERTY)
-INFO_SHEET = "ThongTin"
+Severity = Literal["error", "warning"]
 
 
 @dataclass
@@ -41,6 +45,11 @@ class Finding:
     value: str | None = None  # the cell as written in the workbook
     expected_vi: str | None = None  # what would be right, in Vietnamese
     expected_en: str | None = None  # the same in English
+
+
+def file_error(rule: str, vi: str, en: str) -> Finding:
+    """A problem of the whole file (no sheet, row or column to name)."""
+    return Finding(rule=rule, severity="error", message_vi=vi, message_en=en)
 
 
 @dataclass
@@ -84,8 +93,6 @@ class SheetData:
 
     @cached_property
     def frame(self) -> pd.DataFrame:
-        from ingest.read.layout import SHEETS
-
         numbers = {c.name for c in SHEETS[self.kind].columns if c.kind not in ("text", "code")}
         return pd.DataFrame({name: np.array(values, dtype="float64") if name in numbers
                              else values for name, values in self.columns.items()}, copy=False)
@@ -148,3 +155,67 @@ class ParsedFile:
         if self.errors:
             return "rejected"
         return "accepted_with_warnings" if self.warnings else "accepted"
+
+
+@dataclass
+class FileResult:
+    path: str
+    source_file: str
+    province_code: str
+    # accepted | accepted_with_warnings | rejected | duplicate | deferred | failed, or refused:
+    # a symbolic link, folder or special file, logged and left untouched (never read)
+    event: str
+    sha256: str | None = None
+    submission_id: int | None = None
+    version: int | None = None
+    period: str | None = None
+    rows: int = 0
+    errors: int = 0
+    warnings: int = 0
+    report: str | None = None  # path of the report written for the sender
+    receipt: str | None = None  # path of the receipt in the outbox (contract §3)
+    message: str | None = None
+    # processed, but the inbox does not let it be removed (why): later runs skip it
+    kept_in_inbox: str | None = None
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    results: list[FileResult] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    # inbox files processed by an earlier run that the inbox did not let go: not taken again
+    skipped: list[str] = field(default_factory=list)
+    died: list[str] = field(default_factory=list)  # earlier runs found dead (marked `died`)
+
+    def count(self, *events: str) -> int:
+        return sum(1 for r in self.results if r.event in events)
+
+    @property
+    def changed(self) -> bool:
+        """Accepted data changed: the marts need a rebuild."""
+        return self.count("accepted", "accepted_with_warnings") > 0
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    def as_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "files": len(self.results),
+            "accepted": self.count("accepted", "accepted_with_warnings"),
+            "with_warnings": self.count("accepted_with_warnings"),
+            "rejected": self.count("rejected"),
+            "duplicates": self.count("duplicate"),
+            "deferred": self.count("deferred"),
+            "refused": self.count("refused"),
+            "failed": self.failed,
+            "unremovable": sum(1 for r in self.results if r.kept_in_inbox),
+            "skipped": len(self.skipped),
+            "died": list(self.died),
+            "rows": sum(r.rows for r in self.results),
+            "changed": self.changed,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "results": [asdict(r) for r in self.results],
+        }

@@ -6,7 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-MERGER_DATE = date(2025, 7, 1)
+from ingest.settings import project_vars
+
+# 1 July 2025, the 63 provinces became 34: the dbt var province_merger_date
+MERGER_DATE = date.fromisoformat(project_vars()["province_merger_date"])
 
 _PERIOD = re.compile(r"^(?:(?P<year>\d{4})(?P<half>-6T)?|(?P<review>GK|TK)-(?P<ryear>\d{4}))$")
 _TERM = re.compile(r"^(\d{4})-(\d{4})$")

@@ -97,7 +97,6 @@ def ended_code_note(code: str, period: Period | None) -> tuple[str, str] | None:
 
 # ---------------------------------------------------------------- communes (from 1 July 2025)
 
-UNIT_TYPE_WORDS = {"xa": "Xã", "phuong": "Phường", "dac_khu": "Đặc khu"}
 _NOT_LETTER = re.compile(r"[\W_]+")
 # The type word a clerk writes before a commune's name: Xã, Phường, Đặc khu, or P. / X.
 _TYPE_PREFIX = re.compile(

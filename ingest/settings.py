@@ -5,11 +5,25 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_TIME_ZONE = "Asia/Ho_Chi_Minh"  # the clerks' clock: due dates and "today" (contract §7)
+
+
+@cache
+def project_vars() -> dict:
+    """The vars of dbt_project.yml: the facts the marts and the Python side share (time zone,
+    merger date, code labels) are written there once and read by both."""
+    import yaml
+
+    path = PROJECT_ROOT / "dbt_project" / "dbt_project.yml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["vars"]
+
+
+# the clerks' clock: due dates and "today" (contract §7)
+LOCAL_TIME_ZONE: str = project_vars()["local_time_zone"]
 LOCAL_TIME = ZoneInfo(LOCAL_TIME_ZONE)
 
 

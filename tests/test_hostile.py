@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ingest import pipeline
+from ingest.read import parse
 from ingest.receive.names import NAME_MAX, display_name, sidecar_name
 from tests import hostile
 from tests.workbooks import EMULATION, POVERTY, TERM, drop, report, write_csv
@@ -271,19 +272,19 @@ def test_file_changed_after_reading_stays_in_the_inbox(home, db, monkeypatch):
     """The inbox file is removed only while it still holds the archived bytes."""
     path = drop(home.inbox, report("60", "2024", seed=8))
     newer = report("60", "2024", seed=9)
-    real = pipeline._parse_all
+    real = parse.parse_all
 
     def writer_comes_back(items):
         parsed = real(items)
         drop(home.inbox, newer)  # rewritten while the first content was being validated
         return parsed
 
-    monkeypatch.setattr(pipeline, "_parse_all", writer_comes_back)
+    monkeypatch.setattr(parse, "parse_all", writer_comes_back)
     assert [r.event for r in run().results] == ["accepted"]
     assert path.exists(), "the new content is kept for the next run"
     assert db.execute("select count(*) from audit.ingest_log where event = 'kept'"
                       ).fetchone()[0] == 1
-    monkeypatch.setattr(pipeline, "_parse_all", real)
+    monkeypatch.setattr(parse, "parse_all", real)
     assert [(r.event, r.version) for r in run().results] == [("accepted", 2)]
     assert not path.exists()
 
@@ -291,14 +292,14 @@ def test_file_changed_after_reading_stays_in_the_inbox(home, db, monkeypatch):
 # ---------------------------------------------------------------- isolation and poison files
 
 def _parse_dies_on(monkeypatch, name: str, how) -> None:
-    real = pipeline._parse
+    real = parse.parse_file
 
-    def parse(path, data, parsed):
+    def parse_file(path, data, parsed):
         if path.name == name:
             how()
         return real(path, data, parsed)
 
-    monkeypatch.setattr(pipeline, "_parse", parse)  # inherited by the forked workers
+    monkeypatch.setattr(parse, "parse_file", parse_file)  # inherited by the forked workers
 
 
 def _spin() -> None:
@@ -381,7 +382,7 @@ def _parse_one(path: Path):
 
     data = path.read_bytes()
     parsed = ParsedFile(path, path.name, path.parent.name, "0" * 64, len(data))
-    pipeline._parse(path, data, parsed)
+    parse.parse_file(path, data, parsed)
     return parsed
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingest import pipeline
+from ingest.read import parse
 from ingest.samples import write_ods, write_xls
 from tests.workbooks import POVERTY, drop, report
 
@@ -264,7 +265,7 @@ def test_sheet_names_match_loosely_and_reports_use_them_as_written(home, db):
 @pytest.mark.slow
 def test_large_run_parses_on_worker_processes_with_the_same_result(home, db, monkeypatch):
     monkeypatch.setenv("LHPN_WORKERS", "2")
-    count = pipeline.PARALLEL_MIN_FILES + 2
+    count = parse.PARALLEL_MIN_FILES + 2
     for i in range(count):
         rep = report("60", "2024-6T", seed=i, sheets=(POVERTY,), districts=2)
         drop(home.inbox, rep, f"gn_{i:03d}.csv")

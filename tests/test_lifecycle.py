@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from ingest import pipeline
+from ingest.read import parse
 from ingest.receive import archive
 from tests.hostile import good
 from tests.postgres_cluster import SUPERUSER, Cluster
@@ -448,14 +449,14 @@ def test_a_run_holds_one_chunk_of_file_locks_at_a_time(home, db, monkeypatch):
     monkeypatch.setattr(pipeline, "CHUNK_FILES", 7)
     burst(home.inbox, 20)
     held = []
-    real = pipeline._parse_all
+    real = parse.parse_all
 
     def parse_all(items):
         held.append(db.execute("select count(*) from pg_locks where locktype = 'advisory'"
                                ).fetchone()[0])
         return real(items)
 
-    monkeypatch.setattr(pipeline, "_parse_all", parse_all)
+    monkeypatch.setattr(parse, "parse_all", parse_all)
     summary = run()
     assert summary.count("accepted") == 20
     assert held == [7, 7, 6]
@@ -555,7 +556,7 @@ def test_links_in_the_folders_the_warehouse_writes_are_refused(home, db, tmp_pat
     assert (home.inbox / "70" / "hong.xlsx").exists()
     assert run_statuses(db) == ["failed"]
 
-    from ingest.pages.render import write_text
+    from ingest.receive.archive import write_if_changed as write_text
 
     home.site.mkdir(parents=True, exist_ok=True)
     (home.site / "tinh").symlink_to(elsewhere, target_is_directory=True)

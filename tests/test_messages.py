@@ -21,6 +21,7 @@ import pytest
 
 from ingest import pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
+from ingest.read.parse import parse_file
 from ingest.reference import communes, communes_of, provinces_new, provinces_old
 from ingest.validate import rules, suites
 from ingest.validate import run as validate
@@ -34,7 +35,7 @@ def _parse(path: Path, folder: str | None = None) -> ParsedFile:
     data = path.read_bytes()
     folder = path.parent.name if folder is None else folder
     parsed = ParsedFile(path, path.name, folder, hashlib.sha256(data).hexdigest(), len(data))
-    pipeline._parse(path, data, parsed)
+    parse_file(path, data, parsed)
     return parsed
 
 

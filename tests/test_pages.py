@@ -345,12 +345,6 @@ def test_validation_page_moved_into_the_site(site, warehouse_url):
     assert rejected[0][0] in page and "out_of_poverty_gt_poor" in page
 
 
-def test_refresh_validation_docs_stays_callable(site):
-    from ingest.pages.validation import refresh_validation_docs
-
-    assert refresh_validation_docs() == str(site / "validation.html")
-
-
 def test_lhpn_docs_prints_the_index_path(site):
     from click.testing import CliRunner
 

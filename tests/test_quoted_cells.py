@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from ingest import pipeline, samples
+from ingest import samples
 from ingest.model import INFO_SHEET, POVERTY, TERM, ParsedFile
+from ingest.read.parse import parse_file
 from ingest.reference import communes_of
 from ingest.validate import history, rules, suites
 from ingest.validate import run as validate
@@ -252,6 +253,6 @@ def _parse(path: Path, folder: str | None = None) -> ParsedFile:
     data = path.read_bytes()
     folder = path.parent.name if folder is None else folder
     parsed = ParsedFile(path, path.name, folder, hashlib.sha256(data).hexdigest(), len(data))
-    pipeline._parse(path, data, parsed)
+    parse_file(path, data, parsed)
     return parsed
 

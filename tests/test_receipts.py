@@ -141,7 +141,7 @@ def test_every_outcome_is_answered_even_without_a_province_folder(home, db):
     text = (home.outbox / receipts.UNKNOWN_FOLDER / "bao_cao_60.xlsx.receipt.txt").read_text(
         "utf-8")
     assert result.receipt and receipts.UNKNOWN_FOLDER in result.receipt
-    assert f"Kết quả: {receipts._TEXT['vi'][result.event]}\n" in text
+    assert f"Kết quả: {receipts.outcome_text(result.event, 'vi')}\n" in text
 
     # a file left for the next run, and one the system failed on, are answered too
     waiting = pipeline.FileResult("/x/60/cho.xlsx", "cho.xlsx", "60", "deferred",
@@ -207,9 +207,9 @@ def test_with_lhpn_site_url_receipts_link_the_served_page(home, db, monkeypatch)
 
 def test_receipt_is_written_atomically_and_only_when_it_changes(home, tmp_path, monkeypatch):
     path = tmp_path / "60" / "a.xlsx.receipt.txt"
-    assert receipts._write_atomic(path, "một\n")
+    assert receipts.write_if_changed(path, "một\n")
     before = path.stat()
-    assert not receipts._write_atomic(path, "một\n")  # same text: the file is left alone
+    assert not receipts.write_if_changed(path, "một\n")  # same text: the file is left alone
     assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_ino == before.st_ino
 
     def crash(src, dst, **dir_fds):
@@ -217,7 +217,7 @@ def test_receipt_is_written_atomically_and_only_when_it_changes(home, tmp_path, 
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
-        receipts._write_atomic(path, "hai\n" * 10_000)
+        receipts.write_if_changed(path, "hai\n" * 10_000)
     assert path.read_text("utf-8") == "một\n"  # the old receipt, whole
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no partial file left
 
@@ -369,12 +369,12 @@ def test_one_receipt_per_name_tells_the_latest_answer(home, db):
 def test_a_rejection_logged_without_a_submission_is_answered_from_its_report(home, db):
     """A file set aside before it became a submission (e.g. after repeated failures) has a log
     entry with its content hash but no submissions row."""
-    from ingest.load import submissions
+    from ingest import journal
 
     report_path = home.quarantine / "60" / "hong.xlsx.errors.txt"
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text("Tệp bị để riêng sau 3 lần lỗi.\n", encoding="utf-8")
-    submissions.log_event(db, "r1", "ab" * 32, "hong.xlsx", "60", "rejected", None, "set aside")
+    journal.log_event(db, "r1", "ab" * 32, "hong.xlsx", "60", "rejected", None, "set aside")
     result = pipeline.FileResult("/x/60/hong.xlsx", "hong.xlsx", "60", "rejected",
                                  sha256="ab" * 32, errors=1, report=str(report_path))
     receipts.write_receipts([result], db)

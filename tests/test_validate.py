@@ -21,6 +21,7 @@ import pytest
 
 from ingest import pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
+from ingest.read.parse import parse_file
 from ingest.validate import history, rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report
@@ -35,7 +36,7 @@ def parse(path: Path, folder: str | None = None) -> ParsedFile:
     data = path.read_bytes()
     folder = path.parent.name if folder is None else folder
     parsed = ParsedFile(path, path.name, folder, hashlib.sha256(data).hexdigest(), len(data))
-    pipeline._parse(path, data, parsed)
+    parse_file(path, data, parsed)
     return parsed
 
 
@@ -476,10 +477,10 @@ def test_pipeline_accepts_good_rejects_bad_and_flags_warnings(home, db, rng):
                       " using (submission_id) where u.outcome = 'rejected'").fetchone()[0] == 0
 
     from ingest.marts.build import build_marts
-    from ingest.pages.validation import refresh_validation_docs
+    from ingest.pages.site import build_site
 
     build_marts()  # the page reads the marts (validation_findings), as BI would
-    page = Path(refresh_validation_docs())
+    page = build_site(parts={"validation"}, dbt_docs_refresh=False).parent / "validation.html"
     assert page == home.site / "validation.html"
     html = page.read_text(encoding="utf-8")
     assert "out_of_poverty_gt_poor" in html and "BC_37_2024.xlsx" in html

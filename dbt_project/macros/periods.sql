@@ -57,7 +57,7 @@
     end
 {%- endmacro %}
 
-{#- Today in Vietnam: due dates and receipt dates are compared as Asia/Ho_Chi_Minh dates. -#}
+{#- Today in Vietnam: due dates and receipt dates are compared as dates in var local_time_zone. -#}
 {% macro local_date(timestamptz) -%}
     ({{ timestamptz }} at time zone '{{ var("local_time_zone") }}')::date
 {%- endmacro %}

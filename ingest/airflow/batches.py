@@ -34,9 +34,17 @@ LABEL_MAX = 60
 # Findings quoted per file in the task log (the report in quarantine/ or reports/ has them all).
 FINDINGS_PER_FILE = 5
 
-WORDS = {"accepted": "accepted", "accepted_with_warnings": "warnings", "rejected": "rejected",
-         "duplicate": "duplicate", "deferred": "deferred", "failed": "FAILED",
-         "refused": "refused (link or special file)"}
+
+def _word(event: str) -> str:
+    """An outcome as the grid and the log name it (ingest.labels); a system failure shouts."""
+    from ingest.labels import OUTCOMES, outcome
+
+    if event not in OUTCOMES:
+        return event
+    word = outcome(event).short_en
+    return word.upper() if event == "failed" else word
+
+
 # The order an operator reads a batch in: what needs a look first.
 PROBLEMS_FIRST = ("failed", "refused", "rejected", "accepted_with_warnings", "deferred",
                   "duplicate", "accepted")
@@ -57,7 +65,8 @@ def plan_batches(paths: list[str], *, concurrent: int = CONCURRENT_BATCHES,
 
 
 def inbox_batches() -> list[list[str]]:
-    """The settled files waiting in the inbox, in batches for `process_batch`."""
+    """The files waiting in the inbox, in batches for `process_batch` (which waits for young
+    files to settle, as `lhpn run` does)."""
     from ingest.pipeline import list_inbox
 
     return plan_batches(list_inbox())
@@ -101,13 +110,13 @@ def batch_label(paths: list[str], results: list[dict] | None = None) -> str:
             return where(paths[0])
         return _fit(f"{len(paths)} files: {where(paths[0])} … {where(paths[-1])}")
     ordered = _by_outcome(results)
-    each = " · ".join(f"{where(r['path'])}: {WORDS.get(r['event'], r['event'])}"
+    each = " · ".join(f"{where(r['path'])}: {_word(r['event'])}"
                       for r in ordered)
     if len(each) <= LABEL_MAX:
         return each
     counts = _counts(results)
     return _fit(f"{len(results)} files: " + ", ".join(
-        f"{n} {WORDS.get(event, event)}" for event, n in counts.items()))
+        f"{n} {_word(event)}" for event, n in counts.items()))
 
 
 def _counts(results: list[dict]) -> dict[str, int]:
@@ -118,30 +127,28 @@ def _counts(results: list[dict]) -> dict[str, int]:
 
 
 def _place(finding: dict) -> str:
-    parts = [f"sheet {finding['sheet']}" if finding["sheet"] else None,
-             f"row {finding['excel_row']}" if finding["excel_row"] else None,
-             f"column \"{finding['column_header']}\"" if finding["column_header"] else None,
-             f"value \"{finding['value']}\"" if finding["value"] is not None else None]
-    placed = ", ".join(p for p in parts if p)
-    return (placed + ": " if placed else "") + finding["message_en"]
+    """A finding of `file_findings` on one line, placed as the report places it."""
+    from ingest.model import Finding
+    from ingest.validate.report import finding_line
+
+    return finding_line(Finding(
+        rule=finding["rule"], severity=finding["severity"], message_vi="",
+        message_en=finding["message_en"], sheet=finding["sheet"],
+        excel_row=finding["excel_row"], column=finding["column_header"],
+        value=finding["value"]))
 
 
 def verdict_lines(results: list[dict], findings: dict[int, list[dict]]) -> list[str]:
     """What the task log starts with: one verdict per file (problems first) and its findings."""
+    from ingest.formats import run_details
+
     lines = []
     if len(results) > 1:
         lines.append(f"{len(results)} files: " + ", ".join(
-            f"{n} {WORDS.get(event, event)}" for event, n in _counts(results).items()))
+            f"{n} {_word(event)}" for event, n in _counts(results).items()))
     for r in _by_outcome(results):
-        detail = [f"period {r['period']}" if r.get("period") else None,
-                  f"v{r['version']}" if r.get("version") else None,
-                  f"{r['rows']} rows" if r.get("rows") else None,
-                  f"{r['errors']} error(s)" if r.get("errors") else None,
-                  f"{r['warnings']} warning(s)" if r.get("warnings") else None]
-        if r["event"] in {"failed", "deferred", "duplicate", "refused"} and r.get("message"):
-            detail.append(r["message"])
-        text = ", ".join(d for d in detail if d)
-        lines.append(f"{WORDS.get(r['event'], r['event']).upper()} {where(r['path'])}"
+        text = run_details(r, "en")
+        lines.append(f"{_word(r['event']).upper()} {where(r['path'])}"
                      + (f" ({text})" if text else ""))
         quoted = findings.get(r.get("submission_id") or -1, [])
         for finding in quoted[:FINDINGS_PER_FILE]:
@@ -225,11 +232,11 @@ def airflow_run_totals(airflow_run_id: str) -> dict:
 
 def run_summary(summaries: list[dict], inbox_files: int) -> dict:
     """The run's files by outcome (from the batches that finished) and its totals."""
-    files: dict[str, list[str]] = {WORDS[event]: [] for event in PROBLEMS_FIRST}
+    files: dict[str, list[str]] = {_word(event): [] for event in PROBLEMS_FIRST}
     seconds: dict[str, float] = {}
     for summary in summaries:
         for r in summary.get("results", []):
-            files.setdefault(WORDS.get(r["event"], r["event"]), []).append(where(r["path"]))
+            files.setdefault(_word(r["event"]), []).append(where(r["path"]))
         for step, value in (summary.get("seconds") or {}).items():
             seconds[step] = round(seconds.get(step, 0) + value, 2)
     files = {word: sorted(names) for word, names in files.items() if names}
@@ -254,8 +261,8 @@ def attention_message(summary: dict) -> str | None:
     """The files of a run that need attention (rejected, refused, failed), one per line, or None.
     `summary` is what `run_summary` returned."""
     files = summary.get("files") or {}
-    lines = [f"{name}: {WORDS[event]}" for event in ATTENTION
-             for name in files.get(WORDS[event], [])]
+    lines = [f"{name}: {_word(event)}" for event in ATTENTION
+             for name in files.get(_word(event), [])]
     if not lines:
         return None
     return (f"{len(lines)} tệp cần xem / file(s) need attention (the receipts in the outbox "

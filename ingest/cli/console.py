@@ -14,21 +14,17 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings, warehouse
+from ingest.formats import run_details
+from ingest.labels import OUTCOMES, outcome
 from ingest.local_time import local_time
 from ingest.pipeline import FileResult, RunSummary
 from ingest.read.numbers import vn_number
 from ingest.receive.names import display_name, local_path
 from ingest.warehouse import query
 
-_EVENT_STYLE = {
-    "accepted": ("nhận", "green"),
-    "accepted_with_warnings": ("nhận, có cảnh báo", "yellow"),
-    "rejected": ("TỪ CHỐI", "red"),
-    "duplicate": ("trùng, bỏ qua", None),
-    "deferred": ("đang ghi, để lần sau", None),
-    "failed": ("LỖI HỆ THỐNG", "red"),
-    "refused": ("KHÔNG NHẬN, không đọc", "red"),
-}
+# the colour of each outcome on the progress line; those in red are printed in capitals too
+_EVENT_COLOUR = {"accepted": "green", "accepted_with_warnings": "yellow", "rejected": "red",
+                 "failed": "red", "refused": "red"}
 
 
 def _fetch(conn: psycopg.Connection, name: str, **params) -> list[dict]:
@@ -41,30 +37,21 @@ def _marts_exist(conn: psycopg.Connection) -> bool:
 
 
 def progress_line(result: FileResult, done: int, total: int) -> None:
-    label, colour = _EVENT_STYLE.get(result.event, (result.event, None))
+    colour = _EVENT_COLOUR.get(result.event)
+    label = outcome(result.event).short_vi if result.event in OUTCOMES else result.event
+    if colour == "red":
+        label = label.upper()
     where = f"{result.province_code}/{result.source_file}" if result.province_code else \
         result.source_file
-    detail = []
-    if result.version:
-        detail.append(f"v{result.version}")
-    if result.period:
-        detail.append(f"kỳ {result.period}")
-    if result.rows:
-        detail.append(f"{result.rows} dòng")
-    if result.errors:
-        detail.append(f"{result.errors} lỗi")
-    if result.warnings:
-        detail.append(f"{result.warnings} cảnh báo")
-    if result.message and result.event in {"failed", "deferred", "refused"}:
-        detail.append(result.message)
+    detail = run_details(vars(result), "vi")
     width = len(str(total))
     click.echo(f"[{done:>{width}}/{total}] {where}: " + click.style(label, fg=colour, bold=True)
-               + (f" ({', '.join(detail)})" if detail else ""))
+               + (f" ({detail})" if detail else ""))
 
 
 def _table(rows: list[dict], columns: list[str], headers: dict[str, str] | None = None) -> None:
     """Rows under their column names, or under `headers` where given. A column `x_label` shows
-    the mart's `x_label_vi / x_label_en` (labels are decided in dbt, macros/labels.sql)."""
+    the mart's `x_label_vi / x_label_en` (labels: the var code_labels of dbt_project.yml)."""
     if not rows:
         click.echo("  (không có / none)")
         return
@@ -333,7 +320,8 @@ def print_status(*, province: str | None, period: str | None, show_all: bool) ->
         _table(_fetch(conn, "status_rows", province=province, period=period, show_all=show_all),
                ["province_code", "province_name", "period", "status_label", "latest_version",
                 "first_received_at", "on_time", "days_late"])
-        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, Asia/Ho_Chi_Minh)")
+        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, "
+                   f"{settings.LOCAL_TIME_ZONE})")
         print_unremovable(conn, province)
 
 
@@ -388,7 +376,8 @@ def print_round(period: str, *, province: str | None = None) -> None:
         _table(_fetch(conn, "status_rows", province=province, period=parsed.code, show_all=True),
                ["province_code", "province_name", "status_label", "latest_version",
                 "first_received_at", "on_time", "days_late"])
-        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, Asia/Ho_Chi_Minh)")
+        click.echo("  (thời gian theo giờ Việt Nam / times are Vietnam time, "
+                   f"{settings.LOCAL_TIME_ZONE})")
 
 
 def remind_command(*, dry_run: bool) -> None:

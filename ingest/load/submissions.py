@@ -3,8 +3,8 @@
 A crash part-way rolls the transaction back, so no submission is ever half-loaded and a re-run
 finishes the job (the files stay in the inbox until their batch commits). Versions per
 (province, period) are assigned under advisory locks, so concurrent runs cannot give two files
-the same version. A batch whose load fails is retried file by file by the caller, so one
-file's failure stays its own.
+the same version. A batch whose load fails is retried file by file by `ingest.load.retry`, so
+one file's failure stays its own.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from datetime import datetime
 
 import psycopg
 
+from ingest.journal import path_of
 from ingest.model import POVERTY, TERM, ParsedFile
 from ingest.periods import parse_period
 from ingest.read.layout import SHEETS
-from ingest.receive.names import portable_path
 from ingest.warehouse import query
 
 _FINDING_COLUMNS = ("submission_id", "rule", "severity", "sheet", "excel_row", "column_header",
@@ -166,21 +166,3 @@ def _fault_point(name: str) -> None:
     """Crash-safety tests kill the process here (LHPN_FAULT=<name>), as a power cut would."""
     if os.environ.get("LHPN_FAULT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def path_of(parsed: ParsedFile) -> str:
-    """The exact inbox path of a file, as the ingest log keeps it (any bytes, as text)."""
-    return portable_path(str(parsed.path))
-
-
-def log_row(run_id: str, sha256: str | None, source_file: str, province_code: str | None,
-            event: str, submission_id: int | None = None, message: str | None = None,
-            path: str | None = None) -> dict:
-    """Parameters of one `log_event` insert (also used batched, with executemany)."""
-    return {"run_id": run_id, "sha256": sha256, "source_file": source_file,
-            "province_code": province_code, "event": event, "submission_id": submission_id,
-            "message": message, "path": path}
-
-
-def log_event(conn: psycopg.Connection, *args, **kwargs) -> None:
-    conn.execute(query("log_event"), log_row(*args, **kwargs))

@@ -5,7 +5,10 @@ the outcome and when, the period, the version and the one it supersedes (or, for
 when and as which version the same bytes were first received), the rows taken in per sheet, the
 errors and warnings placed as in the quarantine report, and for a loaded file, once the marts
 hold it, the province's figures for the period (scorecard, cluster rank, poverty support) and a
-link to the province page.
+link to the province page. The text is laid out by the Jinja templates beside this module
+(`templates/receipt.txt.j2`, `templates/unrecorded.txt.j2`) from the phrases in `_TEXT`, with
+the pages' filters (`ingest/formats.py`), the one table of labels (`ingest/labels.py`) and the
+report's finding formatter.
 
 A receipt is a function of the warehouse (raw, audit and the marts), so `write_receipts` (end
 of every ingest run) and `refresh_receipts` (after every marts build) render it the same way,
@@ -19,7 +22,7 @@ Decided here (beyond §3's four outcomes):
   not the file's fault and it will be processed again; neither needs re-sending;
 - a file dropped at the top of the inbox, or in a folder that is no province code, is answered
   in `<outbox>/_khong_ro_tinh/` (the operator passes it on);
-- times are Vietnam time (Asia/Ho_Chi_Minh), the clerks' clock.
+- times are Vietnam time (`settings.LOCAL_TIME_ZONE`), the clerks' clock.
 """
 
 from __future__ import annotations
@@ -29,29 +32,30 @@ import logging
 import os
 from collections import defaultdict
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import psycopg
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.rows import dict_row
 
 from ingest import settings
-from ingest.local_time import local_time
+from ingest.formats import FILTERS
+from ingest.labels import LOADED, OUTCOMES, Label, label
 from ingest.local_time import now as vietnam_now
 from ingest.model import Finding
 from ingest.periods import parse_period
-from ingest.read.numbers import vn_number
+from ingest.receive.archive import write_if_changed
 from ingest.receive.names import display_name, local_path, sidecar_name
 from ingest.reference import canonical_term, province_name, provinces_new, provinces_old
-from ingest.validate.report import render_findings
+from ingest.validate.report import outcome_text, render_findings
 from ingest.warehouse import query
 
 log = logging.getLogger(__name__)
 
 SUFFIX = ".receipt.txt"
 UNKNOWN_FOLDER = "_khong_ro_tinh"  # files whose folder names no province
-LOADED = ("accepted", "accepted_with_warnings")
 _RULE = "=" * 72
-_MILLION = 1_000_000
 
 
 # ---------------------------------------------------------------- where receipts go
@@ -98,15 +102,6 @@ def _shown(name: str) -> str:
     if dot and stem and suffix.isalnum() and len(suffix) <= 8:
         return f"{stem}{tag}.{suffix}"
     return shown + tag
-
-
-def _write_atomic(path: Path, text: str) -> bool:
-    """Write `text` to `path` unless it already holds exactly that; True when written. A
-    reader sees the old receipt or the new one, never part of one (tmp file, then rename), and
-    nothing is written through a symbolic link planted in the outbox."""
-    from ingest.receive.archive import write_if_changed
-
-    return write_if_changed(path, text.encode("utf-8"))
 
 
 # ---------------------------------------------------------------- reading the warehouse
@@ -162,10 +157,6 @@ _TEXT = {
         "file": "Tệp", "province": "Tỉnh", "period": "Kỳ báo cáo", "term": "Nhiệm kỳ",
         "term_written": "ghi trong tệp: {term}",
         "outcome": "Kết quả", "when": "Thời điểm", "version": "Phiên bản",
-        "accepted": "ĐÃ NHẬN", "accepted_with_warnings": "ĐÃ NHẬN, CÓ CẢNH BÁO",
-        "rejected": "BỊ TỪ CHỐI", "duplicate": "TRÙNG LẶP, KHÔNG THAY ĐỔI GÌ",
-        "deferred": "ĐANG CHỜ XỬ LÝ", "failed": "CHƯA XỬ LÝ ĐƯỢC (LỖI HỆ THỐNG)",
-        "refused": "KHÔNG NHẬN (KHÔNG PHẢI TỆP BÁO CÁO)",
         "received_processed": "nhận tệp {received}; xử lý xong {processed} (giờ Việt Nam)",
         "at": "{when} (giờ Việt Nam)",
         "first_version": "{v} (bản đầu tiên của tỉnh cho kỳ này)",
@@ -202,8 +193,7 @@ _TEXT = {
                            " sẽ được ghi vào biên nhận này sau khi kho dữ liệu được cập nhật.",
         "scorecard": "Chỉ tiêu nghị quyết nhiệm kỳ {term}: {label} chỉ tiêu đạt hoặc vượt",
         "not_met": "{n} chưa đạt", "not_reported": "{n} chưa báo cáo kết quả",
-        "status": {"vuot": "vượt", "dat": "đạt", "chua_dat": "chưa đạt",
-                   "chua_bao_cao": "chưa báo cáo (chưa có kết quả)"},
+        "no_result": "chưa có kết quả",
         "skipped": "{n} dòng chỉ tiêu để trống đã bỏ qua: {codes} (không có chỉ tiêu và kết quả:"
                    " không phải chỉ tiêu của nghị quyết tỉnh, không tính vào tổng số)",
         "former": "{name} (tỉnh từ 01/07/2025), kỳ {period}: {reported}/{expected} tỉnh cũ đã"
@@ -214,7 +204,6 @@ _TEXT = {
                 " đã có điểm năm {year}); {score}/{max} điểm",
         "no_cluster": "Thi đua năm {year}: {score}/{max} điểm; tỉnh chưa có trong cụm thi đua"
                       " nào của năm {year} nên chưa xếp hạng trong cụm",
-        "role": {"truong": "cụm trưởng", "pho": "cụm phó"},
         "poverty": "Giảm nghèo",
         "out_of_poverty": "{out} hộ thoát nghèo / {poor} hộ nghèo đầu kỳ",
         "near": "{n} hộ thoát cận nghèo", "female": "{n} hộ phụ nữ làm chủ hộ thoát nghèo",
@@ -237,10 +226,6 @@ _TEXT = {
         "file": "File", "province": "Province", "period": "Period", "term": "Term",
         "term_written": "as written in the file: {term}",
         "outcome": "Outcome", "when": "When", "version": "Version",
-        "accepted": "ACCEPTED", "accepted_with_warnings": "ACCEPTED WITH WARNINGS",
-        "rejected": "REJECTED", "duplicate": "DUPLICATE, NOTHING CHANGED",
-        "deferred": "WAITING", "failed": "NOT PROCESSED YET (SYSTEM ERROR)",
-        "refused": "NOT TAKEN (NOT A REPORT FILE)",
         "received_processed": "file received {received}; processed {processed} (Vietnam time)",
         "at": "{when} (Vietnam time)",
         "first_version": "{v} (the province's first for this period)",
@@ -278,8 +263,7 @@ _TEXT = {
                            "will be added to this receipt once the warehouse is updated.",
         "scorecard": "Term indicators {term}: {label} met or exceeded",
         "not_met": "{n} not met", "not_reported": "{n} not reported yet",
-        "status": {"vuot": "exceeded", "dat": "met", "chua_dat": "not met",
-                   "chua_bao_cao": "not reported (no result yet)"},
+        "no_result": "no result yet",
         "skipped": "{n} blank indicator row(s) skipped: {codes} (neither a target nor a result:"
                    " not an indicator of the province's resolution, not counted in the total)",
         "former": "{name} (province from 1 July 2025), {period}: {reported}/{expected} former "
@@ -290,7 +274,6 @@ _TEXT = {
                 "provinces of the cluster scored for {year}); {score}/{max} points",
         "no_cluster": "Emulation {year}: {score}/{max} points; the province is in no emulation "
                       "cluster for {year}, so it has no cluster rank",
-        "role": {"truong": "cluster leader", "pho": "cluster deputy"},
         "poverty": "Poverty support",
         "out_of_poverty": "{out} households out of poverty / {poor} poor at period start",
         "near": "{n} out of near-poverty", "female": "{n} female-headed out of poverty",
@@ -311,144 +294,6 @@ _TEXT = {
                        " as not sent.",
     },
 }
-
-
-def _time(value: datetime | None) -> str:
-    return "?" if value is None else local_time(value)
-
-
-def _num(value, decimals: int = 2) -> str:
-    return "?" if value is None else vn_number(float(value), decimals=decimals)
-
-
-def _amount(value, unit: str | None) -> str:
-    if value is None:
-        return "?"
-    if unit == "%":
-        return f"{_num(value)}%"
-    return f"{_num(value)} {unit}" if unit else _num(value)
-
-
-def _province(code: str | None, period: str | None) -> str:
-    if not code:
-        return "?"
-    name = province_name(code, parse_period(period))
-    return f"{code} {name}" if name else code
-
-
-def _figures(s: dict, details: dict, lang: str) -> list[str]:
-    """The marts' figures of the subject's province and period, or why they are not there."""
-    t = _TEXT[lang]
-    key = (s["province_code"], s["period"])
-    marts = details["marts"]
-    if s["superseded_by_version"] is not None:
-        return [t["superseded"].format(new=s["superseded_by_version"],
-                                       file=display_name(s["superseded_by_file"]),
-                                       when=_time(s["superseded_by_received_at"]))]
-    known = marts.get("versions", {}).get(key)
-    if (not known or (known["latest_version"] or 0) < (s["version"] or 0)
-            or known["latest_received_at"] is None
-            or known["latest_received_at"] < s["received_at"]):
-        return [t["figures_pending"]]
-    lines = [t["figures"].format(period=s["period"])]
-    card = marts["scorecards"].get(key)
-    if card:
-        line = t["scorecard"].format(term=card["term"], label=card["scorecard_label"])
-        apart = [t[name].format(n=card[f"indicators_{name}"])
-                 for name in ("not_met", "not_reported") if card[f"indicators_{name}"]]
-        lines.append("  " + line + (f" ({'; '.join(apart)})" if apart else ""))
-        for ind in marts["indicators"].get(key, []):
-            name = (ind["indicator_name_en"] if lang == "en" else None) or ind["indicator_name"]
-            status = t["status"].get(ind["status"], ind["status"])
-            detail = t["of_target"].format(actual=_amount(ind["actual_value"], ind["unit"]),
-                                           target=_amount(ind["target_value"], ind["unit"]))
-            if ind["attainment_pct"] is not None:
-                detail += f" ({_num(ind['attainment_pct'])}%)"
-            lines.append(f"     {ind['indicator_code']} {name}: {status} — {detail}")
-    rank = marts["rankings"].get(key)
-    if rank:
-        values = dict(year=rank["year"], score=_num(rank["score"]), max=_num(rank["max_score"]))
-        if rank["rank_in_cluster"] is not None:
-            line = t["rank"].format(cluster=rank["cluster_name"], rank=rank["rank_in_cluster"],
-                                    n=rank["ranked_in_cluster"], **values)
-            role = t["role"].get(rank["cluster_role"] or "")
-            lines.append("  " + line + (f"; {role}" if role else ""))
-        else:
-            lines.append("  " + t["no_cluster"].format(**values))
-    pov = marts["poverty"].get(key)
-    if pov:
-        parts = [t["out_of_poverty"].format(out=_num(pov["households_out_of_poverty"]),
-                                            poor=_num(pov["poor_households_start"]))
-                 + (f" ({_num(pov['out_of_poverty_rate_pct'])}%)"
-                    if pov["out_of_poverty_rate_pct"] is not None else "")]
-        for field, label in (("households_out_of_near_poverty", "near"),
-                             ("female_headed_out_of_poverty", "female")):
-            if pov[field] is not None:
-                parts.append(t[label].format(n=_num(pov[field])))
-        if pov["charity_homes"] is not None:
-            homes = t["homes"].format(n=_num(pov["charity_homes"]))
-            if pov["charity_homes_vnd"] is not None:
-                homes += " (" + t["homes_vnd"].format(
-                    n=_num(float(pov["charity_homes_vnd"]) / _MILLION, 1)) + ")"
-            parts.append(homes)
-        if pov["policy_loan_households"] is not None:
-            loans = t["loans"].format(n=_num(pov["policy_loan_households"]))
-            if pov["policy_loan_outstanding_vnd"] is not None:
-                loans += ", " + t["loans_vnd"].format(
-                    n=_num(float(pov["policy_loan_outstanding_vnd"]) / _MILLION, 1))
-            parts.append(loans)
-        for field, label in (("livelihood_packages", "livelihood"),
-                             ("five_no_three_clean_households", "clean")):
-            if pov[field] is not None:
-                parts.append(t[label].format(n=_num(pov[field])))
-        lines.append(f"  {t['poverty']}: " + "; ".join(parts))
-    former = marts.get("former_provinces", {}).get(key)
-    if former:
-        lines.append("  " + t["former"].format(
-            name=former["province_name_2025"], period=s["period"],
-            reported=former["units_reported"], expected=former["units_expected"])
-            + ("" if former["is_complete"] else t["former_partial"]))
-    return lines
-
-
-def _timing(s: dict, details: dict, lang: str) -> list[str]:
-    """The period's due date and whether this file came on time (decided in the marts, once
-    they hold the file), and for a rejected file which version the warehouse still uses."""
-    t = _TEXT[lang]
-    lines = []
-    timing = details["marts"].get("timing", {}).get(s["submission_id"])
-    if timing is not None and timing["period"] is not None:
-        if timing["due_date"] is None:
-            lines.append(t["no_due"])
-        else:
-            verdict = (t["backfill"] if timing["is_backfill"] else
-                       t["on_time"] if timing["on_time"] else
-                       t["late"].format(days=timing["days_late"]))
-            lines.append(t["due"].format(period=timing["period"],
-                                         due=timing["due_date"].strftime("%d/%m/%Y"))
-                         + f" — {verdict}")
-    if s["outcome"] == "rejected" and s["period"]:
-        lines.append(t["in_use"].format(v=s["current_version"],
-                                        file=display_name(s["current_file"]),
-                                        when=_time(s["current_received_at"]))
-                     if s["current_version"] is not None else t["none_in_use"])
-    return lines
-
-
-def _taken(s: dict, details: dict, lang: str) -> str:
-    t = _TEXT[lang]
-    if s["outcome"] not in LOADED:
-        return f"{t['taken']}: {t['nothing_taken']}"
-    parts = []
-    order = ("ChiTieu", "ThiDua", "GiamNgheo")
-    for r in sorted(details["rows"].get(s["submission_id"], []),
-                    key=lambda r: order.index(r["sheet"])):
-        text = f"{r['sheet']} " + (t["units"] if r["sheet"] == "GiamNgheo" else t["rows"]).format(
-            n=r["data_rows"])
-        if r["total_rows"]:
-            text += " + " + t["total_rows"].format(n=r["total_rows"])
-        parts.append(text)
-    return f"{t['taken']}: " + ("; ".join(parts) if parts else t["none"])
 
 
 def _link(folder: Path, province: str | None, lang: str) -> str:
@@ -480,107 +325,74 @@ def _term(written: str | None, lang: str) -> str:
     return f"{stored} ({_TEXT[lang]['term_written'].format(term=written)})"
 
 
-def _block(s: dict, details: dict, lang: str, folder: Path) -> list[str]:
-    """One language's part of a receipt about a file the warehouse recorded."""
-    t = _TEXT[lang]
-    event = s["event"]
-    lines = [_RULE, t["title"], _RULE]
-    if event == "failed":
-        return lines + [f"{t['outcome']}: {t['failed']}", f"{t['when']}: "
-                        + t["at"].format(when=_time(s["logged_at"])), t["failed_text"]]
-    outcome = s["outcome"]
-    inbox_folder = f"{s['folder_province'] or s['province_code'] or '<mã tỉnh>'}/"
-    if event == "duplicate":
-        lines.append(f"{t['outcome']}: {t['duplicate']}")
-        lines.append(f"{t['when']}: " + t["at"].format(when=_time(s["logged_at"])))
-        if s["submission_id"] is not None and s["province_code"] != s["folder_province"]:
-            # first sent from another folder: its details are another province's business
-            return lines + [t["first_elsewhere"].format(when=_time(s["received_at"]))]
-        if s["submission_id"] is not None:
-            as_what = (t["as_version"].format(v=s["version"]) if s["version"] is not None
-                       else t["as_rejected"])
-            lines.append(t["first_received"].format(
-                when=_time(s["received_at"]), file=display_name(s["submission_file"]),
-                as_what=as_what))
-    else:
-        lines.append(f"{t['outcome']}: {t[outcome]}")
-        lines.append(f"{t['when']}: " + t["received_processed"].format(
-            received=_time(s["received_at"]), processed=_time(s["processed_at"])))
-    if s["submission_id"] is None:
-        return lines
-    lines.append(f"{t['period']}: {s['period'] or '?'} | {t['term']}: {_term(s['term'], lang)}")
-    if outcome in LOADED:
-        version = (t["supersedes"].format(v=s["version"], old=s["supersedes_version"],
-                                          file=display_name(s["supersedes_file"]),
-                                          when=_time(s["supersedes_received_at"]))
-                   if s["supersedes_version"] is not None
-                   else t["first_version"].format(v=s["version"]))
-    else:
-        version = t["not_versioned"]
-    lines.append(f"{t['version']}: {version}")
-    if event != "duplicate":
-        lines += _timing(s, details, lang)
-    lines.append(_taken(s, details, lang))
-    skipped = details["skipped"].get(s["submission_id"])
-    if skipped:
-        lines.append(t["skipped"].format(n=len(skipped), codes=", ".join(skipped)))
-    if event != "duplicate":
-        lines.append(t[f"todo_{outcome}"].format(folder=inbox_folder))
-    elif outcome == "rejected":
-        lines.append(t["todo_rejected_dup"].format(folder=inbox_folder))
-    if outcome in LOADED:
-        lines += ["", *_figures(s, details, lang), _link(folder, s["province_code"], lang)]
-    findings = details["findings"].get(s["submission_id"], [])
-    if findings:
-        if event == "duplicate":
-            lines += ["", t["findings_of_first"]]
-        lines += render_findings(findings, lang)
-    return lines
+def _short(entry: Label, lang: str) -> str:
+    return entry.short_vi if lang == "vi" else entry.short_en
 
 
-def _header(source_file: str, province: str, period: str | None, event: str,
-            version: int | None) -> list[str]:
-    vi, en = _TEXT["vi"], _TEXT["en"]
-    status = f"{vi[event]} / {en[event]}"
-    if version is not None and event in LOADED:
-        status += f" — phiên bản / version {version}"
-    return [f"{vi['title']} / {en['title']}",
-            f"{vi['file']} / {en['file']}: {display_name(source_file)}",
-            f"{vi['province']} / {en['province']}: {province} | {vi['period']} / {en['period']}: "
-            f"{period or '?'}",
-            f"{vi['outcome']} / {en['outcome']}: {status}", ""]
+def _province(code: str | None, period: str | None) -> str:
+    """`60 Bình Thuận`: the province as the receipt names it, by the codes of its period."""
+    if not code:
+        return "?"
+    name = province_name(code, parse_period(period))
+    return f"{code} {name}" if name else code
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Receipts are plain text through Jinja (`ingest/outbox/templates/`), with the pages'
+    number and time filters (`ingest/formats.py`) and the one table of labels."""
+    env = Environment(loader=PackageLoader("ingest.outbox", "templates"), autoescape=False,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True, extensions=["jinja2.ext.do"])
+    env.filters.update(FILTERS, shown=display_name)
+    env.globals.update(T=_TEXT, RULE=_RULE, LOADED=LOADED, outcome_text=outcome_text,
+                       findings=render_findings,
+                       short=lambda code_set, code, lang: _short(label(code_set, code), lang))
+    return env
+
+
+def _context(s: dict, details: dict, folder: Path) -> dict:
+    """What the templates quote about one subject, gathered from `_details`."""
+    key = (s["province_code"], s["period"])
+    marts = details["marts"]
+    order = ("ChiTieu", "ThiDua", "GiamNgheo")
+    loaded = s["outcome"] in LOADED
+    return {
+        "known": marts.get("versions", {}).get(key),
+        "card": marts.get("scorecards", {}).get(key),
+        "indicators": marts.get("indicators", {}).get(key, []),
+        "rank": marts.get("rankings", {}).get(key),
+        "poverty": marts.get("poverty", {}).get(key),
+        "former": marts.get("former_provinces", {}).get(key),
+        "timing": marts.get("timing", {}).get(s["submission_id"]),
+        "rows": sorted(details["rows"].get(s["submission_id"], []),
+                       key=lambda r: order.index(r["sheet"])),
+        "skipped": details["skipped"].get(s["submission_id"]),
+        "findings": details["findings"].get(s["submission_id"], []),
+        "term": {lang: _term(s["term"], lang) for lang in ("vi", "en")},
+        "link": {lang: _link(folder, s["province_code"], lang) if loaded else ""
+                 for lang in ("vi", "en")},
+    }
 
 
 def render(s: dict, details: dict, folder: Path) -> str:
     """The receipt of one recorded file (a row of `receipt_subjects`)."""
     code = s["folder_province"] or s["declared_province_code"]  # the sender's folder first
     own = s["province_code"] == s["folder_province"]
-    lines = _header(s["source_file"], _province(code, s["period"]), s["period"] if own else None,
-                    s["event"], s["version"])
-    lines += _block(s, details, "vi", folder) + [""] + _block(s, details, "en", folder)
-    return "\n".join(lines) + "\n"
+    return environment().get_template("receipt.txt.j2").render(
+        s=s, m=_context(s, details, folder), province=_province(code, s["period"]),
+        period=s["period"] if own else None)
 
 
 def render_unrecorded(result, at: datetime) -> str:
     """The receipt of a file answered without a submission of its own: left in the inbox for
     the next run, failed before it was recorded, refused unread (not a regular file) or
     rejected unread (over the size limit): the outcome, and the report when one was written."""
-    event = result.event if result.event in _TEXT["vi"] else "failed"
-    lines = _header(result.source_file, _province(result.province_code, None), None, event,
-                    None)
-    report = _report_text(result.report)
-    for lang in ("vi", "en"):
-        t = _TEXT[lang]
-        lines += [_RULE, t["title"], _RULE, f"{t['outcome']}: {t[event]}",
-                  f"{t['when']}: " + t["at"].format(when=_time(at))]
-        if event == "rejected":
-            lines.append(t["todo_rejected"].format(folder=f"{result.province_code or '?'}/"))
-        else:
-            lines.append(t.get(f"{event}_text") or t.get(f"todo_{event}") or t["failed_text"])
-        lines.append("")
-    if report:
-        lines += [_RULE, "CHI TIẾT / DETAILS", _RULE, report.rstrip("\n"), ""]
-    return "\n".join(lines[:-1]) + "\n"
+    event = result.event if result.event in OUTCOMES else "failed"
+    return environment().get_template("unrecorded.txt.j2").render(
+        event=event, source_file=result.source_file, at=at,
+        province=_province(result.province_code, None), province_code=result.province_code,
+        report=_report_text(result.report))
 
 
 def _report_text(path: str | None) -> str | None:
@@ -622,7 +434,7 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
                 text = render_unrecorded(result, now)
             else:
                 continue  # a duplicate whose log entry is gone: nothing true to say
-            _write_atomic(path, text)
+            write_if_changed(path, text)
         except Exception:  # noqa: BLE001 - one answer that fails never stops the others
             log.exception("receipt of %s not written", display_name(local_path(result.path)))
             continue
@@ -667,7 +479,7 @@ def refresh_receipts(conn: psycopg.Connection) -> int:
         if os.path.lexists(inbox_copy):
             continue
         try:
-            rewritten += _write_atomic(path, text)
+            rewritten += write_if_changed(path, text)
         except OSError as exc:
             log.warning("receipt %s not rewritten: %s", path, exc)
     return rewritten

@@ -32,7 +32,6 @@ from ingest.receive.names import display_name
 from ingest.validate.report import render_findings
 from ingest.warehouse import query
 
-STAGES = ("T-14", "T-3", "T+1")
 _NAME = re.compile(r"^nhac_nho_(?P<period>.+)_(?P<stage>T-14|T-3|T\+1)\.txt$")
 _RULE = "=" * 72
 

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ingest.labels import CodeSet, label
+
 # Fonts that carry Vietnamese, the system's sans-serif last (the pages' CSS uses the same list).
 FONT_FAMILY = ('"Noto Sans", "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", '
                '"Liberation Sans", sans-serif')
 
 STATUS_COLOURS = {"vuot": "#1a7f37", "dat": "#4ac26b", "chua_dat": "#cf222e",
                   "chua_bao_cao": "#8c959f"}
-STATUS_LABELS = {"vuot": "vượt / exceeded", "dat": "đạt / met", "chua_dat": "chưa đạt / not met",
-                 "chua_bao_cao": "chưa báo cáo / not reported"}
 ROLE_COLOURS = {"truong": "#b7791f", "pho": "#6b7a90", None: "#2f6fb3"}
-ROLE_LABELS = {"truong": "cụm trưởng / leader", "pho": "cụm phó / deputy"}
+
+
+def _status(code: str) -> str:
+    return label(CodeSet.INDICATOR_STATUS, code).both
+
+
+def _role(code: str | None) -> str:
+    return label(CodeSet.CLUSTER_ROLE, code).both if code else ""
 
 
 def _layout(title: str, height: int, **extra) -> dict:
@@ -41,12 +48,12 @@ def scorecard_bars(latest: list[dict]) -> dict:
     rows = sorted(latest, key=lambda r: (r["met_pct"] or 0, r["province_code"]))
     labels = [f'{r["province_code"]} {r["province_name"]} ({r["period"]})' for r in rows]
     parts = [
-        ("vượt / exceeded", [r["indicators_exceeded"] for r in rows], STATUS_COLOURS["vuot"]),
-        ("đạt / met", [r["indicators_met"] - r["indicators_exceeded"] for r in rows],
+        (_status("vuot"), [r["indicators_exceeded"] for r in rows], STATUS_COLOURS["vuot"]),
+        (_status("dat"), [r["indicators_met_not_exceeded"] for r in rows],
          STATUS_COLOURS["dat"]),
-        ("chưa đạt / not met", [r["indicators_not_met"] for r in rows],
+        (_status("chua_dat"), [r["indicators_not_met"] for r in rows],
          STATUS_COLOURS["chua_dat"]),
-        ("chưa báo cáo / not reported", [r["indicators_not_reported"] for r in rows],
+        (_status("chua_bao_cao"), [r["indicators_not_reported"] for r in rows],
          STATUS_COLOURS["chua_bao_cao"]),
     ]
     data = [{"type": "bar", "orientation": "h", "name": name, "y": labels, "x": values,
@@ -71,7 +78,7 @@ def attainment_bars(rows: list[dict], title: str) -> dict:
     labels = [f'{r["indicator_code"]} {r["indicator_name"] or ""}'[:60] for r in rows]
     values = [r["attainment_pct"] for r in rows]
     text = [("—" if r["attainment_pct"] is None else f'{r["attainment_pct"]:g}%'.replace(".", ","))
-            + f' · {STATUS_LABELS[r["status"]].split(" /")[0]}' for r in rows]
+            + f' · {label(CodeSet.INDICATOR_STATUS, r["status"]).short_vi}' for r in rows]
     data = [{"type": "bar", "orientation": "h", "y": labels, "x": values, "text": text,
              "textposition": "auto",
              "marker": {"color": [STATUS_COLOURS[r["status"]] for r in rows]},
@@ -107,7 +114,7 @@ def cluster_ranking(cluster_name: str, by_year: dict[int, list[dict]]) -> dict:
             "y": labels, "x": [r["score"] for r in rows],
             "text": [rank_text(r, ranks[r["rank_in_cluster"]] > 1) for r in rows],
             "textposition": "auto",
-            "customdata": [[r["max_score"], ROLE_LABELS.get(r["cluster_role"], "")]
+            "customdata": [[r["max_score"], _role(r["cluster_role"])]
                            for r in rows],
             "hovertemplate": "%{y}: %{x} / %{customdata[0]} điểm %{customdata[1]}<extra></extra>",
             "marker": {"color": [ROLE_COLOURS.get(r["cluster_role"], ROLE_COLOURS[None])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ingest.labels import outcome
 from ingest.pages import charts
 from ingest.pages.data import SiteData, period_key
 
@@ -109,12 +110,10 @@ SYMBOLS = {"on_time": "✓", "late": "trễ", "missing": "✗", "not_due": "·",
 
 def status_cell(row: dict) -> dict:
     """A submission_status row as a grid cell: state, symbol and the tooltip text."""
-    from ingest.pages.render import OUTCOME_LABELS
-
     state = cell_state(row)
     warnings = row["status"] == "accepted_with_warnings"
     title = [f'{row["province_name"] or row["province_code"]} {row["period"]}: '
-             f'{OUTCOME_LABELS[row["status"]]}']
+             f'{outcome(row["status"]).both}']
     if row["latest_version"]:
         title.append(f'v{row["latest_version"]}')
     if row["on_time"] is not None:

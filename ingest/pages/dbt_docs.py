@@ -61,9 +61,9 @@ def needs_refresh(site: Path, previous: dict | None) -> bool:
 def generate(site: Path) -> Path:
     """Run `dbt docs generate --static` and install its page as site/dbt/index.html."""
     from ingest.marts.build import docs_generate
-    from ingest.pages.render import write_text
+    from ingest.receive.archive import write_if_changed
 
     static = docs_generate()
     page = site / DIR / "index.html"
-    write_text(page, offline(static.read_text(encoding="utf-8")))
+    write_if_changed(page, offline(static.read_text(encoding="utf-8")))
     return page

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ingest.formats import number
+from ingest.labels import CodeSet, label
 from ingest.pages import charts
-from ingest.pages.charts import STATUS_LABELS
 from ingest.pages.dashboard import status_cell
 from ingest.pages.data import SiteData, period_key
-from ingest.pages.render import number
 from ingest.periods import MERGER_DATE
 from ingest.reference import formed_from, merged_into
 
@@ -35,7 +35,7 @@ def attainment_cell(row: dict | None) -> tuple[str, str]:
     if row is None:
         return "", ""
     if row["attainment_pct"] is None:
-        return row["status"], STATUS_LABELS[row["status"]].split(" /")[0]
+        return row["status"], label(CodeSet.INDICATOR_STATUS, row["status"]).short_vi
     return row["status"], number(row["attainment_pct"], 1) + "%"
 
 
@@ -71,10 +71,6 @@ def contexts(data: SiteData) -> dict[str, dict]:
     status = _by_code(data.status)
     versions = _by_code(data.versions)
     findings = _by_code([f for f in data.findings if f["is_open"]])
-    cluster_sizes = defaultdict(int)
-    for row in data.rankings:
-        if row["score"] is not None:
-            cluster_sizes[(row["year"], row["cluster_code"])] += 1
 
     pages = {}
     for code in data.province_codes():
@@ -103,8 +99,7 @@ def contexts(data: SiteData) -> dict[str, dict]:
         commune_rows = communes.get(code, [])
         latest_commune_period = max((period_key(r) for r in commune_rows), default=None)
         commune_rows = [r for r in commune_rows if period_key(r) == latest_commune_period]
-        ranks = [{**r, "cluster_size": cluster_sizes[(r["year"], r["cluster_code"])]}
-                 for r in sorted(rankings.get(code, []), key=lambda r: r["year"], reverse=True)]
+        ranks = sorted(rankings.get(code, []), key=lambda r: r["year"], reverse=True)
         files = versions.get(code, [])
         names = []
         for row in sorted(files, key=lambda r: period_key(r)):

@@ -28,8 +28,8 @@ import psycopg
 from ingest import settings, warehouse
 from ingest.pages import dashboard, dbt_docs, province, validation
 from ingest.pages.data import as_json, latest_run_id, read_site_data
-from ingest.pages.render import write_page, write_text
-from ingest.receive.archive import write_bytes_atomic
+from ingest.pages.render import write_page
+from ingest.receive.archive import write_bytes_atomic, write_if_changed
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _copy_assets(site: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     static = resources.files("ingest.pages") / "static"
     for name in ("site.css", "site.js"):
-        write_text(target / name, (static / name).read_text(encoding="utf-8"))
+        write_if_changed(target / name, (static / name).read_text(encoding="utf-8"))
     plotly_js = resources.files("plotly") / "package_data" / "plotly.min.js"
     with resources.as_file(plotly_js) as source:
         copy = target / "plotly.min.js"
@@ -157,7 +157,7 @@ def build_site(run_id: str | None = None, *, parts: set[str] | None = None,
                    root="../", error=built_parts.get("dbt_docs", {}).get("error"))
 
     manifest = {"built_at": stamp["built_at"], "run_id": run_id, "parts": built_parts}
-    write_text(site / MANIFEST, json.dumps(manifest, indent=2, default=as_json))
+    write_if_changed(site / MANIFEST, json.dumps(manifest, indent=2, default=as_json))
     index = write_page(site / "index.html", "index.html.j2", built=stamp, parts=built_parts,
                        provinces=provinces, **{**common})
     return index

@@ -54,14 +54,3 @@ def _retire_old_page() -> None:
         old.parent.rmdir()
     except OSError:
         pass  # absent, or something else lives there
-
-
-def refresh_validation_docs() -> str:
-    """Rebuild the validation page alone (what the warehouse DAG's task calls); returns its path.
-
-    Kept for the `lhpn_warehouse` task of that name; `ingest.publish.refresh_outputs` rebuilds
-    it with the rest of the site.
-    """
-    from ingest.pages.site import build_site
-
-    return str(build_site(parts={"validation"}, dbt_docs_refresh=False).parent / PAGE)

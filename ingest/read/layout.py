@@ -2,8 +2,8 @@
 
 Matching ignores case, diacritics, spacing, line breaks and a trailing unit in parentheses,
 so "Mã chỉ tiêu", "MA CHI TIEU" and "Ma  chi\ntieu" are the same header. Reading takes every
-sheet name, label and header from here; the workbook writers (`ingest/template.py`,
-`ingest/samples.py`) still spell some labels out themselves.
+sheet name, label and header from here, and so does the template (`ingest/template/`); only
+the sample workbooks (`ingest/samples.py`) spell the ThongTin labels out themselves, as offices do.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM
+# Sheet kinds, named after the raw tables they load into (`ingest.model` passes them on).
+TERM = "term_indicators"
+EMULATION = "emulation_scores"
+POVERTY = "poverty_support"
+SHEET_KINDS = (TERM, EMULATION, POVERTY)
+INFO_SHEET = "ThongTin"
 
 ValueKind = Literal["text", "code", "count", "number", "money", "score", "result"]
 

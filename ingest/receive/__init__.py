@@ -1,1 +1,1 @@
-"""Receive: the inbox, settled files, the archive."""
+"""Receive: the inbox walk, settled files, taking files in (`taking`), the archive, safe names."""

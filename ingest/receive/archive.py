@@ -299,8 +299,11 @@ def write_bytes_atomic(target: Path, data: bytes) -> Path:
     return target
 
 
-def write_if_changed(target: Path, data: bytes) -> bool:
-    """`write_bytes_atomic` unless the file already holds exactly `data`; True when written."""
+def write_if_changed(target: Path, data: bytes | str) -> bool:
+    """`write_bytes_atomic` unless the file already holds exactly `data` (text: as UTF-8); True
+    when written. Receipts, notices and pages are written through it."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     return _write_atomic(target, lambda out: out.write(data), unless_same=data)
 
 

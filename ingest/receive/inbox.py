@@ -3,10 +3,11 @@ database), so Airflow's triggerer can watch the folder cheaply.
 
 The inbox is walked without following symbolic links, one folder at a time (no recursion, so a
 folder nested a thousand levels deep costs nothing), and at most `MAX_DEPTH` folders down.
-Everything the pipeline must answer for is listed: regular files, and also symbolic links,
-special files and folders too deep to walk, which `process_files` refuses with a log entry
-(never reading, moving or deleting them). Only a writer's working files (Excel lock files,
-partial downloads) are left out, and only while they are young.
+Everything the pipeline must answer for is listed: regular files, and also symbolic links and
+special files, which `process_files` refuses with a log entry (never reading, moving or deleting
+them), and folders too deep to walk, which it moves unread to the quarantine. Only a writer's
+working files (Excel lock files, partial downloads) are left out, and only while they are young.
+`sender` says who sent a file (its name and province folder, as text safe to print and store).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from ingest import settings
-from ingest.receive.names import portable_path
+from ingest.receive.names import display_name, portable_path
 from ingest.settings import Home
 
 MAX_DEPTH = 8  # folders below the inbox; `<inbox>/<province>/<file>` needs one
@@ -83,3 +84,15 @@ def folder_province(path: Path, inbox: Path) -> str:
     """The sender: the first folder under the inbox ('' for a file dropped at the top)."""
     rel = path.relative_to(inbox)
     return rel.parts[0] if len(rel.parts) > 1 else ""
+
+
+def root_of(path: Path, inbox: Path) -> Path | None:
+    """The folder containment starts from: the inbox for inbox files."""
+    return inbox if path.is_relative_to(inbox) and path != inbox else None
+
+
+def sender(path: Path, inbox: Path) -> tuple[str, str]:
+    """(file name, province) as text safe to print and store."""
+    root = root_of(path, inbox)
+    province = folder_province(path, root) if root else path.parent.name
+    return display_name(path.name), display_name(province)

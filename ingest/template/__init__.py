@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingest.model import EMULATION, POVERTY, TERM
 from ingest.periods import Period, Term, parse_period, parse_term, term_for
-from ingest.read.layout import INFO_LABELS, SHEETS
+from ingest.read.layout import SHEETS
 from ingest.reference import ended_code_note, indicators_of, provinces_for
 
 GUIDE_SHEET = "HuongDan"
@@ -103,7 +103,7 @@ def _write(code: str, p: Period, t: Term, history, path: Path) -> Path:
     heading = f"HỘI LHPN {name.upper()} — BÁO CÁO KỲ {p.code}"
     wb = Workbook()
 
-    labels = info_labels()
+    labels = guide.info_labels()
     date_label, person_label, contact_label = (labels[f] for f in
                                                ("report_date", "prepared_by", "contact"))
     form.info_sheet(
@@ -130,14 +130,6 @@ def _write(code: str, p: Period, t: Term, history, path: Path) -> Path:
     wb.save(data)
     # a half-written template is never handed out, nor written through a link in the outbox
     return write_bytes_atomic(path, data.getvalue())
-
-
-def info_labels() -> dict[str, str]:
-    """ThongTin field -> the label the template writes (the first one layout lists)."""
-    labels: dict[str, str] = {}
-    for label, (field, _) in INFO_LABELS.items():
-        labels.setdefault(field, label)
-    return labels
 
 
 SPARE_INDICATOR_ROWS = 4  # rows a province adds an indicator of its resolution in

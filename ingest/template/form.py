@@ -1,8 +1,8 @@
 """The sheets of the template: a form that prints on A4 landscape, one page wide, and shows the
 clerk where to type (shaded, unlocked cells) and what is fixed (labels and codes, locked).
 
-Every label comes from `ingest.layout`. What the reader skips is used on purpose: the title rows
-above each header, the STT column, unit hints in parentheses after a header label (matching
+Every label comes from `ingest.read.layout`. What the reader skips is used on purpose: the title
+rows above each header, the STT column, unit hints in parentheses after a header label (matching
 drops them, as for "(triệu đồng)"), the signature block under each table (written beside the
 key column, which stays empty, so the reader passes over those rows) and the HuongDan sheet.
 """

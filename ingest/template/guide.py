@@ -1,13 +1,22 @@
 """The text of the HuongDan sheet: what each sheet holds and how to send the file (contract §1-3).
 
-Sheet names and column labels come from `ingest.layout`; this module only writes the sentences.
+Sheet names, column and ThongTin labels come from `ingest.read.layout`; this module only writes
+the sentences.
 """
 
 from __future__ import annotations
 
 from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM
 from ingest.periods import Period, Term
-from ingest.read.layout import SHEETS
+from ingest.read.layout import INFO_LABELS, SHEETS
+
+
+def info_labels() -> dict[str, str]:
+    """ThongTin field -> the label the template writes (the first one layout lists)."""
+    labels: dict[str, str] = {}
+    for label, (field, _) in INFO_LABELS.items():
+        labels.setdefault(field, label)
+    return labels
 
 
 def _label(kind: str, column: str) -> str:
@@ -17,8 +26,6 @@ def _label(kind: str, column: str) -> str:
 def paragraphs(code: str, p: Period, t: Term, history, unit_words: str) -> list[tuple[str, bool]]:
     """(text, is_heading) in order."""
     term, emulation, poverty = SHEETS[TERM], SHEETS[EMULATION], SHEETS[POVERTY]
-    from ingest.template import info_labels
-
     labels = info_labels()
     prefilled = ", ".join(f"'{labels[f]}'" for f in ("province_code", "province_name", "period",
                                                        "term"))

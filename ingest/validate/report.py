@@ -8,6 +8,7 @@ found and what would be right. Rejected files get it beside them in the quaranti
 
 from __future__ import annotations
 
+from ingest.labels import outcome
 from ingest.model import INFO_SHEET, Finding, ParsedFile
 from ingest.periods import parse_period
 from ingest.reference import province_name
@@ -33,7 +34,6 @@ _TEXT = {
     "vi": {
         "title": "KẾT QUẢ KIỂM TRA BÁO CÁO",
         "file": "Tệp", "province": "Tỉnh", "period": "Kỳ báo cáo",
-        "rejected": "BỊ TỪ CHỐI", "warned": "ĐÃ NHẬN, CÓ CẢNH BÁO", "accepted": "ĐÃ NHẬN",
         "counts": "{e} lỗi, {w} cảnh báo",
         "todo_rejected": "Số liệu CHƯA được nhận. Hãy sửa các lỗi dưới đây rồi gửi lại tệp vào "
                          "thư mục {folder} của hộp thư.",
@@ -48,7 +48,6 @@ _TEXT = {
     "en": {
         "title": "REPORT CHECK RESULT",
         "file": "File", "province": "Province", "period": "Period",
-        "rejected": "REJECTED", "warned": "ACCEPTED WITH WARNINGS", "accepted": "ACCEPTED",
         "counts": "{e} error(s), {w} warning(s)",
         "todo_rejected": "The data was NOT taken in. Fix the errors below and drop the file "
                          "again into the inbox folder {folder}.",
@@ -63,10 +62,16 @@ _TEXT = {
 }
 
 
+def outcome_text(code: str, lang: str) -> str:
+    """An outcome as the report and the receipt print it: its label in capitals (BỊ TỪ CHỐI)."""
+    entry = outcome(code)
+    return (entry.vi if lang == "vi" else entry.en).upper()
+
+
 def _summary(parsed: ParsedFile, lang: str) -> list[str]:
     t = _TEXT[lang]
     e, w = len(parsed.errors), len(parsed.warnings)
-    verdict = t["rejected"] if e else t["warned"] if w else t["accepted"]
+    verdict = outcome_text(parsed.outcome, lang)
     folder = f"{parsed.folder_province or parsed.info.province_code or '<mã tỉnh>'}/"
     todo = (t["todo_rejected"] if e else t["todo_warned"] if w else t["todo_ok"]).format(
         folder=folder)
@@ -76,7 +81,7 @@ def _summary(parsed: ParsedFile, lang: str) -> list[str]:
     return [head, todo]
 
 
-def _place(f: Finding, lang: str) -> str:
+def _place_parts(f: Finding, lang: str) -> list[str]:
     t = _TEXT[lang]
     parts = []
     if f.sheet:
@@ -88,7 +93,20 @@ def _place(f: Finding, lang: str) -> str:
     if f.value is not None:
         parts.append(f"{t['value']} \"{f.value}\"" if f.value != "" else
                      f"{t['value']} {t['empty']}")
-    return " | ".join(parts) if parts else t["whole_file"]
+    return parts
+
+
+def _place(f: Finding, lang: str) -> str:
+    parts = _place_parts(f, lang)
+    return " | ".join(parts) if parts else _TEXT[lang]["whole_file"]
+
+
+def finding_line(f: Finding, lang: str = "en") -> str:
+    """One finding on one line, as a log shows it (the Airflow task log): the same place as
+    the report's (sheet, row, column, value), then the message."""
+    placed = ", ".join(_place_parts(f, lang))
+    message = f.message_vi if lang == "vi" else f.message_en
+    return (placed[:1].lower() + placed[1:] + ": " if placed else "") + message
 
 
 def _lines(f: Finding, lang: str, number: int | None) -> list[str]:

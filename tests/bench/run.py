@@ -426,7 +426,8 @@ def measure_scales(corpus_for, url: str, build, scales: list[int], loaded: int,
 def profile_stage(stage: str, corpus: Corpus, url: str, build, limit: int) -> dict:
     """cProfile the slowest stage once; top entries by own time and by cumulative time."""
     from ingest.model import ParsedFile
-    from ingest.pipeline import _parse, list_inbox, process_files
+    from ingest.pipeline import list_inbox, process_files
+    from ingest.read.parse import parse_file
     from ingest.settings import home
     from ingest.validate import run as validate
 
@@ -440,10 +441,10 @@ def profile_stage(stage: str, corpus: Corpus, url: str, build, limit: int) -> di
             item = ParsedFile(path, path.name, spec.province_code, "0" * 64, len(data))
             if stage == "read":
                 prof.enable()
-                _parse(path, data, item)
+                parse_file(path, data, item)
                 prof.disable()
             else:
-                _parse(path, data, item)
+                parse_file(path, data, item)
             parsed.append(item)
         if stage == "validate":
             import psycopg
@@ -452,7 +453,7 @@ def profile_stage(stage: str, corpus: Corpus, url: str, build, limit: int) -> di
                 prof.enable()
                 validate.validate(parsed, conn)
                 prof.disable()
-        what = f"ingest.pipeline._parse (read + normalise) on {len(files)} files" if (
+        what = f"ingest.read.parse.parse_file (read + normalise) on {len(files)} files" if (
             stage == "read") else f"ingest.validate.run.validate on {len(files)} parsed files"
     elif stage == "dbt" and build:
         prof.enable()

@@ -60,6 +60,20 @@ ranked as (
 
 ),
 
+counted as (
+
+    select
+        *,
+        -- the N of "rank 3/N": the cluster's provinces scored that year
+        case
+            when cluster_code is not null
+                then count(rank_in_cluster) over (partition by year, cluster_code)
+        end as ranked_in_cluster
+
+    from ranked
+
+),
+
 final as (
 
     select
@@ -72,6 +86,7 @@ final as (
         max_score,
         score_pct,
         rank_in_cluster,
+        ranked_in_cluster,
         rank_in_country,
         cluster_role,
         {{ label_columns('cluster_role', 'cluster_role') }},
@@ -83,7 +98,7 @@ final as (
         source_file,
         submitted_at
 
-    from ranked
+    from counted
 
 )
 

@@ -110,7 +110,7 @@ judged as (
             when due_date is not null and today <= due_date then 'not_due'
             else 'missing'
         end as status,
-        -- judged on the first file received, as an Asia/Ho_Chi_Minh date. Nothing received yet:
+        -- judged on the first file received, as a Vietnam date (var local_time_zone). Nothing received yet:
         -- late once the due date has passed, undecided (NULL) before it.
         case
             when due_date is null or is_backfill then null

@@ -19,6 +19,7 @@ counted as (
         count(*) as indicators_total,
         count(*) filter (where status in ('vuot', 'dat')) as indicators_met,
         count(*) filter (where status = 'vuot') as indicators_exceeded,
+        count(*) filter (where status = 'dat') as indicators_met_not_exceeded,
         count(*) filter (where status = 'chua_dat') as indicators_not_met,
         count(*) filter (where status = 'chua_bao_cao') as indicators_not_reported,
         max(version) as version,

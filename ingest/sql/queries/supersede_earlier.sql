@@ -10,4 +10,4 @@ from (
 where s.province_code = n.province_code
   and s.period = n.period
   and s.version < n.latest
-  and s.status in ('accepted', 'accepted_with_warnings')
+  and s.is_current  -- raw.submissions.is_current (migration 002): loaded, not superseded

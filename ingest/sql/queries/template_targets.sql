@@ -6,7 +6,7 @@
 select s.province_code, s.period, t.indicator_code, t.target_value::float8
 from raw.submissions as s
 inner join raw.term_indicators as t on t.submission_id = s.submission_id
-where s.status in ('accepted', 'accepted_with_warnings')
+where s.is_current  -- loaded and not superseded (migration 002)
   and s.province_code = any(%(province_codes)s::text[])
   and trim(s.term) = any(%(terms)s::text[])
   and t.target_value is not null

@@ -5,7 +5,7 @@
 select s.province_code, s.period, p.district_name, p.commune_code
 from raw.submissions as s
 inner join raw.poverty_support as p on p.submission_id = s.submission_id
-where s.status in ('accepted', 'accepted_with_warnings')
+where s.is_current  -- loaded and not superseded (migration 002)
   and s.province_code = any(%(province_codes)s::text[])
   and not p.is_total
 order by s.province_code, s.period, p.excel_row
