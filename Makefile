@@ -24,13 +24,15 @@ $(STAMP): requirements-dev.lock requirements.lock pyproject.toml
 run: setup
 	$(BIN)/lhpn run
 
-# In parallel on every core (pytest-xdist): each worker has its own embedded PostgreSQL.
+# In parallel on every core (pytest-xdist): each worker has its own embedded PostgreSQL; the
+# longest tests start first and tests sharing a setup run on one worker (tests/conftest.py).
 test: setup
 	$(BIN)/python -m pytest -n auto $(ARGS)
 
-# The fast tier: everything but the tests marked slow (dbt builds, Airflow, the CLI end to end).
+# The fast tier: everything but the tests marked slow (over ~10 s: dbt builds, Airflow, the CLI
+# end to end) or external (LibreOffice, Chromium, Superset, Docker Compose).
 test-fast: setup
-	$(BIN)/python -m pytest -n auto -m "not slow" $(ARGS)
+	$(BIN)/python -m pytest -n auto -m "not slow and not external" $(ARGS)
 
 bench: setup
 	$(BIN)/python -m tests.bench.run $(ARGS)

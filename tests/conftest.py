@@ -1,14 +1,34 @@
-"""Shared fixtures: one embedded PostgreSQL for the whole session, a clean warehouse per test."""
+"""Shared fixtures. What takes seconds to set up is set up once per test process (each xdist
+worker is one process, with its own embedded PostgreSQL) and shared:
+
+- `lhpn_home`, `warehouse_url`: the data home of the session and its embedded server.
+- `home`, `db`: a clean data home and warehouse per test (empty folders, empty raw and audit).
+- `loaded_warehouse`: the bundled samples and a resubmission loaded by the pipeline, the marts
+  and the pages built, once; for tests that only read them (they carry the xdist group
+  `loaded_warehouse`, so one worker builds it, and it is built again only if a test in between
+  loaded other data).
+- `airflow_template`, `airflow_env`: one Airflow home per process, its metadata schema migrated
+  once into a template database; each test gets a metadata database of its own, copied from it.
+
+The hooks at the end hand the tests to the workers (tests/scheduling.py): tests that share a
+module fixture or an xdist group run on one worker, in a row, and the longest start first.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+
+from tests import loaded, scheduling
 
 CONTRACT_DIR = Path(__file__).resolve().parents[2] / "shared" / "contract"
 
@@ -45,11 +65,7 @@ def home(lhpn_home, warehouse_url):
     for folder in ("inbox", "archive", "quarantine", "reports", "outbox"):
         shutil.rmtree(lhpn_home / folder, ignore_errors=True)
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute(
-            "truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
-            " raw.poverty_support, audit.runs, audit.ingest_log, audit.validation_results,"
-            " audit.inbox_seen, audit.inbox_unremovable restart identity cascade"
-        )
+        conn.execute(loaded.TRUNCATE_RAW_AND_AUDIT)
     return data_home.ensure()
 
 
@@ -58,6 +74,93 @@ def db(warehouse_url):
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         yield conn
 
+
+# ---------------------------------------------------------------- a loaded warehouse, shared
+
+@pytest.fixture(scope="session")
+def _loaded_state() -> dict:
+    return {}
+
+
+@pytest.fixture
+def loaded_warehouse(lhpn_home, warehouse_url, _loaded_state):
+    """The data home after `tests.loaded.load_samples` (its `Home`). Read it, never load into
+    it; tests that use it carry `pytest.mark.xdist_group("loaded_warehouse")`. Loaded once per
+    process, again only when a test in between changed what was received."""
+    from ingest.settings import home as get_home
+
+    data_home = get_home()
+    if (not _loaded_state
+            or _loaded_state["fingerprint"] != loaded.fingerprint(warehouse_url, data_home)):
+        loaded.load_samples(lhpn_home, warehouse_url)
+        _loaded_state["fingerprint"] = loaded.fingerprint(warehouse_url, data_home)
+        _loaded_state["loads"] = _loaded_state.get("loads", 0) + 1
+    return data_home
+
+
+# ---------------------------------------------------------------- Airflow
+
+AIRFLOW_TEMPLATE_DB = "airflow_template"
+_airflow_databases = itertools.count(1)
+
+
+def _admin_url() -> str:
+    from ingest import warehouse
+
+    return warehouse.server_url("postgres")
+
+
+@pytest.fixture(scope="session")
+def airflow_template(lhpn_home, warehouse_url, tmp_path_factory) -> dict:
+    """The environment of an Airflow on the session's data home: one AIRFLOW_HOME (one
+    airflow.cfg) for the process, one Fernet key for every metadata database of the session,
+    and the metadata schema migrated once, into `airflow_template`. Tests take `airflow_env`."""
+    from cryptography.fernet import Fernet
+
+    from ingest.airflow.local import airflow_env as env_for
+    from ingest.settings import home
+    from tests.airflow_support import run
+
+    env = {**os.environ, **env_for(home(), database=AIRFLOW_TEMPLATE_DB)}
+    env["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
+    env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(
+        Path(env["AIRFLOW_HOME"]) / "passwords.json")
+    env["AIRFLOW__CORE__FERNET_KEY"] = Fernet.generate_key().decode()
+    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    run(env, [sys.executable, "-m", "airflow", "db", "migrate"],
+        Path(env["AIRFLOW_HOME"]) / "migrate.log")
+    return env
+
+
+@pytest.fixture
+def airflow_database(airflow_template):
+    """`airflow_database(name)`: a metadata database `name` on the session's server, migrated
+    (a copy of the template, made in about a second); returns its libpq URL."""
+    from ingest import warehouse
+
+    def create(name: str) -> str:
+        with psycopg.connect(_admin_url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(
+                sql.Identifier(name)))
+            conn.execute(sql.SQL("create database {} template {}").format(
+                sql.Identifier(name), sql.Identifier(AIRFLOW_TEMPLATE_DB)))
+        return warehouse.server_url(name)
+
+    return create
+
+
+@pytest.fixture
+def airflow_env(airflow_template, airflow_database) -> dict:
+    """The environment of an Airflow on the session's data home, with a metadata database of
+    this test's own (no runs, no asset events of other tests)."""
+    from ingest.airflow.local import sqlalchemy_url
+
+    url = airflow_database(f"airflow_test_{next(_airflow_databases)}")
+    return {**airflow_template, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(url)}
+
+
+# ---------------------------------------------------------------- helpers of several modules
 
 @pytest.fixture
 def refuse_loading(monkeypatch):
@@ -105,3 +208,37 @@ def fake_smtp(monkeypatch) -> list[tuple]:
     for name in ("LHPN_NOTIFY_TO", "LHPN_SMTP_HOST", "LHPN_SMTP_USER"):
         monkeypatch.delenv(name, raising=False)
     return sent
+
+
+# ---------------------------------------------------------------- tests handed to the workers
+
+_UNITS = pytest.StashKey[Path]()
+
+
+def _units_folder(config: pytest.Config) -> Path:
+    """The folder the workers write their units into (controller side, made once)."""
+    if _UNITS not in config.stash:
+        config.stash[_UNITS] = Path(tempfile.mkdtemp(prefix="lhpn-pytest-units-"))
+    return config.stash[_UNITS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput[scheduling.UNITS_DIR] = str(_units_folder(node.config))
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") not in ("load", "loadgroup", "loadscope"):
+        return None  # `--dist each`, `loadfile`, `worksteal` as asked
+    config.option.loadscopereorder = False  # collection order: the longest first
+    return scheduling.UnitScheduling(config, log, _units_folder(config))
+
+
+def pytest_collection_modifyitems(config, items):
+    scheduling.order(config, items)
+
+
+def pytest_unconfigure(config):
+    if _UNITS in config.stash:
+        shutil.rmtree(config.stash[_UNITS], ignore_errors=True)

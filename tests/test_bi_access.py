@@ -46,7 +46,7 @@ def short_limits(monkeypatch, warehouse_url):
 
 @pytest.fixture
 def built(home):
-    """The samples processed and the marts built by `lhpn run`."""
+    """The samples processed and the marts built by `lhpn run`, for a test that loads more."""
     result = lhpn("run")
     assert result.returncode == 0, result.stdout + result.stderr
     return home
@@ -165,7 +165,8 @@ def test_navigators_list_only_marts(warehouse_url, db):
 
 
 @pytest.mark.slow
-def test_a_province_login_reads_only_its_own_rows(built, db):
+@pytest.mark.xdist_group("loaded_warehouse")
+def test_a_province_login_reads_only_its_own_rows(loaded_warehouse, db):
     """`lhpn bi-role 60` (Bình Thuận, merged into Lâm Đồng 68 on 1 July 2025) creates a login
     that reads province 60's rows and nobody else's in every mart with a province column;
     bi_reader still reads every row; running it again changes nothing."""
@@ -223,8 +224,8 @@ def test_a_province_login_reads_only_its_own_rows(built, db):
     assert "Traceback" not in unknown.stderr
 
 
-@pytest.mark.slow
-def test_jdbc_metadata_shows_keys_and_typed_numerics(built):
+@pytest.mark.xdist_group("loaded_warehouse")
+def test_jdbc_metadata_shows_keys_and_typed_numerics(loaded_warehouse):
     """What a JDBC driver reads as bi_reader (pgjdbc's getPrimaryKeys and getColumns read
     pg_catalog): primary keys on the dimensions and contract marts, numerics with precision."""
     with psycopg.connect(warehouse.bi_url(), autocommit=True) as conn:
@@ -260,7 +261,7 @@ def test_jdbc_metadata_shows_keys_and_typed_numerics(built):
 
 
 @pytest.mark.slow
-def test_the_bi_password_never_reaches_the_server_log(monkeypatch):
+def test_the_bi_password_never_reaches_the_server_log(monkeypatch, airflow_env):
     """With log_statement = 'all', `lhpn run`, `lhpn bi-url`, `lhpn bi-role` and a DAG run
     leave no password in the server log: it is set once, as a SCRAM verifier, and set again
     only when it changes."""
@@ -283,7 +284,7 @@ def test_the_bi_password_never_reaches_the_server_log(monkeypatch):
         for args in (("run",), ("bi-url",), ("bi-role", "60"), ("bi-url",)):
             result = lhpn(*args, env=env)
             assert result.returncode == 0, result.stdout + result.stderr
-        _dag_run(env, data_home)
+        _dag_run(env, airflow_env)
         password = (data_home / "bi_reader.password").read_text().strip()
         province_password = (data_home / "bi_province_60.password").read_text().strip()
         text = log.read_bytes()[logged_from:].decode("utf-8", "replace")
@@ -321,20 +322,15 @@ print("STATE", run.state)
 """
 
 
-def _dag_run(env: dict, data_home: Path) -> None:
-    """`dag.test()` of lhpn_warehouse on that data home (its own Airflow metadata DB)."""
-    from ingest.airflow.local import airflow_env
-    from ingest.settings import Home
-
+def _dag_run(env: dict, airflow_env: dict) -> None:
+    """`dag.test()` of lhpn_warehouse on the data home of `env`. Airflow's metadata database is
+    the test's own on the session's server (`airflow_env`), as `airflow_env()` of ingest puts it
+    on the server of the pytest process's LHPN_HOME: the log under watch is the data home's."""
     root = Path(__file__).resolve().parent.parent
-    home = Home(data_home, data_home / "inbox", data_home / "outbox")
-    dag_env = {**env, **airflow_env(home, database="airflow_test")}
-    dag_env["AIRFLOW_HOME"] = str(data_home / "airflow")
-    dag_env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    dag_env = {**env, **{k: v for k, v in airflow_env.items() if k.startswith("AIRFLOW")}}
     dag_env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    for args in (["-m", "airflow", "db", "migrate"], ["-c", DAG_TEST, str(root / "dags")]):
-        proc = subprocess.run([sys.executable, *args], env=dag_env, cwd=root,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = subprocess.run([sys.executable, "-c", DAG_TEST, str(root / "dags")], env=dag_env,
+                          cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "STATE success" in proc.stdout or "STATE DagRunState.SUCCESS" in proc.stdout, \
         proc.stdout[-3000:]

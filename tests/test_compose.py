@@ -313,6 +313,7 @@ def _compose_binary() -> list[str] | None:
     return None
 
 
+@pytest.mark.external
 @pytest.mark.parametrize("profiles", [*PROFILES, ("tools",)],
                          ids=lambda p: "+".join(p) or "default")
 def test_the_real_compose_binary_accepts_the_file(profiles, tmp_path):

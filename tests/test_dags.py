@@ -1,17 +1,14 @@
 """The Airflow DAGs: they parse, they stay light at parse time, and they work end to end.
 
-Airflow reads its configuration (AIRFLOW_HOME, the metadata database) once per process, so
-every Airflow step runs in a subprocess with its own environment: the rest of the pytest
-session never imports Airflow. The metadata database is `airflow_test` on the session's
-embedded PostgreSQL, migrated once per module.
+Every Airflow step runs in a subprocess (tests/airflow_support.py) with the environment of the
+`airflow_env` fixture: the Airflow home of this test process and a metadata database of the
+test's own, copied from the one migrated once per process (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,10 +16,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.airflow_support import DAG_TEST_SCRIPT, DAGS
+from tests.airflow_support import results as _results
+from tests.airflow_support import run as _run
+
 pytestmark = pytest.mark.airflow
 
-ROOT = Path(__file__).resolve().parents[1]
-DAGS = ROOT / "dags"
 DAG_IDS = {"lhpn_ingest", "lhpn_warehouse", "lhpn_calendar"}
 HEAVY_MODULES = ("pandas", "dbt", "great_expectations", "ingest.pipeline", "ingest.marts.build",
                  "psycopg", "openpyxl")
@@ -62,89 +61,10 @@ print("RESULT " + json.dumps({"definitions": definitions,
 }))
 """
 
-# Runs `dag.test()` for each DAG id given, in order, and reports each run as one JSON line.
-# LHPN_TEST_FAIL_ONCE=<file name>: in the first run, processing that file fails as if the
-# database went away (and is not retried), to check that the other files still get through.
-DAG_TEST_SCRIPT = """
-import json, os, sys, time
-import ingest.pipeline
-from airflow.dag_processing.dagbag import DagBag
-from airflow.models.taskinstance import TaskInstance
-from airflow.utils.session import create_session
-from sqlalchemy import select
-
-bag = DagBag(sys.argv[1])
-assert not bag.import_errors, bag.import_errors
-real_process_files = ingest.pipeline.process_files
-fail_once = os.environ.get("LHPN_TEST_FAIL_ONCE")
-
-def failing_process_files(paths, **kwargs):
-    if any(p.endswith(fail_once) for p in paths):
-        raise RuntimeError("simulated system failure: the database went away")
-    return real_process_files(paths, **kwargs)
-
-for n, dag_id in enumerate(sys.argv[2:]):
-    dag = bag.get_dag(dag_id)
-    if fail_once and n == 0:
-        ingest.pipeline.process_files = failing_process_files
-        dag.get_task("process_batch").retries = 0
-    else:
-        ingest.pipeline.process_files = real_process_files
-        if dag_id == "lhpn_ingest":
-            dag.get_task("process_batch").retries = 2
-    started = time.perf_counter()
-    print(f"=== DAG RUN {n} {dag_id}", flush=True)
-    run = dag.test()
-    seconds = time.perf_counter() - started
-    with create_session() as session:
-        tis = session.scalars(select(TaskInstance).where(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)).all()
-        states = {f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id:
-                  str(ti.state.value if hasattr(ti.state, "value") else ti.state) for ti in tis}
-        names = {f"{ti.task_id}[{ti.map_index}]": ti.rendered_map_index
-                 for ti in tis if ti.map_index >= 0}
-    state = run.state.value if hasattr(run.state, "value") else str(run.state)
-    print("RESULT " + json.dumps({"dag_id": dag_id, "run_id": run.run_id, "state": state,
-                                   "seconds": seconds, "tasks": states, "map_names": names}),
-          flush=True)
-"""
-
-
-def _results(stdout: str) -> list[dict]:
-    return [json.loads(line[len("RESULT "):]) for line in stdout.splitlines()
-            if line.startswith("RESULT ")]
-
-
-def _run(env: dict, args: list[str], log: Path, timeout: float = 600):
-    proc = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    log.write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
-    assert proc.returncode == 0, f"{args[:3]} failed, see {log}:\n{proc.stderr[-4000:]}"
-    return proc
-
-
 @pytest.fixture(scope="module")
-def airflow_env(lhpn_home, warehouse_url, tmp_path_factory) -> dict:
-    """Environment of an Airflow on the session's data home, its metadata DB migrated once."""
-    from ingest.airflow.local import airflow_env as env_for
-    from ingest.settings import home
-
-    env = {**os.environ, **env_for(home(), database="airflow_test")}
-    env["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
-    env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(
-        Path(env["AIRFLOW_HOME"]) / "passwords.json")
-    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    started = time.perf_counter()
-    _run(env, [sys.executable, "-m", "airflow", "db", "migrate"],
-         Path(env["AIRFLOW_HOME"]) / "migrate.log")
-    print(f"\nairflow db migrate: {time.perf_counter() - started:.1f}s")
-    return env
-
-
-@pytest.fixture(scope="module")
-def parsed(airflow_env) -> dict:
-    proc = _run(airflow_env, [sys.executable, "-c", PARSE_SCRIPT, str(DAGS), *HEAVY_MODULES],
-                Path(airflow_env["AIRFLOW_HOME"]) / "parse.log")
+def parsed(airflow_template) -> dict:
+    proc = _run(airflow_template, [sys.executable, "-c", PARSE_SCRIPT, str(DAGS), *HEAVY_MODULES],
+                Path(airflow_template["AIRFLOW_HOME"]) / "parse.log")
     [result] = _results(proc.stdout)
     return result
 

@@ -21,7 +21,7 @@ import pytest
 from ingest import pipeline
 from ingest.read import parse
 from ingest.receive.names import NAME_MAX, display_name, sidecar_name
-from tests import hostile
+from tests import airflow_support, hostile
 from tests.workbooks import EMULATION, POVERTY, TERM, drop, report, write_csv
 
 # The whole `lhpn run` (CLI, validation, dbt, the parsing workers) stays within this address
@@ -534,43 +534,21 @@ def test_worker_pool_runs_inside_a_daemonic_process():
     daemon.join(10)
 
 
-@pytest.fixture(scope="module")
-def hostile_airflow_env(lhpn_home, warehouse_url, tmp_path_factory) -> dict:
-    """An Airflow on the session's data home with its own metadata database (another module's
-    Airflow home has another Fernet key, so the two cannot share one)."""
-    from ingest.airflow.local import airflow_env as env_for
-    from ingest.settings import home
-    from tests.test_dags import _run
-
-    env = {**os.environ, **env_for(home(), database="airflow_test_hostile")}
-    env["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home_hostile"))
-    env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(
-        Path(env["AIRFLOW_HOME"]) / "passwords.json")
-    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    _run(env, [sys.executable, "-m", "airflow", "db", "migrate"],
-         Path(env["AIRFLOW_HOME"]) / "migrate.log")
-    return env
-
-
 @pytest.mark.slow
 @pytest.mark.airflow
-def test_odd_names_and_links_do_not_stop_the_ingest_dag(home, db, hostile_airflow_env):
+def test_odd_names_and_links_do_not_stop_the_ingest_dag(home, db, airflow_env):
     """Airflow keeps the inbox listing and each file's result as JSON: a name that is not UTF-8
     travels as a portable path, so the DAG run goes through (it failed at `list_inbox`)."""
-    from tests.test_dags import DAG_TEST_SCRIPT, DAGS, _results, _run
-
-    airflow_env = hostile_airflow_env
-
     drop(home.inbox, report("01", "2024", seed=1))
     drop(home.inbox, report("04", "2024", seed=2), os.fsdecode(b"BC_\xff\xfe.xlsx"))
     drop(home.inbox, report("08", "2024", seed=3), "BC\n08.xlsx")
     (home.inbox / "60").mkdir()
     (home.inbox / "60" / "link.xlsx").symlink_to(home.archive)
     env = {**airflow_env, "LHPN_SETTLE_SECONDS": "0"}
-    proc = _run(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS), "lhpn_ingest"],
-                Path(airflow_env["AIRFLOW_HOME"]) / "odd_names.log")
-    [result] = _results(proc.stdout)
+    proc = airflow_support.run(env, [sys.executable, "-c", airflow_support.DAG_TEST_SCRIPT,
+                                     str(airflow_support.DAGS), "lhpn_ingest"],
+                               Path(airflow_env["AIRFLOW_HOME"]) / "odd_names.log")
+    [result] = airflow_support.results(proc.stdout)
     # every step went through; the run is marked only by files_need_attention, for the link
     attention = result["tasks"].pop("files_need_attention")
     assert attention == "failed", result

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -20,9 +19,10 @@ import pytest
 from psycopg.rows import dict_row
 
 from ingest import warehouse
+from tests.loaded import RUN_ID
 
-RUN_ID = "test-pages-run"
-
+# every test reads the one loaded warehouse (tests/conftest.py), on one worker
+pytestmark = pytest.mark.xdist_group("loaded_warehouse")
 
 class Page(HTMLParser):
     """Links, ids, elements with data-* attributes and chart specs of one HTML file."""
@@ -70,36 +70,12 @@ def number(text: str) -> float | None:
     return None if text in ("", None) else float(text)
 
 
-@pytest.fixture(scope="module")
-def site(lhpn_home, warehouse_url) -> Path:
-    """Samples (9 provinces, one rejected file), a second version for Quảng Ngãi and a tie in
-    the 2024 ranking, loaded by the pipeline; marts built; pages built (dbt docs apart)."""
-    from ingest import pipeline, samples
-    from ingest.marts.build import build_marts
-    from ingest.pages.site import build_site
-    from ingest.settings import home
-
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("truncate raw.submissions, raw.term_indicators, raw.emulation_scores,"
-                     " raw.poverty_support, audit.runs, audit.ingest_log,"
-                     " audit.validation_results, audit.inbox_seen restart identity cascade")
-    data_home = home()
-    for folder in ("inbox", "archive", "quarantine", "reports", "site"):
-        shutil.rmtree(lhpn_home / folder, ignore_errors=True)
-    data_home.ensure()
-    old_page = data_home.reports / "docs" / "index.html"
-    old_page.parent.mkdir(parents=True)
-    old_page.write_text("old validation page", encoding="utf-8")
-    samples.write_samples(data_home.inbox)
-    pipeline.process_files(pipeline.list_inbox(data_home), trigger="test")
-    # Quảng Ngãi sends 2024 again: version 2 supersedes version 1
-    again = samples.random_report(random.Random(7), "51", "2024")
-    samples.write_xlsx(again, data_home.inbox / "51" / "BC_51_nam_2024_sua.xlsx")
-    pipeline.process_files(pipeline.list_inbox(data_home), run_id=RUN_ID, trigger="test")
-    build_marts()
-    index = build_site(RUN_ID, dbt_docs_refresh=False)
-    assert index == data_home.site / "index.html"
-    return data_home.site
+@pytest.fixture
+def site(loaded_warehouse) -> Path:
+    """The pages of the shared loaded warehouse (tests/conftest.py): the samples (9 provinces,
+    one rejected file), a second version for Quảng Ngãi and a tie in the 2024 ranking, loaded by
+    the pipeline; marts built; pages built by run RUN_ID (dbt docs apart)."""
+    return loaded_warehouse.site
 
 
 def html_files(site: Path) -> list[Path]:
@@ -380,6 +356,7 @@ def test_dbt_docs_open_offline_and_are_regenerated_only_when_the_project_changed
     assert "dbt/index.html" in {link for _, link in parse(site / "index.html").links}
 
 
+@pytest.mark.external
 def test_in_a_real_browser_the_charts_draw_offline(site, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if not browser:
@@ -419,6 +396,7 @@ PHONE = 390
 
 
 @pytest.mark.slow
+@pytest.mark.external
 def test_every_page_fits_a_phone_screen(site, tmp_path):
     """Contract §8: at 390 px no page scrolls sideways (charts take the card's width, tables
     scroll inside their card). Screenshots at 390 and 1400 px are left in tmp_path."""

@@ -56,6 +56,7 @@ def _api(base: str, path: str, token: str | None = None, body: dict | None = Non
 
 
 @pytest.mark.slow
+@pytest.mark.external
 @pytest.mark.skipif(not SUPERSET.exists(), reason=(
     f"Apache Superset is not installed ({SUPERSET}): set LHPN_SUPERSET to the `superset` binary "
     "of a venv made with `pip install apache-superset==6.1.0 psycopg2-binary rich cachetools "

@@ -284,6 +284,7 @@ def test_every_sheet_prints_a4_landscape_one_page_wide(home, tmp_path):
     assert "(huyện / thị xã / thành phố)" in wb["GiamNgheo"]["B3"].value
 
 
+@pytest.mark.external
 @needs_soffice
 def test_libreoffice_prints_each_table_one_page_wide(home, tmp_path, monkeypatch):
     if shutil.which("pdftotext") is None:
@@ -327,6 +328,7 @@ def _lo_python() -> str | None:
     return None
 
 
+@pytest.mark.external
 @needs_soffice
 def test_validation_survives_a_libreoffice_round_trip(home, db, tmp_path):
     """A clerk fills the form and saves it with LibreOffice: the checks are still there and the
@@ -354,6 +356,7 @@ def test_validation_survives_a_libreoffice_round_trip(home, db, tmp_path):
     assert findings(db, "t.xlsx") == []
 
 
+@pytest.mark.external
 @needs_soffice
 def test_libreoffice_marks_exactly_the_broken_cells_invalid(home, tmp_path):
     python = _lo_python()
@@ -519,6 +522,7 @@ def test_numbers_read_the_same_whatever_the_office_locale(tmp_path):
     assert "gõ số không có dấu ngăn cách: 1284, không gõ 1.284" in guide
 
 
+@pytest.mark.external
 def test_a_count_shows_with_dots_under_an_english_locale(tmp_path):
     """LibreOffice set to en-US shows a count of 2800 as 2.800, never 2,800."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")

@@ -1,0 +1,77 @@
+"""Running Airflow from the tests: the DAG folder, `dag.test()` in a subprocess, its results.
+
+Airflow reads its configuration (AIRFLOW_HOME, the metadata database) once per process, so every
+Airflow step runs in a subprocess with its own environment: the pytest process never imports
+Airflow. The environment comes from the `airflow_env` fixture (tests/conftest.py): one Airflow
+home per test process, a fresh metadata database per test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DAGS = ROOT / "dags"
+
+# Runs `dag.test()` for each DAG id given, in order, and reports each run as one JSON line.
+# LHPN_TEST_FAIL_ONCE=<file name>: in the first run, processing that file fails as if the
+# database went away (and is not retried), to check that the other files still get through.
+DAG_TEST_SCRIPT = """
+import json, os, sys, time
+import ingest.pipeline
+from airflow.dag_processing.dagbag import DagBag
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
+bag = DagBag(sys.argv[1])
+assert not bag.import_errors, bag.import_errors
+real_process_files = ingest.pipeline.process_files
+fail_once = os.environ.get("LHPN_TEST_FAIL_ONCE")
+
+def failing_process_files(paths, **kwargs):
+    if any(p.endswith(fail_once) for p in paths):
+        raise RuntimeError("simulated system failure: the database went away")
+    return real_process_files(paths, **kwargs)
+
+for n, dag_id in enumerate(sys.argv[2:]):
+    dag = bag.get_dag(dag_id)
+    if fail_once and n == 0:
+        ingest.pipeline.process_files = failing_process_files
+        dag.get_task("process_batch").retries = 0
+    else:
+        ingest.pipeline.process_files = real_process_files
+        if dag_id == "lhpn_ingest":
+            dag.get_task("process_batch").retries = 2
+    started = time.perf_counter()
+    print(f"=== DAG RUN {n} {dag_id}", flush=True)
+    run = dag.test()
+    seconds = time.perf_counter() - started
+    with create_session() as session:
+        tis = session.scalars(select(TaskInstance).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)).all()
+        states = {f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id:
+                  str(ti.state.value if hasattr(ti.state, "value") else ti.state) for ti in tis}
+        names = {f"{ti.task_id}[{ti.map_index}]": ti.rendered_map_index
+                 for ti in tis if ti.map_index >= 0}
+    state = run.state.value if hasattr(run.state, "value") else str(run.state)
+    print("RESULT " + json.dumps({"dag_id": dag_id, "run_id": run.run_id, "state": state,
+                                   "seconds": seconds, "tasks": states, "map_names": names}),
+          flush=True)
+"""
+
+
+def results(stdout: str) -> list[dict]:
+    """The `RESULT {json}` lines a script printed, decoded."""
+    return [json.loads(line[len("RESULT "):]) for line in stdout.splitlines()
+            if line.startswith("RESULT ")]
+
+
+def run(env: dict, args: list[str], log: Path, timeout: float = 600):
+    """Run `args` in the project root with `env`; its output goes to `log`; it must succeed."""
+    proc = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    log.write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
+    assert proc.returncode == 0, f"{args[:3]} failed, see {log}:\n{proc.stderr[-4000:]}"
+    return proc
