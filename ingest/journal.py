@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from ingest import settings
+from ingest.labels import LOADED
 from ingest.model import FileResult, ParsedFile, RunSummary
 from ingest.receive import archive
 from ingest.receive.inbox import root_of, sender
@@ -50,7 +51,7 @@ def end_run(conn: psycopg.Connection, summary: RunSummary, status: str) -> None:
     try:
         conn.execute(query("end_run"), {
             "run_id": summary.run_id, "files_seen": len(summary.results),
-            "accepted": summary.count("accepted", "accepted_with_warnings"),
+            "accepted": summary.count(*LOADED),
             "rejected": summary.count("rejected"), "duplicates": summary.count("duplicate"),
             "deferred": summary.count("deferred"),
             "unremovable": sum(1 for r in summary.results if r.kept_in_inbox),

@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ingest.labels import LOADED
+
 # The sheet kinds (named after the raw tables they load into) are defined with the workbook
 # layout, which does not import this module; passed on from here.
 from ingest.read.layout import EMULATION as EMULATION
@@ -194,7 +196,7 @@ class RunSummary:
     @property
     def changed(self) -> bool:
         """Accepted data changed: the marts need a rebuild."""
-        return self.count("accepted", "accepted_with_warnings") > 0
+        return self.count(*LOADED) > 0
 
     @property
     def failed(self) -> int:
@@ -204,7 +206,7 @@ class RunSummary:
         return {
             "run_id": self.run_id,
             "files": len(self.results),
-            "accepted": self.count("accepted", "accepted_with_warnings"),
+            "accepted": self.count(*LOADED),
             "with_warnings": self.count("accepted_with_warnings"),
             "rejected": self.count("rejected"),
             "duplicates": self.count("duplicate"),

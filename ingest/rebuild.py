@@ -24,20 +24,18 @@ from psycopg import sql
 from ingest import settings, warehouse
 from ingest.receive import archive
 from ingest.receive.names import local_path, portable_path
+from ingest.warehouse import query
 
 STAGE = "rebuild-staging"  # in the data home: one run's files at a time
 
 
 def warehouse_is_empty(conn: psycopg.Connection) -> bool:
-    return not conn.execute("select exists (select 1 from raw.submissions)").fetchone()[0]
+    return not conn.execute(query("warehouse_has_submissions")).fetchone()[0]
 
 
 def empty_warehouse(conn: psycopg.Connection) -> list[str]:
     """Truncate every table of the raw and audit schemas (the migrations' record aside)."""
-    tables = [(r[0], r[1]) for r in conn.execute(
-        "select table_schema, table_name from information_schema.tables"
-        " where table_schema in ('raw', 'audit') and table_type = 'BASE TABLE'"
-        "   and table_name <> 'schema_migrations' order by 1, 2")]
+    tables = [(r[0], r[1]) for r in conn.execute(query("rebuild_tables"))]
     if tables:
         conn.execute(sql.SQL("truncate {} restart identity cascade").format(
             sql.SQL(", ").join(sql.Identifier(*t) for t in tables)))
@@ -101,7 +99,7 @@ def _stage(root: Path, stage: Path, real_inbox: Path, run: list[dict]
     modification time they came with; (staged path -> original inbox path, staged path ->
     (when first received, backfill))."""
     staged: dict[str, Path] = {}
-    received: dict[str, datetime] = {}
+    received: dict[str, tuple[datetime, bool]] = {}
     for entry in run:
         rel = Path(local_path(entry["inbox_path"]))
         target = stage / rel
@@ -121,5 +119,6 @@ def _stage(root: Path, stage: Path, real_inbox: Path, run: list[dict]
 def _restore_paths(url: str, staged: dict[str, Path]) -> None:
     """The ingest log names the files by their inbox paths, not the staging folder's."""
     with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        cur.executemany("update audit.ingest_log set path = %s where path = %s",
-                        [(portable_path(str(real)), key) for key, real in staged.items()])
+        cur.executemany(query("rebuild_restore_path"), [
+            {"inbox_path": portable_path(str(real)), "staged_path": key}
+            for key, real in staged.items()])

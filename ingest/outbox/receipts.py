@@ -32,30 +32,27 @@ import logging
 import os
 from collections import defaultdict
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
 import psycopg
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.rows import dict_row
 
 from ingest import settings
-from ingest.formats import FILTERS
-from ingest.labels import LOADED, OUTCOMES, Label, label
+from ingest.labels import LOADED, OUTCOMES
 from ingest.local_time import now as vietnam_now
 from ingest.model import Finding
+from ingest.outbox import text as outbox_text
 from ingest.periods import parse_period
 from ingest.receive.archive import write_if_changed
 from ingest.receive.names import display_name, local_path, sidecar_name
 from ingest.reference import canonical_term, province_name, provinces_new, provinces_old
-from ingest.validate.report import outcome_text, render_findings
+from ingest.validate.report import outcome_text as outcome_text  # how a receipt says an outcome
 from ingest.warehouse import query
 
 log = logging.getLogger(__name__)
 
 SUFFIX = ".receipt.txt"
 UNKNOWN_FOLDER = "_khong_ro_tinh"  # files whose folder names no province
-_RULE = "=" * 72
 
 
 # ---------------------------------------------------------------- where receipts go
@@ -325,30 +322,12 @@ def _term(written: str | None, lang: str) -> str:
     return f"{stored} ({_TEXT[lang]['term_written'].format(term=written)})"
 
 
-def _short(entry: Label, lang: str) -> str:
-    return entry.short_vi if lang == "vi" else entry.short_en
-
-
 def _province(code: str | None, period: str | None) -> str:
     """`60 Bình Thuận`: the province as the receipt names it, by the codes of its period."""
     if not code:
         return "?"
     name = province_name(code, parse_period(period))
     return f"{code} {name}" if name else code
-
-
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    """Receipts are plain text through Jinja (`ingest/outbox/templates/`), with the pages'
-    number and time filters (`ingest/formats.py`) and the one table of labels."""
-    env = Environment(loader=PackageLoader("ingest.outbox", "templates"), autoescape=False,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True, extensions=["jinja2.ext.do"])
-    env.filters.update(FILTERS, shown=display_name)
-    env.globals.update(T=_TEXT, RULE=_RULE, LOADED=LOADED, outcome_text=outcome_text,
-                       findings=render_findings,
-                       short=lambda code_set, code, lang: _short(label(code_set, code), lang))
-    return env
 
 
 def _context(s: dict, details: dict, folder: Path) -> dict:
@@ -379,9 +358,9 @@ def render(s: dict, details: dict, folder: Path) -> str:
     """The receipt of one recorded file (a row of `receipt_subjects`)."""
     code = s["folder_province"] or s["declared_province_code"]  # the sender's folder first
     own = s["province_code"] == s["folder_province"]
-    return environment().get_template("receipt.txt.j2").render(
-        s=s, m=_context(s, details, folder), province=_province(code, s["period"]),
-        period=s["period"] if own else None)
+    return outbox_text.render(
+        "receipt.txt.j2", T=_TEXT, s=s, m=_context(s, details, folder),
+        province=_province(code, s["period"]), period=s["period"] if own else None)
 
 
 def render_unrecorded(result, at: datetime) -> str:
@@ -389,8 +368,8 @@ def render_unrecorded(result, at: datetime) -> str:
     the next run, failed before it was recorded, refused unread (not a regular file) or
     rejected unread (over the size limit): the outcome, and the report when one was written."""
     event = result.event if result.event in OUTCOMES else "failed"
-    return environment().get_template("unrecorded.txt.j2").render(
-        event=event, source_file=result.source_file, at=at,
+    return outbox_text.render(
+        "unrecorded.txt.j2", T=_TEXT, event=event, source_file=result.source_file, at=at,
         province=_province(result.province_code, None), province_code=result.province_code,
         report=_report_text(result.report))
 

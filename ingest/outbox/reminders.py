@@ -18,22 +18,17 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
 
 import psycopg
 from psycopg.rows import dict_row
 
 from ingest import settings, warehouse
-from ingest.local_time import local_time
 from ingest.model import Finding
 from ingest.periods import parse_period
-from ingest.receive.names import display_name
-from ingest.validate.report import render_findings
 from ingest.warehouse import query
 
 _NAME = re.compile(r"^nhac_nho_(?P<period>.+)_(?P<stage>T-14|T-3|T\+1)\.txt$")
-_RULE = "=" * 72
 
 
 def notice_name(period: str, stage: str) -> str:
@@ -50,7 +45,6 @@ def _fetch(conn: psycopg.Connection, name: str, **params) -> list[dict]:
 _TEXT = {
     "vi": {
         "title": "NHẮC NHỞ NỘP BÁO CÁO",
-        "kind": {"annual": "báo cáo năm", "half_year": "báo cáo 6 tháng đầu năm"},
         "province": "Tỉnh", "period": "Kỳ báo cáo", "due": "Hạn nộp",
         "stage": {"T-14": "còn 14 ngày đến hạn", "T-3": "còn 3 ngày đến hạn",
                   "T+1": "ĐÃ QUÁ HẠN"},
@@ -67,7 +61,6 @@ _TEXT = {
     },
     "en": {
         "title": "REPORT REMINDER",
-        "kind": {"annual": "annual report", "half_year": "first half-year report"},
         "province": "Province", "period": "Period", "due": "Due date",
         "stage": {"T-14": "14 days to go", "T-3": "3 days to go", "T+1": "OVERDUE"},
         "missing": "Status: the warehouse has not received the province's report for {period}.",
@@ -84,36 +77,12 @@ _TEXT = {
 }
 
 
-def _when(value: datetime | None) -> str:
-    return local_time(value) or "?"
-
-
 def render(target: dict, findings: list[Finding], template: str) -> str:
     """The notice of one province, period and stage: Vietnamese, then English."""
-    lines: list[str] = []
-    for lang in ("vi", "en"):
-        t = _TEXT[lang]
-        lines += [_RULE, f"{t['title']} — {target['reminder_stage']}", _RULE,
-                  f"{t['province']}: {target['province_code']} {target['province_name'] or ''}"
-                  .rstrip(),
-                  f"{t['period']}: {target['period']} ({t['kind'][target['period_kind']]})",
-                  f"{t['due']}: {target['due_date']:%d/%m/%Y} "
-                  f"({t['stage'][target['reminder_stage']]})"]
-        rejected = target["rejected_submission_id"] is not None
-        if rejected:
-            lines.append(t["rejected"].format(file=display_name(target["rejected_file"]),
-                                              when=_when(target["rejected_received_at"]),
-                                              period=target["period"]))
-        else:
-            lines.append(t["missing"].format(period=target["period"]))
-        # a rejected file was sent already: "already sent? nothing to do" would contradict
-        # "fix the errors and send it again"
-        todo = t["todo_rejected"] if rejected else t["todo"]
-        lines.append(todo.format(template=template, code=target["province_code"]))
-        if findings:
-            lines += render_findings(findings, lang)
-        lines.append("")
-    return "\n".join(lines)
+    from ingest.outbox import text
+
+    return text.render("reminder.txt.j2", T=_TEXT, target=target, found=findings,
+                       template=template)
 
 
 # ---------------------------------------------------------------- entry points

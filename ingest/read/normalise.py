@@ -348,9 +348,17 @@ def _column(col: Column, cells: list[object], header: str, sheet: str, rows: lis
             append(text or None)
         return out
     multiplier = layout.money_multiplier(header) if kind == "money" else 1
+    plain = kind != "result"  # a result keeps how it was written (`Number`)
     for n, cell in enumerate(cells):
-        if cell.__class__ is float and kind != "result" and math.isfinite(cell):
+        # the common cells first, as `parse_number` reads them: a number cell, nothing, digits
+        if cell.__class__ is float and plain and math.isfinite(cell):
             append(cell * multiplier if multiplier != 1 else cell)
+            continue
+        if cell is None or cell == "":
+            append(None)
+            continue
+        if cell.__class__ is str and plain and cell.isdecimal():
+            append(float(cell) * multiplier if multiplier != 1 else float(cell))
             continue
         if cell.__class__ is str and "\x00" in cell:
             placed.append((rows[n], position, _nul(cell, sheet, rows[n], header)))
@@ -433,6 +441,13 @@ def _normalise_results(values: dict[str, list]) -> None:
 
 
 # ---------------------------------------------------------------- the workbook
+
+def warm_up() -> None:
+    """Load the reference data reading uses (catalogue, communes) into this process, so that
+    worker processes forked from it find it loaded instead of each loading its own copy."""
+    indicators_of("term")
+    match_commune("01", "")
+
 
 def parse_workbook(parsed: ParsedFile, sheets: list[Sheet]) -> ParsedFile:
     findings = parsed.findings

@@ -34,6 +34,9 @@ def parse_all(items: list[Received]) -> list[ParsedFile]:
     """Parse each file in a worker process with memory and CPU limits (`ingest.read.isolated`):
     a file that crashes or exhausts its worker is rejected alone. A large run is spread over
     several workers (parsing is CPU-bound Python, and each file is independent)."""
+    from ingest.read.normalise import warm_up
+
+    warm_up()  # the reference data, loaded once here and inherited by every worker
     workers = min(settings.workers(), max(1, len(items) // (PARALLEL_MIN_FILES // 2)))
     seconds = settings.parse_seconds()
     results = isolated.run_each(len(items), lambda i: _parsed(items[i]), workers=workers,

@@ -3,8 +3,8 @@
 Each input column gets one validation, with a Vietnamese input message (shown when the cell is
 selected) and a stop message (shown when a wrong value is typed). The rules come from where the
 warehouse keeps them: the value kinds of `layout` (counts whole and >= 0, money and scores
->= 0) and the `<=` rules of the rule table between two columns of one row (e.g. `Hộ thoát
-nghèo` <= `Hộ nghèo đầu kỳ`), so the form and the checks after sending cannot drift apart.
+>= 0) and the GX suites' `<=` column pairs of one row (e.g. `Hộ thoát nghèo` <= `Hộ nghèo đầu
+kỳ`), so the form and the checks after sending cannot drift apart.
 """
 
 from __future__ import annotations
@@ -35,12 +35,10 @@ class Check:
 
 def bounds(kind: str) -> list[tuple[str, str]]:
     """(left, right) column pairs with `left <= right` on one row of this sheet kind, from the
-    rule table."""
-    from ingest.validate.rules import DISTRICTS, RULES, SCORES
+    GX suites."""
+    from ingest.validate.suites import column_bounds
 
-    scope = {POVERTY: DISTRICTS, EMULATION: SCORES}.get(kind)
-    return [(r.left, r.right) for r in RULES
-            if r.scope == scope and r.op == "<=" and isinstance(r.right, str)]
+    return column_bounds(kind) if kind in (POVERTY, EMULATION) else []
 
 
 def excel_date(day: date) -> str:

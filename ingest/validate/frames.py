@@ -6,10 +6,11 @@ shows it), built once and shared by the GX suites and the rule table. The views 
 computed from those frames, each by one function:
 
 - `info`: one row per file, ThongTin as parsed with the period and term decoded, and the inbox
-  folder (the scope of the ThongTin rules and of the ThongTin suite);
+  folder (what the ThongTin suite and the period-in-term rule run over);
 - `suite_frame(kind)`: what a GX suite runs over, with helper columns from the catalogue, and for
-  GiamNgheo the district rows in long form (one row per cell);
-- `districts`, `scores`, `totals`: the scopes of the cross-field rules.
+  GiamNgheo the unit rows with the commune columns, and the same rows in long form (one row per
+  cell);
+- `totals`: the total rows beside the sums of the unit rows (the rule table's).
 """
 
 from __future__ import annotations
@@ -197,16 +198,17 @@ def poverty_cells(districts: pd.DataFrame) -> pd.DataFrame:
     then covers every count and amount column."""
     if districts.empty:
         return districts
-    cells = districts.melt(id_vars=["_file", "excel_row", "district_name", "commune_required"],
-                           value_vars=list(POVERTY_MEASURES), var_name="measure",
-                           value_name="value")
+    # units of a 2025+ report are communes: their duplicates are the suite's commune_repeat
+    # (by commune, however spelt); other units are the same unit by their folded name
+    keyed = districts.assign(district_key=pd.Series(
+        [None if checked else (fold(n) or None) for n, checked in
+         zip(districts["district_name"], districts["commune_required"], strict=True)],
+        index=districts.index, dtype=object))
+    cells = keyed.melt(id_vars=["_file", "excel_row", "district_name", "district_key"],
+                       value_vars=list(POVERTY_MEASURES), var_name="measure",
+                       value_name="value")
     cells["value"] = cells["value"].astype("float64")
     cells["count_value"] = cells["value"].where(cells["measure"].isin(POVERTY_COUNTS))
-    # units of a 2025+ report are communes: their duplicates are the rule table's (by commune)
-    cells["district_key"] = pd.Series(
-        [None if checked else (fold(n) or None) for n, checked in
-         zip(cells["district_name"], cells["commune_required"], strict=True)],
-        index=cells.index, dtype=object)
     return cells
 
 
@@ -237,12 +239,28 @@ def with_communes(districts: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
         "first_row", "province_name_2025", "suggest_vi", "suggest_en", "own_suggest_vi",
         "own_suggest_en", "candidates_vi", "candidates_en", "other_province_vi",
         "other_province_en")}
+    # a unit that need not be a commune (before 2025): the same values on every row
+    free = {"commune_required": False, "commune_check": False, "commune_repeat": False,
+            "commune_status": None, "commune_name": None, "province_name_2025": None,
+            "suggest_vi": "Không có tên nào gần giống trong danh mục của tỉnh.",
+            "suggest_en": "No name of the province's list comes close.",
+            "own_suggest_vi": "Trong danh mục của tỉnh không có tên nào gần giống.",
+            "own_suggest_en": "No name of the province's list comes close.",
+            "candidates_vi": "", "candidates_en": "", "other_province_vi": "",
+            "other_province_en": ""}
     seen: dict[tuple, int] = {}
     for f, row, name in zip(districts["_file"], districts["excel_row"],
                             districts["district_name"], strict=True):
         province = province_of.get(f)
         required = bool(province and name)
-        found = match_commune(province, str(name)) if required else None
+        if not required:
+            key = (f, fold(name))
+            seen.setdefault(key, int(row))
+            for column, value in free.items():
+                columns[column].append(value)
+            columns["first_row"].append(seen[key])
+            continue
+        found = match_commune(province, str(name))
         key = (f, found.commune.code if found and found.commune else fold(name))
         first = key not in seen
         seen.setdefault(key, int(row))
@@ -258,17 +276,13 @@ def with_communes(districts: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
             "commune_name": found.commune.name if found and found.commune else None,
             "first_row": seen[key],
             "province_name_2025": provinces_new().get(province) if required else None,
-            "suggest_vi": f"Có phải: {_names(close)}?" if close else
-            "Không có tên nào gần giống trong danh mục của tỉnh.",
-            "suggest_en": f"Did you mean: {_names_en(close)}?" if close else
-            "No name of the province's list comes close.",
+            "suggest_vi": f"Có phải: {_names(close)}?" if close else free["suggest_vi"],
+            "suggest_en": f"Did you mean: {_names_en(close)}?" if close else free["suggest_en"],
             # the commune_other_province hint: one sentence, no "...: Có phải: ...?"
             "own_suggest_vi": f"Nếu là đơn vị của {provinces_new().get(province)} thì có phải là"
-            f" {_names(close)} không?" if close else
-            "Trong danh mục của tỉnh không có tên nào gần giống.",
+            f" {_names(close)} không?" if close else free["own_suggest_vi"],
             "own_suggest_en": f"If it is one of {provinces_new().get(province)}'s own, did you"
-            f" mean {_names_en(close)}?" if close else
-            "No name of the province's list comes close.",
+            f" mean {_names_en(close)}?" if close else free["own_suggest_en"],
             "candidates_vi": _names(close) if close else "",
             "candidates_en": _names_en(close) if close else "",
             "other_province_vi": ", ".join(provinces),
@@ -290,8 +304,9 @@ def totals(poverty: pd.DataFrame) -> pd.DataFrame:
     rows = poverty[is_total].drop_duplicates("_file")  # the first total row of a sheet counts
     long = rows.melt(id_vars=["_file", "excel_row"], value_vars=list(POVERTY_MEASURES),
                      var_name="_column", value_name="total")
-    long["district_sum"] = [sums.at[f, c] if f in sums.index else np.nan
-                            for f, c in zip(long["_file"], long["_column"], strict=True)]
+    sums = sums.reset_index().melt(id_vars="_file", var_name="_column",
+                                   value_name="district_sum")
+    long = long.merge(sums, on=["_file", "_column"], how="left")
     long["total"] = long["total"].astype("float64")
     long["district_sum"] = long["district_sum"].astype("float64")
     return long
@@ -354,12 +369,14 @@ class RunFrames:
         return any(f == file and k == kind and (excel_row is None or r == excel_row)
                    and (columns is None or c in columns) for f, k, r, c in self.broken)
 
-    def suite_frame(self, kind: str) -> pd.DataFrame:
-        """What the suite of `kind` runs over, with `_row` = position (GX's unexpected index)."""
+    def suite_frame(self, kind: str, part: str = "rows") -> pd.DataFrame:
+        """What the suite of `kind` runs over, with `_row` = position (GX's unexpected index):
+        ThongTin one row per file, the data sheets their rows (GiamNgheo: its unit rows, with
+        the commune columns; `part="cells"`: one row per cell of them)."""
         if kind == INFO_SHEET:
-            frame = self.info[self.info["has_info_sheet"]] if not self.info.empty else self.info
+            frame = self.info
         elif kind == POVERTY:
-            frame = poverty_cells(self.districts)
+            frame = poverty_cells(self.districts) if part == "cells" else self.districts
         else:
             frame = self.sheets[kind]
             frame = with_catalogue(frame, kind) if not frame.empty else frame

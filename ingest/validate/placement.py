@@ -43,6 +43,13 @@ def fill(template: str, fields: dict) -> str:
         return template
 
 
+def severity(level: object) -> Severity:
+    """The one severity map of the checks: GX's `critical` (the rule table's `error`) rejects
+    the file, `warning` and `info` load it flagged."""
+    value = str(getattr(level, "value", level))
+    return "warning" if value in ("warning", "info") else "error"
+
+
 @dataclass(frozen=True)
 class Place:
     sheet: str | None = None

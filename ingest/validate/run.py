@@ -2,9 +2,9 @@
 
 The steps, each in its module:
 1. `frames`    — every sheet kind stacked once for all files of the run;
-2. `suites`    — the GX suites (column-level checks), one run per sheet kind;
+2. `suites`    — the GX suites (every rule GX can state), one run per sheet kind;
 3. `history`   — one query for the provinces' own history, scored for outliers;
-4. `rules`     — the rule table (cross-field, cross-file and history rules);
+4. `rules`     — the rule table (period in term, total row against the sum, history);
 5. `placement` — every finding placed at (sheet, Excel row, column header, cell as written);
 then `report` renders what a clerk reads.
 
@@ -28,6 +28,7 @@ from ingest.validate import history as history_step
 from ingest.validate import rules as rule_table
 from ingest.validate import suites
 from ingest.validate.frames import RunFrames
+from ingest.validate.placement import severity
 from ingest.validate.suites import CheckResult
 
 log = logging.getLogger(__name__)
@@ -73,13 +74,17 @@ Faults = list[tuple[int, SystemFault]]
 
 def _validate(files: list[ParsedFile], conn) -> tuple[Found, Faults]:
     frames = RunFrames(files)
-    found: Found = []
     faults: Faults = []
+    checked = CheckResult()
     for kind in suites.SUITES:
-        found += _isolated("suites", frames, faults,
-                           lambda fr, checks, kind=kind: suites.run_suite(kind, fr, checks),
-                           lambda check, kind=kind: suites.blocking(kind, check))
+        checked.add(_isolated("suites", frames, faults,
+                              lambda fr, checks, kind=kind: suites.run_suite(kind, fr, checks),
+                              lambda check, kind=kind: suites.blocking(kind, check)))
+    # the cells an error names silence what only repeats that mistake (one mistake, one finding)
+    found = checked.findings
     frames.note_errors(found)
+    found += [(f, item) for f, item, (kind, row, columns) in checked.unless_broken
+              if not frames.is_broken(f, kind, row, columns)]
     try:
         history = history_step.load_history(conn, {f.folder_province for f in files})
     except Exception as exc:  # noqa: BLE001 - the outlier rule cannot run; the others can
@@ -87,11 +92,11 @@ def _validate(files: list[ParsedFile], conn) -> tuple[Found, Faults]:
         for rule in rule_table.RULES:
             if rule.scope == rule_table.HISTORY:
                 faults += [(f, SystemFault("history", rule.name, _describe(exc),
-                                           rule.severity == "error"))
+                                           severity(rule.severity) == "error"))
                            for f in range(len(files))]
     for rule in rule_table.RULES:
         found += _isolated("rules", frames, faults, _rule_check(rule, history),
-                           lambda _, rule=rule: rule.severity == "error")
+                           lambda _, rule=rule: severity(rule.severity) == "error").findings
     try:
         found += dropped_figures(files, conn)
     except Exception as exc:  # noqa: BLE001 - a check that can reject could not run
@@ -157,9 +162,10 @@ def _rule_check(rule, history) -> Callable[[RunFrames, set[str] | None], CheckRe
 
 def _isolated(step: str, frames: RunFrames, faults: Faults,
               check: Callable[[RunFrames, set[str] | None], CheckResult],
-              blocking: Callable[[str], bool]) -> Found:
+              blocking: Callable[[str], bool]) -> CheckResult:
     """Run `check` over the run; what crashes is run again file by file, and what crashes on
-    a file alone is that file's fault."""
+    a file alone is that file's fault. The one path of a check that could not run: a GX
+    expectation whose metric raised and a rule that raised both come here."""
     try:
         result = check(frames, None)
         again_only: set[str] | None = set(result.crashed) or None
@@ -167,16 +173,17 @@ def _isolated(step: str, frames: RunFrames, faults: Faults,
         log.warning("%s crashed on the whole run (%s); file by file", step, _describe(exc))
         result, again_only = CheckResult(crashed={step: _describe(exc)}), None
     if not result.crashed:
-        return result.findings
-    found = list(result.findings)
+        return result
+    found = CheckResult(list(result.findings), list(result.unless_broken))
     for f in frames.file_ids:
         try:
             alone = check(frames.only({f}), again_only)
         except Exception as exc:  # noqa: BLE001 - this file's fault, reported as a system one
             alone = CheckResult(crashed={c: _describe(exc) for c in (again_only or result.crashed)})
-        found += alone.findings
         faults += [(f, SystemFault(step, name, message, blocking(name)))
                    for name, message in alone.crashed.items()]
+        alone.crashed = {}
+        found.add(alone)
     return found
 
 

@@ -1,10 +1,21 @@
-"""The Great Expectations suites: column-level checks, each suite run once per run.
+"""The Great Expectations suites: every rule GX can state, each suite run once per run.
 
-One suite per sheet kind, versioned JSON in `expectations/` (GX's own suite format). Each runs
-over the stacked frame of its kind (`frames.RunFrames.suite_frame`); failures come back as
-`unexpected_index_list` (the frame's `_row`) and are placed back in their file, sheet, Excel row
-and column. Each expectation's `meta` carries the rule name and the bilingual texts, and
-`column` / `column_from` where the column reported is not the one checked.
+One suite per sheet kind, versioned JSON in `expectations/` (GX's own suite format): value sets,
+formats, not-null, column pairs (A ≥ B, A = B), each with `row_condition` where it applies to some
+rows only. Each runs over the stacked frame of its kind (`frames.RunFrames.suite_frame`); failures
+come back as `unexpected_index_list` (the frame's `_row`) and are placed back in their file,
+sheet, Excel row and column. Each expectation's `meta` carries the rule name and the bilingual
+texts (templates over the fields of the row), and where needed:
+
+- `column` / `column_from`: the column reported, where it is not the one checked;
+- `right`: the other column of a pair, quoted as `{right}` as written;
+- `value_from`: the field quoted as `{value}` when the place holds no cell; `quote`: a fixed text
+  quoted instead of a cell (the inbox folder);
+- `silenced_by`: the cells of the row (columns) whose own error already names the mistake: the
+  finding is dropped then (one mistake, one finding; `run.py` applies it once every cell check
+  has run);
+- `frame`: `cells` for the GiamNgheo checks over one row per cell (one expectation then covers
+  every count and amount column), else the sheet's rows.
 
 An expectation that could not run (a metric raised) is no verdict on the data: GX 1.x returns it
 as a failed result whose `exception_info` holds, per metric id, what was raised. It is returned
@@ -27,9 +38,10 @@ from ingest import settings
 from ingest.model import EMULATION, INFO_SHEET, POVERTY, TERM, Finding
 from ingest.reference import indicators_of, provinces_new, provinces_old
 from ingest.validate.frames import RunFrames
-from ingest.validate.placement import Place, Texts, at_cell, finding, missing
+from ingest.validate.placement import Place, Texts, at_cell, finding, missing, number_text, severity
 
 SUITES = {INFO_SHEET: "thong_tin", TERM: "chi_tieu", EMULATION: "thi_dua", POVERTY: "giam_ngheo"}
+_VERDICT = {"result_format": "BOOLEAN_ONLY"}
 _RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"],
                   "return_unexpected_index_query": False, "partial_unexpected_count": 0}
 
@@ -40,7 +52,7 @@ def _value_set(source: str) -> list[str]:
     if kind == "indicators":
         return sorted(indicators_of(name))
     if kind == "provinces":
-        return sorted(set(provinces_old()) | set(provinces_new()))
+        return sorted(provinces_new() if name == "new" else provinces_old())
     raise ValueError(f"unknown value set {source!r}")
 
 
@@ -63,16 +75,46 @@ def check_name(suite: str, index: int, config) -> str:
     return f"{suite}#{index} {config.type}({column})"
 
 
+ROWS, CELLS = "rows", "cells"  # the frame an expectation runs over (meta.frame)
+
+
+def column_bounds(kind: str) -> list[tuple[str, str]]:
+    """(left, right) column pairs of one row with `left <= right` in the suite of `kind` (what
+    the data-entry template guards as typed)."""
+    suite = load_suite_dict(SUITES[kind]) if kind in SUITES else {"expectations": []}
+    return [(e["kwargs"]["column_B"], e["kwargs"]["column_A"]) for e in suite["expectations"]
+            if e["type"] == "expect_column_pair_values_a_to_be_greater_than_b"
+            and e["kwargs"].get("or_equal") and "row_condition" not in e["kwargs"]
+            and e["meta"].get("right")]
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One expectation as the run reads it: its name for an operator, its severity, its
+    `meta` (rule name and texts, kept out of GX, which copies an expectation's whole
+    configuration many times per run), and the GX expectation itself."""
+
+    name: str
+    severity: str
+    meta: dict
+    expectation: object
+
+
 @dataclass
 class _Engine:
     context: object
-    definitions: dict  # kind -> ValidationDefinition
-    checks: dict  # kind -> {expectation id: (check name, severity)}
+    batches: dict  # (kind, frame) -> GX batch definition of a whole dataframe
+    suites: dict  # (kind, frame) -> GX ExpectationSuite
+    checks: dict  # kind -> {expectation id: _Check}
+
+    def frames_of(self, kind: str) -> list[str]:
+        return [part for k, part in self.suites if k == kind]
 
 
 @lru_cache(maxsize=1)
 def engine() -> _Engine:
-    """The GX context with one validation definition per sheet kind (built once per process)."""
+    """The GX context with one suite and batch definition per sheet kind and frame (built once
+    per process)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.core import ExpectationSuite
@@ -92,15 +134,28 @@ def engine() -> _Engine:
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
     source = context.data_sources.add_pandas("lhpn_run")
-    definitions, checks = {}, {}
+    batches, suites, checks = {}, {}, {}
     for kind, name in SUITES.items():
-        suite = context.suites.add(ExpectationSuite(**load_suite_dict(name)))
-        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("run")
-        definitions[kind] = context.validation_definitions.add(
-            gx.ValidationDefinition(name=name, data=batch, suite=suite))
-        checks[kind] = {e.id: (check_name(name, i, e.configuration), _severity(e.configuration))
-                        for i, e in enumerate(suite.expectations)}
-    return _Engine(context, definitions, checks)
+        suite_dict = load_suite_dict(name)
+        checks[kind] = {}
+        for part in (ROWS, CELLS):
+            chosen = [(i, e) for i, e in enumerate(suite_dict["expectations"])
+                      if e.get("meta", {}).get("frame", ROWS) == part]
+            if not chosen:
+                continue
+            label = name if part == ROWS else f"{name}.{part}"
+            suite = ExpectationSuite(**(suite_dict | {"name": label, "expectations": [
+                {k: v for k, v in e.items() if k != "meta"} for _, e in chosen]}))
+            suites[kind, part] = context.suites.add(suite)
+            batches[kind, part] = source.add_dataframe_asset(label) \
+                .add_batch_definition_whole_dataframe("run")
+            # the check is named by its place in the suite's JSON
+            checks[kind] |= {e.id: _Check(check_name(name, i, e.configuration),
+                                          severity(e.configuration.severity),
+                                          raw.get("meta", {}), e)
+                             for (i, raw), e in zip(chosen, suites[kind, part].expectations,
+                                                    strict=True)}
+    return _Engine(context, batches, suites, checks)
 
 
 def crash_message(outcome) -> str | None:
@@ -116,65 +171,79 @@ def crash_message(outcome) -> str | None:
     return None
 
 
+Cells = tuple[str, object, tuple]  # (sheet kind, Excel row, columns): what silences a finding
+
+
 @dataclass
 class CheckResult:
-    """What a check (a suite, a rule) found: (file position, finding) pairs, and what could not
-    run (check name -> message)."""
+    """What a check (a suite, a rule) found: (file position, finding) pairs; the findings kept
+    only where no error names one of their `Cells` (`silenced_by`); and what could not run
+    (check name -> message)."""
 
     findings: list[tuple[int, Finding]] = field(default_factory=list)
+    unless_broken: list[tuple[int, Finding, Cells]] = field(default_factory=list)
     crashed: dict[str, str] = field(default_factory=dict)
+
+    def add(self, other: CheckResult) -> None:
+        self.findings += other.findings
+        self.unless_broken += other.unless_broken
+        self.crashed |= other.crashed
 
 
 def run_suite(kind: str, frames: RunFrames, checks: set[str] | None = None) -> CheckResult:
-    """Run the suite of `kind` over the run's frame; with `checks`, keep only those
-    expectations' results (a re-run of what crashed)."""
+    """Run the suite of `kind` over the run's frames; with `checks`, keep only those
+    expectations' results (a re-run of what crashed).
+
+    The suite runs first for a verdict only (GX's BOOLEAN_ONLY: no lists of rows to build);
+    only an expectation that failed runs again for the rows that failed it."""
     out = CheckResult()
-    frame = frames.suite_frame(kind)
-    if frame.empty:
-        return out
     gx = engine()
-    result = gx.definitions[kind].run(batch_parameters={"dataframe": frame},
-                                      result_format=_RESULT_FORMAT)
-    for outcome in result.results:
-        config = outcome.expectation_config
-        name = gx.checks[kind].get(config.id, (config.type, "error"))[0]
-        if checks is not None and name not in checks:
+    for part in gx.frames_of(kind):
+        frame = frames.suite_frame(kind, part)
+        if frame.empty:
             continue
-        crashed = crash_message(outcome)
-        if crashed is not None:
-            out.crashed[name] = crashed
-        elif not outcome.success:
-            out.findings += _placed(kind, frames, frame, outcome)
+        batch = gx.batches[kind, part].get_batch(batch_parameters={"dataframe": frame})
+        verdicts = batch.validate(gx.suites[kind, part], result_format=_VERDICT)
+        for outcome in verdicts.results:
+            check = gx.checks[kind][outcome.expectation_config.id]
+            if checks is not None and check.name not in checks:
+                continue
+            crashed = crash_message(outcome)
+            if crashed is None and not outcome.success:
+                outcome = batch.validate(check.expectation, result_format=_RESULT_FORMAT)
+                crashed = crash_message(outcome)
+                if crashed is None and not outcome.success:
+                    _placed(kind, frames, frame, outcome, check, out)
+            if crashed is not None:
+                out.crashed[check.name] = crashed
     return out
 
 
 def blocking(kind: str, check: str) -> bool:
     """A check that can reject files (severity critical) cannot be skipped."""
-    severity = {name: sev for name, sev in engine().checks[kind].values()}.get(check, "error")
-    return severity == "error"
+    found = {c.name: c.severity for c in engine().checks[kind].values()}.get(check, "error")
+    return found == "error"
 
 
-def _severity(config) -> str:
-    value = str(getattr(config.severity, "value", config.severity))
-    return "warning" if value in ("warning", "info") else "error"
-
-
-def _placed(kind: str, frames: RunFrames, frame: pd.DataFrame, outcome) -> list[
-        tuple[int, Finding]]:
-    """The findings of one failed expectation, one per (file, Excel row, column)."""
+def _placed(kind: str, frames: RunFrames, frame: pd.DataFrame, outcome, check: _Check,
+            out: CheckResult) -> None:
+    """The findings of one failed expectation, one per (file, Excel row, column), into `out`."""
     config = outcome.expectation_config
-    meta, kwargs = config.meta or {}, config.kwargs
+    meta, kwargs = check.meta, config.kwargs
     texts = Texts(meta.get("message_vi", config.type), meta.get("message_en", config.type),
                   meta.get("expected_vi", ""), meta.get("expected_en", ""))
     column = meta.get("column") or kwargs.get("column") or kwargs.get("column_A")
     column_from = meta.get("column_from")  # long frames: the column is a field of the row
-    extra = {"catalogue": ", ".join(kwargs.get("value_set") or [])}
+    right, value_from, quote = meta.get("right"), meta.get("value_from"), meta.get("quote")
+    silenced_by = meta.get("silenced_by")
+    extra = {"catalogue": ", ".join(str(v) for v in kwargs.get("value_set") or [])}
+    rule, level = meta.get("rule", config.type), check.severity
     index = outcome.result.get("unexpected_index_list")
     if index is None:  # a table-level expectation: every file of the frame, no row
         rows, column = frame.drop_duplicates("_file")["_row"].tolist(), None
     else:
         rows = [entry["_row"] for entry in index]
-    out, seen = [], set()
+    seen = set()
     for position in rows:
         record = frame.iloc[int(position)]
         col = record[column_from] if column_from else column
@@ -186,9 +255,19 @@ def _placed(kind: str, frames: RunFrames, frame: pd.DataFrame, outcome) -> list[
         parsed = frames.files[key[0]]
         place = at_cell(parsed, kind, row, col) if col or kind != INFO_SHEET else Place(
             parsed.info.sheet_name)
-        # `{value}` is always the cell as written: a long frame's own `value` field is the
-        # parsed number of another column for a row-level check (a duplicate district)
+        if quote is not None:
+            place = Place(place.sheet, place.excel_row, place.column, quote)
+        # `{value}` is the cell as written: a long frame's own `value` field is the parsed
+        # number of another column for a row-level check (a duplicate district)
         fields = {k: v for k, v in record.to_dict().items() if k != "value"} | extra
-        out.append((key[0], finding(meta.get("rule", config.type), _severity(config), texts,
-                                    fields, place)))
-    return out
+        if kind != INFO_SHEET and right:
+            fields["value"] = place.value or number_text(record[col])
+            fields["right"] = at_cell(parsed, kind, row, right).value or number_text(
+                record[right])
+        elif place.value is None and value_from and not missing(record[value_from]):
+            fields["value"] = str(record[value_from])
+        item = finding(rule, level, texts, fields, place)
+        if silenced_by:
+            out.unless_broken.append((key[0], item, (kind, row, tuple(silenced_by))))
+        else:
+            out.findings.append((key[0], item))

@@ -11,7 +11,8 @@ inbox to the `lhpn_marts` asset event that `lhpn_warehouse` emits when the marts
            Explorer: a fresh modification time, so the settle rule applies), timed until its
            receipt holds the province's figures;
   burst    N files (default 300) copied at once the same way, as at the 15 December deadline,
-           timed until the lhpn_warehouse run that published the marts ended (receipts, pages).
+           timed until the lhpn_warehouse run that published the marts wrote the receipts and
+           pages (its refresh_outputs task ended).
 
 Then it stops Airflow, empties the warehouse and runs `lhpn run` (the real CLI, in a fresh
 process each time, as an operator runs it) on the same files copied the same way, in the same
@@ -71,8 +72,9 @@ def _receipt_figures(spec: FileSpec) -> tuple[Path, str]:
             receipts._TEXT["vi"]["figures"].format(period=spec.period))
 
 
-def _group_rss_mb(pgid: int) -> tuple[float, float]:
-    """Resident memory of every process of the group (sum, largest), MB, from /proc."""
+def _group_memory_mb(pgid: int) -> tuple[float, float]:
+    """Memory of the processes of the group, MB: the sum of their proportional set sizes (a page
+    the forked workers share counts once in all) and the largest resident set, from /proc."""
     total = largest = 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -83,9 +85,11 @@ def _group_rss_mb(pgid: int) -> tuple[float, float]:
             if int(fields[2]) != pgid:
                 continue
             rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, IndexError):
+            with open(f"/proc/{entry.name}/smaps_rollup", encoding="ascii") as fh:
+                pss = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:"))
+        except (OSError, ValueError, IndexError, StopIteration):
             continue
-        total += rss
+        total += pss
         largest = max(largest, rss)
     return round(total / 2**20, 1), round(largest / 2**20, 1)
 
@@ -255,7 +259,8 @@ def drop_and_wait(url: str, inbox: Path, files: list[tuple[Path, FileSpec]], tim
                   until_done: bool = False, pgid: int | None = None) -> dict:
     """Drop `files` into the inbox at once (`fresh`: copied as an office copies); the seconds
     until the next lhpn_marts event, and (`receipts`) until every good file's receipt holds its
-    figures, and (`until_done`) until the lhpn_warehouse run that published the event ended.
+    figures, and (`until_done`) until the lhpn_warehouse run that published the event wrote the
+    receipts and pages.
     With `pgid`, the peak resident memory of Airflow's processes meanwhile."""
     before = _marts_events(url)
     now = _metadata(url, "select now()")[0][0]  # the metadata server's clock, for the timeline
@@ -269,11 +274,13 @@ def drop_and_wait(url: str, inbox: Path, files: list[tuple[Path, FileSpec]], tim
     seconds = receipt_seconds = done_seconds = None
     source_run = None
     peak = (0.0, 0.0)
+    next_sample = 0.0
     while time.monotonic() - t0 < timeout:
         elapsed = time.monotonic() - t0
-        if pgid is not None:
-            total, largest = _group_rss_mb(pgid)
+        if pgid is not None and time.monotonic() >= next_sample:
+            total, largest = _group_memory_mb(pgid)
             peak = (max(peak[0], total), max(peak[1], largest))
+            next_sample = time.monotonic() + 1.0
         if seconds is None:
             event = _metadata(url, "select e.source_dag_id, e.source_run_id from asset_event e"
                                    " join asset a on a.id = e.asset_id where a.name ="
@@ -289,8 +296,11 @@ def drop_and_wait(url: str, inbox: Path, files: list[tuple[Path, FileSpec]], tim
         if receipts and receipt_seconds is None and not waiting:
             receipt_seconds = elapsed
         if until_done and source_run and done_seconds is None:
-            ended = _metadata(url, "select end_date from dag_run where dag_id = %s and"
-                                   " run_id = %s", list(source_run))
+            # receipts and pages written (what `lhpn run` ends with); the per-model tasks of the
+            # grid may still be running
+            ended = _metadata(url, "select end_date from task_instance where dag_id = %s and"
+                                   " run_id = %s and task_id = 'refresh_outputs'",
+                              list(source_run))
             if ended and ended[0][0] is not None:
                 done_seconds = (ended[0][0] - now).total_seconds()
         if (seconds is not None and (not receipts or receipt_seconds is not None)
@@ -310,11 +320,12 @@ def drop_and_wait(url: str, inbox: Path, files: list[tuple[Path, FileSpec]], tim
     if receipt_seconds is not None:
         result["breakdown"].append(f"{receipt_seconds:6.1f} s  every receipt holds its figures")
     if done_seconds is not None:
-        result["breakdown"].append(f"{done_seconds:6.1f} s  lhpn_warehouse run ended")
+        result["breakdown"].append(f"{done_seconds:6.1f} s  receipts and pages written "
+                                   "(refresh_outputs ended)")
     log(f"{label}: " + (f"{seconds:.1f} s to the marts event" if seconds
                         else f"no marts event within {timeout:.0f} s")
         + (f", {receipt_seconds:.1f} s to the receipt with figures" if receipt_seconds else "")
-        + (f", {done_seconds:.1f} s to the warehouse run's end" if done_seconds else ""))
+        + (f", {done_seconds:.1f} s to receipts and pages" if done_seconds else ""))
     return result
 
 
@@ -396,11 +407,12 @@ def render(res: dict) -> str:
     burst, burst_cli = a.get("burst") or {}, c.get("burst") or {}
     row(f"burst, {burst.get('files') or burst_cli.get('files')} files copied -> marts",
         burst.get("seconds"), None)
-    row("burst copied -> warehouse run ended", burst.get("done_seconds"),
+    row("burst copied -> receipts and pages", burst.get("done_seconds"),
         burst_cli.get("seconds"), "lhpn run: drop -> run ended (receipts, pages)")
     if burst.get("peak_rss_mb"):
-        out.append(f"Airflow processes during the burst: peak {burst['peak_rss_mb']:,.0f} MB "
-                   f"resident in all, {burst['peak_process_rss_mb']:,.0f} MB the largest one")
+        out.append(f"Airflow processes during the burst: peak {burst['peak_rss_mb']:,.0f} MB in "
+                   f"all (proportional set sizes), {burst['peak_process_rss_mb']:,.0f} MB resident"
+                   " the largest one")
 
     out += ["", "targets (printed, never asserted)"]
     one = (a.get("one") or {}).get("seconds")
@@ -427,7 +439,7 @@ def render(res: dict) -> str:
                    f"run = {BURST_FACTOR * cli:.1f} s: {done:.1f} s ({done / cli:.2f} x)"
                    + ("" if ok else f" (over by {done - BURST_FACTOR * cli:.1f} s)"))
     else:
-        out.append("  [MISS] burst copied -> done: no warehouse run end or no lhpn run figure")
+        out.append("  [MISS] burst copied -> done: no receipts and pages or no lhpn run figure")
     for drop in (a.get("one"), copied[0] if copied else None, burst):
         if drop:
             out += ["", f"where the seconds went, {drop['label']} (Airflow's own records, "

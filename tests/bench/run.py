@@ -11,6 +11,9 @@ home, it measures
   (4) the latency of one new file into a warm warehouse until the marts are rebuilt, against a
       bare build_marts() with nothing new;
   (5) marts build time at 1x, 2x, 4x the corpus;
+  (3b) a raw-load peer: dlt fed by calamine, every row of every sheet as text (issue 23);
+  (6) with --burst 1,4,16: k x the corpus dropped at once through `lhpn run` (the deadline
+      burst): wall, CPU, peak memory, seconds per 1,000 files along the run;
 
 then prints a table with ratios and targets (pass / miss, never asserted) and writes everything to
 JSON. Nothing here asserts a time: this is a measuring tool.
@@ -325,6 +328,80 @@ def measure_floor(files: list[tuple[Path, FileSpec]], url: str) -> dict:
             "rows_per_s": round(rows / seconds, 1) if seconds else None}
 
 
+# ---------------------------------------------------------------- (3b) the raw-load peer
+
+def _dlt_credentials(url: str) -> str:
+    """The warehouse URL in the form dlt's postgres destination accepts (it insists on a host
+    and a password: a Unix socket goes in the query, the password is unused there)."""
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(url)
+    host = str(info.get("host") or "localhost")
+    port = f":{info['port']}" if info.get("port") else ""
+    user, password = info.get("user") or "postgres", info.get("password") or "unused"
+    netloc = f"{quote(str(user))}:{quote(str(password))}"
+    if host.startswith("/"):
+        return f"postgresql://{netloc}@localhost{port}/{info.get('dbname')}?host={quote(host)}"
+    return f"postgresql://{netloc}@{host}{port}/{info.get('dbname')}"
+
+
+def measure_raw_peer(files: list[tuple[Path, FileSpec]], url: str, work: Path) -> dict:
+    """A raw load as a data team would set one up: dlt (postgres destination, csv load files,
+    i.e. COPY) fed by python-calamine reading every sheet of every workbook (csv files with the
+    csv module), each row as text into one table per sheet; no header detection, no
+    validation. One pipeline run over all files, timed from the pipeline's creation."""
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    os.environ["DLT_DATA_DIR"] = str(work / "data")
+    try:
+        import dlt
+    except ImportError:
+        return {"skipped": "dlt is not installed (requirements-dev.lock)"}
+    import psycopg
+    from python_calamine import CalamineWorkbook
+
+    dataset = "bench_raw_peer"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"drop schema if exists {dataset} cascade")
+    shutil.rmtree(work, ignore_errors=True)
+    rows = 0
+
+    def records():
+        nonlocal rows
+        for path, spec in files:
+            if spec.fmt == "csv":
+                text = path.read_bytes().decode("utf-8-sig")
+                sheets = {"csv": csv.reader(io.StringIO(text), delimiter=spec.csv_delimiter)}
+            else:
+                book = CalamineWorkbook.from_path(str(path))
+                sheets = {name: book.get_sheet_by_name(name).to_python()
+                          for name in book.sheet_names}
+            for name, grid in sheets.items():
+                for i, row in enumerate(grid):
+                    rows += 1
+                    yield {"sheet": name.lower(), "source_file": path.name, "row_number": i + 1,
+                           **{f"c{j}": _text(v) for j, v in enumerate(row)}}
+
+    t0 = clock()
+    pipeline = dlt.pipeline(pipeline_name="lhpn_bench_raw_peer", pipelines_dir=str(work),
+                            destination=dlt.destinations.postgres(
+                                credentials=_dlt_credentials(url)),
+                            dataset_name=dataset)
+    pipeline.run(dlt.resource(records(), name="sheets", table_name=lambda r: r["sheet"]),
+                 loader_file_format="csv")
+    seconds = clock() - t0
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"drop schema if exists {dataset} cascade")
+    shutil.rmtree(work, ignore_errors=True)
+    return {"files": len(files), "seconds": round(seconds, 3), "rows": rows,
+            "files_per_s": round(len(files) / seconds, 2) if seconds else None,
+            "rows_per_s": round(rows / seconds, 1) if seconds else None,
+            "what": f"dlt {dlt.__version__} + python-calamine, every sheet's rows as text, "
+                    "one table per sheet, csv load files (COPY)"}
+
+
 # ---------------------------------------------------------------- (4) one new file
 
 def measure_latency(corpus: Corpus, url: str, build, repeats: int) -> dict:
@@ -419,6 +496,129 @@ def measure_scales(corpus_for, url: str, build, scales: list[int], loaded: int,
         entry["slowest_nodes"] = entry["builds"][-1].get("slowest_nodes")
         out.append(entry)
     return out
+
+
+# ---------------------------------------------------------------- (6) a deadline burst via lhpn run
+
+def _tree_rss(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes (0 once it is gone)."""
+    import psutil
+
+    try:
+        root = psutil.Process(root_pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def _sample_peak(proc: subprocess.Popen, peak: list[int]) -> None:
+    while proc.poll() is None:
+        peak[0] = max(peak[0], _tree_rss(proc.pid))
+        time.sleep(0.2)
+
+
+def measure_burst(corpus_for, url: str, scales: list[int]) -> list[dict]:
+    """Each scale k as one `lhpn run --no-samples` in a fresh process, on an emptied warehouse
+    with rounds 1..k in the inbox (k x the corpus dropped at once, the deadline burst). Per run:
+    wall, CPU of the run and its parsing workers (user + sys), the peak of their summed resident
+    memory (sampled every 0.2 s; the embedded server is apart) and the largest single process,
+    and from the progress lines the seconds of each 1,000 files: where the time per file grows
+    the run stops being linear."""
+    import re
+    import resource
+    import threading
+
+    from ingest.pipeline import list_inbox
+    from ingest.settings import home
+
+    lhpn = Path(sys.executable).with_name("lhpn")
+    out = []
+    for k in scales:
+        corpus = corpus_for(k)
+        reset_warehouse(url)
+        t0 = clock()
+        corpus.link_into(home().inbox, range(1, k + 1))
+        files = len(list_inbox())
+        copy_seconds = clock() - t0
+        log(f"(6) burst {k}x: lhpn run on {files} files ...")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        marks: list[tuple[float, int]] = []
+        peak = [0]
+        t0 = clock()
+        proc = subprocess.Popen([str(lhpn), "run", "--no-samples"], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace",
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+        sampler = threading.Thread(target=_sample_peak, args=(proc, peak), daemon=True)
+        sampler.start()
+        progress = re.compile(r"^\[\s*(\d+)/(\d+)\]")
+        tail: list[str] = []
+        step = 1000
+        for line in proc.stdout:
+            m = progress.match(line)
+            if m:
+                done = int(m[1])
+                if done % step == 0 or done == files:
+                    marks.append((clock() - t0, done))
+            else:
+                tail = (tail + [line.rstrip()])[-12:]
+        proc.wait()
+        wall = clock() - t0
+        sampler.join(1)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        # seconds per 1,000 files along the run (the last stretch may be shorter)
+        per_k, last_t, last_n = [], 0.0, 0
+        for t, n in marks:
+            if n > last_n:
+                per_k.append(round((t - last_t) * step / (n - last_n), 2))
+                last_t, last_n = t, n
+        ingest_end = marks[-1][0] if marks else None
+        out.append({
+            "scale": k, "files": files, "exit_code": proc.returncode,
+            "copy_seconds": round(copy_seconds, 2), "wall_seconds": round(wall, 2),
+            "ingest_seconds": round(ingest_end, 2) if ingest_end else None,
+            "after_ingest_seconds": round(wall - ingest_end, 2) if ingest_end else None,
+            "cpu_seconds": round(cpu, 2),
+            "files_per_s": round(files / ingest_end, 1) if ingest_end else None,
+            "peak_rss_mb": round(peak[0] / 2**20, 1),
+            "max_process_rss_mb": round(after.ru_maxrss / 1024, 1),
+            "seconds_per_1000_files": per_k, "raw_rows": raw_counts(url), "tail": tail,
+        })
+        if proc.returncode:
+            log(f"(6) burst {k}x: lhpn run exited {proc.returncode}: " + " | ".join(tail[-4:]))
+    return out
+
+
+def _burst_linearity(runs: list[dict]) -> dict | None:
+    """Time per file of each run against the smallest, and within the largest run the seconds
+    per 1,000 files of its last stretches against its first."""
+    done = [r for r in runs if r.get("files_per_s")]
+    if not done:
+        return None
+    base = done[0]
+    per_file = [(r["scale"], r["ingest_seconds"] / r["files"]) for r in done]
+    growth = [(k, round(t / per_file[0][1], 2)) for k, t in per_file]
+    big = done[-1]["seconds_per_1000_files"]
+    inner = None
+    if len(big) >= 4:
+        head = statistics.median(big[:3])
+        tail = statistics.median(big[-4:-1]) if len(big) > 4 else big[-1]
+        inner = round(tail / head, 2)
+    detail = (f"ingest s per file vs {base['scale']}x: "
+              + ", ".join(f"{k}x {g:.2f}" for k, g in growth)
+              + (f"; inside the {done[-1]['scale']}x run, s per 1,000 files late / early "
+                 f"{inner:.2f} ({', '.join(f'{x:.1f}' for x in big)})" if inner else ""))
+    worst = max([g for _, g in growth] + ([inner] if inner else []))
+    return {"per_file_growth": growth, "inner_growth": inner, "worst": worst,
+            "linear": worst <= 1.25, "detail": detail}
 
 
 # ---------------------------------------------------------------- profile
@@ -528,6 +728,9 @@ def analyse(res: dict) -> None:
     if floor:
         d["rvl_over_floor"] = d["rvl_files_per_s"] / floor["files_per_s"]
         d["ingest_over_floor"] = d["ingest_files_per_s"] / floor["files_per_s"]
+    raw_peer = res.get("raw_peer")
+    if raw_peer and raw_peer.get("files_per_s"):
+        d["ingest_over_raw_peer"] = d["ingest_files_per_s"] / raw_peer["files_per_s"]
     res["derived"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
 
     targets = []
@@ -542,6 +745,24 @@ def analyse(res: dict) -> None:
         target("read+validate+load throughput >= 0.5 x floor", round(r, 3), 0.5, r >= 0.5,
                None if r >= 0.5 else f"{0.5 / r:.1f}x too slow",
                f"{d['rvl_files_per_s']:.1f} vs floor {floor['files_per_s']:.1f} files/s")
+    if floor:  # issue 23: the whole ingest (receive, read, validate, load) against the floor
+        r = d["ingest_over_floor"]
+        target("ingest/floor >= 0.5 (process_files wall vs calamine + COPY)", round(r, 3), 0.5,
+               r >= 0.5, None if r >= 0.5 else f"{0.5 / r:.1f}x too slow",
+               f"{d['ingest_files_per_s']:.1f} vs floor {floor['files_per_s']:.1f} files/s")
+    if "ingest_over_raw_peer" in d:
+        r = d["ingest_over_raw_peer"]
+        target("ingest/peer >= 2 (process_files wall vs a raw dlt load)", round(r, 3), 2, r >= 2,
+               None if r >= 2 else f"{2 / r:.1f}x short",
+               f"{d['ingest_files_per_s']:.1f} vs raw-load peer "
+               f"{raw_peer['files_per_s']:.1f} files/s")
+    burst = _burst_linearity(res.get("burst") or [])
+    if burst:
+        res["burst_linearity"] = burst
+        target("deadline burst via lhpn run: time per file stays linear", burst["worst"],
+               "<= 1.25 (time per file vs the smallest run, and late vs early in the largest)",
+               burst["linear"], None if burst["linear"] else f"{burst['worst']:.2f}x per file",
+               burst["detail"])
     if peer:
         r = d["full_over_peer"]
         target("full path >= 8 x naive peer", round(r, 3), 8, r >= 8,
@@ -646,6 +867,12 @@ def render(res: dict) -> str:
     if floor:
         line("(3) floor  calamine + COPY, no validation", floor["seconds"], floor["files"],
              floor["rows"])
+    raw_peer = res.get("raw_peer")
+    if raw_peer and raw_peer.get("files_per_s"):
+        line("(3b) raw-load peer  dlt + calamine, every row", raw_peer["seconds"],
+             raw_peer["files"], raw_peer["rows"], raw_peer["what"])
+    elif raw_peer:
+        out.append(f"(3b) raw-load peer: {raw_peer.get('skipped')}")
     lat = res.get("latency")
     if lat:
         line(f"(4) bare build_marts, nothing new (median of {lat['repeats']})",
@@ -672,6 +899,16 @@ def render(res: dict) -> str:
              e["seconds"], None, None,
              f"dbt node time {_fmt(e.get('dbt_node_seconds'), '.1f')} s"
              + ("" if e["ok"] else " FAILED") + extra)
+    for b in res.get("burst") or []:
+        line(f"(6) burst {b['scale']}x via lhpn run ({b['files']:,} files, one run)",
+             b["wall_seconds"], b["files"], None,
+             f"ingest {_fmt(b['ingest_seconds'], '.1f')} s ({_fmt(b['files_per_s'], '.1f')} "
+             f"files/s), then marts/receipts/pages {_fmt(b['after_ingest_seconds'], '.1f')} s; "
+             f"CPU {b['cpu_seconds']:.0f} s; peak RSS run+workers {b['peak_rss_mb']:.0f} MB "
+             f"(largest process {b['max_process_rss_mb']:.0f} MB); exit {b['exit_code']}")
+        if b["seconds_per_1000_files"]:
+            out.append(f"{'':<50}{'':>31}  s per 1,000 files along the run: "
+                       + ", ".join(f"{x:.1f}" for x in b["seconds_per_1000_files"]))
     if res.get("derived"):
         d = res["derived"]
         out.append("")
@@ -679,7 +916,8 @@ def render(res: dict) -> str:
         for key, label in (("full_over_peer", "project full path / naive peer"),
                            ("ingest_over_peer", "project ingest only / naive peer"),
                            ("rvl_over_floor", "project read+validate+load / floor"),
-                           ("ingest_over_floor", "project ingest (wall) / floor")):
+                           ("ingest_over_floor", "project ingest (wall) / floor"),
+                           ("ingest_over_raw_peer", "project ingest (wall) / raw-load peer")):
             if key in d:
                 out.append(f"  {label:<44}{d[key]:>8.3f}")
     if res.get("targets"):
@@ -719,6 +957,10 @@ def parse_args(argv):
                     help="cProfile the slowest stage once (default on, off with --quick)")
     ap.add_argument("--no-profile", dest="profile", action="store_false")
     ap.add_argument("--profile-files", type=int, default=150)
+    ap.add_argument("--burst", default=None,
+                    help="(6) scales dropped at once through `lhpn run`, e.g. 1,4,16 (rounds "
+                         "above 4 are re-stamped copies: seconds to make); default none")
+    ap.add_argument("--no-raw-peer", action="store_true", help="skip the dlt raw-load peer")
     return ap.parse_args(argv)
 
 
@@ -767,9 +1009,10 @@ def main(argv=None) -> dict:
     log(f"corpus (seed {args.seed}, scale {args.scale}{', quick' if args.quick else ''}) "
         f"from {cache} ...")
     corpus = corpus_for(args.scale)
+    bursts = [int(k) for k in args.burst.split(",")] if args.burst else []
     # make every needed round exist now, so that generation never lands inside a measurement
-    if build:
-        corpus_for(max([args.scale, *scales]))
+    if build or bursts:
+        corpus_for(max([args.scale, *(scales if build else []), *bursts]))
     t0 = clock()
     from ingest import warehouse
 
@@ -788,10 +1031,15 @@ def main(argv=None) -> dict:
     res["peer"] = measure_peer(_subset(corpus.files, peer_files), url, len(corpus.files))
     log(f"(3) floor on {len(corpus.files)} files ...")
     res["floor"] = measure_floor(corpus.files, url)
+    if not args.no_raw_peer:
+        log(f"(3b) raw-load peer (dlt) on {len(corpus.files)} files ...")
+        res["raw_peer"] = measure_raw_peer(corpus.files, url, home_dir / "dlt")
     if build:
         res["latency"] = measure_latency(corpus, url, build, repeats)
         res["scales"] = measure_scales(corpus_for, url, build, scales, args.scale,
                                        res["latency"], max(1, min(repeats, 2)))
+    if bursts:
+        res["burst"] = measure_burst(corpus_for, url, bursts)
     analyse(res)
     if profile:
         stages = dict(res["project"]["ingest"]["seconds"])
