@@ -41,6 +41,9 @@ def lhpn_home(tmp_path_factory) -> Iterator[Path]:
     os.environ.pop("LHPN_INBOX", None)
     os.environ.pop("LHPN_WAREHOUSE_URL", None)
     os.environ["LHPN_SETTLE_SECONDS"] = "0"
+    # a dbt build that met a lock or a deadlock between its threads is retried after 1 s, not
+    # the 10 s of production (tests that are about the retries set their own)
+    os.environ["LHPN_BUILD_RETRY_PAUSE"] = "1"
     yield root
     from ingest import warehouse
     from ingest.settings import Home
