@@ -274,8 +274,8 @@ def test_file_changed_after_reading_stays_in_the_inbox(home, db, monkeypatch):
     newer = report("60", "2024", seed=9)
     real = parse.parse_all
 
-    def writer_comes_back(items):
-        parsed = real(items)
+    def writer_comes_back(items, idle=None):
+        parsed = real(items, idle=idle)
         drop(home.inbox, newer)  # rewritten while the first content was being validated
         return parsed
 
@@ -510,6 +510,40 @@ def test_worker_pool_attributes_each_failure_to_its_own_task():
     assert [r.kind if isinstance(r, Failure) else r for r in (results[3], results[5],
                                                              results[7])] == [
         "crash", "memory", "error"]
+
+
+def test_worker_pool_parses_while_the_parent_does_its_idle_work(tmp_path):
+    """`idle` runs once in the parent after the fork: the workers go on with the whole run
+    meanwhile (their results wait in the pipe), and each failure is still its own task's."""
+    from ingest.read.isolated import Failure, run_each
+
+    count, done, calls = 40, tmp_path / "done", []
+
+    def task(i):
+        if i == 7:
+            raise ValueError("bad cell")
+        if i == count - 1:  # the last task of the second worker
+            os.abort()
+        (done / str(i)).touch()
+        return i * i, b"x" * 20_000  # a result the size of a large parsed file
+
+    def finished() -> int:
+        return len(list(done.iterdir()))
+
+    def idle():
+        deadline = time.monotonic() + 60
+        while finished() < count - 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        calls.append(finished())
+
+    done.mkdir()
+    results = run_each(count, task, workers=2, memory=256 << 20, cpu_seconds=30,
+                       wall_seconds=120, idle=idle)
+    assert calls == [count - 2], "every task ran while the parent was busy in `idle`"
+    assert [(results[i].kind if isinstance(results[i], Failure) else None)
+            for i in (7, count - 1)] == ["error", "crash"]
+    assert [r[0] for i, r in enumerate(results) if i not in (7, count - 1)] == [
+        i * i for i in range(count) if i not in (7, count - 1)]
 
 
 def _pool_in_a_daemon(out):

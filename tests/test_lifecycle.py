@@ -451,10 +451,10 @@ def test_a_run_holds_one_chunk_of_file_locks_at_a_time(home, db, monkeypatch):
     held = []
     real = parse.parse_all
 
-    def parse_all(items):
+    def parse_all(items, idle=None):
         held.append(db.execute("select count(*) from pg_locks where locktype = 'advisory'"
                                ).fetchone()[0])
-        return real(items)
+        return real(items, idle=idle)
 
     monkeypatch.setattr(parse, "parse_all", parse_all)
     summary = run()

@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import socket
 import stat
 import time
 from collections import deque
@@ -75,6 +76,20 @@ def _limit_cpu(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+SEND_BUFFER = 4 << 20  # bytes of results a worker may have sent ahead of the parent's reading
+
+
+def _widen_send_buffer(conn: Connection) -> None:
+    """Let the worker send results ahead while the parent is busy elsewhere (`run_each`'s `idle`):
+    a parsed file is a few KB, and the default socket buffer (~200 KB) would stop the worker
+    after a few dozen. The kernel caps the size (`net.core.wmem_max`); best effort."""
+    try:
+        with socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+    except OSError:
+        pass
+
+
 def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: float) -> None:
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -85,6 +100,7 @@ def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: f
         os.dup2(devnull, 2)
         os.close(devnull)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        _widen_send_buffer(conn)
         _limit_memory(memory)
         while True:
             index = conn.recv()
@@ -194,6 +210,8 @@ class _Forked:
 
 
 AHEAD = 2  # tasks queued per worker: it starts the next file while the parent takes a result
+# tasks queued per worker before `idle` runs: enough to keep it busy while the parent is away
+IDLE_AHEAD = 256
 
 
 @dataclass
@@ -205,9 +223,16 @@ class _Slot:
 
 
 def run_each(count: int, task: Callable[[int], object], *, workers: int, memory: int,
-             cpu_seconds: float, wall_seconds: float) -> list[object]:
+             cpu_seconds: float, wall_seconds: float,
+             idle: Callable[[], None] | None = None) -> list[object]:
     """`[task(0), ..., task(count - 1)]`, each computed in a worker process; an item whose task
-    failed is a `Failure` (`memory`, `time`, `crash`, or `error` for an exception it raised)."""
+    failed is a `Failure` (`memory`, `time`, `crash`, or `error` for an exception it raised).
+
+    `idle`, if given, is run once in this process right after the workers are forked and given
+    their first tasks (up to `IDLE_AHEAD` each), before any result is collected: work of the
+    caller (an import, say) done while the workers parse instead of after them. It runs in this
+    thread, so no worker can inherit a lock it holds; what it raises ends the run like a
+    failure of this process would."""
     if count == 0:
         return []
     results: list[object] = [None] * count
@@ -235,22 +260,31 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
         slot.process.close()
         slot.conn.close()
 
+    def feed(slot: _Slot, ahead: int) -> None:
+        """Send the worker tasks until it has `ahead` queued (or nothing is pending)."""
+        while pending and len(slot.queue) < ahead and not slot.conn.closed:
+            if not slot.queue:
+                slot.started = time.monotonic()
+            index = pending.popleft()
+            slot.queue.append(index)
+            try:
+                slot.conn.send(index)
+            except OSError:
+                break  # the worker is gone: seen below as a crash
+
     gc.freeze()  # the parent's objects stay out of the workers' collections (no page copies)
     slots = [start() for _ in range(max(1, min(workers, count)))]
     try:
+        if idle is not None:
+            share = min(IDLE_AHEAD, -(-len(pending) // len(slots)))
+            for slot in slots:
+                feed(slot, share)
+            idle()
         while True:
             for i, slot in enumerate(slots):
                 if pending and not slot.queue and slot.conn.closed:
                     slot = slots[i] = start()  # a worker ended while nothing was pending
-                while pending and len(slot.queue) < AHEAD and not slot.conn.closed:
-                    if not slot.queue:
-                        slot.started = time.monotonic()
-                    index = pending.popleft()
-                    slot.queue.append(index)
-                    try:
-                        slot.conn.send(index)
-                    except OSError:
-                        break  # the worker is gone: seen below as a crash
+                feed(slot, AHEAD)
             busy = [s for s in slots if s.queue]
             if not busy:
                 break

@@ -7,6 +7,7 @@ becomes a finding, never an exception.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,10 +31,11 @@ def _parsed(item: Received) -> ParsedFile:
     return item.parsed
 
 
-def parse_all(items: list[Received]) -> list[ParsedFile]:
+def parse_all(items: list[Received], idle: Callable[[], None] | None = None) -> list[ParsedFile]:
     """Parse each file in a worker process with memory and CPU limits (`ingest.read.isolated`):
     a file that crashes or exhausts its worker is rejected alone. A large run is spread over
-    several workers (parsing is CPU-bound Python, and each file is independent)."""
+    several workers (parsing is CPU-bound Python, and each file is independent). `idle` is run
+    here while the workers parse (`isolated.run_each`)."""
     from ingest.read.normalise import warm_up
 
     warm_up()  # the reference data, loaded once here and inherited by every worker
@@ -41,7 +43,7 @@ def parse_all(items: list[Received]) -> list[ParsedFile]:
     seconds = settings.parse_seconds()
     results = isolated.run_each(len(items), lambda i: _parsed(items[i]), workers=workers,
                                 memory=settings.parse_memory_bytes(), cpu_seconds=seconds,
-                                wall_seconds=2 * seconds + 10)
+                                wall_seconds=2 * seconds + 10, idle=idle)
     parsed = []
     for item, result in zip(items, results, strict=True):
         if isinstance(result, isolated.Failure):

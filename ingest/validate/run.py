@@ -34,6 +34,16 @@ from ingest.validate.suites import CheckResult
 log = logging.getLogger(__name__)
 
 
+def warm_up() -> None:
+    """Get validation ready in this process (Great Expectations imported, its context and
+    suites built: seconds of CPU, paid once per process), e.g. while the parse workers run.
+    A failure here is left to `validate`, which says so for each file it could not check."""
+    try:
+        suites.engine()
+    except Exception:  # noqa: BLE001 - seen again, and reported, when validation runs
+        log.debug("validation warm-up failed; validate will report it", exc_info=True)
+
+
 def validate(files: list[ParsedFile], conn: psycopg.Connection | None = None) -> None:
     """Append the findings of every check to each file (all files of a run validated together),
     and a `SystemFault` for every check that could not run on a file."""
