@@ -261,37 +261,47 @@ def _write_atomic(target: Path, write, *, unless_same: bytes | None = None) -> b
     the data-home folder it lies in without following links; never writes through a symbolic
     link (a link planted at the name itself is replaced, not followed). With `unless_same`, a
     file already holding exactly those bytes is left alone. True when written."""
-    root = _write_root(target)
-    parts = Path(os.path.abspath(target)).relative_to(root).parts
-    dir_fd = _open_folders(root, parts[:-1])
-    name = parts[-1]
+    dir_fd, name = _open_parent(target)
     try:
-        if unless_same is not None:
-            try:
-                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-            except OSError:
-                pass
-            else:
-                with os.fdopen(fd, "rb") as current:
-                    if stat.S_ISREG(os.fstat(current.fileno()).st_mode) and \
-                            current.read(len(unless_same) + 1) == unless_same:
-                        return False
-        tmp = f".{uuid.uuid4().hex}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
-                     dir_fd=dir_fd)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                write(out)
-            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except BaseException:
-            try:
-                os.unlink(tmp, dir_fd=dir_fd)
-            except OSError:
-                pass
-            raise
-        return True
+        return _write_at(dir_fd, name, write, unless_same=unless_same)
     finally:
         os.close(dir_fd)
+
+
+def _open_parent(target: Path) -> tuple[int, str]:
+    """A descriptor of the folder `target` goes in (created, opened without following links
+    below its data-home folder) and its name there."""
+    root = _write_root(target)
+    parts = Path(os.path.abspath(target)).relative_to(root).parts
+    return _open_folders(root, parts[:-1]), parts[-1]
+
+
+def _write_at(dir_fd: int, name: str, write, *, unless_same: bytes | None = None) -> bool:
+    """`_write_atomic` in the folder `dir_fd` (already opened without following links)."""
+    if unless_same is not None:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        except OSError:
+            pass
+        else:
+            with os.fdopen(fd, "rb") as current:
+                if stat.S_ISREG(os.fstat(current.fileno()).st_mode) and \
+                        current.read(len(unless_same) + 1) == unless_same:
+                    return False
+    tmp = f".{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
+                 dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        raise
+    return True
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> Path:
@@ -313,9 +323,17 @@ def write_text_atomic(target: Path, text: str) -> Path:
 
 def archive_bytes(archive: Path, sha256: str, suffix: str, data: bytes) -> Path:
     """Content-addressed copy, written atomically; the same bytes are stored once."""
-    target = safe_folder(archive / sha256[:2]) / f"{sha256}{_archive_suffix(suffix)}"
-    if not target.exists():
-        write_bytes_atomic(target, data)
+    target = archive / sha256[:2] / f"{sha256}{_archive_suffix(suffix)}"
+    dir_fd, name = _open_parent(target)  # the folder opened once, for the check and the write
+    try:
+        try:
+            os.stat(name, dir_fd=dir_fd)
+        except OSError as exc:  # what `Path.exists` takes for "not there"
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+                raise
+            _write_at(dir_fd, name, lambda out: out.write(data))
+    finally:
+        os.close(dir_fd)
     return target
 
 

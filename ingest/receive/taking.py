@@ -30,7 +30,7 @@ from ingest.read.limits import mb
 from ingest.receive import archive, settle
 from ingest.receive.inbox import MAX_DEPTH
 from ingest.receive.names import display_name, local_path, portable_path
-from ingest.receive.seen import first_seen
+from ingest.receive.seen import Sighting, first_seen_all
 from ingest.receive.settle import Seen
 from ingest.warehouse import query
 
@@ -43,7 +43,7 @@ class Received:
     parsed: ParsedFile
     data: bytes
     archive_path: str
-    received_at: datetime
+    received_at: datetime | None  # set once the chunk's sightings are recorded
     seen: Seen  # the inbox file as it was read: removed only while it is still that file
 
 
@@ -97,6 +97,7 @@ class Receiver:
                 item = self._take(path, waited.ready[key])
                 if item is not None:
                     arrived.append(item)
+        self._first_seen(arrived)
         return arrived
 
     def _take(self, path: Path, seen: Seen) -> Received | None:
@@ -122,15 +123,23 @@ class Receiver:
         sha = hashlib.sha256(data).hexdigest()
         archived = archive.archive_bytes(self.home.archive, sha, path.suffix, data)
         name, province = self.run.names(path)
-        # received = first seen by the warehouse, never the mtime a copy keeps (contract §7)
-        replayed = self.replayed.get(portable_path(str(path)))
-        received_at = first_seen(self.conn, sha, path, province, seen,
-                                 replayed[1] if replayed else settings.backfill())
-        if replayed:  # `lhpn rebuild`: first seen when the archive says it was
-            received_at = self.conn.execute(query("replay_seen"), {
-                "sha256": sha, "first_seen_at": replayed[0]}).fetchone()[0]
         return Received(path, ParsedFile(path, name, province, sha, len(data)), data,
-                        str(archived.relative_to(self.home.root)), received_at, seen)
+                        str(archived.relative_to(self.home.root)), None, seen)
+
+    def _first_seen(self, items: list[Received]) -> None:
+        """When each archived file was received: first seen by the warehouse, never the mtime
+        a copy keeps (contract §7); one statement for the chunk."""
+        backfill = settings.backfill()
+        replayed = [self.replayed.get(portable_path(str(item.path))) for item in items]
+        firsts = first_seen_all(self.conn, [
+            Sighting(item.parsed.sha256, item.path, item.parsed.folder_province, item.seen,
+                     again[1] if again else backfill)
+            for item, again in zip(items, replayed, strict=True)])
+        for item, again in zip(items, replayed, strict=True):
+            item.received_at = firsts[item.parsed.sha256]
+            if again:  # `lhpn rebuild`: first seen when the archive says it was
+                item.received_at = self.conn.execute(query("replay_seen"), {
+                    "sha256": item.parsed.sha256, "first_seen_at": again[0]}).fetchone()[0]
 
     def claim(self, arrived: list[Received]) -> list[Received]:
         """Take the files no other run holds: one run per file content at a time, released by
