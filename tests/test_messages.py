@@ -9,7 +9,6 @@ it arrives broken); the test renders the catalogue of all of them into one text 
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from collections.abc import Callable
@@ -21,22 +20,14 @@ import pytest
 
 from ingest import pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
-from ingest.read.parse import parse_file
 from ingest.reference import communes, communes_of, provinces_new, provinces_old
 from ingest.validate import rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report
 from tests import hostile
+from tests.workbooks import parse_workbook as _parse
 
 Case = Callable[[Path], ParsedFile]
-
-
-def _parse(path: Path, folder: str | None = None) -> ParsedFile:
-    data = path.read_bytes()
-    folder = path.parent.name if folder is None else folder
-    parsed = ParsedFile(path, path.name, folder, hashlib.sha256(data).hexdigest(), len(data))
-    parse_file(path, data, parsed)
-    return parsed
 
 
 def _report(code: str = "60", period: str = "2024", sheets=(TERM, EMULATION, POVERTY)):

@@ -8,7 +8,6 @@ distinct values, a finding placed one column or one row off quotes a value that 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -18,12 +17,12 @@ import pytest
 from openpyxl import load_workbook
 
 from ingest import samples
-from ingest.model import INFO_SHEET, POVERTY, TERM, ParsedFile
-from ingest.read.parse import parse_file
+from ingest.model import INFO_SHEET, POVERTY, TERM
 from ingest.reference import communes_of
 from ingest.validate import history, rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report
+from tests.workbooks import parse_workbook as _parse
 
 DISTRICTS = ["Nam Trực", "Vụ Bản", "Ý Yên", "Giao Thủy", "Hải Hậu", "Xuân Trường", "Trực Ninh",
              "Nghĩa Hưng"]
@@ -249,10 +248,4 @@ def test_every_quoted_cell_is_the_real_cell(tmp_path, monkeypatch):
     assert placed >= len(CASES)
 
 
-def _parse(path: Path, folder: str | None = None) -> ParsedFile:
-    data = path.read_bytes()
-    folder = path.parent.name if folder is None else folder
-    parsed = ParsedFile(path, path.name, folder, hashlib.sha256(data).hexdigest(), len(data))
-    parse_file(path, data, parsed)
-    return parsed
 

@@ -10,7 +10,6 @@ second one).
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import random
 import time
@@ -21,23 +20,15 @@ import pytest
 
 from ingest import pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
-from ingest.read.parse import parse_file
 from ingest.validate import history, rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report
+from tests.workbooks import parse_workbook as parse
 
 
 def excel_row(i: int) -> int:
     """Excel row of the i-th data row (0-based) of a messy sheet."""
     return 5 + i + (1 if i >= 2 else 0)
-
-
-def parse(path: Path, folder: str | None = None) -> ParsedFile:
-    data = path.read_bytes()
-    folder = path.parent.name if folder is None else folder
-    parsed = ParsedFile(path, path.name, folder, hashlib.sha256(data).hexdigest(), len(data))
-    parse_file(path, data, parsed)
-    return parsed
 
 
 def build(tmp_path: Path, report: samples.Report, folder: str | None = None,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from pathlib import Path
 
-from ingest.model import EMULATION, POVERTY, TERM
+from ingest.model import EMULATION, POVERTY, TERM, ParsedFile
+from ingest.read.parse import parse_file
 from ingest.samples import Report, random_report, write_csv, write_xlsx
 
 __all__ = ["EMULATION", "POVERTY", "TERM", "Report", "drop", "random_report", "report",
@@ -29,3 +31,13 @@ def drop(inbox: Path, rep: Report, name: str | None = None, **kwargs) -> Path:
     if name.endswith(".csv"):
         return write_csv(rep, path, **kwargs)
     return write_xlsx(rep, path, **kwargs)
+
+
+def parse_workbook(path: Path, folder: str | None = None) -> ParsedFile:
+    """Read `path` as the pipeline's parse step does, named after its folder (the province)
+    unless `folder` is given."""
+    data = path.read_bytes()
+    folder = path.parent.name if folder is None else folder
+    parsed = ParsedFile(path, path.name, folder, hashlib.sha256(data).hexdigest(), len(data))
+    parse_file(path, data, parsed)
+    return parsed
