@@ -7,8 +7,6 @@ from datetime import date, datetime
 
 from ingest.settings import LOCAL_TIME as VIETNAM  # the time zone, decided in settings
 
-LABEL = "giờ Việt Nam / Vietnam time"  # what a printed time is, where it needs saying
-
 
 def now() -> datetime:
     return datetime.now(VIETNAM)

@@ -33,7 +33,6 @@ from ingest.receive.archive import write_bytes_atomic, write_if_changed
 
 log = logging.getLogger(__name__)
 
-PARTS = ("dashboard", "provinces", "validation", "dbt_docs")
 MANIFEST = "build.json"
 ASSETS = "assets"
 
