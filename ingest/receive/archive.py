@@ -256,23 +256,30 @@ def _open_folders(root: Path, parts: tuple[str, ...]) -> int:
     return fd
 
 
-def _write_atomic(target: Path, write, *, unless_same: bytes | None = None) -> bool:
+def _write_atomic(target: Path, write, *, unless_same: bytes | None = None,
+                  root: Path | None = None) -> bool:
     """Write `target` atomically (a temporary name, then a rename), opening every folder below
-    the data-home folder it lies in without following links; never writes through a symbolic
-    link (a link planted at the name itself is replaced, not followed). With `unless_same`, a
-    file already holding exactly those bytes is left alone. True when written."""
-    dir_fd, name = _open_parent(target)
+    the data-home folder it lies in (or `root`, a folder above it the caller knows) without
+    following links; never writes through a symbolic link (a link planted at the name itself
+    is replaced, not followed). With `unless_same`, a file already holding exactly those bytes
+    is left alone. True when written."""
+    dir_fd, name = _open_parent(target, root)
     try:
         return _write_at(dir_fd, name, write, unless_same=unless_same)
     finally:
         os.close(dir_fd)
 
 
-def _open_parent(target: Path) -> tuple[int, str]:
+def _open_parent(target: Path, root: Path | None = None) -> tuple[int, str]:
     """A descriptor of the folder `target` goes in (created, opened without following links
-    below its data-home folder) and its name there."""
-    root = _write_root(target)
-    parts = Path(os.path.abspath(target)).relative_to(root).parts
+    below its data-home folder, or below `root`) and its name there."""
+    absolute = os.path.abspath(target)
+    if root is not None:
+        root = Path(os.path.abspath(root))
+        if not absolute.startswith(str(root).rstrip("/") + "/"):
+            root = None  # not below it after all: the data home decides
+    root = root or _write_root(target)
+    parts = Path(absolute).relative_to(root).parts
     return _open_folders(root, parts[:-1]), parts[-1]
 
 
@@ -309,12 +316,14 @@ def write_bytes_atomic(target: Path, data: bytes) -> Path:
     return target
 
 
-def write_if_changed(target: Path, data: bytes | str) -> bool:
+def write_if_changed(target: Path, data: bytes | str, *, root: Path | None = None) -> bool:
     """`write_bytes_atomic` unless the file already holds exactly `data` (text: as UTF-8); True
-    when written. Receipts, notices and pages are written through it."""
+    when written. Receipts, notices and pages are written through it. `root`: the data-home
+    folder the target lies in, when the caller (writing many) knows it; the folders below it
+    are checked as always."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return _write_atomic(target, lambda out: out.write(data), unless_same=data)
+    return _write_atomic(target, lambda out: out.write(data), unless_same=data, root=root)
 
 
 def write_text_atomic(target: Path, text: str) -> Path:
@@ -324,7 +333,8 @@ def write_text_atomic(target: Path, text: str) -> Path:
 def archive_bytes(archive: Path, sha256: str, suffix: str, data: bytes) -> Path:
     """Content-addressed copy, written atomically; the same bytes are stored once."""
     target = archive / sha256[:2] / f"{sha256}{_archive_suffix(suffix)}"
-    dir_fd, name = _open_parent(target)  # the folder opened once, for the check and the write
+    # the folder opened once, for the check and the write (below the archive: no links)
+    dir_fd, name = _open_parent(target, archive)
     try:
         try:
             os.stat(name, dir_fd=dir_fd)
