@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.receive.inbox import parts_below
 from ingest.receive.names import sidecar_name
 from ingest.receive.settle import Seen, open_for_writing
 
@@ -69,8 +70,8 @@ def _open_dir(base: Path, parts: tuple[str, ...]) -> int:
 
 
 def _split(path: Path, root: Path | None) -> tuple[Path, tuple[str, ...], str]:
-    if root is not None and path.is_relative_to(root) and path != root:
-        rel = path.relative_to(root).parts
+    rel = parts_below(path, root) if root is not None else None
+    if rel:
         return root, rel[:-1], rel[-1]
     return path.parent, (), path.name
 
@@ -275,10 +276,12 @@ def _open_parent(target: Path, root: Path | None = None) -> tuple[int, str]:
     below its data-home folder, or below `root`) and its name there."""
     absolute = os.path.abspath(target)
     if root is not None:
-        root = Path(os.path.abspath(root))
-        if not absolute.startswith(str(root).rstrip("/") + "/"):
-            root = None  # not below it after all: the data home decides
-    root = root or _write_root(target)
+        base = os.path.abspath(root)
+        prefix = base.rstrip("/") + "/"
+        if absolute.startswith(prefix):  # both normalised: the parts below it, as text
+            return _open_folders(Path(base), tuple(absolute[len(prefix):].split("/")[:-1])), \
+                os.path.basename(absolute)
+    root = _write_root(target)  # not below it after all: the data home decides
     parts = Path(absolute).relative_to(root).parts
     return _open_folders(root, parts[:-1]), parts[-1]
 
