@@ -233,8 +233,11 @@ def _write_root(target: Path) -> Path:
 def _open_folders(root: Path, parts: tuple[str, ...]) -> int:
     """A descriptor of `root/parts...`, creating missing folders, refusing a symbolic link (or
     anything not a folder) at every step below `root` (O_NOFOLLOW: the kernel refuses it)."""
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:  # the data-home folder itself, made on first use
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for part in parts:
             try:
