@@ -44,6 +44,7 @@ from ingest.model import Finding
 from ingest.outbox import text as outbox_text
 from ingest.periods import parse_period
 from ingest.receive.archive import write_if_changed
+from ingest.receive.inbox import parts_below
 from ingest.receive.names import display_name, local_path, sidecar_name
 from ingest.reference import canonical_term, province_name, provinces_new, provinces_old
 from ingest.validate.report import outcome_text as outcome_text  # how a receipt says an outcome
@@ -78,9 +79,8 @@ def receipt_path(folder_province: str | None, source_file: str,
     if not path:
         return outbox / outbox_folder(folder_province) / sidecar_name(source_file, SUFFIX)
     local = Path(local_path(path))
-    inbox = data_home.inbox
-    if local.is_relative_to(inbox) and local != inbox:
-        parts = local.relative_to(inbox).parts
+    parts = parts_below(local, data_home.inbox)
+    if parts:
         folder = parts[0] if len(parts) > 1 else ""
     else:
         folder = local.parent.name
