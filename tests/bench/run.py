@@ -9,7 +9,8 @@ home, it measures
       DataFrame.to_sql (SQLAlchemy + psycopg), on a subset of files, extrapolated per file;
   (3) the floor: python-calamine + psycopg COPY of the same rows, no validation;
   (4) the latency of one new file into a warm warehouse until the marts are rebuilt, against a
-      bare build_marts() with nothing new;
+      bare build_marts() with nothing new, with the CPU of this process for both (ingest and dbt
+      run in it): their ratio says more than the wall seconds' on a busy machine;
   (5) marts build time at 1x, 2x, 4x the corpus;
   (3b) a raw-load peer: dlt fed by calamine, every row of every sheet as text (issue 23);
   (6) with --burst 1,4,16: k x the corpus dropped at once through `lhpn run` (the deadline
