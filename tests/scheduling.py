@@ -47,17 +47,17 @@ LONGEST = {
     "tests/test_marts_refresh.py::test_one_file_rebuilds_what_it_changes_and_equals_a_full_build":
         12,
     "tests/test_receipts.py::"
-    "test_accepted_receipt_quotes_the_marts_and_is_rewritten_when_they_change": 14,
+    "test_accepted_receipt_quotes_the_marts_and_is_rewritten_when_they_change": 12,
     "tests/test_calendar.py::"
     "test_reminders_once_per_province_and_stage_withdrawn_when_accepted": 13,
     "tests/test_hostile.py::test_odd_names_and_links_do_not_stop_the_ingest_dag": 13,
     "tests/test_round_figures.py::"
-    "test_the_template_filled_as_an_office_fills_it_scores_its_own_indicators": 12,
+    "test_the_template_filled_as_an_office_fills_it_scores_its_own_indicators": 10,
     "tests/test_marts.py": 11,  # one dbt build with its unit tests
     "tests/test_marts.py::test_routine_builds_leave_unit_tests_to_the_test_suite": 5,
     "tests/test_marts_refresh.py::test_lhpn_run_builds_only_what_the_run_made_stale": 10,
     "tests/test_lifecycle.py::test_an_immutable_file_stops_no_run": 9,
-    "tests/test_pages.py::test_every_page_fits_a_phone_screen": 9,
+    "tests/test_pages.py::test_every_page_fits_a_phone_screen": 7,
     "tests/test_ingest.py::test_killed_loader_leaves_nothing_half_loaded": 8,
     "tests/test_messages.py::test_every_finding_kind_is_actionable_in_both_languages": 7,
     "tests/test_quoted_cells.py::test_every_quoted_cell_is_the_real_cell": 3,
