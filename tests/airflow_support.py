@@ -16,6 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "dags"
+# The session's databases are throwaways: their commits need not wait for the disk. libpq reads
+# PGOPTIONS in every process it is given to: Airflow's metadata sessions, the pipeline's, dbt's.
+NO_COMMIT_WAIT = {"PGOPTIONS": "-c synchronous_commit=off"}
 
 # Runs `dag.test()` for each DAG id given, in order, and reports each run as one JSON line.
 # LHPN_TEST_FAIL_ONCE=<file name>: in the first run, processing that file fails as if the

@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -35,6 +36,7 @@ import pytest
 import yaml
 
 from tests import workbooks
+from tests.airflow_support import NO_COMMIT_WAIT
 from tests.postgres_cluster import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
@@ -123,9 +125,9 @@ def _api(base: str, path: str, body: dict, token: str | None = None) -> dict:
         return json.loads(response.read())
 
 
-def _api_up(base: str) -> bool:
+def _api_up(base: str, path: str = "/api/v2/monitor/health") -> bool:
     try:
-        with urllib.request.urlopen(base + "/api/v2/monitor/health", timeout=5):
+        with urllib.request.urlopen(base + path, timeout=60):
             return True
     except OSError:
         return False
@@ -150,7 +152,8 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path, airflow_template, 
     redis_port, api_port = free_port(), free_port()
     redis_password = secrets.token_urlsafe(16)
     airflow_home = tmp_path / "airflow"
-    env = {**os.environ, **airflow_env(home, database="airflow_celery", port=api_port)}
+    env = {**os.environ, **airflow_env(home, database="airflow_celery", port=api_port),
+           **NO_COMMIT_WAIT}
     env.update({
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__FERNET_KEY": airflow_template["AIRFLOW__CORE__FERNET_KEY"],
@@ -207,6 +210,10 @@ def test_both_dags_run_on_a_celery_worker(home, db, tmp_path, airflow_template, 
                [DAG_IDS])
         base = f"http://127.0.0.1:{api_port}"
         _wait("the api-server", lambda: _api_up(base), STARTUP_WITHIN, processes)
+        # the execution API readies itself on its first request (~10 s of a busy machine): let
+        # that be now, beside the worker's start, rather than in the first task's start
+        warm_up = threading.Thread(target=_api_up, args=(base, "/execution/health"), daemon=True)
+        warm_up.start()
         password = json.loads(Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
                               .read_text(encoding="utf-8"))["admin"]
         token = _api(base, "/auth/token", {"username": "admin", "password": password}

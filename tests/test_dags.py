@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.airflow_support import DAG_TEST_SCRIPT, DAGS
+from tests.airflow_support import DAG_TEST_SCRIPT, DAGS, NO_COMMIT_WAIT
 from tests.airflow_support import results as _results
 from tests.airflow_support import run as _run
 from tests.airflow_support import run_in_steps as _run_in_steps
@@ -239,7 +239,7 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     fails alone and its files load on the next run; the asset event is emitted by every run that
     processed a file; the marts get built; a later run of rejections alone refreshes the status."""
     files = _drop_mixed_inbox(home.inbox)
-    env = {**airflow_env, "LHPN_TEST_FAIL_ONCE": "BC_60_6thang_2025.csv",
+    env = {**airflow_env, **NO_COMMIT_WAIT, "LHPN_TEST_FAIL_ONCE": "BC_60_6thang_2025.csv",
            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}  # the log as an operator reads it
     validation_page = home.site / "validation.html"
     started = time.perf_counter()
@@ -382,7 +382,7 @@ def test_calendar_dag_reminds_the_provinces_with_nothing_accepted(home, db, airf
     """dag.test() of lhpn_calendar on 13 December 2026 (LHPN_TODAY): the status is judged for
     that day, and the one round with a stage due (2026, T-3) gets a mapped task whose label lists
     the 34 provinces reminded; each gets its notice."""
-    env = {**airflow_env, "LHPN_TODAY": "2026-12-13"}
+    env = {**airflow_env, **NO_COMMIT_WAIT, "LHPN_TODAY": "2026-12-13"}
     proc = _run(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS), "lhpn_calendar"],
                 Path(airflow_env["AIRFLOW_HOME"]) / "dag_test_calendar.log")
     [run] = _results(proc.stdout)
