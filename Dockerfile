@@ -16,6 +16,7 @@ COPY --chown=airflow:0 ingest /opt/lhpn/ingest
 COPY --chown=airflow:0 dags /opt/lhpn/dags
 COPY --chown=airflow:0 dbt_project /opt/lhpn/dbt_project
 COPY --chown=airflow:0 expectations /opt/lhpn/expectations
+COPY --chown=airflow:0 docker/airflow-entrypoint.sh /opt/lhpn/docker/airflow-entrypoint.sh
 # Editable, so ingest.settings.PROJECT_ROOT is /opt/lhpn (dbt project, expectations, DAGs).
 RUN pip install --no-deps -e /opt/lhpn
 # The lock was installed with --no-deps: check that it agrees with Airflow's own requirements.
@@ -28,3 +29,6 @@ ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/lhpn/dags \
     LHPN_HOME=/data/lhpn \
     LHPN_INBOX=/data/inbox
 WORKDIR /opt/lhpn
+# The base image's entry point, after exporting Airflow's default time zone from the dbt project
+# (the one place it is decided): see docker/airflow-entrypoint.sh.
+ENTRYPOINT ["/usr/bin/dumb-init", "--", "/opt/lhpn/docker/airflow-entrypoint.sh"]

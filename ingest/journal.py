@@ -23,7 +23,7 @@ from ingest import settings
 from ingest.labels import LOADED
 from ingest.model import FileResult, ParsedFile, RunSummary
 from ingest.receive import archive
-from ingest.receive.inbox import root_of, sender
+from ingest.receive.inbox import parts_below, root_of, sender
 from ingest.receive.names import portable_path
 from ingest.settings import Home
 from ingest.warehouse import query
@@ -122,8 +122,8 @@ class Journal:
 
     def relative(self, path: Path) -> str:
         """The path below the inbox (`<folder>/<name>`), any bytes, as text."""
-        root = self.root(path)
-        return portable_path(str(path.relative_to(root) if root else Path(path.name)))
+        parts = parts_below(path, self.home.inbox)
+        return portable_path("/".join(parts) if parts else path.name)
 
     # ------------------------------------------------------------ the ingest log
 

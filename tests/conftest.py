@@ -7,6 +7,9 @@ worker is one process, with its own embedded PostgreSQL) and shared:
   and the pages built, once; for tests that only read them (they carry the xdist group
   `loaded_warehouse`, so one worker builds it, and it is built again only if a test in between
   loaded other data).
+- dbt's parse per process (tests/parse_cache.py): a copy for each date and server it was made
+  for, put back before dbt runs with them again, so a test that moves LHPN_TODAY (and the next,
+  back on today's date) partial-parses instead of parsing the project again.
 - `airflow_template`, `airflow_env`: one Airflow home per process, its metadata schema migrated
   once into a template database; each test gets a metadata database of its own, copied from it.
 
@@ -29,6 +32,7 @@ import pytest
 from psycopg import sql
 
 from tests import loaded, scheduling
+from tests.parse_cache import ParseCache
 
 CONTRACT_DIR = Path(__file__).resolve().parents[2] / "shared" / "contract"
 
@@ -44,6 +48,10 @@ def lhpn_home(tmp_path_factory) -> Iterator[Path]:
     # a dbt build that met a lock or a deadlock between its threads is retried after 1 s, not
     # the 10 s of production (tests that are about the retries set their own)
     os.environ["LHPN_BUILD_RETRY_PAUSE"] = "1"
+    global _parse_cache
+    if os.environ.get("LHPN_TEST_DBT_PARSE_CACHE", "1") != "0":  # 0: dbt as it comes, to compare
+        _parse_cache = ParseCache(tmp_path_factory.mktemp("dbt_parses"))
+        _parse_cache.install()
     yield root
     from ingest import warehouse
     from ingest.settings import Home
@@ -56,7 +64,22 @@ def lhpn_home(tmp_path_factory) -> Iterator[Path]:
 def warehouse_url(lhpn_home) -> str:
     from ingest import warehouse
 
-    return warehouse.warehouse_url()
+    url = warehouse.warehouse_url()
+    if _parse_cache is not None:
+        _parse_cache.session_url = url
+    return url
+
+
+_parse_cache: ParseCache | None = None  # dbt's parses of this process (tests/parse_cache.py)
+
+
+@pytest.fixture(autouse=True)
+def _dbt_parse_of_today():
+    """Before each test, the session's data home holds dbt's parse for today's real date (once
+    one was made), whatever date the test before built for: an `lhpn` subprocess on it then
+    partial-parses."""
+    if _parse_cache is not None:
+        _parse_cache.restore()
 
 
 @pytest.fixture

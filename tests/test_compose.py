@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -331,3 +334,31 @@ def test_the_real_compose_binary_accepts_the_file(profiles, tmp_path):
                            *[a for p in profiles for a in ("--profile", p)], "config", "-q"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_airflow_takes_the_time_zone_from_the_dbt_project(services, tmp_path):
+    """The local time zone is decided once (dbt_project.yml): compose does not repeat it; the
+    image's entry point exports it to Airflow, then runs the base image's own entry point."""
+    from ingest.settings import LOCAL_TIME_ZONE
+
+    for name in AIRFLOW_SERVICES:
+        assert "AIRFLOW__CORE__DEFAULT_TIMEZONE" not in _env(services[name]), name
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert ('ENTRYPOINT ["/usr/bin/dumb-init", "--", "/opt/lhpn/docker/airflow-entrypoint.sh"]'
+            in dockerfile)
+    script = (ROOT / "docker" / "airflow-entrypoint.sh").read_text(encoding="utf-8")
+    # run it with the base image's entry point replaced by one that prints what it was given
+    stub = tmp_path / "entrypoint"
+    stub.write_text('#!/bin/sh\necho "$AIRFLOW__CORE__DEFAULT_TIMEZONE $*"\n', encoding="utf-8")
+    stub.chmod(0o755)
+    runnable = tmp_path / "airflow-entrypoint.sh"
+    runnable.write_text(script.replace("exec /entrypoint", f"exec {stub}"), encoding="utf-8")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("AIRFLOW__CORE__DEFAULT_TIMEZONE", None)
+    out = subprocess.run(["bash", str(runnable), "scheduler"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == [LOCAL_TIME_ZONE, "scheduler"]
+    env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] = "UTC"  # an operator's own choice in .env is kept
+    out = subprocess.run(["bash", str(runnable), "scheduler"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["UTC", "scheduler"]

@@ -260,12 +260,16 @@ def _outcome(db) -> tuple:
 def test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck(home, db, tmp_path):
     """SIGKILL `lhpn run` at random moments, then run again: every file is answered and the
     warehouse holds what a clean run gives."""
+    from ingest.cli.main import main
+
     kills = int(os.environ.get("LHPN_TEST_KILLS", "5"))
     _corpus(home.inbox, 30)
     keep = tmp_path / "corpus"
     shutil.copytree(home.inbox, keep)
-    clean = lhpn("run", "--no-marts", "--no-samples")
-    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
+    # the clean run and the runs after each kill are `lhpn run` in this process (click's runner):
+    # only the victim needs a process of its own, to be killed
+    clean = CliRunner().invoke(main, ["run", "--no-marts", "--no-samples"])
+    assert clean.exit_code == 0, (clean.output[-2000:], clean.exception)
     expected = _outcome(db)
     names = {p.relative_to(keep) for p in keep.rglob("*") if p.is_file()}
 
@@ -287,8 +291,8 @@ def test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck(home, db, tmp_pat
         time.sleep(rng.uniform(0.0, 2.5))
         victim.send_signal(signal.SIGKILL)
         victim.wait(30)
-        after = lhpn("run", "--no-marts", "--no-samples")
-        assert after.returncode == 0, (trial, after.stdout[-2000:] + after.stderr[-2000:])
+        after = CliRunner().invoke(main, ["run", "--no-marts", "--no-samples"])
+        assert after.exit_code == 0, (trial, after.output[-2000:], after.exception)
         assert _outcome(db) == expected, trial
         assert not any(home.inbox.rglob("*.*")), trial  # nothing left in the inbox
         answered = {Path(p.removesuffix(".receipt.txt")) for p in receipts(home)}
@@ -665,7 +669,8 @@ def _dump_and_restore(db, tmp_path: Path) -> dict[str, list]:
 
 @pytest.mark.slow
 def test_lhpn_rebuild_reproduces_every_mart(home, db, tmp_path):
-    from ingest.marts.build import refresh_marts
+    from ingest.cli.main import main
+    from ingest.marts.build import build_marts
     from tests.workbooks import drop
 
     # three runs as offices send: versions, a rejection, a duplicate, warnings, a CSV
@@ -680,7 +685,7 @@ def test_lhpn_rebuild_reproduces_every_mart(home, db, tmp_path):
     good(home.inbox, "60", "2024", "BC_60_2024_sua.xlsx", 4)  # the same bytes: a duplicate
     good(home.inbox, "08", "2023", "BC_08_2023.xlsx", 5)
     run()
-    refresh_marts(full_refresh=True)
+    build_marts()  # every mart (the seeds loaded already are kept: `rebuild` reloads them)
     before = marts_snapshot(db)
     versions = db.execute("select submission_id, sha256, province_code, period, version, status,"
                           " outcome, received_at from raw.submissions order by 1").fetchall()
@@ -693,9 +698,9 @@ def test_lhpn_rebuild_reproduces_every_mart(home, db, tmp_path):
              " from marts.build_info")
     [restored_build] = db.execute(build).fetchall()
 
-    done = lhpn("rebuild", "--yes")
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "3 lần chạy / runs" in done.stdout
+    done = CliRunner().invoke(main, ["rebuild", "--yes"])  # `lhpn rebuild`, in this process
+    assert done.exit_code == 0, (done.output[-2000:], done.exception)
+    assert "3 lần chạy / runs" in done.output
     assert db.execute("select submission_id, sha256, province_code, period, version, status,"
                       " outcome, received_at from raw.submissions order by 1").fetchall() \
         == versions

@@ -535,3 +535,38 @@ def test_facts_reference_the_dimensions_by_key(q):
     assert info["built_at"] and info["dbt_version"].startswith("1.11")
     assert info["data_received_up_to"] == q(
         "select max(received_at) as m from marts.submission_versions")[0]["m"]
+
+
+def test_the_tests_a_selective_build_leaves_out_restate_enforced_constraints(built, q):
+    """A full build records the data tests that only restate an enforced constraint of their
+    mart; a selective build (one new file) leaves those out, because PostgreSQL itself refuses
+    a NULL or duplicate key while the mart is written. Each recorded test's constraint must be
+    in the database, and a test no constraint implies must not be recorded."""
+    import json
+
+    restated = set(marts._read_stamp()["restated_tests"])
+    assert {"unique_combination_term_indicator_attainment_province_code__term__period__"
+            "indicator_code", "not_null_submission_status_province_code"} <= restated
+    # no constraint behind these: a selective build still runs them
+    assert "not_null_term_indicator_attainment_province_name" not in restated
+    assert "unique_combination_int_poverty_support_summed_province_code__period" not in restated
+    assert not [name for name in restated if not name.startswith(("not_null_", "unique_"))]
+    manifest = json.loads((marts._target_path() / "manifest.json").read_text(encoding="utf-8"))
+    tests = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "test"}
+    for name in sorted(restated):
+        test = tests[name]
+        table = manifest["nodes"][test["depends_on"]["nodes"][0]]["alias"]  # the relation
+        kwargs = test["test_metadata"]["kwargs"]
+        columns = kwargs.get("columns") or [kwargs["column_name"]]
+        if test["test_metadata"]["name"] == "not_null":
+            nullable = q("select is_nullable from information_schema.columns where"
+                         " table_schema = 'marts' and table_name = %s and column_name = %s",
+                         [table, columns[0]])
+            assert nullable == [{"is_nullable": "NO"}], (name, nullable)
+        else:
+            keys = q("select array_agg(a.attname::text order by a.attname) as columns"
+                     " from pg_constraint c join pg_attribute a on a.attrelid = c.conrelid"
+                     " and a.attnum = any(c.conkey)"
+                     " where c.conrelid = %s::regclass and c.contype in ('p', 'u')"
+                     " group by c.oid", [f"marts.{table}"])
+            assert sorted(columns) in [k["columns"] for k in keys], (name, keys)

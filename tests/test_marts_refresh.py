@@ -203,7 +203,8 @@ def test_one_file_rebuilds_what_it_changes_and_equals_a_full_build(home, db, dbt
     def equals_a_full_build() -> None:
         selective = _marts(db)
         dbt_calls.clear()
-        build_marts()
+        # every model built again, as a full build builds them (its data tests change no row)
+        build_marts(select="resource_type:model")
         assert _marts(db) == selective
 
     # a ChiTieu-only report of a new (province, period): the term marts and the status marts
@@ -239,3 +240,60 @@ def test_one_file_rebuilds_what_it_changes_and_equals_a_full_build(home, db, dbt
     assert db.execute("select count(*) from marts.periods where period = '2018'"
                       ).fetchone()[0] == 1
     equals_a_full_build()
+
+
+def test_a_selective_build_meeting_a_lock_conflict_runs_its_selection_again(monkeypatch):
+    """A selective build writes no run_results.json (dbt's artifacts are left to full builds),
+    so `dbt retry` would replay some earlier build's failures: it is run again as it was."""
+    from types import SimpleNamespace
+
+    from ingest.marts import build
+
+    monkeypatch.setenv("LHPN_BUILD_RETRY_PAUSE", "0")
+    calls = []
+    results = iter([(False, "error", "canceling statement due to lock timeout"),
+                    (True, "success", None)])
+
+    def invoke(command, **_):
+        calls.append(list(command))
+        success, status, text = next(results)
+        return SimpleNamespace(success=success, status=status, text=text)
+
+    def records(result):
+        return [{"unique_id": "model.lhpn.submission_status", "status": result.status,
+                 "message": result.text}]
+
+    monkeypatch.setattr(build, "_invoke", invoke)
+    monkeypatch.setattr(build, "_node_records", records)
+    command = ["build", "--select", build.feed_select(("term_indicators",)), build.NO_ARTIFACTS]
+    result, nodes, attempts = build._invoke_with_retries(command, verbose=False, url="")
+    assert (result.success, attempts) == (True, 2)
+    assert calls == [command, command], "the same selection again, never `dbt retry`"
+    assert nodes[0]["status"] == "success"
+
+
+def test_a_tests_record_names_the_models_it_counts_against(tmp_path):
+    """A selective build rewrites no manifest.json: the DAG's per-model grid takes a test's
+    parents from the test's own record, not from an older manifest that may lack it."""
+    from ingest.marts.build import model_statuses
+
+    def node(uid, status, depends_on=None, message=None):
+        kind, _, name = uid.split(".")
+        record = {"unique_id": uid, "name": name, "resource_type": kind, "status": status,
+                  "execution_time": 0.1, "message": message}
+        if depends_on is not None:
+            record["depends_on"] = depends_on
+        return record
+
+    statuses = model_statuses([
+        node("model.lhpn.term_scorecard", "success"),
+        node("model.lhpn.term_indicator_attainment", "success"),
+        node("test.lhpn.assert_scorecard_counts_equal_attainment_rows", "fail",
+             ["model.lhpn.term_indicator_attainment", "model.lhpn.term_scorecard"], "Got 1"),
+        node("test.lhpn.not_null_term_scorecard_province_name", "pass",
+             ["model.lhpn.term_scorecard"])], tmp_path / "no-manifest.json")
+    by_name = {m["name"]: m for m in statuses}
+    assert by_name["term_scorecard"]["tests"] == {"fail": 1, "pass": 1}
+    assert by_name["term_indicator_attainment"]["failed"]
+    assert by_name["term_indicator_attainment"]["failed_tests"] == [
+        "assert_scorecard_counts_equal_attainment_rows: Got 1"]

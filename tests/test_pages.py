@@ -317,8 +317,17 @@ def test_validation_page_moved_into_the_site(site, warehouse_url):
         findings = conn.execute("select count(*) from audit.validation_results").fetchone()[0]
         rejected = conn.execute("select source_file from raw.submissions"
                                 " where outcome = 'rejected'").fetchall()
+        by_rule = conn.execute("select rule, severity, count(*), count(distinct submission_id)"
+                               " from audit.validation_results group by rule, severity").fetchall()
     assert findings and len(set(re.findall(r'data-finding="(\d+)"', page))) == findings
     assert rejected[0][0] in page and "out_of_poverty_gt_poor" in page
+    # the table by rule counts every finding and file of the files listed (all of them here)
+    table = page.split('<table id="by-rule">')[1].split("</table>")[0]
+    rows = re.findall(r'<td>([\w.]+)</td><td>(\w+)</td><td class="num">(\d+)</td>'
+                      r'<td class="num">(\d+)</td>', table)
+    assert sorted((r, s, int(n), int(f)) for r, s, n, f in rows) == sorted(by_rule)
+    assert [int(n) for _r, _s, n, _f in rows] == sorted((int(n) for *_x, n, _f in rows),
+                                                       reverse=True), "most findings first"
 
 
 def test_lhpn_docs_prints_the_index_path(site):

@@ -222,6 +222,47 @@ def test_receipt_is_written_atomically_and_only_when_it_changes(home, tmp_path, 
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no partial file left
 
 
+def test_a_writer_handed_its_folder_still_refuses_links_below_it(home, tmp_path):
+    """`write_receipts` hands the outbox to the writer once (no data-home lookup per receipt):
+    the folders below it are still opened one by one without following links, and a target
+    that is not below the folder handed over is checked from the data home as before."""
+    from ingest.receive.archive import LinkRefused
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    home.outbox.mkdir(parents=True, exist_ok=True)
+    (home.outbox / "70").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(LinkRefused):
+        receipts.write_if_changed(home.outbox / "70" / "a.xlsx.receipt.txt", "một\n",
+                                  root=home.outbox)
+    assert list(elsewhere.iterdir()) == []
+    # handed a folder the target is not below: the data home decides (here: the reports)
+    (home.reports / "70").mkdir(parents=True)
+    target = home.reports / "70" / "nested" / "b.txt"
+    assert receipts.write_if_changed(target, "hai\n", root=home.outbox)
+    assert target.read_text("utf-8") == "hai\n"
+    home.reports.joinpath("71").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(LinkRefused):
+        receipts.write_if_changed(home.reports / "71" / "c.txt", "ba\n", root=home.outbox)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_where_a_file_sits_below_the_inbox_is_compared_part_by_part(tmp_path):
+    from ingest.receive.inbox import folder_province, parts_below, root_of
+
+    inbox = tmp_path / "inbox"
+    assert parts_below(inbox / "60" / "BC.xlsx", inbox) == ("60", "BC.xlsx")
+    assert parts_below(inbox / "BC.xlsx", inbox) == ("BC.xlsx",)
+    assert parts_below(inbox, inbox) is None
+    assert parts_below(tmp_path / "inboxx" / "60" / "BC.xlsx", inbox) is None  # a name prefix
+    assert root_of(inbox / "60" / "BC.xlsx", inbox) == inbox
+    assert root_of(tmp_path / "inboxx" / "BC.xlsx", inbox) is None
+    assert folder_province(inbox / "60" / "BC.xlsx", inbox) == "60"
+    assert folder_province(inbox / "BC.xlsx", inbox) == ""
+    with pytest.raises(ValueError):
+        folder_province(tmp_path / "elsewhere" / "BC.xlsx", inbox)
+
+
 @pytest.mark.parametrize("name", [
     "BC_60_2024.xlsx",
     "Báo cáo tổng kết công tác Hội và phong trào phụ nữ " * 5 + ".xlsx",

@@ -13,6 +13,12 @@ status, rounds, versions, findings, build_info) whenever a file arrived, and the
 a file named a new period; everything when
 the dbt project changed or the marts are missing; nothing when nothing changed. The marts after
 such a build are those a full build gives (tests/test_marts_refresh.py compares them).
+Such a build leaves dbt's artifacts to full builds (manifest.json twice, run_results.json,
+graph.gpickle: ~3 MB written per command, 0.3-0.4 s of CPU), and leaves out the data tests that
+only restate an enforced constraint of their mart (unique_combination on its primary key,
+not_null on a not-null column): PostgreSQL refuses such rows while the mart is written, so
+those tests cannot fail after it. Full builds run every test and record which ones these are
+(`_restated_tests`, in the build stamp).
 The calendar moves without files (contract §7): every build passes today's date
 (`ingest.settings.today()`) as the dbt var `today`, and marts built on an earlier day make the
 plan "full" ("the calendar moved"): the calendar lives in views (int_periods,
@@ -27,7 +33,9 @@ mart table takes an ACCESS EXCLUSIVE lock, which waits for every reader's transa
 makes every later reader queue behind it. So every statement of the build waits for a lock at
 most LHPN_BUILD_LOCK_TIMEOUT (PGOPTIONS lock_timeout of dbt's connections); a model that fails
 on it (or on a deadlock between dbt's own threads) is built again by `dbt retry`, after
-LHPN_BUILD_RETRY_PAUSE, up to LHPN_BUILD_LOCK_RETRIES times. The readers' own limits
+LHPN_BUILD_RETRY_PAUSE, up to LHPN_BUILD_LOCK_RETRIES times (a build that wrote no
+run_results.json, the selective one, is run again with the same selection instead: its nodes
+that passed are rebuilt too, which is what a mart's readers see anyway). The readers' own limits
 (ingest.warehouse: statement and idle-in-transaction timeouts) end any reader's hold well within
 those retries.
 """
@@ -81,6 +89,10 @@ FEED_SELECT = ("source:raw.{feed}+,config.materialized:table",
                "source:raw.{feed}+,config.materialized:table+,config.materialized:view",
                "source:raw.{feed}+,resource_type:test")
 THREADS = 4
+# dbt writes manifest.json, run_results.json and graph.gpickle on every command unless told not
+# to; the selective build leaves them to full builds (see the module docstring)
+NO_ARTIFACTS = "--no-write-json"
+TEST_TYPES = ("test", "unit_test")
 ALL_BUT_SEEDS = ("model", "test", "unit_test", "exposure", "source")
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 
@@ -220,10 +232,13 @@ def _invoke_with_retries(command: list[str], *, verbose: bool, url: str):
     result = _invoke(command, verbose=verbose, url=url)
     records = {r["unique_id"]: r for r in _node_records(result)}
     attempts = 1
+    # `dbt retry` reads the run_results.json of the run before: a build that wrote none (the
+    # selective one) would retry some earlier build's failures, so it is run again as it was
+    again = command if NO_ARTIFACTS in command else ["retry"]
     while (not result.success and _lock_conflict(list(records.values()))
            and attempts <= settings.build_lock_retries()):
         time.sleep(settings.build_retry_pause())
-        result = _invoke(["retry"], verbose=verbose, url=url)
+        result = _invoke(again, verbose=verbose, url=url)
         records.update({r["unique_id"]: r for r in _node_records(result)})
         attempts += 1
     return result, list(records.values()), attempts
@@ -243,7 +258,55 @@ def _node_records(result) -> list[dict]:
             "execution_time": round(node_result.execution_time or 0, 3),
             "message": " ".join(str(node_result.message or "").split())[:600] or None,
         })
+        if resource_type in TEST_TYPES:  # what model_statuses counts a test against
+            records[-1]["depends_on"] = list(getattr(node.depends_on, "nodes", None) or [])
     return records
+
+
+# The data tests an enforced constraint restates, by test name: the constraint types that imply
+# each (a primary key or unique constraint covers exactly the tested columns).
+_RESTATING = {"not_null": ("not_null", "primary_key"), "unique": ("unique", "primary_key"),
+              "unique_combination": ("primary_key",)}
+
+
+def _restated_tests(result) -> list[str]:
+    """The data tests of a build that only restate an enforced constraint of their one model:
+    not_null on a column the model declares not null (or part of its primary key), unique or
+    unique_combination on exactly its primary key (or a unique constraint). PostgreSQL refuses
+    rows breaking such a constraint while dbt writes the mart, so the test cannot fail after a
+    build that succeeded."""
+    nodes = [r.node for r in getattr(result.result, "results", None) or []]
+    models = {n.unique_id: n for n in nodes if _kind(n) == "model"
+              and getattr(getattr(n.config, "contract", None), "enforced", False)}
+    restated = []
+    for test in (n for n in nodes if _kind(n) == "test"):
+        metadata = getattr(test, "test_metadata", None)
+        parents = [p for p in test.depends_on.nodes if p.startswith("model.")]
+        if metadata is None or metadata.name not in _RESTATING or len(parents) != 1 \
+                or parents[0] not in models:
+            continue
+        keys = _constraint_keys(models[parents[0]], _RESTATING[metadata.name])
+        columns = set(metadata.kwargs.get("columns") or [metadata.kwargs.get("column_name")])
+        if metadata.name == "not_null":
+            restated += [test.name] if any(columns <= set(key) for key in keys) else []
+        else:
+            restated += [test.name] if any(columns == set(key) for key in keys) else []
+    return sorted(restated)
+
+
+def _kind(node) -> str:
+    return getattr(node.resource_type, "value", str(node.resource_type))
+
+
+def _constraint_keys(model, kinds: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The column sets of a model's constraints of these types (model and column level)."""
+    def kind(constraint) -> str:
+        return getattr(constraint.type, "value", str(constraint.type))
+
+    keys = [tuple(c.columns) for c in model.constraints if kind(c) in kinds]
+    keys += [(name,) for name, column in model.columns.items()
+             for c in column.constraints if kind(c) in kinds]
+    return keys
 
 
 def _raise_on_failure(result, what: str, records: list[dict] | None = None) -> list[dict]:
@@ -289,31 +352,37 @@ def _seeds_current(url: str, fingerprint: str) -> bool:
 
 def build_marts(select: str | None = None, full_refresh: bool = False, *,
                 unit_tests: bool = False, verbose: bool = False,
-                feeds: tuple[str, ...] | None = None) -> dict:
+                feeds: tuple[str, ...] | None = None, state: dict | None = None) -> dict:
     """Run `dbt build` (seeds, models, data tests) and return what it did.
 
     `select` is a dbt selection (e.g. "emulation_ranking+"); `unit_tests` adds dbt's unit tests,
     which check the models' logic on fixed inputs, not the data: the test suite runs them, and
     routine builds skip them as dbt recommends for production. `verbose` lets dbt print its own
     log lines. `feeds` (for `refresh_marts`) says that `select` is the status feed plus the
-    marts of these raw tables: the build stamp then records them as current. Returns seconds,
+    marts of these raw tables: the build stamp then records them as current, and the build
+    skips dbt's artifacts and the tests an enforced constraint restates (see the module
+    docstring); `state` is `_state()` as the caller just read it. Returns seconds,
     node_count, counts by resource type and by status, `nodes` (one record per node), `models`
     (the models built, by name) and `seeds_skipped`. Raises MartsError naming the failed nodes.
     """
     started = time.perf_counter()
-    url = warehouse.warehouse_url()
-    state = _state(url)  # read before the build: data arriving during it makes the next one
+    url = state["url"] if state else warehouse.warehouse_url()
+    state = state or _state(url)  # read before the build: data arriving during it makes the next
     command = ["build"]
     # Reloading unchanged reference CSVs is the slowest step of a build: skip it (their tests
     # still run) when this data home loaded exactly these seeds before. Selecting every other
     # resource type, rather than excluding seeds, keeps the tests that read the seeds.
     fingerprint = _seeds_fingerprint()
     seeds_skipped = not select and not full_refresh and _seeds_current(url, fingerprint)
+    restated: list[str] = []
     if select:
         command += ["--select", *select.split()]
         if feeds is not None:  # FEED_SELECT's view pattern matches nothing for most tables
             command += ["--warn-error-options",
-                        json.dumps({"silence": ["NoNodesForSelectionCriteria"]})]
+                        json.dumps({"silence": ["NoNodesForSelectionCriteria"]}), NO_ARTIFACTS]
+            restated = _read_stamp().get("restated_tests") or []
+            if restated:  # they cannot fail after the mart was written (module docstring)
+                command += ["--exclude", *restated]
     elif seeds_skipped:
         command += ["--select", *(f"resource_type:{kind}" for kind in ALL_BUT_SEEDS)]
     if not unit_tests:
@@ -328,7 +397,8 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
     if seeded == set(_seed_tables()):
         (_target_path() / SEEDS_STAMP).write_text(fingerprint, encoding="utf-8")
     if select is None or feeds is not None:
-        _stamp(state, None if select is None else feeds)
+        _stamp(state, None if select is None else feeds,
+               _restated_tests(result) if select is None else None)
     return {
         "seconds": seconds,
         "node_count": len(records),
@@ -339,6 +409,7 @@ def build_marts(select: str | None = None, full_refresh: bool = False, *,
         "seeds_skipped": seeds_skipped,
         "target_path": str(_target_path()),
         "attempts": attempts,
+        "restated_left_out": bool(restated),
     }
 
 
@@ -363,7 +434,7 @@ def _state(url: str) -> dict:
     received, *feeds, present = row
     return {"received": received, "feeds": dict(zip(FEEDS, feeds, strict=True)),
             "marts_present": present, "project": _project_fingerprint(),
-            "today": settings.today().isoformat()}
+            "today": settings.today().isoformat(), "url": url}
 
 
 def _read_stamp() -> dict:
@@ -373,12 +444,15 @@ def _read_stamp() -> dict:
         return {}
 
 
-def _stamp(state: dict, feeds: tuple[str, ...] | None) -> None:
-    """Remember what a successful build was made from: everything (a full build, `feeds` None),
-    or the status feed and the raw tables `feeds` (a build of what was stale). A build of a
-    selection asked for by hand (`feeds` None with a select) is not called here."""
+def _stamp(state: dict, feeds: tuple[str, ...] | None,
+           restated: list[str] | None = None) -> None:
+    """Remember what a successful build was made from: everything (a full build, `feeds` None,
+    with the tests its constraints restate), or the status feed and the raw tables `feeds` (a
+    build of what was stale). A build of a selection asked for by hand (`feeds` None with a
+    select) is not called here."""
     if feeds is None:
         stamp = {k: state[k] for k in ("received", "feeds", "project", "today")}
+        stamp["restated_tests"] = restated or []
     else:
         old = _read_stamp()
         stamp = {**old, "received": state["received"],
@@ -389,34 +463,42 @@ def _stamp(state: dict, feeds: tuple[str, ...] | None) -> None:
 
 
 def stale_feeds(url: str | None = None) -> tuple[str, str, tuple[str, ...]]:
+    """What the marts need now: ("full" | "select" | "status" | "none", why, raw tables); see
+    `_plan`."""
+    plan, reason, feeds, _state_now = _plan(url)
+    return plan, reason, feeds
+
+
+def _plan(url: str | None = None) -> tuple[str, str, tuple[str, ...], dict]:
     """What the marts need now: ("full" | "select" | "status" | "none", why, raw tables).
 
     Compares the warehouse with what the last successful builds were made from, so a run that
     changed nothing builds nothing, whichever path (CLI or DAG) ran it and even after a build
     that failed or was skipped (`lhpn run --no-marts`). "select" names the raw tables whose
-    accepted submissions changed: their marts and the status feed are stale.
+    accepted submissions changed: their marts and the status feed are stale. Also returns the
+    warehouse's state as read (`_state`), which the build then stamps.
     """
     state = _state(url or warehouse.warehouse_url())
     stamp = _read_stamp()
     if state["marts_present"] < len(CONTRACT_MARTS):
-        return "full", "the marts do not exist yet", ()
+        return "full", "the marts do not exist yet", (), state
     if stamp.get("project") != state["project"]:
-        return "full", "the dbt project changed since the last build", ()
+        return "full", "the dbt project changed since the last build", (), state
     if stamp.get("today") != state["today"]:
         return "full", (f"the calendar moved: last built for {stamp.get('today') or '?'}, "
-                        f"today is {state['today']}"), ()
+                        f"today is {state['today']}"), (), state
     if not isinstance(stamp.get("feeds"), dict):
-        return "full", "the record of the last build predates the per-table plan", ()
+        return "full", "the record of the last build predates the per-table plan", (), state
     feeds = tuple(f for f in FEEDS if stamp["feeds"].get(f) != state["feeds"][f])
     periods = " and a new period" if PERIODS in feeds else ""
     tables = [f"raw.{f}" for f in feeds if f != PERIODS]
     if tables:
         return "select", ("new data in " + ", ".join(tables) + " and the status of the files"
-                          + periods), feeds
+                          + periods), feeds, state
     if stamp.get("received") != state["received"] or feeds:
         return "status", ("only rejected files arrived: " + ", ".join(REJECTION_MARTS)
-                          + periods), feeds
-    return "none", "no data changed since the last build", ()
+                          + periods), feeds, state
+    return "none", "no data changed since the last build", (), state
 
 
 def marts_plan(url: str | None = None) -> tuple[str, str]:
@@ -447,10 +529,11 @@ def refresh_marts(select: str | None = None, full_refresh: bool = False, *,
     `built` (one line for the run summary: what was built, of how much) added (`nodes` empty
     and `seconds` 0 when nothing needed building)."""
     feeds: tuple[str, ...] = ()
+    state = None  # the warehouse as the plan read it (read again by a build asked for)
     if select or full_refresh:
         plan, reason = "select" if select else "full", "asked for"
     else:
-        plan, reason, feeds = stale_feeds()
+        plan, reason, feeds, state = _plan()
     if plan == "none":
         return {"plan": plan, "reason": reason, "built": "nothing", "seconds": 0.0,
                 "node_count": 0, "by_type": {}, "by_status": {}, "nodes": [], "models": [],
@@ -460,7 +543,7 @@ def refresh_marts(select: str | None = None, full_refresh: bool = False, *,
     # what the stamp may record as current: only a build this plan chose
     stamped = feeds if plan == "status" or feeds else None
     summary = build_marts(select=select, full_refresh=full_refresh, verbose=verbose,
-                          feeds=stamped)
+                          feeds=stamped, state=state)
     return {"plan": plan, "reason": reason, "built": _built_line(summary), **summary}
 
 
@@ -469,20 +552,27 @@ def _built_line(summary: dict) -> str:
     models = summary.get("models") or []
     tests = summary.get("by_type", {}).get("test", 0)
     names = ", ".join(models[:12]) + (", …" if len(models) > 12 else "")
-    return f"{len(models)} models ({names}), {tests} tests" if models else f"{tests} tests"
+    line = f"{len(models)} models ({names}), {tests} tests" if models else f"{tests} tests"
+    if summary.get("restated_left_out"):
+        line += " (those an enforced constraint restates are left to full builds)"
+    return line
 
 
 def model_statuses(nodes: list[dict], manifest_path: Path | None = None) -> list[dict]:
     """Per model and seed of a dbt build, with the outcome of the tests on it.
 
-    `nodes` are the per-node records of `build_marts`; the manifest (by default the one of this
-    data home) tells which models a test depends on (a test counts against each of them).
+    `nodes` are the per-node records of `build_marts`: a test's record names the models it
+    depends on (it counts against each of them); for records without (older ones) the manifest
+    tells (by default the one of this data home, which selective builds do not rewrite).
     """
-    manifest_path = Path(manifest_path or _target_path() / "manifest.json")
-    manifest = (json.loads(manifest_path.read_text(encoding="utf-8"))
-                if manifest_path.exists() else {})
-    depends = {uid: node.get("depends_on", {}).get("nodes", [])
-               for kind in ("nodes", "unit_tests") for uid, node in manifest.get(kind, {}).items()}
+    depends = {n["unique_id"]: n["depends_on"] for n in nodes if "depends_on" in n}
+    if any(n["resource_type"] in TEST_TYPES and n["unique_id"] not in depends for n in nodes):
+        manifest_path = Path(manifest_path or _target_path() / "manifest.json")
+        manifest = (json.loads(manifest_path.read_text(encoding="utf-8"))
+                    if manifest_path.exists() else {})
+        depends = {**{uid: node.get("depends_on", {}).get("nodes", []) for kind in
+                      ("nodes", "unit_tests") for uid, node in manifest.get(kind, {}).items()},
+                   **depends}
 
     models: dict[str, dict] = {}
     for node in nodes:
@@ -494,7 +584,7 @@ def model_statuses(nodes: list[dict], manifest_path: Path | None = None) -> list
                 "tests": {}, "failed_tests": [], "failed": status in FAILED_STATUSES,
             }
     for node in nodes:
-        if node["resource_type"] not in {"test", "unit_test"}:
+        if node["resource_type"] not in TEST_TYPES:
             continue
         status = str(node["status"]).lower()
         for parent in (p for p in depends.get(node["unique_id"], []) if p in models):

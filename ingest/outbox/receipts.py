@@ -44,6 +44,7 @@ from ingest.model import Finding
 from ingest.outbox import text as outbox_text
 from ingest.periods import parse_period
 from ingest.receive.archive import write_if_changed
+from ingest.receive.inbox import parts_below
 from ingest.receive.names import display_name, local_path, sidecar_name
 from ingest.reference import canonical_term, province_name, provinces_new, provinces_old
 from ingest.validate.report import outcome_text as outcome_text  # how a receipt says an outcome
@@ -64,19 +65,22 @@ def outbox_folder(folder_province: str | None) -> str:
 
 
 def receipt_path(folder_province: str | None, source_file: str,
-                 outbox: Path | None = None, path: str | None = None) -> Path:
+                 outbox: Path | None = None, path: str | None = None,
+                 data_home: settings.Home | None = None) -> Path:
     """Where the receipt of a dropped file goes. With `path` (the exact inbox path, as the
     ingest log keeps it) every sender gets its own: a name that had to be escaped to be shown
     gets a short hash of its bytes (two names that display alike stay apart), and a folder that
-    names no province gets its own folder under `_khong_ro_tinh/`."""
-    data_home = settings.home()
+    names no province gets its own folder under `_khong_ro_tinh/`. `data_home`: the one a
+    caller writing many receipts looked up once."""
+    if outbox is not None and not path:
+        return outbox / outbox_folder(folder_province) / sidecar_name(source_file, SUFFIX)
+    data_home = data_home or settings.home()
     outbox = outbox or data_home.outbox
     if not path:
         return outbox / outbox_folder(folder_province) / sidecar_name(source_file, SUFFIX)
     local = Path(local_path(path))
-    inbox = data_home.inbox
-    if local.is_relative_to(inbox) and local != inbox:
-        parts = local.relative_to(inbox).parts
+    parts = parts_below(local, data_home.inbox)
+    if parts:
         folder = parts[0] if len(parts) > 1 else ""
     else:
         folder = local.parent.name
@@ -293,21 +297,22 @@ _TEXT = {
 }
 
 
-def _link(folder: Path, province: str | None, lang: str) -> str:
-    """The province's page as the clerk can open it: on the served site (LHPN_SITE_URL), else
-    the copy in her own outbox folder (contract §3, §6)."""
+def _links(folder: Path, province: str | None, data_home: settings.Home) -> dict[str, str]:
+    """The province's page as the clerk can open it, in both languages: on the served site
+    (LHPN_SITE_URL), else the copy in her own outbox folder (contract §3, §6)."""
     from ingest.pages.province import page_path
     from ingest.pages.site import outbox_page
 
-    t = _TEXT[lang]
     known = province and outbox_folder(province) != UNKNOWN_FOLDER
     url = settings.site_url()
     if url:
-        return (f"{t['page']}: {url}/{page_path(province)}" if known
-                else f"{t['site']}: {url}/index.html")
-    if known:
-        return f"{t['page']}: {os.path.relpath(outbox_page(province), folder)}"
-    return f"{t['site']}: {os.path.relpath(settings.home().site / 'index.html', folder)}"
+        where = f"{url}/{page_path(province)}" if known else f"{url}/index.html"
+    elif known:
+        where = os.path.relpath(outbox_page(province, data_home.outbox), folder)
+    else:
+        where = os.path.relpath(data_home.site / "index.html", folder)
+    key = "page" if known else "site"
+    return {lang: f"{_TEXT[lang][key]}: {where}" for lang in ("vi", "en")}
 
 
 def _term(written: str | None, lang: str) -> str:
@@ -330,7 +335,7 @@ def _province(code: str | None, period: str | None) -> str:
     return f"{code} {name}" if name else code
 
 
-def _context(s: dict, details: dict, folder: Path) -> dict:
+def _context(s: dict, details: dict, folder: Path, data_home: settings.Home) -> dict:
     """What the templates quote about one subject, gathered from `_details`."""
     key = (s["province_code"], s["period"])
     marts = details["marts"]
@@ -349,17 +354,18 @@ def _context(s: dict, details: dict, folder: Path) -> dict:
         "skipped": details["skipped"].get(s["submission_id"]),
         "findings": details["findings"].get(s["submission_id"], []),
         "term": {lang: _term(s["term"], lang) for lang in ("vi", "en")},
-        "link": {lang: _link(folder, s["province_code"], lang) if loaded else ""
-                 for lang in ("vi", "en")},
+        "link": (_links(folder, s["province_code"], data_home) if loaded
+                 else {"vi": "", "en": ""}),
     }
 
 
-def render(s: dict, details: dict, folder: Path) -> str:
+def render(s: dict, details: dict, folder: Path, data_home: settings.Home | None = None) -> str:
     """The receipt of one recorded file (a row of `receipt_subjects`)."""
     code = s["folder_province"] or s["declared_province_code"]  # the sender's folder first
     own = s["province_code"] == s["folder_province"]
     return outbox_text.render(
-        "receipt.txt.j2", T=_TEXT, s=s, m=_context(s, details, folder),
+        "receipt.txt.j2", T=_TEXT, s=s,
+        m=_context(s, details, folder, data_home or settings.home()),
         province=_province(code, s["period"]), period=s["period"] if own else None)
 
 
@@ -389,7 +395,8 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
     Sets `result.receipt` on each result answered. A receipt that cannot be written is logged
     and skipped (the run's data is already committed): receipts answer the run, never undo it.
     """
-    outbox = settings.home().outbox
+    data_home = settings.home()  # once: it resolves paths on the disk
+    outbox = data_home.outbox
     recorded = [r for r in results if r.sha256 and r.event != "deferred"]
     try:
         subjects = {_key(s["path"], s["folder_province"], s["source_file"]): s
@@ -403,17 +410,18 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
     written: list[Path] = []
     for result in results:
         try:
-            path = receipt_path(result.province_code, result.source_file, outbox, result.path)
+            path = receipt_path(result.province_code, result.source_file, outbox, result.path,
+                                data_home)
             subject = subjects.get(_key(result.path, result.province_code, result.source_file))
             if subject is not None and subject["sha256"] == result.sha256 and (
                     subject["submission_id"] is not None or subject["event"] in ("failed",
                                                                                  "duplicate")):
-                text = render(subject, details, path.parent)
+                text = render(subject, details, path.parent, data_home)
             elif result.event != "duplicate":
                 text = render_unrecorded(result, now)
             else:
                 continue  # a duplicate whose log entry is gone: nothing true to say
-            write_if_changed(path, text)
+            write_if_changed(path, text, root=outbox)
         except Exception:  # noqa: BLE001 - one answer that fails never stops the others
             log.exception("receipt of %s not written", display_name(local_path(result.path)))
             continue
@@ -442,9 +450,10 @@ def refresh_receipts(conn: psycopg.Connection) -> int:
     details = _details(conn, subjects)
     rewritten = 0
     for s in subjects:
-        path = receipt_path(s["folder_province"], s["source_file"], data_home.outbox, s["path"])
+        path = receipt_path(s["folder_province"], s["source_file"], data_home.outbox, s["path"],
+                            data_home)
         try:
-            text = render(s, details, path.parent)
+            text = render(s, details, path.parent, data_home)
         except Exception:  # noqa: BLE001 - one answer that fails never stops the others
             log.exception("receipt %s not rendered", path)
             continue
@@ -458,7 +467,7 @@ def refresh_receipts(conn: psycopg.Connection) -> int:
         if os.path.lexists(inbox_copy):
             continue
         try:
-            rewritten += write_if_changed(path, text)
+            rewritten += write_if_changed(path, text, root=data_home.outbox)
         except OSError as exc:
             log.warning("receipt %s not rewritten: %s", path, exc)
     return rewritten

@@ -26,7 +26,8 @@ def short(code_set: str, code: str, lang: str) -> str:
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("ingest.outbox", "templates"), autoescape=False,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True, extensions=["jinja2.ext.do"])
+                      keep_trailing_newline=True, extensions=["jinja2.ext.do"],
+                      auto_reload=False)  # package files: not stat-ed again for every receipt
     env.filters.update(FILTERS, shown=display_name)
     env.globals.update(RULE=RULE, LOADED=LOADED, outcome_text=outcome_text,
                        findings=render_findings, short=short)

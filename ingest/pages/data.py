@@ -1,7 +1,8 @@
 """What the pages show, read from the marts as `bi_reader`: the site shows only what BI may see.
 
-One connection, one query per mart (`ingest/sql/queries/site_*.sql`); the pages group and
-filter these rows in Python, so building every page costs a handful of queries.
+One connection, one query per mart (`ingest/sql/queries/site_*.sql`), and the validation page's
+counts by rule and outcome; the pages group and filter these rows in Python (no sums), so
+building every page costs a handful of queries.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class SiteData:
     status: list[dict] = field(default_factory=list)
     versions: list[dict] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
+    findings_by_rule: list[dict] = field(default_factory=list)  # of the latest files listed
+    outcomes: dict[str, int] = field(default_factory=dict)  # of the latest files listed
     headline: list[dict] = field(default_factory=list)  # marts.headline_figures, latest first
     rounds: list[dict] = field(default_factory=list)  # marts.reporting_rounds
 
@@ -88,6 +91,9 @@ def read_site_data(conn: psycopg.Connection) -> SiteData:
         status=_rows(conn, "site_status"),
         versions=versions,
         findings=_rows(conn, "site_findings", submission_ids=latest),
+        findings_by_rule=_rows(conn, "site_findings_by_rule", submission_ids=latest),
+        outcomes={r["lifecycle_status"]: r["files"]
+                  for r in _rows(conn, "site_outcomes", submission_ids=latest)},
         headline=_headline(conn),
         rounds=_rows(conn, "site_rounds") if conn.execute(
             "select to_regclass('marts.reporting_rounds') is not null").fetchone()[0] else [],

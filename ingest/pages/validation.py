@@ -3,13 +3,14 @@
 The equivalent of GX Data Docs for this warehouse: GX runs in an ephemeral context once per run
 (nothing on disk), and what a reader wants is per file, in the clerk's terms (sheet, Excel row,
 column header). The page reads the marts `submission_versions` and `validation_findings` as
-bi_reader, like every page of the site: the latest files with their findings, counted by rule.
+bi_reader, like every page of the site: the latest files with their findings, and the findings
+counted by rule and the files by outcome (counted in SQL: `site_findings_by_rule`, `site_outcomes`).
 It used to be `reports/docs/index.html`; that file is removed when the page is rebuilt.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 from ingest.pages.data import LATEST_FILES, SiteData
@@ -25,18 +26,8 @@ def context(data: SiteData) -> dict:
     for finding in data.findings:
         if finding["submission_id"] in shown:
             per_file[finding["submission_id"]].append(finding)
-    by_rule: Counter = Counter()
-    files_by_rule: dict[tuple, set] = defaultdict(set)
-    for items in per_file.values():
-        for f in items:
-            by_rule[(f["rule"], f["severity"])] += 1
-            files_by_rule[(f["rule"], f["severity"])].add(f["submission_id"])
-    rules = [{"rule": rule, "severity": severity, "findings": count,
-              "files": len(files_by_rule[(rule, severity)])}
-             for (rule, severity), count in by_rule.most_common()]
-    outcomes = Counter(f["lifecycle_status"] for f in files)
-    return {"files": files, "per_file": per_file, "rules": rules,
-            "outcomes": dict(sorted(outcomes.items())), "latest_files": LATEST_FILES}
+    return {"files": files, "per_file": per_file, "rules": data.findings_by_rule,
+            "outcomes": data.outcomes, "latest_files": LATEST_FILES}
 
 
 def write_validation_page(site: Path, data: SiteData, built: dict, **common) -> Path:

@@ -37,6 +37,7 @@ def _number(n: int) -> str:
 
 
 def too_large(what_vi: str, what_en: str, rule: str = "too_large") -> UnreadableFile:
+    """The one message of every size or complexity limit: what was over, and what to send."""
     return UnreadableFile(
         f"Tệp quá lớn hoặc quá phức tạp để đọc: {what_vi}. Hãy gửi bảng tính chỉ gồm các "
         "sheet báo cáo (xóa các ô, dòng, cột thừa).",
@@ -46,11 +47,17 @@ def too_large(what_vi: str, what_en: str, rule: str = "too_large") -> Unreadable
     )
 
 
-def check_file_size(size: int) -> None:
+def file_too_large(size: int) -> UnreadableFile:
+    """A file over the size limit (LHPN_MAX_FILE_MB), whether the receiver sets it aside unread
+    or the reader meets it."""
     limit = settings.max_file_bytes()
-    if size > limit:
-        raise too_large(f"{mb(size)}, giới hạn là {mb(limit)}",
-                        f"{mb(size)}, the limit is {mb(limit)}")
+    return too_large(f"{mb(size)}, giới hạn là {mb(limit)}",
+                     f"{mb(size)}, the limit is {mb(limit)}")
+
+
+def check_file_size(size: int) -> None:
+    if size > settings.max_file_bytes():
+        raise file_too_large(size)
 
 
 def _column_number(letters: bytes) -> int:

@@ -15,7 +15,7 @@ from ingest import settings
 from ingest.model import Finding, ParsedFile, file_error
 from ingest.read import isolated
 from ingest.read.errors import RESAVE_EN, RESAVE_VI, damaged
-from ingest.read.limits import mb
+from ingest.read.limits import mb, too_large
 from ingest.receive.names import display_name
 
 if TYPE_CHECKING:
@@ -57,13 +57,9 @@ def parse_all(items: list[Received], idle: Callable[[], None] | None = None) -> 
 def _isolation_finding(failure: isolated.Failure) -> Finding:
     if failure.kind == "memory":
         budget = mb(settings.parse_memory_bytes())
-        return file_error(
-            "too_complex",
-            f"Tệp quá lớn hoặc quá phức tạp để đọc: cần hơn {budget} bộ nhớ. Hãy gửi bảng tính "
-            "chỉ gồm các sheet báo cáo (xóa các ô, dòng, cột thừa).",
-            f"The file is too large or too complex to read: it needs more than {budget} of "
-            "memory. Send a workbook with only the report sheets (delete stray cells, rows "
-            "and columns).")
+        exc = too_large(f"cần hơn {budget} bộ nhớ", f"it needs more than {budget} of memory",
+                        rule="too_complex")
+        return file_error(exc.rule, exc.message_vi, exc.message_en)
     if failure.kind == "time":
         limit = f"{settings.parse_seconds():.0f}"
         return file_error(

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.receive.inbox import parts_below
 from ingest.receive.names import sidecar_name
 from ingest.receive.settle import Seen, open_for_writing
 
@@ -69,8 +70,8 @@ def _open_dir(base: Path, parts: tuple[str, ...]) -> int:
 
 
 def _split(path: Path, root: Path | None) -> tuple[Path, tuple[str, ...], str]:
-    if root is not None and path.is_relative_to(root) and path != root:
-        rel = path.relative_to(root).parts
+    rel = parts_below(path, root) if root is not None else None
+    if rel:
         return root, rel[:-1], rel[-1]
     return path.parent, (), path.name
 
@@ -232,8 +233,11 @@ def _write_root(target: Path) -> Path:
 def _open_folders(root: Path, parts: tuple[str, ...]) -> int:
     """A descriptor of `root/parts...`, creating missing folders, refusing a symbolic link (or
     anything not a folder) at every step below `root` (O_NOFOLLOW: the kernel refuses it)."""
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:  # the data-home folder itself, made on first use
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for part in parts:
             try:
@@ -256,23 +260,32 @@ def _open_folders(root: Path, parts: tuple[str, ...]) -> int:
     return fd
 
 
-def _write_atomic(target: Path, write, *, unless_same: bytes | None = None) -> bool:
+def _write_atomic(target: Path, write, *, unless_same: bytes | None = None,
+                  root: Path | None = None) -> bool:
     """Write `target` atomically (a temporary name, then a rename), opening every folder below
-    the data-home folder it lies in without following links; never writes through a symbolic
-    link (a link planted at the name itself is replaced, not followed). With `unless_same`, a
-    file already holding exactly those bytes is left alone. True when written."""
-    dir_fd, name = _open_parent(target)
+    the data-home folder it lies in (or `root`, a folder above it the caller knows) without
+    following links; never writes through a symbolic link (a link planted at the name itself
+    is replaced, not followed). With `unless_same`, a file already holding exactly those bytes
+    is left alone. True when written."""
+    dir_fd, name = _open_parent(target, root)
     try:
         return _write_at(dir_fd, name, write, unless_same=unless_same)
     finally:
         os.close(dir_fd)
 
 
-def _open_parent(target: Path) -> tuple[int, str]:
+def _open_parent(target: Path, root: Path | None = None) -> tuple[int, str]:
     """A descriptor of the folder `target` goes in (created, opened without following links
-    below its data-home folder) and its name there."""
-    root = _write_root(target)
-    parts = Path(os.path.abspath(target)).relative_to(root).parts
+    below its data-home folder, or below `root`) and its name there."""
+    absolute = os.path.abspath(target)
+    if root is not None:
+        base = os.path.abspath(root)
+        prefix = base.rstrip("/") + "/"
+        if absolute.startswith(prefix):  # both normalised: the parts below it, as text
+            return _open_folders(Path(base), tuple(absolute[len(prefix):].split("/")[:-1])), \
+                os.path.basename(absolute)
+    root = _write_root(target)  # not below it after all: the data home decides
+    parts = Path(absolute).relative_to(root).parts
     return _open_folders(root, parts[:-1]), parts[-1]
 
 
@@ -309,12 +322,14 @@ def write_bytes_atomic(target: Path, data: bytes) -> Path:
     return target
 
 
-def write_if_changed(target: Path, data: bytes | str) -> bool:
+def write_if_changed(target: Path, data: bytes | str, *, root: Path | None = None) -> bool:
     """`write_bytes_atomic` unless the file already holds exactly `data` (text: as UTF-8); True
-    when written. Receipts, notices and pages are written through it."""
+    when written. Receipts, notices and pages are written through it. `root`: the data-home
+    folder the target lies in, when the caller (writing many) knows it; the folders below it
+    are checked as always."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return _write_atomic(target, lambda out: out.write(data), unless_same=data)
+    return _write_atomic(target, lambda out: out.write(data), unless_same=data, root=root)
 
 
 def write_text_atomic(target: Path, text: str) -> Path:
@@ -324,7 +339,8 @@ def write_text_atomic(target: Path, text: str) -> Path:
 def archive_bytes(archive: Path, sha256: str, suffix: str, data: bytes) -> Path:
     """Content-addressed copy, written atomically; the same bytes are stored once."""
     target = archive / sha256[:2] / f"{sha256}{_archive_suffix(suffix)}"
-    dir_fd, name = _open_parent(target)  # the folder opened once, for the check and the write
+    # the folder opened once, for the check and the write (below the archive: no links)
+    dir_fd, name = _open_parent(target, archive)
     try:
         try:
             os.stat(name, dir_fd=dir_fd)

@@ -80,15 +80,25 @@ def list_inbox(data_home: Home | None = None) -> list[str]:
     return [portable_path(p) for p in walk_inbox(data_home.inbox)]
 
 
+def parts_below(path: Path, root: Path) -> tuple[str, ...] | None:
+    """The parts of `path` below `root` (`path.relative_to(root).parts`), None when it is not
+    below it (or is it): compared part by part like `is_relative_to`, without building paths
+    (called several times for every file of a run)."""
+    parts, base = path.parts, root.parts
+    return parts[len(base):] if len(parts) > len(base) and parts[:len(base)] == base else None
+
+
 def folder_province(path: Path, inbox: Path) -> str:
     """The sender: the first folder under the inbox ('' for a file dropped at the top)."""
-    rel = path.relative_to(inbox)
-    return rel.parts[0] if len(rel.parts) > 1 else ""
+    rel = parts_below(path, inbox)
+    if rel is None:
+        rel = path.relative_to(inbox).parts  # the inbox itself (), or the error it always was
+    return rel[0] if len(rel) > 1 else ""
 
 
 def root_of(path: Path, inbox: Path) -> Path | None:
     """The folder containment starts from: the inbox for inbox files."""
-    return inbox if path.is_relative_to(inbox) and path != inbox else None
+    return inbox if parts_below(path, inbox) else None
 
 
 def sender(path: Path, inbox: Path) -> tuple[str, str]:

@@ -26,7 +26,7 @@ from ingest.journal import Journal
 from ingest.load import poison
 from ingest.model import FileResult, Finding, ParsedFile, file_error
 from ingest.outbox.quarantine import errors_report, folder_name
-from ingest.read.limits import mb
+from ingest.read.limits import file_too_large
 from ingest.receive import archive, settle
 from ingest.receive.inbox import MAX_DEPTH
 from ingest.receive.names import display_name, local_path, portable_path
@@ -340,8 +340,5 @@ def _kind_of(path: Path, st: os.stat_result, root: Path | None) -> str:
 
 
 def _too_large(size: int) -> Finding:
-    limit = settings.max_file_bytes()
-    return file_error(
-        "too_large",
-        f"Tệp quá lớn ({mb(size)}); giới hạn là {mb(limit)}. Tệp không được đọc.",
-        f"The file is too large ({mb(size)}); the limit is {mb(limit)}. It was not read.")
+    exc = file_too_large(size)  # the reader's own message for the same limit
+    return file_error(exc.rule, exc.message_vi, exc.message_en)

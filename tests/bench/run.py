@@ -9,7 +9,8 @@ home, it measures
       DataFrame.to_sql (SQLAlchemy + psycopg), on a subset of files, extrapolated per file;
   (3) the floor: python-calamine + psycopg COPY of the same rows, no validation;
   (4) the latency of one new file into a warm warehouse until the marts are rebuilt, against a
-      bare build_marts() with nothing new;
+      bare build_marts() with nothing new, with the CPU of this process for both (ingest and dbt
+      run in it): their ratio says more than the wall seconds' on a busy machine;
   (5) marts build time at 1x, 2x, 4x the corpus;
   (3b) a raw-load peer: dlt fed by calamine, every row of every sheet as text (issue 23);
   (6) with --burst 1,4,16: k x the corpus dropped at once through `lhpn run` (the deadline
@@ -53,6 +54,12 @@ clock = time.perf_counter
 STAGES = ("receive", "read", "validate", "load")
 ONE_FILE_FACTOR = 0.5  # one new file -> marts, against a bare full build (issue 23 item 4)
 _STARTED = clock()
+
+
+def cpu_clock() -> float:
+    """CPU seconds of this process (all its threads: dbt runs in-process), user + system."""
+    t = os.times()
+    return t.user + t.system
 
 
 def log(message: str) -> None:
@@ -132,13 +139,13 @@ def run_dbt(build) -> dict:
     """One build_marts(), timed; failures are recorded, not raised (others may be mid-edit)."""
     from ingest.settings import home
 
-    t0 = clock()
+    t0, c0 = clock(), cpu_clock()
     try:
         info = build()
         ok, error = True, None
     except Exception as exc:  # noqa: BLE001 - a failed build is a result of the benchmark
         info, ok, error = {}, False, f"{type(exc).__name__}: {str(exc)[:400]}"
-    seconds = clock() - t0
+    seconds, cpu = clock() - t0, cpu_clock() - c0
     records = info.get("nodes")
     if not isinstance(records, list):  # older build_marts(): a count; read dbt's run_results
         try:
@@ -152,7 +159,7 @@ def run_dbt(build) -> dict:
     by_type: dict[str, float] = {}
     for _, kind, t in times:
         by_type[kind] = round(by_type.get(kind, 0.0) + t, 3)
-    out = {"seconds": round(seconds, 3), "ok": ok, "error": error,
+    out = {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3), "ok": ok, "error": error,
            "nodes": len(times) or info.get("node_count"),
            "dbt_seconds": round(sum(t for *_, t in times), 3) if times else None,
            "node_seconds_by_type": by_type,
@@ -464,9 +471,9 @@ def measure_latency(corpus: Corpus, url: str, build, repeats: int) -> dict:
     for path, spec in extra_files(corpus, repeats):
         target = corpus_link(path, home().inbox / spec.rel_path)
         log(f"(4) one new file {target.name} -> marts ...")
-        t0 = clock()
+        t0, c0 = clock(), cpu_clock()
         summary = process_files([str(target)])
-        t_ingest = clock() - t0
+        t_ingest, c_ingest = clock() - t0, cpu_clock() - c0
         dbt = run_dbt(refresh_marts)
         added += [r.submission_id for r in summary.results if r.submission_id]
         one.append({"file": spec.rel_path, "event": [r.event for r in summary.results],
@@ -476,7 +483,9 @@ def measure_latency(corpus: Corpus, url: str, build, repeats: int) -> dict:
                     "dbt_nodes": dbt["nodes"], "dbt_node_seconds": dbt["dbt_seconds"],
                     "plan": dbt.get("plan"), "reason": dbt.get("reason"),
                     "built": dbt.get("built"),
-                    "seconds": round(t_ingest + dbt["seconds"], 3)})
+                    "seconds": round(t_ingest + dbt["seconds"], 3),
+                    "ingest_cpu_seconds": round(c_ingest, 3), "dbt_cpu_seconds": dbt["cpu_seconds"],
+                    "cpu_seconds": round(c_ingest + dbt["cpu_seconds"], 3)})
     if added:  # leave the warehouse holding exactly the corpus again
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("delete from raw.submissions where submission_id = any(%s)", [added])
@@ -491,6 +500,10 @@ def measure_latency(corpus: Corpus, url: str, build, repeats: int) -> dict:
             "bare_median_seconds": round(bare_med, 3),
             "bare_nodes": median_of("nodes", bare),
             "bare_node_seconds": median_of("dbt_seconds", bare),
+            # CPU of the bench process (ingest and dbt run in it; PostgreSQL apart): on a busy
+            # machine the ratio of these says more than the ratio of wall seconds
+            "bare_cpu_seconds": median_of("cpu_seconds", bare),
+            "one_file_cpu_seconds": median_of("cpu_seconds", one),
             "one_file_nodes": median_of("dbt_nodes", one),
             "one_file_node_seconds": median_of("dbt_node_seconds", one),
             "one_file_dbt_median_seconds": median_of("dbt_seconds", one),
@@ -834,13 +847,18 @@ def analyse(res: dict) -> None:
                  f"{_fmt(lat.get('bare_nodes'), '.0f')}, node seconds "
                  f"{_fmt(lat.get('one_file_node_seconds'), '.2f')} vs "
                  f"{_fmt(lat.get('bare_node_seconds'), '.2f')}")
+        cpu = ""
+        if lat.get("one_file_cpu_seconds") and lat.get("bare_cpu_seconds"):
+            cpu = (f"; CPU of the process {lat['one_file_cpu_seconds']:.2f} vs "
+                   f"{lat['bare_cpu_seconds']:.2f} s = "
+                   f"{lat['one_file_cpu_seconds'] / lat['bare_cpu_seconds']:.3f}")
         target(f"one new file -> marts <= {ONE_FILE_FACTOR} x a bare full build", round(r, 3),
                ONE_FILE_FACTOR, r <= ONE_FILE_FACTOR,
                None if r <= ONE_FILE_FACTOR else f"{r / ONE_FILE_FACTOR:.2f}x over (+{over:.1f} s)",
                f"{lat['one_file_median_seconds']:.2f} s (ingest "
                f"{lat['one_file_ingest_median_seconds']:.2f} s + dbt "
                f"{_fmt(lat.get('one_file_dbt_median_seconds'), '.2f')} s) vs bare "
-               f"{lat['bare_median_seconds']:.2f} s" + nodes)
+               f"{lat['bare_median_seconds']:.2f} s" + nodes + cpu)
     sc = res.get("scales") or []
     if len(sc) >= 2:
         growth = _growth(sc)
