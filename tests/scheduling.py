@@ -29,17 +29,17 @@ UNITS_DIR = "lhpn_units_dir"  # key of the workers' input: where they write the 
 # grows past another.
 LONGEST = {
     "tests/test_production.py": 10,  # a cluster of its own, prepared by the init script
-    "tests/test_production.py::test_both_dags_on_the_airflow_metadata_database": 42,
-    "tests/test_production.py::test_migrations_and_lhpn_run_as_the_warehouse_role": 39,
-    "tests/test_celery.py::test_both_dags_run_on_a_celery_worker": 80,
+    "tests/test_production.py::test_both_dags_on_the_airflow_metadata_database": 35,
+    "tests/test_production.py::test_migrations_and_lhpn_run_as_the_warehouse_role": 30,
+    "tests/test_celery.py::test_both_dags_run_on_a_celery_worker": 65,
     "tests/test_superset.py::test_the_dashboard_imports_into_superset_and_every_chart_has_data":
-        55,
+        35,
     "tests/test_lifecycle.py::test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck": 25,
-    "tests/test_dags.py::test_file_drop_through_both_dags": 45,
+    "tests/test_dags.py::test_file_drop_through_both_dags": 48,
     "tests/test_bi_access.py::test_the_bi_password_never_reaches_the_server_log": 30,
     "tests/test_lifecycle.py::test_lhpn_rebuild_reproduces_every_mart": 14,
     "tests/test_cli.py::test_first_run_processes_the_samples_and_prints_the_summary": 18,
-    "tests/test_dags.py::test_calendar_dag_reminds_the_provinces_with_nothing_accepted": 17,
+    "tests/test_dags.py::test_calendar_dag_reminds_the_provinces_with_nothing_accepted": 27,
     "tests/test_lifecycle.py::test_a_burst_far_above_the_lock_table_loads_in_one_run": 17,
     "tests/test_bi_access.py::test_a_reader_holding_a_mart_open_does_not_stall_lhpn_run": 17,
     "tests/test_marts_refresh.py::test_a_new_day_rebuilds_the_calendar_without_new_files": 16,
