@@ -704,3 +704,16 @@ def test_a_target_without_a_result_is_a_warning_and_a_blank_row_no_indicator(tmp
     assert "CT07" not in set(term.frame["indicator_code"]) and len(term.frame) == 7
     assert term.skipped == [(excel_row(6), "CT07")]
     assert [x for x in parsed.findings if x.rule != "result_not_reported"] == []
+
+
+def test_a_year_in_a_message_stays_a_whole_number_among_files_without_one(tmp_path, rng):
+    """Validated with a file that names no year (as a run validates its files together), the
+    file-name check still quotes "2022", never "2022.0"."""
+    named = build(tmp_path, samples.random_report(rng, "60", "2024"), name="BC_60_2022.xlsx")
+    plain = build(tmp_path, samples.random_report(rng, "60", "2024"), name="bao_cao.xlsx")
+    checked(named, plain)
+    f = one(named, "file_name_year")
+    assert "năm 2022 nhưng" in f.message_vi and "the year 2022 but" in f.message_en
+    assert f.expected_vi == "năm 2024 (như Kỳ báo cáo)"
+    assert ".0" not in f.message_vi + f.message_en + f.expected_vi + f.expected_en + f.value
+    assert not found(plain, "file_name_year")

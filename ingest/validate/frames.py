@@ -41,6 +41,7 @@ from ingest.validate.placement import header_text, number_text
 POVERTY_MEASURES = tuple(c.name for c in SHEETS[POVERTY].columns if c.kind in ("count", "money"))
 POVERTY_COUNTS = tuple(c.name for c in SHEETS[POVERTY].columns if c.kind == "count")
 TOTAL_COLUMNS = ["_file", "excel_row", "_column", "total", "district_sum"]
+YEAR_COLUMNS = ("period_year", "file_year", "term_start", "term_end")  # of the info frame
 
 
 def stack(files: list[ParsedFile], kind: str) -> pd.DataFrame:
@@ -164,7 +165,14 @@ def info_frame(files: list[ParsedFile], today: date) -> pd.DataFrame:
             "file_year": (year := year_in_name(f.source_file)),
             "names_year": year is not None,
         })
-    return pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records)
+    # years are whole numbers in the messages ("năm 2022"): a column where some file has none
+    # would otherwise turn float ("2022.0")
+    for column in YEAR_COLUMNS:
+        if column in frame:
+            frame[column] = pd.Series([r[column] for r in records], index=frame.index,
+                                      dtype="object")
+    return frame
 
 
 def with_catalogue(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
