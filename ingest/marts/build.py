@@ -6,9 +6,11 @@ Partial parsing keeps the start-up short after the first call.
 
 `refresh_marts()` is what `lhpn run` and the `lhpn_warehouse` DAG call after an ingest run: it
 builds only what the run made stale (`marts_plan`), read off dbt's own graph: for every raw sheet
-table whose accepted submissions changed (a new file's sheets, and those of the version it
-supersedes) the marts downstream of that source (`source:raw.poverty_support+`, tables only) with
-their tests, plus the status feed (the marts that read every received file, rejected ones too:
+table whose accepted submissions of the period kinds its marts read changed (a new file's sheets,
+and those of the version it supersedes; dbt var sheet_period_kinds: a review's GiamNgheo rows
+reach no mart) the marts downstream of that source (`source:raw.poverty_support+`, tables only)
+with their tests, for a table with new rows no mart reads the tests of its staging view, plus the
+status feed (the marts that read every received file, rejected ones too:
 status, rounds, versions, findings, build_info) whenever a file arrived, and the periods mart when
 a file named a new period; everything when
 the dbt project changed or the marts are missing; nothing when nothing changed. The marts after
