@@ -80,6 +80,9 @@ def _dbt_parse_of_today():
     partial-parses."""
     if _parse_cache is not None:
         _parse_cache.restore()
+    yield
+    if _parse_cache is not None:
+        _parse_cache.adopt()
 
 
 @pytest.fixture

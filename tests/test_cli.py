@@ -46,15 +46,15 @@ def test_first_run_processes_the_samples_and_prints_the_summary(home, db):
     assert received == 10
     assert db.execute("select count(*) from marts.term_scorecard").fetchone()[0] >= 8
 
-    # a second run finds nothing new and changes nothing
-    again = lhpn("run")
-    assert again.returncode == 0, again.stderr
+    # a second run finds nothing new and changes nothing (the same commands in this process)
+    again = CliRunner().invoke(cli.main, ["run"])
+    assert again.exit_code == 0, (again.output, again.exception)
     assert "0 tệp" in again.stdout
     assert "báo cáo mẫu" not in again.stdout
     assert db.execute("select count(*) from raw.submissions").fetchone()[0] == received
 
-    status = lhpn("status", "--period", "2024")
-    assert status.returncode == 0, status.stderr
+    status = CliRunner().invoke(cli.main, ["status", "--period", "2024"])
+    assert status.exit_code == 0, (status.output, status.exception)
     assert "Quảng Ngãi" in status.stdout
     header = next(line for line in status.stdout.splitlines() if "kỳ/period" in line)
     assert "muộn, kể cả chưa gửi/late, incl. missing" in header

@@ -16,9 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.airflow_support import DAG_TEST_SCRIPT, DAGS
+from tests.airflow_support import DAG_TEST_SCRIPT, DAGS, NO_COMMIT_WAIT
 from tests.airflow_support import results as _results
 from tests.airflow_support import run as _run
+from tests.airflow_support import run_in_steps as _run_in_steps
 
 pytestmark = pytest.mark.airflow
 
@@ -238,98 +239,103 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
     fails alone and its files load on the next run; the asset event is emitted by every run that
     processed a file; the marts get built; a later run of rejections alone refreshes the status."""
     files = _drop_mixed_inbox(home.inbox)
-    env = {**airflow_env, "LHPN_TEST_FAIL_ONCE": "BC_60_6thang_2025.csv",
+    env = {**airflow_env, **NO_COMMIT_WAIT, "LHPN_TEST_FAIL_ONCE": "BC_60_6thang_2025.csv",
            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}  # the log as an operator reads it
+    validation_page = home.site / "validation.html"
     started = time.perf_counter()
-    proc = _run(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
-                      "lhpn_ingest", "lhpn_ingest", "lhpn_ingest", "lhpn_warehouse"],
-                Path(airflow_env["AIRFLOW_HOME"]) / "dag_test.log")
-    wall = time.perf_counter() - started
-    mixed, recovery, idle, build = _results(proc.stdout)
-    print(f"\nwall time of the drop through both DAGs (one process, Airflow import included): "
-          f"{wall:.1f}s; lhpn_ingest 4 files {mixed['seconds']:.1f}s, 2 files "
-          f"{recovery['seconds']:.1f}s, empty {idle['seconds']:.1f}s; "
-          f"lhpn_warehouse {build['seconds']:.1f}s")
 
-    # 1st run: two batches of two files; each label gives every file's outcome, problems first;
-    # a rejection is not a failure, a system failure fails its own batch only
-    batches = {mixed["map_names"][k]: v for k, v in mixed["tasks"].items()
-               if k.startswith("process_batch[")}
-    assert batches == {
-        "2 files: 1 rejected, 1 accepted": "success",  # short: the grid's breadcrumb fits
-        "2 files: 51/BC_51_nam_2024.xlsx … 60/BC_60_6thang_2025.csv": "failed"}
-    assert mixed["tasks"]["publish_raw_submissions"] == "success"  # the others reach the marts
-    assert mixed["tasks"]["log_run_summary"] == "upstream_failed"
-    assert mixed["tasks"]["files_need_attention"] == "upstream_failed"
-    assert all(len(name) <= 60 for name in mixed["map_names"].values())
-    assert mixed["state"] == "failed", "a failed batch fails the run"
+    def check_the_first_four_runs(output: str) -> None:
+        wall = time.perf_counter() - started
+        mixed, recovery, idle, build = _results(output)
+        print(f"\nwall time of the drop through both DAGs (one process, Airflow import included): "
+              f"{wall:.1f}s; lhpn_ingest 4 files {mixed['seconds']:.1f}s, 2 files "
+              f"{recovery['seconds']:.1f}s, empty {idle['seconds']:.1f}s; "
+              f"lhpn_warehouse {build['seconds']:.1f}s")
 
-    # the batch's log starts with the verdicts and the rejected file's first error, placed;
-    # Great Expectations' import chatter is not there
-    log = _task_logs(_runs_output(proc.stdout + proc.stderr)[0])["process_batch[0]"]
-    verdicts = [line for line in log if "REJECTED" in line or "ACCEPTED" in line
-                or "error:" in line]
-    assert "REJECTED 37/BC_37_nam_2024.xlsx" in verdicts[0], log[:20]
-    assert "ACCEPTED 49/BC_49_nam_2024.xlsx" in verdicts[-1], log[:20]
-    first_error = verdicts[1]
-    assert "error: sheet GiamNgheo, row" in first_error and 'column "' in first_error, log[:20]
-    assert not any("Skipping registering" in line for line in log)
-    assert len(log) < 60, "a batch of two files logs on one screen"
+        # 1st run: two batches of two files; each label gives every file's outcome, problems first;
+        # a rejection is not a failure, a system failure fails its own batch only
+        batches = {mixed["map_names"][k]: v for k, v in mixed["tasks"].items()
+                   if k.startswith("process_batch[")}
+        assert batches == {
+            "2 files: 1 rejected, 1 accepted": "success",  # short: the grid's breadcrumb fits
+            "2 files: 51/BC_51_nam_2024.xlsx … 60/BC_60_6thang_2025.csv": "failed"}
+        assert mixed["tasks"]["publish_raw_submissions"] == "success"  # the others reach the marts
+        assert mixed["tasks"]["log_run_summary"] == "upstream_failed"
+        assert mixed["tasks"]["files_need_attention"] == "upstream_failed"
+        assert all(len(name) <= 60 for name in mixed["map_names"].values())
+        assert mixed["state"] == "failed", "a failed batch fails the run"
 
-    # 2nd run picks up the files left in the inbox, one batch each; the 3rd finds nothing,
-    # publishes nothing and still succeeds
-    assert recovery["state"] == "success", recovery
-    assert sorted(recovery["map_names"].values()) == [
-        "51/BC_51_nam_2024.xlsx: accepted", "60/BC_60_6thang_2025.csv: accepted"]
-    assert recovery["tasks"]["publish_raw_submissions"] == "success"
-    assert recovery["tasks"]["files_need_attention"] == "success"  # all taken in: green
-    assert idle["state"] == "success", idle
-    assert idle["tasks"]["publish_raw_submissions"] == "skipped"
-    assert idle["tasks"]["log_run_summary"] == "success"
+        # the batch's log starts with the verdicts and the rejected file's first error, placed;
+        # Great Expectations' import chatter is not there
+        log = _task_logs(_runs_output(output)[0])["process_batch[0]"]
+        verdicts = [line for line in log if "REJECTED" in line or "ACCEPTED" in line
+                    or "error:" in line]
+        assert "REJECTED 37/BC_37_nam_2024.xlsx" in verdicts[0], log[:20]
+        assert "ACCEPTED 49/BC_49_nam_2024.xlsx" in verdicts[-1], log[:20]
+        first_error = verdicts[1]
+        assert "error: sheet GiamNgheo, row" in first_error and 'column "' in first_error, log[:20]
+        assert not any("Skipping registering" in line for line in log)
+        assert len(log) < 60, "a batch of two files logs on one screen"
 
-    # the good files are loaded and archived, the bad one quarantined with its report
-    rows = db.execute("select province_code, status from raw.submissions").fetchall()
-    assert sorted(rows) == [("37", "rejected"), ("49", "accepted"), ("51", "accepted"),
-                            ("60", "accepted")]
-    assert not any(p.exists() for p in files.values()), "the inbox is left empty"
-    quarantined = sorted(p.name for p in home.quarantine.rglob("*") if p.is_file())
-    assert quarantined == ["BC_37_nam_2024.xlsx", "BC_37_nam_2024.xlsx.errors.txt"]
+        # 2nd run picks up the files left in the inbox, one batch each; the 3rd finds nothing,
+        # publishes nothing and still succeeds
+        assert recovery["state"] == "success", recovery
+        assert sorted(recovery["map_names"].values()) == [
+            "51/BC_51_nam_2024.xlsx: accepted", "60/BC_60_6thang_2025.csv: accepted"]
+        assert recovery["tasks"]["publish_raw_submissions"] == "success"
+        assert recovery["tasks"]["files_need_attention"] == "success"  # all taken in: green
+        assert idle["state"] == "success", idle
+        assert idle["tasks"]["publish_raw_submissions"] == "skipped"
+        assert idle["tasks"]["log_run_summary"] == "success"
 
-    # the asset event that schedules lhpn_warehouse: once per run that processed a file
-    assert _raw_events(airflow_env) == [(1, 1), (2, 0)]
+        # the good files are loaded and archived, the bad one quarantined with its report
+        rows = db.execute("select province_code, status from raw.submissions").fetchall()
+        assert sorted(rows) == [("37", "rejected"), ("49", "accepted"), ("51", "accepted"),
+                                ("60", "accepted")]
+        assert not any(p.exists() for p in files.values()), "the inbox is left empty"
+        quarantined = sorted(p.name for p in home.quarantine.rglob("*") if p.is_file())
+        assert quarantined == ["BC_37_nam_2024.xlsx", "BC_37_nam_2024.xlsx.errors.txt"]
 
-    # lhpn_warehouse: one dbt build, one mapped task per model, the marts filled
-    assert build["state"] == "success", build
-    assert build["tasks"]["dbt_build"] == "success"
-    assert build["tasks"]["refresh_outputs"] == "success"
-    assert build["tasks"]["publish_marts"] == "success"
-    models = set(build["map_names"].values())
-    assert {"term_indicator_attainment", "emulation_ranking", "poverty_support_outcomes",
-            "submission_status", "term_scorecard"} <= models
-    provinces = {r[0] for r in db.execute(
-        "select distinct province_code from marts.term_indicator_attainment")}
-    assert provinces == {"49", "51"}
-    poverty = {r[0] for r in db.execute(
-        "select distinct province_code from marts.poverty_support_outcomes")}
-    assert poverty == {"49", "51", "60"}
-    validation_page = home.site / "validation.html"  # refresh_outputs rebuilt the pages
-    assert "BC_37_nam_2024.xlsx" in validation_page.read_text(encoding="utf-8")
+        # the asset event that schedules lhpn_warehouse: once per run that processed a file
+        assert _raw_events(airflow_env) == [(1, 1), (2, 0)]
 
-    # a run of rejections alone: the event is still published, and the warehouse rebuilds only
-    # the marts that read rejected files too, so the status shows the rejection
-    assert _status(db, "22", "2024") == "missing"
-    _drop_rejected(home.inbox, "22")
-    proc = _run(airflow_env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
-                              "lhpn_ingest", "lhpn_warehouse"],
-                Path(airflow_env["AIRFLOW_HOME"]) / "dag_test_rejected.log")
-    rejected_only, status_build = _results(proc.stdout)
+        # lhpn_warehouse: one dbt build, one mapped task per model, the marts filled
+        assert build["state"] == "success", build
+        assert build["tasks"]["dbt_build"] == "success"
+        assert build["tasks"]["refresh_outputs"] == "success"
+        assert build["tasks"]["publish_marts"] == "success"
+        models = set(build["map_names"].values())
+        assert {"term_indicator_attainment", "emulation_ranking", "poverty_support_outcomes",
+                "submission_status", "term_scorecard"} <= models
+        provinces = {r[0] for r in db.execute(
+            "select distinct province_code from marts.term_indicator_attainment")}
+        assert provinces == {"49", "51"}
+        poverty = {r[0] for r in db.execute(
+            "select distinct province_code from marts.poverty_support_outcomes")}
+        assert poverty == {"49", "51", "60"}
+        # refresh_outputs rebuilt the pages
+        assert "BC_37_nam_2024.xlsx" in validation_page.read_text(encoding="utf-8")
+
+        # a run of rejections alone: the event is still published, and the warehouse rebuilds only
+        # the marts that read rejected files too, so the status shows the rejection
+        assert _status(db, "22", "2024") == "missing"
+        _drop_rejected(home.inbox, "22")
+
+    # the four runs, a pause for the checks above and a file of rejections, then the two runs
+    # that file starts: one process, so Airflow, the pipeline and dbt are imported once
+    proc = _run_in_steps(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
+                               "lhpn_ingest", "lhpn_ingest", "lhpn_ingest", "lhpn_warehouse",
+                               "@pause", "lhpn_ingest", "lhpn_warehouse"],
+                         Path(airflow_env["AIRFLOW_HOME"]) / "dag_test.log",
+                         [check_the_first_four_runs])
+    rejected_only, status_build = _results(proc.stdout)[4:]
     assert list(rejected_only["map_names"].values()) == ["22/BC_22_nam_2024.xlsx: rejected"]
     # a run that rejected a file is told apart in the grid and the runs list: it is failed by
     # files_need_attention alone, whose error names the file (the system did its job)
     assert rejected_only["state"] == "failed", rejected_only
     assert rejected_only["tasks"]["files_need_attention"] == "failed"
     assert rejected_only["tasks"]["log_run_summary"] == "success"
-    first_run = _runs_output(proc.stdout + proc.stderr)[0]
+    first_run = _runs_output(proc.stdout + proc.stderr)[4]
     assert "file(s) need attention" in first_run and "22/BC_22_nam_2024.xlsx: rejected" in (
         first_run.split("AirflowFailException")[-1])
     assert _raw_events(airflow_env)[-1] == (0, 1)
@@ -376,7 +382,7 @@ def test_calendar_dag_reminds_the_provinces_with_nothing_accepted(home, db, airf
     """dag.test() of lhpn_calendar on 13 December 2026 (LHPN_TODAY): the status is judged for
     that day, and the one round with a stage due (2026, T-3) gets a mapped task whose label lists
     the 34 provinces reminded; each gets its notice."""
-    env = {**airflow_env, "LHPN_TODAY": "2026-12-13"}
+    env = {**airflow_env, **NO_COMMIT_WAIT, "LHPN_TODAY": "2026-12-13"}
     proc = _run(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS), "lhpn_calendar"],
                 Path(airflow_env["AIRFLOW_HOME"]) / "dag_test_calendar.log")
     [run] = _results(proc.stdout)

@@ -16,7 +16,7 @@ from psycopg.rows import dict_row
 
 from ingest import pipeline, template
 from ingest.cli import main as cli
-from ingest.marts.build import build_marts
+from ingest.marts.build import refresh_marts
 from ingest.outbox import receipts
 from ingest.pages.site import build_site
 from ingest.reference import indicators_of
@@ -33,8 +33,9 @@ def fetch(db, sql: str, *params) -> list[dict]:
 
 
 def build(db) -> None:
-    """What `lhpn run` does after loading: the marts, the receipts that quote them, the pages."""
-    build_marts()
+    """What `lhpn run` does after loading: the marts (what the load made stale), the receipts
+    that quote them, the pages."""
+    assert refresh_marts()["plan"] != "none"
     receipts.refresh_receipts(db)
     build_site(dbt_docs_refresh=False)
 
