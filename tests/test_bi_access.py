@@ -46,9 +46,14 @@ def short_limits(monkeypatch, warehouse_url):
 
 @pytest.fixture
 def built(home):
-    """The samples processed and the marts built by `lhpn run`, for a test that loads more."""
-    result = lhpn("run")
-    assert result.returncode == 0, result.stdout + result.stderr
+    """The samples processed and the marts built by `lhpn run` (in this process), for a test
+    that loads more."""
+    from click.testing import CliRunner
+
+    from ingest.cli.main import main
+
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 0, (result.output, result.exception)
     return home
 
 
