@@ -183,7 +183,7 @@ def test_one_file_rebuilds_what_it_changes_and_equals_a_full_build(home, db, dbt
     """Issue 23 item 4: a new file rebuilds the marts downstream of the raw tables it (and the
     version it supersedes) changed, with their tests, and the status marts; what it leaves
     alone is exactly what a full build would have made."""
-    from ingest.marts.build import build_marts, marts_plan
+    from ingest.marts.build import build_marts, marts_plan, refresh_marts
     from tests.workbooks import POVERTY, TERM, drop, report
 
     drop(home.inbox, report("60", "2024", seed=1))
@@ -230,6 +230,27 @@ def test_one_file_rebuilds_what_it_changes_and_equals_a_full_build(home, db, dbt
     assert db.execute("select source_file from marts.poverty_support_outcomes where"
                       " province_code = '04' and period = '2024-6T'").fetchone() == (
         "BC_04_2024-6T_sua.xlsx",)
+    equals_a_full_build()
+
+    # a mid-term review with a GiamNgheo sheet: no poverty mart reads a review's rows (dbt var
+    # sheet_period_kinds), so only the term marts are rebuilt; the tests of the poverty staging
+    # view still test the file's rows
+    drop(home.inbox, report("08", "GK-2023", seed=6, sheets=(TERM, POVERTY)))
+    assert CliRunner().invoke(cli.main, ["run", "--no-samples", "--no-marts"]).exit_code == 0
+    assert db.execute("select count(*) from raw.poverty_support join raw.submissions using"
+                      " (submission_id) where period = 'GK-2023'").fetchone()[0] > 0
+    dbt_calls.clear()
+    summary = refresh_marts()
+    assert summary["reason"] == (
+        "new data in raw.term_indicators and new rows no mart reads in raw.poverty_support"
+        " (their tests) and the status of the files and a new period"), summary["reason"]
+    assert "poverty" not in " ".join(summary["models"]), summary["models"]
+    assert "term_scorecard" in summary["models"] and "submission_status" in summary["models"]
+    tests = {n["name"] for n in summary["nodes"] if n["resource_type"] == "test"}
+    assert {t for t in tests if "poverty" in t} == {
+        "unique_combination_stg_raw__poverty_support_submission_id__excel_row",
+        "relationships_stg_raw__poverty_support_commune_code__commune_code__ref_communes_2025_"}
+    assert len(dbt_calls) == 1 and marts_plan()[0] == "none"
     equals_a_full_build()
 
     # a rejected file naming a period nobody sent: the status marts, periods among them

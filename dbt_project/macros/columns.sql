@@ -84,6 +84,14 @@
     units_reported = units_expected
 {%- endmacro %}
 
+{#- The period kinds whose reports of a raw sheet table reach the marts (var sheet_period_kinds),
+    as a SQL list for `period_kind in ...`; ingest.marts.build reads the same var. -#}
+{% macro sheet_period_kinds(table) -%}
+    ({%- for kind in var('sheet_period_kinds')[table] -%}
+        '{{ kind }}'{{ ', ' if not loop.last }}
+    {%- endfor -%})
+{%- endmacro %}
+
 {#- The poverty-support outcomes of one period kind ('annual' or 'half_year'): the body of the two
     relations a BI tool can sum by year without counting the first half twice (contract §4). -#}
 {% macro poverty_support_of_kind(period_kind) -%}

@@ -6,9 +6,11 @@ Partial parsing keeps the start-up short after the first call.
 
 `refresh_marts()` is what `lhpn run` and the `lhpn_warehouse` DAG call after an ingest run: it
 builds only what the run made stale (`marts_plan`), read off dbt's own graph: for every raw sheet
-table whose accepted submissions changed (a new file's sheets, and those of the version it
-supersedes) the marts downstream of that source (`source:raw.poverty_support+`, tables only) with
-their tests, plus the status feed (the marts that read every received file, rejected ones too:
+table whose accepted submissions of the period kinds its marts read changed (a new file's sheets,
+and those of the version it supersedes; dbt var sheet_period_kinds: a review's GiamNgheo rows
+reach no mart) the marts downstream of that source (`source:raw.poverty_support+`, tables only)
+with their tests, for a table with new rows no mart reads the tests of its staging view, plus the
+status feed (the marts that read every received file, rejected ones too:
 status, rounds, versions, findings, build_info) whenever a file arrived, and the periods mart when
 a file named a new period; everything when
 the dbt project changed or the marts are missing; nothing when nothing changed. The marts after
@@ -56,6 +58,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from ingest import settings, warehouse
 from ingest.model import SHEET_KINDS
+from ingest.periods import parse_period
 from ingest.settings import dbt_project_dir, home
 
 PROFILE = "lhpn"
@@ -76,10 +79,15 @@ REJECTION_MARTS = ("submission_status", "reporting_rounds", "submission_versions
 STATUS_SELECT = " ".join((*REJECTION_MARTS, "build_info"))
 PERIODS = "periods"
 # The raw sheet tables (ingest.model.SHEET_KINDS), each a dbt source whose downstream marts a
-# change of its accepted submissions makes stale; marts_state.sql fingerprints each, and the set
-# of periods named (the feed PERIODS).
+# change of its accepted submissions makes stale: of those of the period kinds its marts read
+# (dbt var sheet_period_kinds; the rows of the others reach no mart). marts_state.sql
+# fingerprints those per table, every accepted submission with rows per table (ROW_FEEDS: the
+# tests of the table's staging view test every file's rows), and the set of periods named (the
+# feed PERIODS).
 RAW_FEEDS = SHEET_KINDS
-FEEDS = (*RAW_FEEDS, PERIODS)
+ROWS = "_rows"
+ROW_FEEDS = tuple(feed + ROWS for feed in RAW_FEEDS)
+FEEDS = (*RAW_FEEDS, *ROW_FEEDS, PERIODS)
 # What a change of one raw table rebuilds, from dbt's graph: the tables downstream of the source,
 # the views downstream of the source that read one of those tables (replacing a table drops the
 # views on it: int_poverty_support_units on poverty_support_outcomes), and every test downstream
@@ -88,6 +96,9 @@ FEEDS = (*RAW_FEEDS, PERIODS)
 FEED_SELECT = ("source:raw.{feed}+,config.materialized:table",
                "source:raw.{feed}+,config.materialized:table+,config.materialized:view",
                "source:raw.{feed}+,resource_type:test")
+# What new rows of a raw table that reach no mart run: the tests of its staging view (the
+# source's children), the view itself left alone.
+ROWS_SELECT = "source:raw.{feed}+1,resource_type:test"
 THREADS = 4
 # dbt writes manifest.json, run_results.json and graph.gpickle on every command unless told not
 # to; the selective build leaves them to full builds (see the module docstring)
@@ -429,12 +440,24 @@ def _state(url: str) -> dict:
     """The warehouse as a build sees it: the status feed's and each raw table's fingerprints,
     marts present, project hash, today."""
     with psycopg.connect(url, autocommit=True) as conn:
+        periods = [p for (p,) in conn.execute(warehouse.query("accepted_periods"))]
         row = conn.execute(warehouse.query("marts_state"),
-                           {"marts": list(CONTRACT_MARTS)}).fetchone()
+                           {"marts": list(CONTRACT_MARTS), **_periods_read(periods)}).fetchone()
     received, *feeds, present = row
     return {"received": received, "feeds": dict(zip(FEEDS, feeds, strict=True)),
             "marts_present": present, "project": _project_fingerprint(),
             "today": settings.today().isoformat(), "url": url}
+
+
+def _periods_read(periods: list[str]) -> dict:
+    """Of each raw sheet table, which of these periods its marts read (`<table>_periods`,
+    marts_state.sql): those of the kinds the dbt var sheet_period_kinds names for it (the models
+    filter on the same var), None for a table it does not name (every period)."""
+    kinds = settings.project_vars()["sheet_period_kinds"]
+    parsed = {p: parse_period(p) for p in periods}
+    return {f"{feed}_periods": None if feed not in kinds else
+            [p for p, period in parsed.items() if period and period.kind in kinds[feed]]
+            for feed in RAW_FEEDS}
 
 
 def _read_stamp() -> dict:
@@ -491,9 +514,14 @@ def _plan(url: str | None = None) -> tuple[str, str, tuple[str, ...], dict]:
         return "full", "the record of the last build predates the per-table plan", (), state
     feeds = tuple(f for f in FEEDS if stamp["feeds"].get(f) != state["feeds"][f])
     periods = " and a new period" if PERIODS in feeds else ""
-    tables = [f"raw.{f}" for f in feeds if f != PERIODS]
-    if tables:
-        return "select", ("new data in " + ", ".join(tables) + " and the status of the files"
+    tables = [f"raw.{f}" for f in feeds if f in RAW_FEEDS]
+    tested = [f"raw.{f.removesuffix(ROWS)}" for f in feeds
+              if f in ROW_FEEDS and f.removesuffix(ROWS) not in feeds]
+    if tables or tested:
+        rows = (("new rows no mart reads in " + ", ".join(tested) + " (their tests)")
+                if tested else "")
+        data = "new data in " + ", ".join(tables) if tables else ""
+        return "select", (" and ".join(filter(None, (data, rows))) + " and the status of the files"
                           + periods), feeds, state
     if stamp.get("received") != state["received"] or feeds:
         return "status", ("only rejected files arrived: " + ", ".join(REJECTION_MARTS)
@@ -510,10 +538,13 @@ def marts_plan(url: str | None = None) -> tuple[str, str]:
 
 def feed_select(feeds: tuple[str, ...]) -> str:
     """The dbt selection that rebuilds the status feed and the marts of `feeds`: of each raw
-    table, what is downstream of its source in dbt's graph; of PERIODS, the periods mart."""
+    table, what is downstream of its source in dbt's graph; of a table's ROW_FEEDS entry alone,
+    the tests of its staging view; of PERIODS, the periods mart."""
     return " ".join([STATUS_SELECT, *(PERIODS for feed in feeds if feed == PERIODS),
-                     *(pattern.format(feed=feed) for feed in feeds if feed != PERIODS
-                       for pattern in FEED_SELECT)])
+                     *(pattern.format(feed=feed) for feed in feeds if feed in RAW_FEEDS
+                       for pattern in FEED_SELECT),
+                     *(ROWS_SELECT.format(feed=feed.removesuffix(ROWS)) for feed in feeds
+                       if feed in ROW_FEEDS and feed.removesuffix(ROWS) not in feeds)])
 
 
 def ensure_today(*, verbose: bool = False) -> dict:

@@ -47,7 +47,7 @@ final as (
     from current_submissions
     inner join summed
         on summed.submission_id = current_submissions.submission_id
-    where current_submissions.period_kind = 'annual'
+    where current_submissions.period_kind in {{ sheet_period_kinds('emulation_scores') }}
 
 )
 

@@ -41,7 +41,7 @@ final as (
     from current_submissions
     inner join district_sums
         on district_sums.submission_id = current_submissions.submission_id
-    where current_submissions.period_kind in ('annual', 'half_year')
+    where current_submissions.period_kind in {{ sheet_period_kinds('poverty_support') }}
 
 )
 

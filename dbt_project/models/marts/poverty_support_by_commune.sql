@@ -60,7 +60,7 @@ final as (
     inner join communes
         on communes.commune_code = poverty_rows.commune_code
     where not poverty_rows.is_total
-        and current_submissions.period_kind in ('annual', 'half_year')
+        and current_submissions.period_kind in {{ sheet_period_kinds('poverty_support') }}
 
 )
 
