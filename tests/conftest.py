@@ -65,6 +65,12 @@ def warehouse_url(lhpn_home) -> str:
     from ingest import warehouse
 
     url = warehouse.warehouse_url()
+    # the session's own throwaway server: commits need not wait for the disk (a crash would
+    # lose only this session's test data); the data homes of users keep PostgreSQL's defaults
+    with psycopg.connect(url, autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(f"alter system set {setting} = off")
+        conn.execute("select pg_reload_conf()")
     if _parse_cache is not None:
         _parse_cache.session_url = url
     return url
