@@ -119,3 +119,45 @@ def test_make_airflow_stops_the_postgresql_it_started(tmp_path):
         finally:
             if alive(pid):
                 os.kill(pid, 9)
+
+
+def test_a_sigterm_to_make_airflow_stops_airflow_as_ctrl_c_does(tmp_path):
+    """`airflow standalone` stops its components on Ctrl-C only (a SIGTERM ends it and leaves
+    the api-server, scheduler and triggerer running): `make airflow` passes a SIGTERM on as
+    Ctrl-C, so stopping it with `kill` or a service manager stops Airflow whole."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    ready, stopped = tmp_path / "ready", tmp_path / "components-stopped"
+    stand_in = tmp_path / "standalone.py"  # what `airflow standalone` does on Ctrl-C
+    stand_in.write_text(
+        "import pathlib, time\n"
+        f"pathlib.Path({str(ready)!r}).touch()\n"
+        "try:\n"
+        "    time.sleep(120)\n"
+        "except KeyboardInterrupt:\n"
+        f"    pathlib.Path({str(stopped)!r}).touch()\n", encoding="utf-8")
+    launcher = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ingest.airflow.local import run_until_stopped\n"
+        "from ingest.settings import Home\n"
+        "home = Path(sys.argv[1])\n"
+        "sys.exit(run_until_stopped([sys.executable, sys.argv[2]], {}, stop_warehouse=False,\n"
+        "                           data_home=Home(home, home / 'inbox', home / 'outbox')))\n")
+    proc = subprocess.Popen([sys.executable, "-c", launcher, str(tmp_path), str(stand_in)],
+                            cwd=Path(__file__).resolve().parents[1])
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists(), "the stand-in did not start"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert stopped.exists(), "SIGTERM did not reach Airflow as Ctrl-C: its components would run on"

@@ -159,14 +159,18 @@ def main(argv: list[str] | None = None) -> None:
 def run_until_stopped(command: list[str], env: dict[str, str], *, stop_warehouse: bool,
                       data_home: Home) -> int:
     """Run Airflow until it ends or Ctrl-C / SIGTERM, then stop what this command started.
-    Returns Airflow's exit status."""
+    Returns Airflow's exit status.
+
+    `airflow standalone` stops its components (api-server, scheduler, triggerer, dag-processor)
+    on Ctrl-C only: a SIGTERM ends it and leaves them running. So a SIGTERM (a service manager,
+    `kill`) is passed on as Ctrl-C."""
     import signal
     import subprocess
 
     process = subprocess.Popen(command, env=env)
 
-    def forward(signum, _frame):
-        process.send_signal(signum)
+    def forward(_signum, _frame):
+        process.send_signal(signal.SIGINT)
 
     previous = signal.signal(signal.SIGTERM, forward)
     try:
@@ -178,8 +182,12 @@ def run_until_stopped(command: list[str], env: dict[str, str], *, stop_warehouse
     finally:
         signal.signal(signal.SIGTERM, previous)
         if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=60)
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         if stop_warehouse and warehouse.stop_embedded(data_home):
             print(f"Đã dừng PostgreSQL nhúng / stopped the embedded PostgreSQL "
                   f"({data_home.pgdata}).", flush=True)
