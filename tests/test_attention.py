@@ -148,8 +148,11 @@ def test_a_sigterm_to_make_airflow_stops_airflow_as_ctrl_c_does(tmp_path):
         "home = Path(sys.argv[1])\n"
         "sys.exit(run_until_stopped([sys.executable, sys.argv[2]], {}, stop_warehouse=False,\n"
         "                           data_home=Home(home, home / 'inbox', home / 'outbox')))\n")
+    # started as a shell starts a background job: with Ctrl-C ignored, which its children
+    # would inherit
     proc = subprocess.Popen([sys.executable, "-c", launcher, str(tmp_path), str(stand_in)],
-                            cwd=Path(__file__).resolve().parents[1])
+                            cwd=Path(__file__).resolve().parents[1],
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         deadline = time.monotonic() + 60
         while not ready.exists() and time.monotonic() < deadline:

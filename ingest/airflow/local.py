@@ -167,6 +167,10 @@ def run_until_stopped(command: list[str], env: dict[str, str], *, stop_warehouse
     import signal
     import subprocess
 
+    # Airflow must hear Ctrl-C even when this command was started with it ignored (a background
+    # job of a shell, `nohup`): a child keeps a signal its parent ignores
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     process = subprocess.Popen(command, env=env)
 
     def forward(_signum, _frame):
