@@ -260,7 +260,7 @@ def _node_records(result) -> list[dict]:
     records = []
     for node_result in getattr(result.result, "results", None) or []:
         node = node_result.node
-        resource_type = getattr(node.resource_type, "value", str(node.resource_type))
+        resource_type = _kind(node)
         records.append({
             "unique_id": node.unique_id,
             "name": node.name,
@@ -305,18 +305,20 @@ def _restated_tests(result) -> list[str]:
     return sorted(restated)
 
 
+def _text(value) -> str:
+    """A dbt enum member (resource type, constraint type) as its text."""
+    return getattr(value, "value", str(value))
+
+
 def _kind(node) -> str:
-    return getattr(node.resource_type, "value", str(node.resource_type))
+    return _text(node.resource_type)
 
 
 def _constraint_keys(model, kinds: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The column sets of a model's constraints of these types (model and column level)."""
-    def kind(constraint) -> str:
-        return getattr(constraint.type, "value", str(constraint.type))
-
-    keys = [tuple(c.columns) for c in model.constraints if kind(c) in kinds]
+    keys = [tuple(c.columns) for c in model.constraints if _text(c.type) in kinds]
     keys += [(name,) for name, column in model.columns.items()
-             for c in column.constraints if kind(c) in kinds]
+             for c in column.constraints if _text(c.type) in kinds]
     return keys
 
 
