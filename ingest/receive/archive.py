@@ -279,11 +279,10 @@ def _open_parent(target: Path, root: Path | None = None) -> tuple[int, str]:
     below its data-home folder, or below `root`) and its name there."""
     absolute = os.path.abspath(target)
     if root is not None:
-        base = os.path.abspath(root)
-        prefix = base.rstrip("/") + "/"
-        if absolute.startswith(prefix):  # both normalised: the parts below it, as text
-            return _open_folders(Path(base), tuple(absolute[len(prefix):].split("/")[:-1])), \
-                os.path.basename(absolute)
+        base = Path(os.path.abspath(root))
+        rel = parts_below(Path(absolute), base)
+        if rel:
+            return _open_folders(base, rel[:-1]), rel[-1]
     root = _write_root(target)  # not below it after all: the data home decides
     parts = Path(absolute).relative_to(root).parts
     return _open_folders(root, parts[:-1]), parts[-1]
