@@ -72,12 +72,11 @@ def receipt_path(folder_province: str | None, source_file: str,
     gets a short hash of its bytes (two names that display alike stay apart), and a folder that
     names no province gets its own folder under `_khong_ro_tinh/`. `data_home`: the one a
     caller writing many receipts looked up once."""
-    if outbox is not None and not path:
+    if not path:
+        outbox = outbox or (data_home or settings.home()).outbox
         return outbox / outbox_folder(folder_province) / sidecar_name(source_file, SUFFIX)
     data_home = data_home or settings.home()
     outbox = outbox or data_home.outbox
-    if not path:
-        return outbox / outbox_folder(folder_province) / sidecar_name(source_file, SUFFIX)
     local = Path(local_path(path))
     parts = parts_below(local, data_home.inbox)
     if parts:
