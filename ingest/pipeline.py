@@ -36,7 +36,7 @@ import psycopg
 from ingest import journal, settings
 from ingest.load import retry
 from ingest.model import FileResult, RunSummary
-from ingest.read import parse
+from ingest.read import isolated, parse
 from ingest.receive.inbox import list_inbox
 from ingest.receive.names import local_path
 from ingest.receive.taking import Receiver
@@ -75,7 +75,8 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
     summary = RunSummary(run_id)
     url = warehouse.warehouse_url()
 
-    with psycopg.connect(url, autocommit=True) as conn:
+    # the libraries' objects are out of the run's garbage collections (`isolated.frozen_heap`)
+    with isolated.frozen_heap(), psycopg.connect(url, autocommit=True) as conn:
         summary.died = journal.mark_dead_runs(conn)
         journal.start_run(conn, run_id, trigger, os.getpid(), socket.gethostname())
         try:
