@@ -242,6 +242,13 @@ def frozen_heap() -> Iterator[None]:
         _thaw()
 
 
+def freeze_new() -> None:
+    """While a freeze is in force, the objects made since (a library imported meanwhile) join
+    it, and go back to the collector with the rest."""
+    if _frozen_depth:
+        gc.freeze()
+
+
 AHEAD = 2  # tasks queued per worker: it starts the next file while the parent takes a result
 # tasks queued per worker before `idle` runs: enough to keep it busy while the parent is away
 IDLE_AHEAD = 256
