@@ -26,7 +26,6 @@ import pytest
 import yaml
 
 from ingest import superset
-from tests.postgres_cluster import free_port
 
 SUPERSET = Path(os.environ.get("LHPN_SUPERSET") or "/opt/superset-venv/bin/superset")
 LHPN = [sys.executable, "-m", "ingest.cli.main"]
@@ -106,16 +105,9 @@ def _expect(said: queue.Queue, word: str, work: Path, timeout: float = 600) -> s
     f"Apache Superset is not installed ({SUPERSET}): set LHPN_SUPERSET to the `superset` binary "
     "of a venv made with `pip install apache-superset==6.1.0 psycopg2-binary rich cachetools "
     "flask-caching==2.3.1`"))
-def test_the_dashboard_imports_into_superset_and_every_chart_has_data(monkeypatch):
-    from ingest import warehouse
-    from ingest.settings import home
-
+@pytest.mark.xdist_group("tcp_home")
+def test_the_dashboard_imports_into_superset_and_every_chart_has_data(tcp_homes):
     work = Path(tempfile.mkdtemp(prefix="lhpn-superset-"))
-    data_home = Path(tempfile.mkdtemp(prefix="lhpn-superset-home-"))  # see test_warehouse
-    env = {**os.environ, "LHPN_HOME": str(data_home), "LHPN_PG_PORT": str(free_port()),
-           # a throwaway warehouse: its commits need not wait for the disk
-           "PGOPTIONS": "-c synchronous_commit=off"}
-    env.pop("LHPN_BI_PASSWORD", None)
     config = work / "superset_config.py"
     config.write_text(
         f"SECRET_KEY = 'lhpn-test-{os.getpid()}-not-a-production-secret-key'\n"
@@ -142,8 +134,10 @@ def test_the_dashboard_imports_into_superset_and_every_chart_has_data(monkeypatc
         return proc.stdout.strip()
 
     def warehouse_and_bundle() -> str:
-        run([*LHPN, "run"], env)  # the samples, marts built, bi_reader over TCP
-        return run([*LHPN, "superset-bundle", "-o", str(work / "lhpn_superset.zip")], env)
+        # a data home after `lhpn run` of the samples, marts built, bi_reader over TCP: the one
+        # tests/test_bi_access.py left so, else a fresh one where `lhpn run` runs now
+        made = tcp_homes.with_samples(lambda env: run([*LHPN, "run"], env))
+        return run([*LHPN, "superset-bundle", "-o", str(work / "lhpn_superset.zip")], made.env)
 
     try:
         # Superset's commands of the README in one Superset process (tests/superset_steps.py):
@@ -190,7 +184,4 @@ def test_the_dashboard_imports_into_superset_and_every_chart_has_data(monkeypatc
         if superset_proc is not None:
             os.killpg(superset_proc.pid, signal.SIGTERM)
             superset_proc.wait(timeout=30)
-        monkeypatch.setenv("LHPN_HOME", str(data_home))
-        warehouse.stop_embedded(home())
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(data_home, ignore_errors=True)
