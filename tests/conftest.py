@@ -135,6 +135,17 @@ def loaded_warehouse(lhpn_home, warehouse_url, _loaded_state):
     return data_home
 
 
+@pytest.fixture(scope="session")
+def tcp_homes(lhpn_home):
+    """Data homes whose server also listens on TCP (tests/tcp_homes.py); tests that use it carry
+    `pytest.mark.xdist_group("tcp_home")`. Their servers stop at the end of the session."""
+    from tests.tcp_homes import TcpHomes
+
+    homes = TcpHomes()
+    yield homes
+    homes.close()
+
+
 # ---------------------------------------------------------------- Airflow
 
 AIRFLOW_TEMPLATE_DB = "airflow_template"

@@ -32,8 +32,9 @@ LONGEST = {
     "tests/test_production.py::test_both_dags_on_the_airflow_metadata_database": 38,
     "tests/test_production.py::test_migrations_and_lhpn_run_as_the_warehouse_role": 35,
     "tests/test_celery.py::test_both_dags_run_on_a_celery_worker": 74,
+    # after the password test (xdist group tcp_home), on the data home it leaves
     "tests/test_superset.py::test_the_dashboard_imports_into_superset_and_every_chart_has_data":
-        46,
+        13,
     "tests/test_lifecycle.py::test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck": 24,
     "tests/test_dags.py::test_file_drop_through_both_dags": 48,
     "tests/test_bi_access.py::test_the_bi_password_never_reaches_the_server_log": 35,
