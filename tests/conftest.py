@@ -12,6 +12,8 @@ worker is one process, with its own embedded PostgreSQL) and shared:
   back on today's date) partial-parses instead of parsing the project again.
 - `airflow_template`, `airflow_env`: one Airflow home per process, its metadata schema migrated
   once into a template database; each test gets a metadata database of its own, copied from it.
+- `airflow_dag_tests`: one process that runs `dag.test()` for the tests of this process on the
+  session's data home (Airflow, dbt and Great Expectations imported once, not once per test).
 
 The hooks at the end hand the tests to the workers (tests/scheduling.py): tests that share a
 module fixture or an xdist group run on one worker, in a row, and the longest start first.
@@ -133,6 +135,17 @@ def loaded_warehouse(lhpn_home, warehouse_url, _loaded_state):
     return data_home
 
 
+@pytest.fixture(scope="session")
+def tcp_homes(lhpn_home):
+    """Data homes whose server also listens on TCP (tests/tcp_homes.py); tests that use it carry
+    `pytest.mark.xdist_group("tcp_home")`. Their servers stop at the end of the session."""
+    from tests.tcp_homes import TcpHomes
+
+    homes = TcpHomes()
+    yield homes
+    homes.close()
+
+
 # ---------------------------------------------------------------- Airflow
 
 AIRFLOW_TEMPLATE_DB = "airflow_template"
@@ -168,21 +181,24 @@ def airflow_template(lhpn_home, warehouse_url, tmp_path_factory) -> dict:
     return env
 
 
+def _copy_of_airflow_template(name: str) -> str:
+    """A metadata database `name` on the session's server, migrated (a copy of the template,
+    made in about a second); returns its libpq URL."""
+    from ingest import warehouse
+
+    with psycopg.connect(_admin_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(
+            sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {} template {}").format(
+            sql.Identifier(name), sql.Identifier(AIRFLOW_TEMPLATE_DB)))
+    return warehouse.server_url(name)
+
+
 @pytest.fixture
 def airflow_database(airflow_template):
     """`airflow_database(name)`: a metadata database `name` on the session's server, migrated
     (a copy of the template, made in about a second); returns its libpq URL."""
-    from ingest import warehouse
-
-    def create(name: str) -> str:
-        with psycopg.connect(_admin_url(), autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(
-                sql.Identifier(name)))
-            conn.execute(sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(AIRFLOW_TEMPLATE_DB)))
-        return warehouse.server_url(name)
-
-    return create
+    return _copy_of_airflow_template
 
 
 @pytest.fixture
@@ -193,6 +209,29 @@ def airflow_env(airflow_template, airflow_database) -> dict:
 
     url = airflow_database(f"airflow_test_{next(_airflow_databases)}")
     return {**airflow_template, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(url)}
+
+
+@pytest.fixture(scope="session")
+def _dag_tests_process(airflow_template) -> Iterator:
+    from ingest.airflow.local import sqlalchemy_url
+    from tests.airflow_support import NO_COMMIT_WAIT, DagTests
+
+    url = _copy_of_airflow_template("airflow_dag_tests")
+    env = {**airflow_template, **NO_COMMIT_WAIT,
+           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(url),
+           "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}  # the task logs as an operator reads them
+    process = DagTests(env, Path(env["AIRFLOW_HOME"]) / "dag_tests.log")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def airflow_dag_tests(_dag_tests_process, home):
+    """`dag.test()` of the DAGs on the session's data home (`home`, cleaned for the test): a
+    `tests.airflow_support.DagTests`, one process for the tests of this process, on a metadata
+    database of its own (its `env`: the runs and asset events of the tests before are there).
+    Tests that take it carry `pytest.mark.xdist_group("airflow_dag_tests")`, so they share it."""
+    return _dag_tests_process
 
 
 # ---------------------------------------------------------------- helpers of several modules

@@ -32,14 +32,16 @@ LONGEST = {
     "tests/test_production.py::test_both_dags_on_the_airflow_metadata_database": 38,
     "tests/test_production.py::test_migrations_and_lhpn_run_as_the_warehouse_role": 35,
     "tests/test_celery.py::test_both_dags_run_on_a_celery_worker": 74,
+    # after the password test (xdist group tcp_home), on the data home it leaves
     "tests/test_superset.py::test_the_dashboard_imports_into_superset_and_every_chart_has_data":
-        46,
+        13,
     "tests/test_lifecycle.py::test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck": 24,
     "tests/test_dags.py::test_file_drop_through_both_dags": 48,
     "tests/test_bi_access.py::test_the_bi_password_never_reaches_the_server_log": 35,
     "tests/test_lifecycle.py::test_lhpn_rebuild_reproduces_every_mart": 17,
     "tests/test_cli.py::test_first_run_processes_the_samples_and_prints_the_summary": 13,
-    "tests/test_dags.py::test_calendar_dag_reminds_the_provinces_with_nothing_accepted": 27,
+    # the group airflow_dag_tests, one dag.test() process: the first test starts it
+    "tests/test_dags.py::test_calendar_dag_reminds_the_provinces_with_nothing_accepted": 19,
     "tests/test_lifecycle.py::test_a_burst_far_above_the_lock_table_loads_in_one_run": 22,
     "tests/test_bi_access.py::test_a_reader_holding_a_mart_open_does_not_stall_lhpn_run": 17,
     "tests/test_marts_refresh.py::test_a_new_day_rebuilds_the_calendar_without_new_files": 19,
@@ -50,7 +52,7 @@ LONGEST = {
     "test_accepted_receipt_quotes_the_marts_and_is_rewritten_when_they_change": 14,
     "tests/test_calendar.py::"
     "test_reminders_once_per_province_and_stage_withdrawn_when_accepted": 24,
-    "tests/test_hostile.py::test_odd_names_and_links_do_not_stop_the_ingest_dag": 17,
+    "tests/test_hostile.py::test_odd_names_and_links_do_not_stop_the_ingest_dag": 8,
     "tests/test_round_figures.py::"
     "test_the_template_filled_as_an_office_fills_it_scores_its_own_indicators": 10,
     "tests/test_marts.py": 20,  # one dbt build with its unit tests

@@ -2,7 +2,8 @@
 
 Every Airflow step runs in a subprocess (tests/airflow_support.py) with the environment of the
 `airflow_env` fixture: the Airflow home of this test process and a metadata database of the
-test's own, copied from the one migrated once per process (tests/conftest.py).
+test's own, copied from the one migrated once per process (tests/conftest.py). The `dag.test()`
+runs go to the one process of `airflow_dag_tests`, on a metadata database it keeps.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.airflow_support import DAG_TEST_SCRIPT, DAGS, NO_COMMIT_WAIT
+from tests.airflow_support import DAGS
 from tests.airflow_support import results as _results
 from tests.airflow_support import run as _run
-from tests.airflow_support import run_in_steps as _run_in_steps
 
 pytestmark = pytest.mark.airflow
 
@@ -233,21 +233,23 @@ def _runs_output(output: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
+@pytest.mark.xdist_group("airflow_dag_tests")
+def test_file_drop_through_both_dags(home, db, airflow_dag_tests, warehouse_url):
     """dag.test() on a mixed inbox: the files go in batches; a batch's label and first log lines
     give each file's outcome and the rejected file's first error; a batch hit by a system failure
     fails alone and its files load on the next run; the asset event is emitted by every run that
     processed a file; the marts get built; a later run of rejections alone refreshes the status."""
     files = _drop_mixed_inbox(home.inbox)
-    env = {**airflow_env, **NO_COMMIT_WAIT, "LHPN_TEST_FAIL_ONCE": "BC_60_6thang_2025.csv",
-           "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}  # the log as an operator reads it
     validation_page = home.site / "validation.html"
+    metadata = airflow_dag_tests.env
+    events_before = _last_event_id(metadata)  # of the tests before, on the same database
+    log = Path(metadata["AIRFLOW_HOME"]) / "dag_test.log"
     started = time.perf_counter()
 
     def check_the_first_four_runs(output: str) -> None:
         wall = time.perf_counter() - started
         mixed, recovery, idle, build = _results(output)
-        print(f"\nwall time of the drop through both DAGs (one process, Airflow import included): "
+        print(f"\nwall time of the drop through both DAGs (Airflow imported by the first test): "
               f"{wall:.1f}s; lhpn_ingest 4 files {mixed['seconds']:.1f}s, 2 files "
               f"{recovery['seconds']:.1f}s, empty {idle['seconds']:.1f}s; "
               f"lhpn_warehouse {build['seconds']:.1f}s")
@@ -297,7 +299,7 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
         assert quarantined == ["BC_37_nam_2024.xlsx", "BC_37_nam_2024.xlsx.errors.txt"]
 
         # the asset event that schedules lhpn_warehouse: once per run that processed a file
-        assert _raw_events(airflow_env) == [(1, 1), (2, 0)]
+        assert _raw_events(metadata, events_before) == [(1, 1), (2, 0)]
 
         # lhpn_warehouse: one dbt build, one mapped task per model, the marts filled
         assert build["state"] == "success", build
@@ -321,24 +323,24 @@ def test_file_drop_through_both_dags(home, db, airflow_env, warehouse_url):
         assert _status(db, "22", "2024") == "missing"
         _drop_rejected(home.inbox, "22")
 
-    # the four runs, a pause for the checks above and a file of rejections, then the two runs
-    # that file starts: one process, so Airflow, the pipeline and dbt are imported once
-    proc = _run_in_steps(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS),
-                               "lhpn_ingest", "lhpn_ingest", "lhpn_ingest", "lhpn_warehouse",
-                               "@pause", "lhpn_ingest", "lhpn_warehouse"],
-                         Path(airflow_env["AIRFLOW_HOME"]) / "dag_test.log",
-                         [check_the_first_four_runs])
-    rejected_only, status_build = _results(proc.stdout)[4:]
+    # the four runs, the checks above and a file of rejections, then the two runs that file
+    # starts, in the one dag.test() process; Great Expectations is first imported by a task of
+    # the first run (its import chatter must stay out of the batch's log)
+    check_the_first_four_runs(airflow_dag_tests.run(
+        ["lhpn_ingest", "lhpn_ingest", "lhpn_ingest", "lhpn_warehouse"], log,
+        {"LHPN_TEST_FAIL_ONCE": "BC_60_6thang_2025.csv"}, fresh_great_expectations=True))
+    output = airflow_dag_tests.run(["lhpn_ingest", "lhpn_warehouse"], log)
+    rejected_only, status_build = _results(output)
     assert list(rejected_only["map_names"].values()) == ["22/BC_22_nam_2024.xlsx: rejected"]
     # a run that rejected a file is told apart in the grid and the runs list: it is failed by
     # files_need_attention alone, whose error names the file (the system did its job)
     assert rejected_only["state"] == "failed", rejected_only
     assert rejected_only["tasks"]["files_need_attention"] == "failed"
     assert rejected_only["tasks"]["log_run_summary"] == "success"
-    first_run = _runs_output(proc.stdout + proc.stderr)[4]
+    first_run = _runs_output(output)[0]
     assert "file(s) need attention" in first_run and "22/BC_22_nam_2024.xlsx: rejected" in (
         first_run.split("AirflowFailException")[-1])
-    assert _raw_events(airflow_env)[-1] == (0, 1)
+    assert _raw_events(metadata, events_before)[-1] == (0, 1)
     assert status_build["state"] == "success", status_build
     assert set(status_build["map_names"].values()) == {
         "submission_status", "reporting_rounds", "submission_versions", "validation_findings",
@@ -364,12 +366,19 @@ def _status(db, province: str, period: str) -> str | None:
     return row[0] if row else None
 
 
-def _raw_events(env: dict) -> list[tuple[int, int]]:
+def _raw_events(env: dict, after: int) -> list[tuple[int, int]]:
+    """(accepted, rejected) of each lhpn_raw_submissions event after the event id `after`."""
     with psycopg.connect(_airflow_db_url(env)) as conn:
         events = conn.execute(
             "select e.extra from asset_event e join asset a on a.id = e.asset_id"
-            " where a.name = 'lhpn_raw_submissions' order by e.id").fetchall()
+            " where a.name = 'lhpn_raw_submissions' and e.id > %s order by e.id",
+            [after]).fetchall()
     return [(e[0]["accepted"], e[0]["rejected"]) for e in events]
+
+
+def _last_event_id(env: dict) -> int:
+    with psycopg.connect(_airflow_db_url(env)) as conn:
+        return conn.execute("select coalesce(max(id), 0) from asset_event").fetchone()[0]
 
 
 def _airflow_db_url(env: dict) -> str:
@@ -378,14 +387,15 @@ def _airflow_db_url(env: dict) -> str:
 
 
 @pytest.mark.slow
-def test_calendar_dag_reminds_the_provinces_with_nothing_accepted(home, db, airflow_env):
+@pytest.mark.xdist_group("airflow_dag_tests")
+def test_calendar_dag_reminds_the_provinces_with_nothing_accepted(home, db, airflow_dag_tests):
     """dag.test() of lhpn_calendar on 13 December 2026 (LHPN_TODAY): the status is judged for
     that day, and the one round with a stage due (2026, T-3) gets a mapped task whose label lists
     the 34 provinces reminded; each gets its notice."""
-    env = {**airflow_env, **NO_COMMIT_WAIT, "LHPN_TODAY": "2026-12-13"}
-    proc = _run(env, [sys.executable, "-c", DAG_TEST_SCRIPT, str(DAGS), "lhpn_calendar"],
-                Path(airflow_env["AIRFLOW_HOME"]) / "dag_test_calendar.log")
-    [run] = _results(proc.stdout)
+    output = airflow_dag_tests.run(
+        ["lhpn_calendar"], Path(airflow_dag_tests.env["AIRFLOW_HOME"]) / "dag_test_calendar.log",
+        {"LHPN_TODAY": "2026-12-13"})
+    [run] = _results(output)
     assert run["state"] == "success", run
     [label] = run["map_names"].values()
     assert label.startswith("2026 T-3: 01 04 08 ") and len(label.split(": ")[1].split()) == 34

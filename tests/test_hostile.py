@@ -575,7 +575,8 @@ def test_worker_pool_runs_inside_a_daemonic_process():
 
 @pytest.mark.slow
 @pytest.mark.airflow
-def test_odd_names_and_links_do_not_stop_the_ingest_dag(home, db, airflow_env):
+@pytest.mark.xdist_group("airflow_dag_tests")
+def test_odd_names_and_links_do_not_stop_the_ingest_dag(home, db, airflow_dag_tests):
     """Airflow keeps the inbox listing and each file's result as JSON: a name that is not UTF-8
     travels as a portable path, so the DAG run goes through (it failed at `list_inbox`)."""
     drop(home.inbox, report("01", "2024", seed=1))
@@ -583,11 +584,10 @@ def test_odd_names_and_links_do_not_stop_the_ingest_dag(home, db, airflow_env):
     drop(home.inbox, report("08", "2024", seed=3), "BC\n08.xlsx")
     (home.inbox / "60").mkdir()
     (home.inbox / "60" / "link.xlsx").symlink_to(home.archive)
-    env = {**airflow_env, "LHPN_SETTLE_SECONDS": "0"}
-    proc = airflow_support.run(env, [sys.executable, "-c", airflow_support.DAG_TEST_SCRIPT,
-                                     str(airflow_support.DAGS), "lhpn_ingest"],
-                               Path(airflow_env["AIRFLOW_HOME"]) / "odd_names.log")
-    [result] = airflow_support.results(proc.stdout)
+    output = airflow_dag_tests.run(
+        ["lhpn_ingest"], Path(airflow_dag_tests.env["AIRFLOW_HOME"]) / "odd_names.log",
+        {"LHPN_SETTLE_SECONDS": "0"})
+    [result] = airflow_support.results(output)
     # every step went through; the run is marked only by files_need_attention, for the link
     attention = result["tasks"].pop("files_need_attention")
     assert attention == "failed", result

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -24,10 +26,10 @@ import pytest
 import yaml
 
 from ingest import superset
-from tests.postgres_cluster import free_port
 
 SUPERSET = Path(os.environ.get("LHPN_SUPERSET") or "/opt/superset-venv/bin/superset")
 LHPN = [sys.executable, "-m", "ingest.cli.main"]
+STEPS = Path(__file__).with_name("superset_steps.py")  # run by Superset's own Python
 
 
 def test_the_export_is_complete_and_masks_its_password():
@@ -56,22 +58,56 @@ def _api(base: str, path: str, token: str | None = None, body: dict | None = Non
         return json.loads(response.read())
 
 
+def _superset_python() -> str:
+    """The interpreter of the `superset` script (its venv's Python, from its #! line)."""
+    first = SUPERSET.read_bytes().split(b"\n", 1)[0].decode()
+    if first.startswith("#!") and Path(first[2:].strip()).exists():
+        return first[2:].strip()
+    return str(SUPERSET.with_name("python"))
+
+
+def _lines(proc: subprocess.Popen) -> queue.Queue:
+    """The lines `proc` writes on stdout, as they come (None at its end)."""
+    said: queue.Queue = queue.Queue()
+
+    def read():
+        for line in proc.stdout:
+            said.put(line.rstrip("\n"))
+        said.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return said
+
+
+def _expect(said: queue.Queue, word: str, work: Path, timeout: float = 600) -> str:
+    """What follows `word` on the next line of tests/superset_steps.py's protocol that is not a
+    step's time (printed); a failure is reported with the command's output and Superset's log."""
+    deadline = time.monotonic() + timeout
+    while True:
+        line = said.get(timeout=max(deadline - time.monotonic(), 0.1))
+        if line is not None and line.startswith("step "):
+            _, seconds, command = line.split(" ", 2)
+            print(f"\nsuperset {command}: {seconds}s", end="")
+            continue
+        if line is not None and line.split(" ", 1)[0] == word:
+            return line.partition(" ")[2]
+        rest = []
+        while line is not None:
+            rest.append(line)
+            line = said.get(timeout=30)
+        log = (work / "superset.log").read_text(errors="replace")[-3000:]
+        pytest.fail(f"Superset: expected {word!r}, got:\n" + "\n".join(rest) + "\n" + log)
+
+
 @pytest.mark.slow
 @pytest.mark.external
 @pytest.mark.skipif(not SUPERSET.exists(), reason=(
     f"Apache Superset is not installed ({SUPERSET}): set LHPN_SUPERSET to the `superset` binary "
     "of a venv made with `pip install apache-superset==6.1.0 psycopg2-binary rich cachetools "
     "flask-caching==2.3.1`"))
-def test_the_dashboard_imports_into_superset_and_every_chart_has_data(monkeypatch):
-    from ingest import warehouse
-    from ingest.settings import home
-
+@pytest.mark.xdist_group("tcp_home")
+def test_the_dashboard_imports_into_superset_and_every_chart_has_data(tcp_homes):
     work = Path(tempfile.mkdtemp(prefix="lhpn-superset-"))
-    data_home = Path(tempfile.mkdtemp(prefix="lhpn-superset-home-"))  # see test_warehouse
-    env = {**os.environ, "LHPN_HOME": str(data_home), "LHPN_PG_PORT": str(free_port()),
-           # a throwaway warehouse: its commits need not wait for the disk
-           "PGOPTIONS": "-c synchronous_commit=off"}
-    env.pop("LHPN_BI_PASSWORD", None)
     config = work / "superset_config.py"
     config.write_text(
         f"SECRET_KEY = 'lhpn-test-{os.getpid()}-not-a-production-secret-key'\n"
@@ -86,7 +122,7 @@ def test_the_dashboard_imports_into_superset_and_every_chart_has_data(monkeypatc
         "    if type(connection).__module__.startswith('sqlite3'):\n"
         "        connection.execute('pragma synchronous = off')\n", encoding="utf-8")
     superset_env = {**os.environ, "SUPERSET_CONFIG_PATH": str(config)}
-    server = None
+    superset_proc = None
 
     def run(args, run_env, timeout=600):
         started = time.perf_counter()
@@ -98,34 +134,29 @@ def test_the_dashboard_imports_into_superset_and_every_chart_has_data(monkeypatc
         return proc.stdout.strip()
 
     def warehouse_and_bundle() -> str:
-        run([*LHPN, "run"], env)  # the samples, marts built, bi_reader over TCP
-        return run([*LHPN, "superset-bundle", "-o", str(work / "lhpn_superset.zip")], env)
+        # a data home after `lhpn run` of the samples, marts built, bi_reader over TCP: the one
+        # tests/test_bi_access.py left so, else a fresh one where `lhpn run` runs now
+        made = tcp_homes.with_samples(lambda env: run([*LHPN, "run"], env))
+        return run([*LHPN, "superset-bundle", "-o", str(work / "lhpn_superset.zip")], made.env)
 
     try:
-        # the warehouse and Superset's own store are prepared side by side
+        # Superset's commands of the README in one Superset process (tests/superset_steps.py):
+        # db upgrade, fab create-admin, init, then import-dashboards once the bundle is there,
+        # then the app served as `superset run` serves it; the warehouse is prepared meanwhile
+        with (work / "superset.log").open("w") as log:
+            superset_proc = subprocess.Popen(
+                [_superset_python(), str(STEPS)], env=superset_env, cwd=work, text=True,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                start_new_session=True)
+        said = _lines(superset_proc)
         with ThreadPoolExecutor(1) as pool:
             prepared = pool.submit(warehouse_and_bundle)
-            for args in (["db", "upgrade"],
-                         ["fab", "create-admin", "--username", "admin", "--password", "admin",
-                          "--firstname", "L", "--lastname", "H", "--email", "admin@lhpn.example"],
-                         ["init"]):
-                run([str(SUPERSET), *args], superset_env)
+            _expect(said, "ready", work)
             bundle = prepared.result()
-        # the README's command
-        run([str(SUPERSET), "import-dashboards", "-p", bundle, "-u", "admin"], superset_env)
-
-        port = free_port()
-        server = subprocess.Popen(
-            [str(SUPERSET), "run", "-h", "127.0.0.1", "-p", str(port), "--with-threads"],
-            env=superset_env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+        superset_proc.stdin.write(bundle + "\n")
+        superset_proc.stdin.flush()
+        port = int(_expect(said, "serving", work))
         base = f"http://127.0.0.1:{port}"
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=5)
-                break
-            except OSError:
-                time.sleep(0.5)
         token = _api(base, "/api/v1/security/login", body={
             "username": "admin", "password": "admin", "provider": "db"})["access_token"]
         charts = _api(base, "/api/v1/chart/?q=(page_size:100)", token)["result"]
@@ -150,10 +181,7 @@ def test_the_dashboard_imports_into_superset_and_every_chart_has_data(monkeypatc
         years = [r["period_year"] for r in by_year]
         assert len(years) == len(set(years)), "one bar per year: annual reports only"
     finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-        monkeypatch.setenv("LHPN_HOME", str(data_home))
-        warehouse.stop_embedded(home())
+        if superset_proc is not None:
+            os.killpg(superset_proc.pid, signal.SIGTERM)
+            superset_proc.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(data_home, ignore_errors=True)

@@ -539,6 +539,41 @@ def test_validation_cost_per_file(tmp_path, capsys):
               f"/file), validate {cost:.2f} s ({cost / n * 1000:.1f} ms/file)")
 
 
+GX_IN_A_FRESH_PROCESS = """
+import random, sys
+from pathlib import Path
+from ingest import samples
+from ingest.validate import run
+from tests.workbooks import parse_workbook
+
+report = samples.random_report(random.Random(7), "60", "2024")
+row = report.poverty_rows[4]
+row["households_out_of_poverty"] = row["poor_households_start"] + 40
+row["female_headed_out_of_poverty"] = 0
+parsed = parse_workbook(samples.write_xlsx(report, Path(sys.argv[1]) / "60" / "bc.xlsx"))
+run.validate([parsed])
+print(sorted({f.rule for f in parsed.findings}), parsed.outcome)
+print("loaded:", sorted(m for m in ("scipy.stats._stats_py", "altair.vegalite")
+                        if m in sys.modules))
+"""
+
+
+def test_validation_never_runs_what_great_expectations_imports_for_other_features(tmp_path):
+    """GX imports scipy and altair (~1 s of CPU in every process that validates) for
+    expectations and charts no suite uses: validating and rejecting a file in a fresh process
+    leaves them unloaded."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", GX_IN_A_FRESH_PROCESS, str(tmp_path)],
+                          capture_output=True, text=True, cwd=Path(__file__).parent.parent,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found, loaded = done.stdout.splitlines()[-2:]
+    assert found == "['out_of_poverty_gt_poor'] rejected", done.stdout
+    assert loaded == "loaded: []", done.stdout
+
+
 def test_kinds_present():
     assert set(suites.SUITES) == {"ThongTin", TERM, EMULATION, POVERTY}
 

@@ -28,9 +28,11 @@ PRELOAD = ("pandas", "great_expectations", "ingest.pipeline", "ingest.validate.r
 def preload() -> float:
     """Import the tasks' heavy modules into this process; return the seconds it took."""
     from ingest.airflow.batches import quiet_libraries
+    from ingest.validate.suites import import_gx
 
     started = time.perf_counter()
     quiet_libraries()
+    import_gx()  # first: Great Expectations as validation imports it (what it never uses deferred)
     for name in PRELOAD:
         importlib.import_module(name)
     return time.perf_counter() - started

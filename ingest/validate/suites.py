@@ -22,13 +22,20 @@ as a failed result whose `exception_info` holds, per metric id, what was raised.
 as crashed, never placed as findings, and `run.py` decides what becomes of the files.
 
 Great Expectations is imported lazily and its context is built once per process (ephemeral:
-nothing is written to disk, no `gx/` folder; analytics and progress bars off).
+nothing is written to disk, no `gx/` folder; analytics and progress bars off). Importing it
+imports scipy (statistics for the distributional expectations) and altair (Data Docs charts),
+~1 s of CPU in every process that validates, for expectations and renderers the suites never
+use: while GX is imported, those two packages' Python modules are loaded on first use instead
+(`importlib.util.LazyLoader` from the standard library), and never when no suite uses them.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -111,12 +118,47 @@ class _Engine:
         return [part for k, part in self.suites if k == kind]
 
 
+DEFERRED = ("scipy", "altair")  # what GX imports for features the suites do not use
+
+
+class _OnFirstUse:
+    """An import finder that hands the pure-Python modules of `DEFERRED` a lazy loader: the
+    module object exists at once, its code runs when an attribute is first read."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] not in DEFERRED:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is None:
+                continue
+            if isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+                spec.loader = importlib.util.LazyLoader(spec.loader)
+            return spec
+        return None
+
+
+def import_gx():
+    """`great_expectations`, imported with `DEFERRED` loaded on first use (see the module's
+    docstring); the Airflow executor preloads it this way too."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    if "great_expectations" not in sys.modules:
+        finder = _OnFirstUse()
+        sys.meta_path.insert(0, finder)
+        try:
+            import great_expectations  # noqa: F401
+        finally:
+            sys.meta_path.remove(finder)
+    return sys.modules["great_expectations"]
+
+
 @lru_cache(maxsize=1)
 def engine() -> _Engine:
     """The GX context with one suite and batch definition per sheet kind and frame (built once
     per process)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    gx = import_gx()
     from great_expectations.core import ExpectationSuite
     from great_expectations.data_context.types.base import (
         DataContextConfig,
