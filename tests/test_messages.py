@@ -290,7 +290,6 @@ def _all_kinds() -> set[str]:
     return kinds - {"unreadable"} | {"unreadable"}
 
 
-@pytest.mark.slow
 def test_every_finding_kind_is_actionable_in_both_languages(tmp_path):
     missing = _all_kinds() - set(CASES)
     assert not missing, f"finding kinds without a fixture in the catalogue: {sorted(missing)}"
