@@ -32,12 +32,13 @@ LONGEST = {
     "tests/test_production.py::test_both_dags_on_the_airflow_metadata_database": 38,
     "tests/test_production.py::test_migrations_and_lhpn_run_as_the_warehouse_role": 35,
     "tests/test_celery.py::test_both_dags_run_on_a_celery_worker": 74,
-    # after the password test (xdist group tcp_home), on the data home it leaves
+    # after the password test (xdist group airflow_dag_tests), on the data home it leaves
     "tests/test_superset.py::test_the_dashboard_imports_into_superset_and_every_chart_has_data":
         13,
     "tests/test_lifecycle.py::test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck": 24,
     "tests/test_dags.py::test_file_drop_through_both_dags": 48,
-    "tests/test_bi_access.py::test_the_bi_password_never_reaches_the_server_log": 35,
+    # its DAG run in the dag.test() process of the group airflow_dag_tests
+    "tests/test_bi_access.py::test_the_bi_password_never_reaches_the_server_log": 26,
     "tests/test_lifecycle.py::test_lhpn_rebuild_reproduces_every_mart": 15,
     "tests/test_cli.py::test_first_run_processes_the_samples_and_prints_the_summary": 13,
     # the group airflow_dag_tests, one dag.test() process: the first test starts it
