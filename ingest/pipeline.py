@@ -22,6 +22,7 @@ receipts then answer. Bad input never raises; only failures of the system do.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -36,7 +37,7 @@ import psycopg
 from ingest import journal, settings
 from ingest.load import retry
 from ingest.model import FileResult, RunSummary
-from ingest.read import parse
+from ingest.read import isolated, parse
 from ingest.receive.inbox import list_inbox
 from ingest.receive.names import local_path
 from ingest.receive.taking import Receiver
@@ -75,7 +76,8 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
     summary = RunSummary(run_id)
     url = warehouse.warehouse_url()
 
-    with psycopg.connect(url, autocommit=True) as conn:
+    # the libraries' objects are out of the run's garbage collections (`isolated.frozen_heap`)
+    with isolated.frozen_heap(), psycopg.connect(url, autocommit=True) as conn:
         summary.died = journal.mark_dead_runs(conn)
         journal.start_run(conn, run_id, trigger, os.getpid(), socket.gethostname())
         try:
@@ -96,6 +98,21 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
     return summary
 
 
+def _validation_ready() -> None:
+    """Validation made ready while the workers parse (Great Expectations imported, in a cold
+    process); its objects then join the run's frozen heap, out of the run's collections."""
+    from ingest.validate import run as validate
+
+    enabled = gc.isenabled()
+    gc.disable()  # an import makes objects to keep, not garbage: no collection meanwhile
+    try:
+        validate.warm_up()
+    finally:
+        if enabled:
+            gc.enable()
+    isolated.freeze_new()
+
+
 def _process_chunk(receiver: Receiver, paths: list[str]) -> None:
     from ingest.validate import run as validate
 
@@ -114,7 +131,7 @@ def _process_chunk(receiver: Receiver, paths: list[str]) -> None:
         # 2. read and normalise, each file in a worker process with limits; meanwhile this
         # process gets validation ready (Great Expectations imported once: seconds of CPU)
         t0 = clock()
-        for item, parsed in zip(fresh, parse.parse_all(fresh, idle=validate.warm_up),
+        for item, parsed in zip(fresh, parse.parse_all(fresh, idle=_validation_ready),
                                 strict=True):
             item.parsed = parsed
         seconds["read"] = seconds.get("read", 0) + clock() - t0

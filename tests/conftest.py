@@ -137,8 +137,8 @@ def loaded_warehouse(lhpn_home, warehouse_url, _loaded_state):
 
 @pytest.fixture(scope="session")
 def tcp_homes(lhpn_home):
-    """Data homes whose server also listens on TCP (tests/tcp_homes.py); tests that use it carry
-    `pytest.mark.xdist_group("tcp_home")`. Their servers stop at the end of the session."""
+    """Data homes whose server also listens on TCP (tests/tcp_homes.py); tests that share one
+    carry one xdist group. Their servers stop at the end of the session."""
     from tests.tcp_homes import TcpHomes
 
     homes = TcpHomes()

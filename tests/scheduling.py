@@ -32,20 +32,21 @@ LONGEST = {
     "tests/test_production.py::test_both_dags_on_the_airflow_metadata_database": 38,
     "tests/test_production.py::test_migrations_and_lhpn_run_as_the_warehouse_role": 35,
     "tests/test_celery.py::test_both_dags_run_on_a_celery_worker": 74,
-    # after the password test (xdist group tcp_home), on the data home it leaves
+    # after the password test (xdist group airflow_dag_tests), on the data home it leaves
     "tests/test_superset.py::test_the_dashboard_imports_into_superset_and_every_chart_has_data":
         13,
     "tests/test_lifecycle.py::test_killing_lhpn_run_while_it_parses_leaves_nothing_stuck": 24,
     "tests/test_dags.py::test_file_drop_through_both_dags": 48,
-    "tests/test_bi_access.py::test_the_bi_password_never_reaches_the_server_log": 35,
-    "tests/test_lifecycle.py::test_lhpn_rebuild_reproduces_every_mart": 17,
+    # its DAG run in the dag.test() process of the group airflow_dag_tests
+    "tests/test_bi_access.py::test_the_bi_password_never_reaches_the_server_log": 26,
+    "tests/test_lifecycle.py::test_lhpn_rebuild_reproduces_every_mart": 15,
     "tests/test_cli.py::test_first_run_processes_the_samples_and_prints_the_summary": 13,
     # the group airflow_dag_tests, one dag.test() process: the first test starts it
     "tests/test_dags.py::test_calendar_dag_reminds_the_provinces_with_nothing_accepted": 19,
-    "tests/test_lifecycle.py::test_a_burst_far_above_the_lock_table_loads_in_one_run": 22,
+    "tests/test_lifecycle.py::test_a_burst_far_above_the_lock_table_loads_in_one_run": 8,
     "tests/test_bi_access.py::test_a_reader_holding_a_mart_open_does_not_stall_lhpn_run": 17,
     "tests/test_marts_refresh.py::test_a_new_day_rebuilds_the_calendar_without_new_files": 19,
-    "tests/test_hostile.py::test_hostile_inbox_runs_to_the_end_within_the_memory_bound": 20,
+    "tests/test_hostile.py::test_hostile_inbox_runs_to_the_end_within_the_memory_bound": 16,
     "tests/test_marts_refresh.py::test_one_file_rebuilds_what_it_changes_and_equals_a_full_build":
         46,
     "tests/test_receipts.py::"
@@ -58,10 +59,10 @@ LONGEST = {
     "tests/test_marts.py": 20,  # one dbt build with its unit tests
     "tests/test_marts.py::test_routine_builds_leave_unit_tests_to_the_test_suite": 5,
     "tests/test_marts_refresh.py::test_lhpn_run_builds_only_what_the_run_made_stale": 13,
-    "tests/test_lifecycle.py::test_an_immutable_file_stops_no_run": 9,
+    "tests/test_lifecycle.py::test_an_immutable_file_stops_no_run": 2,
     "tests/test_pages.py::test_every_page_fits_a_phone_screen": 12,
-    "tests/test_ingest.py::test_killed_loader_leaves_nothing_half_loaded": 8,
-    "tests/test_messages.py::test_every_finding_kind_is_actionable_in_both_languages": 14,
+    "tests/test_ingest.py::test_killed_loader_leaves_nothing_half_loaded": 5,
+    "tests/test_messages.py::test_every_finding_kind_is_actionable_in_both_languages": 4,
     "tests/test_quoted_cells.py::test_every_quoted_cell_is_the_real_cell": 3,
     "tests/test_calendar.py::"
     "test_operators_are_mailed_the_late_provinces_once_when_configured": 5,

@@ -5,8 +5,9 @@ tests/test_superset.py connects Superset to one whose samples were processed by 
 
 A fresh home with `lhpn run` of the samples costs some 15 s of CPU (a new cluster, dbt's whole
 parse, the seeds, the first build), so a home whose samples a test processed and then left as a
-user's home (`keep`) is the one the next test that only needs such a home gets; the tests that
-use this carry `pytest.mark.xdist_group("tcp_home")`, so they run on one worker.
+user's home (`keep`) is the one the next test that only needs such a home gets. The two tests
+carry the same xdist group, so they run on one worker, the password test first (as collected):
+`airflow_dag_tests`, as the password test's DAG run goes to that group's dag.test() process.
 """
 
 from __future__ import annotations

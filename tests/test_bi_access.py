@@ -264,8 +264,8 @@ def test_jdbc_metadata_shows_keys_and_typed_numerics(loaded_warehouse):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("tcp_home")
-def test_the_bi_password_never_reaches_the_server_log(airflow_env, tcp_homes):
+@pytest.mark.xdist_group("airflow_dag_tests")  # its dag.test() process; tcp_homes: see there
+def test_the_bi_password_never_reaches_the_server_log(airflow_dag_tests, tcp_homes):
     """With log_statement = 'all', `lhpn run`, `lhpn bi-url`, `lhpn bi-role` and a DAG run
     leave no password in the server log: it is set once, as a SCRAM verifier, and set again
     only when it changes."""
@@ -282,7 +282,7 @@ def test_the_bi_password_never_reaches_the_server_log(airflow_env, tcp_homes):
     for args in (("run",), ("bi-url",), ("bi-role", "60"), ("bi-url",)):
         result = lhpn(*args, env=env)
         assert result.returncode == 0, result.stdout + result.stderr
-    _dag_run(env, airflow_env)
+    _dag_run(made, airflow_dag_tests)
     password = (data_home / "bi_reader.password").read_text().strip()
     province_password = (data_home / "bi_province_60.password").read_text().strip()
     text = log.read_bytes()[logged_from:].decode("utf-8", "replace")
@@ -313,25 +313,15 @@ def test_the_bi_password_never_reaches_the_server_log(airflow_env, tcp_homes):
     tcp_homes.keep(made)
 
 
-DAG_TEST = """
-import sys
-from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(sys.argv[1])
-assert not bag.import_errors, bag.import_errors
-run = bag.get_dag("lhpn_warehouse").test()
-print("STATE", run.state)
-"""
+def _dag_run(made, airflow_dag_tests) -> None:
+    """`dag.test()` of lhpn_warehouse on the data home `made`, in the process that runs the
+    dag.test() of this test process (`airflow_dag_tests`), with that home's LHPN_HOME and
+    LHPN_PG_PORT set for the run. Airflow's metadata database is that process's, on the session's
+    server: the log under watch is the data home's."""
+    from tests.airflow_support import results
 
-
-def _dag_run(env: dict, airflow_env: dict) -> None:
-    """`dag.test()` of lhpn_warehouse on the data home of `env`. Airflow's metadata database is
-    the test's own on the session's server (`airflow_env`), as `airflow_env()` of ingest puts it
-    on the server of the pytest process's LHPN_HOME: the log under watch is the data home's."""
-    root = Path(__file__).resolve().parent.parent
-    dag_env = {**env, **{k: v for k, v in airflow_env.items() if k.startswith("AIRFLOW")}}
-    dag_env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    proc = subprocess.run([sys.executable, "-c", DAG_TEST, str(root / "dags")], env=dag_env,
-                          cwd=root, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "STATE success" in proc.stdout or "STATE DagRunState.SUCCESS" in proc.stdout, \
-        proc.stdout[-3000:]
+    log = Path(airflow_dag_tests.env["AIRFLOW_HOME"]) / "dag_test_bi_password.log"
+    output = airflow_dag_tests.run(["lhpn_warehouse"], log, {
+        name: made.env[name] for name in ("LHPN_HOME", "LHPN_PG_PORT")})
+    [result] = results(output)
+    assert result["state"] == "success", (result, output[-3000:])

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from ingest import pipeline, template
-from ingest.marts.build import build_marts
+from ingest.marts.build import refresh_marts
 from ingest.model import POVERTY, TERM
 from ingest.reference import communes, communes_of, match_commune
 from tests.test_validate import build, checked, found, one
@@ -35,6 +35,12 @@ def lam_dong_2025(units=tuple(LAM_DONG), *, seed: int = 1, term: str = "2025-203
         row["district_name"] = name
     rep.term = term
     return rep
+
+
+def build_marts() -> None:
+    """What `lhpn run` does after a load: build the marts the load made stale (all of them when
+    the calendar or the dbt project moved since the last build)."""
+    assert refresh_marts()["plan"] != "none"
 
 
 def codes(parsed) -> list[str | None]:

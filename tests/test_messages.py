@@ -27,7 +27,11 @@ from ingest.validate.report import render_report
 from tests import hostile
 from tests.workbooks import parse_workbook as _parse
 
-Case = Callable[[Path], ParsedFile]
+# A case writes its file under a folder and reads it; one that is validated appends it to `run`
+# when given (the catalogue validates all of them together, as a run's files are), else
+# validates it at once.
+Case = Callable[..., ParsedFile]
+Run = list[tuple[ParsedFile, pd.DataFrame | None]]
 
 
 def _report(code: str = "60", period: str = "2024", sheets=(TERM, EMULATION, POVERTY)):
@@ -36,19 +40,28 @@ def _report(code: str = "60", period: str = "2024", sheets=(TERM, EMULATION, POV
 
 def _checked(report: samples.Report, folder: str | None = None, name: str = "bc.xlsx",
              history: pd.DataFrame | None = None, **write) -> Case:
-    def case(tmp: Path) -> ParsedFile:
+    def case(tmp: Path, run: Run | None = None) -> ParsedFile:
         where = report.province_code if folder is None else folder
         path = samples.write_xlsx(report, tmp / (where or ".") / name, **write)
         parsed = _parse(path, where)
-        validate.validate([parsed], None)
-        if history is not None:
-            rules.evaluate([parsed], history)
+        if run is None:
+            _validate([(parsed, history)])
+        else:
+            run.append((parsed, history))
         return parsed
     return case
 
 
+def _validate(run: Run) -> None:
+    """Validate the files together (one run), then score each against its own history."""
+    validate.validate([parsed for parsed, _ in run], None)
+    for parsed, history in run:
+        if history is not None:
+            rules.evaluate([parsed], history)
+
+
 def _raw(name: str, data: bytes) -> Case:
-    def case(tmp: Path) -> ParsedFile:
+    def case(tmp: Path, run: Run | None = None) -> ParsedFile:
         path = tmp / "60" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -57,7 +70,7 @@ def _raw(name: str, data: bytes) -> Case:
 
 
 def _made(make: Callable[[Path], Path]) -> Case:
-    return lambda tmp: _parse(make(tmp / "60"))
+    return lambda tmp, run=None: _parse(make(tmp / "60"))
 
 
 def _edit(change: Callable[[samples.Report], None], **kwargs) -> Case:
@@ -92,7 +105,7 @@ def _csv(text: str) -> Case:
 
 
 def _sheet_without(label: str) -> Case:
-    def case(tmp: Path) -> ParsedFile:
+    def case(tmp: Path, run: Run | None = None) -> ParsedFile:
         from openpyxl import load_workbook
 
         path = samples.write_xlsx(_report(sheets=(POVERTY,)), tmp / "60" / "bc.xlsx")
@@ -108,7 +121,7 @@ def _sheet_without(label: str) -> Case:
 
 
 def _extra_sheet(title: str, copy_of: str | None = None) -> Case:
-    def case(tmp: Path) -> ParsedFile:
+    def case(tmp: Path, run: Run | None = None) -> ParsedFile:
         from openpyxl import load_workbook
 
         path = samples.write_xlsx(_report(sheets=(POVERTY,)), tmp / "60" / "bc.xlsx")
@@ -138,7 +151,7 @@ def _in_2025(province: str, name: str, term: str = "2025-2030", **units: str
 
 def _formula() -> Case:
     """A workbook written by a program: a formula with no computed value in GiamNgheo."""
-    def case(tmp: Path) -> ParsedFile:
+    def case(tmp: Path, run: Run | None = None) -> ParsedFile:
         from openpyxl import load_workbook
 
         path = samples.write_xlsx(_report(sheets=(POVERTY,)), tmp / "60" / "bc.xlsx")
@@ -277,13 +290,14 @@ def _all_kinds() -> set[str]:
     return kinds - {"unreadable"} | {"unreadable"}
 
 
-@pytest.mark.slow
 def test_every_finding_kind_is_actionable_in_both_languages(tmp_path):
     missing = _all_kinds() - set(CASES)
     assert not missing, f"finding kinds without a fixture in the catalogue: {sorted(missing)}"
     catalogue, problems = [], []
-    for kind, case in CASES.items():
-        parsed = case(tmp_path / kind)
+    run: Run = []  # the files of the checked cases, validated together as one run
+    cases = {kind: case(tmp_path / kind, run) for kind, case in CASES.items()}
+    _validate(run)
+    for kind, parsed in cases.items():
         hits = [f for f in parsed.findings if f.rule == kind]
         assert hits, (kind, [(f.rule, f.message_en) for f in parsed.findings])
         catalogue += [f"#### {kind}", render_report(parsed)]

@@ -105,7 +105,7 @@ def _expect(said: queue.Queue, word: str, work: Path, timeout: float = 600) -> s
     f"Apache Superset is not installed ({SUPERSET}): set LHPN_SUPERSET to the `superset` binary "
     "of a venv made with `pip install apache-superset==6.1.0 psycopg2-binary rich cachetools "
     "flask-caching==2.3.1`"))
-@pytest.mark.xdist_group("tcp_home")
+@pytest.mark.xdist_group("airflow_dag_tests")  # with the password test: tests/tcp_homes.py
 def test_the_dashboard_imports_into_superset_and_every_chart_has_data(tcp_homes):
     work = Path(tempfile.mkdtemp(prefix="lhpn-superset-"))
     config = work / "superset_config.py"

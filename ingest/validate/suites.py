@@ -107,12 +107,46 @@ class _Check:
     expectation: object
 
 
+def columns_read(expectations: list[dict]) -> list[str] | None:
+    """The frame columns the expectations read (their columns, column pairs and lists, and the
+    columns of their row conditions), with `_row` (the unexpected index): what GX is given, so
+    its per-expectation work (row conditions as `DataFrame.query`, rows dropped where a value
+    is missing, the batch's fingerprint) copies a few columns instead of the whole frame. None
+    when an expectation names columns another way (a row condition as query text): the whole
+    frame then."""
+    names: list[str] = []
+
+    def condition(node) -> bool:
+        if isinstance(node, dict):
+            column = node.get("column")
+            if isinstance(column, dict) and isinstance(column.get("name"), str):
+                names.append(column["name"])
+            return all(condition(v) for k, v in node.items() if k != "column")
+        if isinstance(node, list):
+            return all(condition(v) for v in node)
+        return not isinstance(node, str) or node in _CONDITION_WORDS
+
+    for expectation in expectations:
+        kwargs = expectation.get("kwargs", {})
+        names += [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+        names += list(kwargs.get("column_list") or [])
+        if "condition_parser" in kwargs or not condition(kwargs.get("row_condition")):
+            return None
+    return list(dict.fromkeys([*names, "_row"]))
+
+
+# the words a structured row condition holds besides column names and values
+_CONDITION_WORDS = frozenset({"comparison", "and", "or", "nullity", "==", "!=", "<", "<=", ">",
+                              ">=", "in", "not in", "is_null", "is_not_null"})
+
+
 @dataclass
 class _Engine:
     context: object
     batches: dict  # (kind, frame) -> GX batch definition of a whole dataframe
     suites: dict  # (kind, frame) -> GX ExpectationSuite
     checks: dict  # kind -> {expectation id: _Check}
+    columns: dict  # (kind, frame) -> the columns its expectations read (None: all)
 
     def frames_of(self, kind: str) -> list[str]:
         return [part for k, part in self.suites if k == kind]
@@ -176,7 +210,7 @@ def engine() -> _Engine:
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
     source = context.data_sources.add_pandas("lhpn_run")
-    batches, suites, checks = {}, {}, {}
+    batches, suites, checks, columns = {}, {}, {}, {}
     for kind, name in SUITES.items():
         suite_dict = load_suite_dict(name)
         checks[kind] = {}
@@ -189,6 +223,7 @@ def engine() -> _Engine:
             suite = ExpectationSuite(**(suite_dict | {"name": label, "expectations": [
                 {k: v for k, v in e.items() if k != "meta"} for _, e in chosen]}))
             suites[kind, part] = context.suites.add(suite)
+            columns[kind, part] = columns_read([e for _, e in chosen])
             batches[kind, part] = source.add_dataframe_asset(label) \
                 .add_batch_definition_whole_dataframe("run")
             # the check is named by its place in the suite's JSON
@@ -197,7 +232,7 @@ def engine() -> _Engine:
                                           raw.get("meta", {}), e)
                              for (i, raw), e in zip(chosen, suites[kind, part].expectations,
                                                     strict=True)}
-    return _Engine(context, batches, suites, checks)
+    return _Engine(context, batches, suites, checks, columns)
 
 
 def crash_message(outcome) -> str | None:
@@ -244,7 +279,8 @@ def run_suite(kind: str, frames: RunFrames, checks: set[str] | None = None) -> C
         frame = frames.suite_frame(kind, part)
         if frame.empty:
             continue
-        batch = gx.batches[kind, part].get_batch(batch_parameters={"dataframe": frame})
+        batch = gx.batches[kind, part].get_batch(
+            batch_parameters={"dataframe": _narrow(frame, gx.columns[kind, part])})
         verdicts = batch.validate(gx.suites[kind, part], result_format=_VERDICT)
         ran: list[tuple[_Check, str | None, bool]] = []  # (check, crashed, failed)
         for outcome in verdicts.results:
@@ -262,6 +298,15 @@ def run_suite(kind: str, frames: RunFrames, checks: set[str] | None = None) -> C
             if crashed is not None:
                 out.crashed[check.name] = crashed
     return out
+
+
+def _narrow(frame: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
+    """The columns of `frame` a suite reads (a column it names that the frame lacks stays
+    missing, for GX to report as it would)."""
+    if columns is None:
+        return frame
+    present = set(frame.columns)
+    return frame[[c for c in columns if c in present]]
 
 
 def _rows_failed(batch, failed: list[_Check]) -> dict:
