@@ -18,6 +18,11 @@ from ingest.load import submissions
 from tests.workbooks import POVERTY, TERM, drop, report
 
 YEAR = 365 * 86400
+# The tests that build the marts on the days around the 2026 due date (here and in
+# tests/test_marts_refresh.py) run on one worker, one after another: each finds the marts and
+# dbt's parse of the day the test before left (the first build on a new day is a full one and
+# parses the project again for the new date, seconds of CPU each).
+AROUND_THE_DUE_DATE = pytest.mark.xdist_group("around_the_2026_due_date")
 
 
 def run():
@@ -100,6 +105,7 @@ def test_an_old_copy_dropped_after_the_due_date_is_late(home, db, monkeypatch):
 
 
 @pytest.mark.slow
+@AROUND_THE_DUE_DATE
 def test_reminders_once_per_province_and_stage_withdrawn_when_accepted(home, db, monkeypatch):
     """On 4 December 2026 a fresh warehouse expects 2026 and 2026-6T from all 34 provinces.
     Moving today past the 15 December due date with no new file turns not_due into missing,
@@ -154,6 +160,7 @@ def test_reminders_once_per_province_and_stage_withdrawn_when_accepted(home, db,
 
 
 @pytest.mark.slow
+@AROUND_THE_DUE_DATE
 def test_operators_are_mailed_the_late_provinces_once_when_configured(home, db, monkeypatch,
                                                                        fake_smtp):
     """Contract §9: off unless configured; then one mail when the T+1 notices are written,

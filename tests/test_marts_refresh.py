@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.cli import main as cli
+from tests.test_calendar import AROUND_THE_DUE_DATE
 
 
 @pytest.fixture
@@ -100,6 +101,7 @@ def test_lhpn_run_builds_only_what_the_run_made_stale(home, db, dbt_calls):
 
 
 @pytest.mark.slow
+@AROUND_THE_DUE_DATE  # after tests/test_calendar.py's, which end on 2026-12-16
 def test_a_new_day_rebuilds_the_calendar_without_new_files(home, db, dbt_calls, monkeypatch):
     """The status follows the calendar (contract §7): with no new file, moving LHPN_TODAY past
     the 2026 due date rebuilds the marts once (the calendar moved), turning not_due into missing;
