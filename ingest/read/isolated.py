@@ -215,6 +215,11 @@ _frozen_depth = 0  # freezes of the heap in force in this process (`_freeze`, `f
 
 def _freeze() -> None:
     global _frozen_depth
+    if _frozen_depth:
+        # within a freeze (a run's): the garbage made since is collected first, not frozen
+        # until the run ends (a long run's chunks would pile up); only the objects made since
+        # the last freeze are traversed
+        gc.collect()
     gc.freeze()
     _frozen_depth += 1
 
