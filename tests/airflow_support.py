@@ -24,7 +24,8 @@ NO_COMMIT_WAIT = {"PGOPTIONS": "-c synchronous_commit=off"}
 
 # Runs `dag.test()` on request: one JSON line on stdin per request, {"dag_ids": [...], "env":
 # {...}}, each DAG id run in order and reported as one `RESULT {json}` line, then `=== DONE`
-# and the modules a test cares about (`=== DONE {"great_expectations": false}`). The request's
+# and the modules a test cares about (`=== DONE {"great_expectations": false}`); or
+# {"script": "<python code>", "env": {...}}: the code is run in the process. The request's
 # env is set for its runs and put back after. LHPN_TEST_FAIL_ONCE=<file name> in it: in the
 # request's first run, processing that file fails as if the database went away (and is not
 # retried), to check that the other files still get through. Airflow, the pipeline and dbt are
@@ -82,7 +83,10 @@ for line in sys.stdin:
     before = {name: os.environ.get(name) for name in request["env"]}
     os.environ.update(request["env"])
     try:
-        run(request["dag_ids"], request["env"].get("LHPN_TEST_FAIL_ONCE"))
+        if "script" in request:
+            exec(compile(request["script"], "<request>", "exec"), {"__name__": "__request__"})
+        else:
+            run(request["dag_ids"], request["env"].get("LHPN_TEST_FAIL_ONCE"))
     finally:
         ingest.pipeline.process_files = real_process_files
         for name, value in before.items():
@@ -144,10 +148,21 @@ class DagTests:
         """`dag.test()` of each DAG id, in order, with `env` set on top of the process's; what
         they printed (`results` reads it). `fresh_great_expectations`: Great Expectations is
         not imported yet when the runs start (its first import is what the test checks)."""
+        return self._request({"dag_ids": dag_ids, "env": env or {}}, log, timeout,
+                             fresh_great_expectations)
+
+    def run_script(self, script: str, log: Path, env: dict | None = None,
+                   timeout: float = 600) -> str:
+        """Run the Python code `script` in the process (Airflow imported), with `env` set on top
+        of the process's; what it printed."""
+        return self._request({"script": script, "env": env or {}}, log, timeout)
+
+    def _request(self, request: dict, log: Path, timeout: float,
+                 fresh_great_expectations: bool = False) -> str:
         if (self.proc is None or self.proc.poll() is not None
                 or (fresh_great_expectations and self.modules.get("great_expectations"))):
             self._start()
-        self.proc.stdin.write(json.dumps({"dag_ids": dag_ids, "env": env or {}}) + "\n")
+        self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         return self._read(log, timeout)
 

@@ -181,11 +181,12 @@ print("RESULT " + json.dumps(result))
 
 
 @pytest.mark.slow
-def test_inbox_trigger_announces_each_new_file_once(airflow_env, tmp_path):
+@pytest.mark.xdist_group("airflow_dag_tests")
+def test_inbox_trigger_announces_each_new_file_once(airflow_dag_tests, tmp_path):
     """The asset watcher's trigger fires once per new settled file, and never touches it."""
-    env = {**airflow_env, "LHPN_HOME": str(tmp_path), "LHPN_SETTLE_SECONDS": "0"}
-    proc = _run(env, [sys.executable, "-c", TRIGGER_SCRIPT], tmp_path / "trigger.log")
-    [result] = _results(proc.stdout)
+    output = airflow_dag_tests.run_script(TRIGGER_SCRIPT, tmp_path / "trigger.log",
+                                          {"LHPN_HOME": str(tmp_path), "LHPN_SETTLE_SECONDS": "0"})
+    [result] = _results(output)
     assert result["empty"] == [] and result["unsettled"] == []
     assert len(result["settled"]) == 1 and result["settled"][0]["new_files"] == 1
     assert result["settled"][0]["files"][0].endswith("60/a.xlsx")
