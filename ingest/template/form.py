@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
@@ -38,7 +39,26 @@ _NOTE_WIDTH = 24
 
 
 def _font(**kw) -> Font:
-    return Font(name=FONT, size=kw.pop("size", 11), **kw)
+    """The form's typeface with `kw` (bold, italic, size: 11 unless given)."""
+    return _font_of(tuple(sorted(kw.items())))
+
+
+def _align(**kw) -> Alignment:
+    return _align_of(tuple(sorted(kw.items())))
+
+
+# One style object per distinct style, shared by every cell that has it: openpyxl keeps each
+# style once per workbook anyway (compared by value), and building one per cell was a fifth of
+# the CPU of writing a template.
+@cache
+def _font_of(kw: tuple) -> Font:
+    options = dict(kw)
+    return Font(name=FONT, size=options.pop("size", 11), **options)
+
+
+@cache
+def _align_of(kw: tuple) -> Alignment:
+    return Alignment(**dict(kw))
 
 
 def print_setup(ws, last_col: int, last_row: int, header_row: int | None,
@@ -75,7 +95,7 @@ def title_rows(ws, title: str, subtitle: str, width: int) -> None:
     ws.cell(2, 1, subtitle).font = _font(italic=True, size=10)
     for row in (1, 2):
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-        ws.cell(row, 1).alignment = Alignment(horizontal="center", vertical="center",
+        ws.cell(row, 1).alignment = _align(horizontal="center", vertical="center",
                                               wrap_text=True)
     ws.row_dimensions[1].height = 20
     ws.row_dimensions[2].height = 28
@@ -111,7 +131,7 @@ def signature_block(ws, row: int, key_col: int, widths: list[float]) -> int:
                 ws.merge_cells(start_row=r, start_column=c0, end_row=r, end_column=c1)
             cell = ws.cell(r, c0, text)
             cell.font = _font(bold=bold, italic=not bold)
-            cell.alignment = Alignment(horizontal="center")
+            cell.alignment = _align(horizontal="center")
     return row + len(lines) + 3  # room to sign
 
 
@@ -175,7 +195,7 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
         cell.font = _font(bold=True)
         cell.fill = HEADER_FILL
         cell.border = BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.alignment = _align(horizontal="center", vertical="center", wrap_text=True)
         header_height = max(header_height, _lines(text, widths[j - 1]))
     ws.row_dimensions[HEADER_ROW].height = 15 * header_height + 4
 
@@ -186,7 +206,7 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
     for i, values in enumerate(rows):
         r = table.first_row + i
         stt = ws.cell(r, 1, i + 1)
-        stt.alignment = Alignment(horizontal="center", vertical="top")
+        stt.alignment = _align(horizontal="center", vertical="top")
         height = 1
         for j, col in enumerate(columns, start=1):
             cell = ws.cell(r, j) if col is None else ws.cell(r, j, values.get(col.name))
@@ -195,10 +215,10 @@ def data_sheet(wb, kind: str, title: str, subtitle: str, rows: list[dict[str, ob
             if col is None:
                 continue
             if col.kind == "text":
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.alignment = _align(wrap_text=True, vertical="top")
                 height = max(height, _lines(str(values.get(col.name) or ""), widths[j - 1]))
             else:
-                cell.alignment = Alignment(vertical="top")
+                cell.alignment = _align(vertical="top")
             if col.name in inputs or (i, col.name) in (input_cells or ()):
                 cell.fill = INPUT_FILL
                 cell.protection = UNLOCKED
@@ -257,7 +277,7 @@ def guide_sheet(wb, name: str, title: str, paragraphs: list[tuple[str, bool]]):
         r += 1 if heading else 0  # a blank line before each heading
         cell = ws.cell(r, 1, text)
         cell.font = _font(bold=heading)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.alignment = _align(wrap_text=True, vertical="top")
         lines = _lines(text, 110 * 1.2)  # a column of width 110 holds ~130 characters of text
         if lines > 1:
             ws.row_dimensions[r].height = 15 * lines + 2
