@@ -753,3 +753,27 @@ def test_a_year_in_a_message_stays_a_whole_number_among_files_without_one(tmp_pa
     assert f.expected_vi == "năm 2024 (như Kỳ báo cáo)"
     assert ".0" not in f.message_vi + f.message_en + f.expected_vi + f.expected_en + f.value
     assert not found(plain, "file_name_year")
+
+
+def test_gx_is_given_the_columns_its_expectations_read(tmp_path, good):
+    """GX runs over the columns a suite reads (its columns, pairs, lists and the columns of its
+    row conditions, and `_row`), taken from the frame the findings are placed from; a row
+    condition written as query text would name columns GX parses itself: the whole frame."""
+    expectations = suites.load_suite_dict("thong_tin")["expectations"]
+    read = suites.columns_read(expectations)
+    assert read[-1] == "_row"
+    assert {"period_code", "period_given", "code_not_ended", "new_codes", "report_date",
+            "late_limit"} <= set(read)
+    assert "file_name" not in read  # quoted in messages only
+    from ingest.validate.frames import RunFrames
+
+    frames = RunFrames([build(tmp_path, good)])
+    for kind in suites.SUITES:
+        for part in suites.engine().frames_of(kind):
+            frame = frames.suite_frame(kind, part)
+            columns = suites.engine().columns[kind, part]
+            assert columns is not None and set(columns) <= set(frame.columns), (kind, part)
+    text = [{"type": "expect_column_values_to_not_be_null",
+             "kwargs": {"column": "period_code", "row_condition": 'period_given == True',
+                        "condition_parser": "pandas"}}]
+    assert suites.columns_read(text) is None
