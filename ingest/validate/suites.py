@@ -27,6 +27,10 @@ imports scipy (statistics for the distributional expectations) and altair (Data 
 ~1 s of CPU in every process that validates, for expectations and renderers the suites never
 use: while GX is imported, those two packages' Python modules are loaded on first use instead
 (`importlib.util.LazyLoader` from the standard library), and never when no suite uses them.
+It also imports SQLAlchemy when it finds it (Airflow installs it), for its SQL data sources
+(~0.2 s of CPU); SQLAlchemy is one of GX's optional extras, and the suites run on pandas: in a
+process that has not loaded SQLAlchemy yet, GX is imported as where it is not installed (an
+Airflow process has it loaded already, and GX there sees it).
 """
 
 from __future__ import annotations
@@ -153,14 +157,22 @@ class _Engine:
 
 
 DEFERRED = ("scipy", "altair")  # what GX imports for features the suites do not use
+ABSENT = ("sqlalchemy",)  # GX's optional extras it imports when found; the suites never use them
 
 
 class _OnFirstUse:
-    """An import finder that hands the pure-Python modules of `DEFERRED` a lazy loader: the
-    module object exists at once, its code runs when an attribute is first read."""
+    """An import finder that hands the pure-Python modules of `DEFERRED` a lazy loader (the
+    module object exists at once, its code runs when an attribute is first read), and answers
+    for `ABSENT` as where it is not installed."""
+
+    def __init__(self):
+        self.absent = {name for name in ABSENT if name not in sys.modules}  # loaded: seen whole
 
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] not in DEFERRED:
+        top = name.partition(".")[0]
+        if top in self.absent:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        if top not in DEFERRED:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -175,8 +187,9 @@ class _OnFirstUse:
 
 
 def import_gx():
-    """`great_expectations`, imported with `DEFERRED` loaded on first use (see the module's
-    docstring); the Airflow executor preloads it this way too."""
+    """`great_expectations`, imported with `DEFERRED` loaded on first use and `ABSENT` (where not
+    loaded yet) as not installed (see the module's docstring); the Airflow executor preloads it
+    this way too."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     if "great_expectations" not in sys.modules:
         finder = _OnFirstUse()
