@@ -319,12 +319,17 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
 
     _freeze()  # the parent's objects stay out of the workers' collections (no page copies)
     slots = [start() for _ in range(max(1, min(workers, count)))]
+    collecting = gc.isenabled()
     try:
         if idle is not None:
             share = min(IDLE_AHEAD, -(-len(pending) // len(slots)))
             for slot in slots:
                 feed(slot, share)
             idle()
+        # the results come back as new objects to keep (unpickled: lists, floats, strings), not
+        # garbage: no collection while they pile up (each would traverse those already taken;
+        # ~0.2 s of CPU for 1,243 files), the collector runs again once they are all in
+        gc.disable()
         while True:
             for i, slot in enumerate(slots):
                 if pending and not slot.queue and slot.conn.closed:
@@ -358,7 +363,13 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
                         replace(i, None)
                 elif time.monotonic() - slot.started >= wall_seconds:
                     replace(i, Failure("time", f"over {wall_seconds:.0f} s"))
+        # within a run's freeze (`frozen_heap`) the results join it: the collections of the
+        # stages after reading (validation, load, receipts) need not traverse them again and
+        # again; they are data without cycles, freed as usual once the run lets go of them
+        freeze_new()
     finally:
+        if collecting:
+            gc.enable()
         for slot in slots:
             try:
                 slot.conn.send(None)
