@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import os
 import resource
+import select
 import signal
 import socket
 import stat
@@ -339,14 +340,15 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
             if not busy:
                 break
             timeout = max(0.0, min(s.started + wall_seconds for s in busy) - time.monotonic())
-            ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy],
-                         timeout=timeout)
+            ready = _wait([s.conn for s in busy] + [s.process.sentinel for s in busy],
+                          timeout)
             for i, slot in enumerate(slots):
                 if not slot.queue:
                     continue
                 if slot.conn in ready or slot.process.sentinel in ready:
                     try:
-                        if not slot.conn.poll():
+                        # readable: a result, or the end of a worker that died (EOFError)
+                        if slot.conn not in ready and not slot.conn.poll():
                             raise EOFError
                         status, value = slot.conn.recv()
                     except (EOFError, OSError):
@@ -381,6 +383,21 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
             stop(slot)
         _thaw()
     return results
+
+
+def _wait(objects: list, timeout: float) -> list:
+    """`multiprocessing.connection.wait` for a few pipes and sentinels: the objects (a
+    `Connection` or a descriptor) readable, or whose other end closed, within `timeout`
+    seconds. One poll, without the selector `wait` builds and registers anew on every call
+    (it is called once per result)."""
+    poller = select.poll()
+    by_fd = {}
+    for obj in objects:
+        fd = obj if isinstance(obj, int) else obj.fileno()
+        by_fd[fd] = obj
+        poller.register(fd, select.POLLIN)
+    # milliseconds, rounded up as the selectors do (no busy loop on a sub-millisecond rest)
+    return [by_fd[fd] for fd, _ in poller.poll(math.ceil(timeout * 1e3))]
 
 
 def _died(exitcode: int | None) -> Failure:
