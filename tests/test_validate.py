@@ -553,15 +553,15 @@ row["female_headed_out_of_poverty"] = 0
 parsed = parse_workbook(samples.write_xlsx(report, Path(sys.argv[1]) / "60" / "bc.xlsx"))
 run.validate([parsed])
 print(sorted({f.rule for f in parsed.findings}), parsed.outcome)
-print("loaded:", sorted(m for m in ("scipy.stats._stats_py", "altair.vegalite")
+print("loaded:", sorted(m for m in ("scipy.stats._stats_py", "altair.vegalite", "sqlalchemy")
                         if m in sys.modules))
 """
 
 
 def test_validation_never_runs_what_great_expectations_imports_for_other_features(tmp_path):
     """GX imports scipy and altair (~1 s of CPU in every process that validates) for
-    expectations and charts no suite uses: validating and rejecting a file in a fresh process
-    leaves them unloaded."""
+    expectations and charts no suite uses, and SQLAlchemy (installed for Airflow) for its SQL
+    data sources: validating and rejecting a file in a fresh process leaves them unloaded."""
     import subprocess
     import sys
 
@@ -777,3 +777,31 @@ def test_gx_is_given_the_columns_its_expectations_read(tmp_path, good):
              "kwargs": {"column": "period_code", "row_condition": 'period_given == True',
                         "condition_parser": "pandas"}}]
     assert suites.columns_read(text) is None
+
+
+def test_gx_kwargs_built_once_answer_as_gx_does():
+    """`suites._kwargs_built_once` replaces four of GX's `Expectation` methods by ones that build
+    the expectation's configuration once per call: for every expectation of the suites, with the
+    result formats the run asks for, they return what GX's own return."""
+    from great_expectations.expectations.expectation import Expectation
+
+    engine = suites.engine()
+    assert suites.GX_OWN and all(getattr(Expectation, name) is not own
+                                 for name, own in suites.GX_OWN.items())
+    formats = [None, {}, {"result_format": "BOOLEAN_ONLY"}, suites._VERDICT,
+               {"result_format": suites._RESULT_FORMAT, "catch_exceptions": False}]
+    checked = 0
+    for suite in engine.suites.values():
+        for expectation in suite.expectations:
+            for name in ("_get_domain_kwargs", "_get_success_kwargs"):
+                assert getattr(expectation, name)() == suites.GX_OWN[name](expectation)
+            for fmt in formats:
+                assert expectation._get_runtime_kwargs(copy.deepcopy(fmt)) == \
+                    suites.GX_OWN["_get_runtime_kwargs"](expectation, copy.deepcopy(fmt))
+            keys = {*expectation.domain_keys, *expectation.success_keys,
+                    *expectation.runtime_keys, "mostly", "no_such_key"}
+            for key in keys:
+                assert expectation._get_success_kwarg(key, "dflt") == \
+                    suites.GX_OWN["_get_success_kwarg"](expectation, key, "dflt"), key
+            checked += 1
+    assert checked >= 40  # every expectation of the four suites (42 today)

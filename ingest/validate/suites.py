@@ -27,6 +27,10 @@ imports scipy (statistics for the distributional expectations) and altair (Data 
 ~1 s of CPU in every process that validates, for expectations and renderers the suites never
 use: while GX is imported, those two packages' Python modules are loaded on first use instead
 (`importlib.util.LazyLoader` from the standard library), and never when no suite uses them.
+It also imports SQLAlchemy when it finds it (Airflow installs it), for its SQL data sources
+(~0.2 s of CPU); SQLAlchemy is one of GX's optional extras, and the suites run on pandas: in a
+process that has not loaded SQLAlchemy yet, GX is imported as where it is not installed (an
+Airflow process has it loaded already, and GX there sees it).
 """
 
 from __future__ import annotations
@@ -153,14 +157,22 @@ class _Engine:
 
 
 DEFERRED = ("scipy", "altair")  # what GX imports for features the suites do not use
+ABSENT = ("sqlalchemy",)  # GX's optional extras it imports when found; the suites never use them
 
 
 class _OnFirstUse:
-    """An import finder that hands the pure-Python modules of `DEFERRED` a lazy loader: the
-    module object exists at once, its code runs when an attribute is first read."""
+    """An import finder that hands the pure-Python modules of `DEFERRED` a lazy loader (the
+    module object exists at once, its code runs when an attribute is first read), and answers
+    for `ABSENT` as where it is not installed."""
+
+    def __init__(self):
+        self.absent = {name for name in ABSENT if name not in sys.modules}  # loaded: seen whole
 
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] not in DEFERRED:
+        top = name.partition(".")[0]
+        if top in self.absent:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        if top not in DEFERRED:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -175,8 +187,9 @@ class _OnFirstUse:
 
 
 def import_gx():
-    """`great_expectations`, imported with `DEFERRED` loaded on first use (see the module's
-    docstring); the Airflow executor preloads it this way too."""
+    """`great_expectations`, imported with `DEFERRED` loaded on first use and `ABSENT` (where not
+    loaded yet) as not installed (see the module's docstring); the Airflow executor preloads it
+    this way too."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     if "great_expectations" not in sys.modules:
         finder = _OnFirstUse()
@@ -186,6 +199,55 @@ def import_gx():
         finally:
             sys.meta_path.remove(finder)
     return sys.modules["great_expectations"]
+
+
+def _kwargs_built_once() -> None:
+    """GX 1.x's `Expectation` rebuilds its whole configuration (a pydantic `.dict()` of the
+    expectation) for every key it looks up in `_get_domain_kwargs`, `_get_success_kwargs`,
+    `_get_success_kwarg` and `_get_runtime_kwargs`: about ten times per call, thousands of times
+    per run, ~15 % of validation's CPU. These four are replaced by ones that build it once per
+    call and return the same values (`tests/test_validate.py` compares them with GX's own on
+    every expectation of the suites)."""
+    from great_expectations.expectations.expectation import Expectation, parse_result_format
+
+    if GX_OWN:
+        return
+    GX_OWN.update({name: getattr(Expectation, name) for name in (
+        "_get_domain_kwargs", "_get_success_kwargs", "_get_success_kwarg", "_get_runtime_kwargs")})
+    from_gx = GX_OWN["_get_success_kwarg"]
+
+    def looked_up(self, kwargs: dict, keys) -> dict:
+        return {key: kwargs.get(key, self._get_default_value(key)) for key in keys}
+
+    def get_domain_kwargs(self) -> dict:
+        return looked_up(self, self.configuration.kwargs, self.domain_keys)
+
+    def get_success_kwargs(self) -> dict:
+        kwargs = self.configuration.kwargs
+        return looked_up(self, kwargs, self.success_keys) | looked_up(self, kwargs,
+                                                                      self.domain_keys)
+
+    def get_success_kwarg(self, key: str, default=None):
+        kwargs = self.configuration.kwargs
+        return kwargs[key] if key in kwargs else from_gx(self, key, default)
+
+    def get_runtime_kwargs(self, runtime_configuration: dict | None = None) -> dict:
+        runtime_configuration = runtime_configuration or {}
+        kwargs = self.configuration.kwargs
+        runtime = {key: runtime_configuration.get(
+            key, kwargs[key] if key in kwargs else from_gx(self, key)) for key in self.runtime_keys}
+        runtime |= looked_up(self, kwargs, self.success_keys) | looked_up(self, kwargs,
+                                                                          self.domain_keys)
+        runtime["result_format"] = parse_result_format(runtime["result_format"])
+        return runtime
+
+    Expectation._get_domain_kwargs = get_domain_kwargs
+    Expectation._get_success_kwargs = get_success_kwargs
+    Expectation._get_success_kwarg = get_success_kwarg
+    Expectation._get_runtime_kwargs = get_runtime_kwargs
+
+
+GX_OWN: dict = {}  # GX's own methods `_kwargs_built_once` replaced, by name
 
 
 @lru_cache(maxsize=1)
@@ -202,6 +264,8 @@ def engine() -> _Engine:
 
     # registers the project's custom expectation with GX before any suite names it
     from ingest.validate import expect_column_values_to_be_whole_numbers  # noqa: F401
+
+    _kwargs_built_once()
 
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
