@@ -7,10 +7,14 @@
     A code of the 2025 map therefore reads its province in every period, the provinces it was
     formed from included; a code that ended on 1 July 2025 (never a province_code_2025) reads
     that old province only. The code comes from current_user, which a session cannot change.
-    The owner (the build) bypasses row security; a mart without a province column has none. -#}
+    The owner (the build) bypasses row security; a mart without a province column has none.
+    Which columns a mart has: its YAML's when its contract is enforced (every mart's), else the
+    catalog's. -#}
 {% macro province_row_security() -%}
     {%- if execute and model.config.materialized in ('table', 'incremental') -%}
-        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- set columns = (model.columns.keys() | list) if model.config.contract.enforced
+                          else (adapter.get_columns_in_relation(this) | map(attribute='name')
+                                | list) -%}
         {%- if 'province_code' in columns -%}
             {%- set own_code = "substring(current_user from '^" ~ var('bi_province_role_prefix')
                                ~ "(.+)$')" -%}
