@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import os
 import resource
+import select
 import signal
 import socket
 import stat
@@ -83,7 +84,9 @@ SEND_BUFFER = 4 << 20  # bytes of results a worker may have sent ahead of the pa
 def _widen_send_buffer(conn: Connection) -> None:
     """Let the worker send results ahead while the parent is busy elsewhere (`run_each`'s `idle`):
     a parsed file is a few KB, and the default socket buffer (~200 KB) would stop the worker
-    after a few dozen. The kernel caps the size (`net.core.wmem_max`); best effort."""
+    after a few dozen; and the parent send a worker its share of a chunk's tasks at once (each
+    small message takes ~1 KB of the buffer: ~200 would fit). The kernel caps the size
+    (`net.core.wmem_max`); best effort."""
     try:
         with socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
@@ -255,8 +258,12 @@ def freeze_new() -> None:
 
 
 AHEAD = 2  # tasks queued per worker: it starts the next file while the parent takes a result
-# tasks queued per worker before `idle` runs: enough to keep it busy while the parent is away
-IDLE_AHEAD = 256
+# tasks queued per worker before `idle` runs: a whole chunk's share (`pipeline.CHUNK_FILES`
+# over two workers), so the workers parse all of it while the parent is away (a cold `lhpn run`
+# imports Great Expectations meanwhile: ~1 s of CPU); with 256, the 1,243 files of the bench
+# corpus were parsed 512 during the import and the rest after it. Each worker's results wait in
+# its socket's send buffer (`SEND_BUFFER`, a parsed file ~7 KB) until the parent reads them.
+IDLE_AHEAD = 1000
 
 
 @dataclass
@@ -285,6 +292,7 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
 
     def start() -> _Slot:
         parent, child = multiprocessing.Pipe()
+        _widen_send_buffer(parent)  # a chunk's share of tasks sent at once (`IDLE_AHEAD`)
         process = _Forked(_worker, (child, task, memory, cpu_seconds), keep=child.fileno())
         child.close()
         return _Slot(process, parent)
@@ -319,12 +327,17 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
 
     _freeze()  # the parent's objects stay out of the workers' collections (no page copies)
     slots = [start() for _ in range(max(1, min(workers, count)))]
+    collecting = gc.isenabled()
     try:
         if idle is not None:
             share = min(IDLE_AHEAD, -(-len(pending) // len(slots)))
             for slot in slots:
                 feed(slot, share)
             idle()
+        # the results come back as new objects to keep (unpickled: lists, floats, strings), not
+        # garbage: no collection while they pile up (each would traverse those already taken;
+        # ~0.2 s of CPU for 1,243 files), the collector runs again once they are all in
+        gc.disable()
         while True:
             for i, slot in enumerate(slots):
                 if pending and not slot.queue and slot.conn.closed:
@@ -334,14 +347,15 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
             if not busy:
                 break
             timeout = max(0.0, min(s.started + wall_seconds for s in busy) - time.monotonic())
-            ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy],
-                         timeout=timeout)
+            ready = _wait([s.conn for s in busy] + [s.process.sentinel for s in busy],
+                          timeout)
             for i, slot in enumerate(slots):
                 if not slot.queue:
                     continue
                 if slot.conn in ready or slot.process.sentinel in ready:
                     try:
-                        if not slot.conn.poll():
+                        # readable: a result, or the end of a worker that died (EOFError)
+                        if slot.conn not in ready and not slot.conn.poll():
                             raise EOFError
                         status, value = slot.conn.recv()
                     except (EOFError, OSError):
@@ -358,7 +372,13 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
                         replace(i, None)
                 elif time.monotonic() - slot.started >= wall_seconds:
                     replace(i, Failure("time", f"over {wall_seconds:.0f} s"))
+        # within a run's freeze (`frozen_heap`) the results join it: the collections of the
+        # stages after reading (validation, load, receipts) need not traverse them again and
+        # again; they are data without cycles, freed as usual once the run lets go of them
+        freeze_new()
     finally:
+        if collecting:
+            gc.enable()
         for slot in slots:
             try:
                 slot.conn.send(None)
@@ -370,6 +390,21 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
             stop(slot)
         _thaw()
     return results
+
+
+def _wait(objects: list, timeout: float) -> list:
+    """`multiprocessing.connection.wait` for a few pipes and sentinels: the objects (a
+    `Connection` or a descriptor) readable, or whose other end closed, within `timeout`
+    seconds. One poll, without the selector `wait` builds and registers anew on every call
+    (it is called once per result)."""
+    poller = select.poll()
+    by_fd = {}
+    for obj in objects:
+        fd = obj if isinstance(obj, int) else obj.fileno()
+        by_fd[fd] = obj
+        poller.register(fd, select.POLLIN)
+    # milliseconds, rounded up as the selectors do (no busy loop on a sub-millisecond rest)
+    return [by_fd[fd] for fd, _ in poller.poll(math.ceil(timeout * 1e3))]
 
 
 def _died(exitcode: int | None) -> Failure:

@@ -27,6 +27,7 @@ from ingest.model import (
 from ingest.periods import parse_period
 from ingest.read import layout
 from ingest.read.layout import SHEETS, Column, SheetLayout, fold
+from ingest.read.layout import _header_key as header_key  # of a non-empty text, cached
 from ingest.read.numbers import Number, parse_number, vn_number
 from ingest.read.reader import CSV_DATA_SHEET, Sheet
 from ingest.reference import indicators_of, match_commune
@@ -156,7 +157,7 @@ def _find_header(rows: list[list[object]], sheet_layout: SheetLayout | None):
     candidates = [sheet_layout] if sheet_layout else list(SHEETS.values())
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         # a header starts with a letter: a cell starting with a digit (a figure) never matches
-        keys = [(j, layout.header_key(cell)) for j, cell in enumerate(row)
+        keys = [(j, header_key(cell)) for j, cell in enumerate(row)
                 if cell.__class__ is str and cell and cell[0] not in _DIGITS]
         if len(keys) < 2:
             continue
@@ -175,6 +176,12 @@ def _find_header(rows: list[list[object]], sheet_layout: SheetLayout | None):
 def _is_note(text: str) -> bool:
     key = fold(text)
     return key.startswith(_NOTE_PREFIXES) or text.startswith("*") or len(text) > 60
+
+
+@lru_cache(maxsize=1 << 16)  # the same keys, numbers and labels come back in every report
+def _label(text: str) -> tuple[bool, bool]:
+    """(a total row's label, a note) for the text of a row's first or key cell."""
+    return layout.is_total_label(text), _is_note(text)
 
 
 def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) -> SheetData | None:
@@ -227,11 +234,17 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
         if not first_text:
             continue  # a blank row
         width = len(row)
-        key_text = _cell_text(row[key_j]) if key_j < width else ""
-        total = layout.is_total_label(key_text) or layout.is_total_label(first_text)
+        if key_j < width:
+            key_cell = row[key_j]
+            key_text = (key_cell.strip() if key_cell.__class__ is str and "\x00" not in key_cell
+                        else _cell_text(key_cell))
+        else:
+            key_text = ""
+        key_total, key_note = _label(key_text)
+        total = key_total or _label(first_text)[0]
         if not key_text and not total:
             # figures without a key would be lost without a word: an error, placed at the key
-            if not _is_note(first_text) and any(
+            if not _label(first_text)[1] and any(
                     j < width and parse_number(row[j]).value is not None for j in value_js):
                 key_label = headers[lay.key_column]
                 placed.append((i + 1, -1, _finding(
@@ -242,7 +255,7 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
                     (f"{key_label} của dòng này", f"this row's {key_label}"),
                 )))
             continue  # a note in another column, a sub-header
-        if not total and _is_note(key_text) and not any(
+        if not total and key_note and not any(
                 j < width and not _blank(row[j]) for j in value_js):
             continue
         if total and not poverty:
@@ -357,14 +370,22 @@ def _column(col: Column, cells: list[object], header: str, sheet: str, rows: lis
         if cell is None or cell == "":
             append(None)
             continue
-        if cell.__class__ is str and plain and cell.isdecimal():
-            append(float(cell) * multiplier if multiplier != 1 else float(cell))
-            continue
+        if cell.__class__ is str and plain:
+            if cell.isdecimal():
+                append(float(cell) * multiplier if multiplier != 1 else float(cell))
+                continue
+            value = _PLAIN_TEXTS.get(cell, _UNSEEN)  # a text read before: '1.284', '11,5', '-'
+            if value is not _UNSEEN:
+                append(value * multiplier if multiplier != 1 and value is not None else value)
+                continue
         if cell.__class__ is str and "\x00" in cell:
             placed.append((rows[n], position, _nul(cell, sheet, rows[n], header)))
             append(None)
             continue
         number = _number(cell)
+        if plain and cell.__class__ is str and not number.error and number.denominator is None \
+                and len(_PLAIN_TEXTS) < _PLAIN_TEXTS_MAX:
+            _PLAIN_TEXTS[cell] = number.value
         if number.error:
             text = _cell_text(cell)
             placed.append((rows[n], position, _finding(
@@ -404,6 +425,13 @@ def _nul(cell: str, sheet: str, row: int, header: str) -> Finding:
         sheet, row, header, text,
         ("văn bản không có ký tự điều khiển", "text without control characters"),
     )
+
+
+# texts of number cells read before and the plain value each stands for (None: not reported),
+# so the same figures coming back cost one look-up; texts that are no plain number stay out
+_PLAIN_TEXTS: dict[str, float | None] = {}
+_PLAIN_TEXTS_MAX = 1 << 16
+_UNSEEN = object()
 
 
 @lru_cache(maxsize=1 << 16)

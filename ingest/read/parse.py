@@ -26,9 +26,12 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN_FILES = 64  # below this, one worker process parses the run's files
 
 
-def _parsed(item: Received) -> ParsedFile:
-    parse_file(item.path, item.data, item.parsed)
-    return item.parsed
+def _parsed(item: Received) -> tuple:
+    """What parsing adds to the file's `ParsedFile`, as the worker sends it back: the parent
+    holds the rest already (the path, names, hash and size are not pickled back and forth)."""
+    parsed = item.parsed
+    parse_file(item.path, item.data, parsed)
+    return parsed.info, parsed.sheets, parsed.findings, parsed.faults
 
 
 def parse_all(items: list[Received], idle: Callable[[], None] | None = None) -> list[ParsedFile]:
@@ -48,9 +51,10 @@ def parse_all(items: list[Received], idle: Callable[[], None] | None = None) -> 
     for item, result in zip(items, results, strict=True):
         if isinstance(result, isolated.Failure):
             item.parsed.findings.append(_isolation_finding(result))
-            parsed.append(item.parsed)
         else:
-            parsed.append(result)
+            file = item.parsed
+            file.info, file.sheets, file.findings, file.faults = result
+        parsed.append(item.parsed)
     return parsed
 
 

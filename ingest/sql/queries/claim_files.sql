@@ -2,4 +2,4 @@
 -- sha256 with whether this session got it; the locks go with the session (a run that dies
 -- releases them) or with release_files at the end of the chunk.
 select sha, pg_try_advisory_lock(hashtextextended(sha, 0))
-from unnest(%(sha256)s::text[]) as sha
+from unnest(%(sha256)b::text[]) as sha

@@ -11,8 +11,8 @@ select
     f.sha256, clock_timestamp(), f.source_file, f.province_code, f.size_bytes,
     f.file_modified_at, f.is_backfill
 from unnest(
-    %(sha256)s::text[], %(source_file)s::text[], %(province_code)s::text[],
-    %(size_bytes)s::bigint[], %(file_modified_at)s::timestamptz[], %(is_backfill)s::boolean[]
+    %(sha256)b::text[], %(source_file)b::text[], %(province_code)b::text[],
+    %(size_bytes)b::bigint[], %(file_modified_at)b::timestamptz[], %(is_backfill)b::boolean[]
 ) with ordinality as f (
     sha256, source_file, province_code, size_bytes, file_modified_at, is_backfill, ord
 )

@@ -13,12 +13,12 @@ select
     f.contact, string_to_array(f.sheets, ','), f.outcome, f.outcome, f.version, f.error_count,
     f.warning_count, seen.file_modified_at, coalesce(seen.is_backfill, false)
 from unnest(
-    %(sha256)s::text[], %(source_file)s::text[], %(province_code)s::text[],
-    %(archive_path)s::text[], %(size_bytes)s::bigint[], %(received_at)s::timestamptz[],
-    %(declared_province_code)s::text[], %(province_name)s::text[], %(period)s::text[],
-    %(term)s::text[], %(report_date)s::date[], %(prepared_by)s::text[], %(contact)s::text[],
-    %(sheets)s::text[], %(outcome)s::text[], %(version)s::integer[], %(error_count)s::integer[],
-    %(warning_count)s::integer[]
+    %(sha256)b::text[], %(source_file)b::text[], %(province_code)b::text[],
+    %(archive_path)b::text[], %(size_bytes)b::bigint[], %(received_at)b::timestamptz[],
+    %(declared_province_code)b::text[], %(province_name)b::text[], %(period)b::text[],
+    %(term)b::text[], %(report_date)b::date[], %(prepared_by)b::text[], %(contact)b::text[],
+    %(sheets)b::text[], %(outcome)b::text[], %(version)b::integer[], %(error_count)b::integer[],
+    %(warning_count)b::integer[]
 ) as f (
     sha256, source_file, province_code, archive_path, size_bytes, received_at,
     declared_province_code, province_name, period, term, report_date, prepared_by, contact,

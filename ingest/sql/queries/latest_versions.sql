@@ -3,6 +3,6 @@ select province_code, period, max(version)
 from raw.submissions
 where version is not null
   and (province_code, period) in (
-      select * from unnest(%(province_code)s::text[], %(period)s::text[])
+      select * from unnest(%(province_code)b::text[], %(period)b::text[])
   )
 group by province_code, period

@@ -3,7 +3,7 @@
 -- duplicate, the file first received with the same bytes. With the version it superseded and,
 -- once superseded, the version that replaced it; and the version the warehouse uses for the
 -- province and period now (the loader's is_current), which a rejected file's receipt names.
--- %(sha256)s: only the files with these contents (a run's), or null for every file answered.
+-- %(sha256)b: only the files with these contents (a run's), or null for every file answered.
 -- %(loaded_only)s: only files whose submission was loaded (the receipts that quote the marts).
 with
 
@@ -20,7 +20,7 @@ outcomes as (
         message
     from audit.ingest_log
     where event in ('accepted', 'accepted_with_warnings', 'rejected', 'duplicate', 'failed')
-      and (%(sha256)s::text[] is null or sha256 = any(%(sha256)s::text[]))
+      and (%(sha256)b::text[] is null or sha256 = any(%(sha256)b::text[]))
     order by coalesce(path, province_code || '/' || source_file), log_id desc
 
 )

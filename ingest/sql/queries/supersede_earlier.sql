@@ -4,7 +4,7 @@ set status = 'superseded'
 from (
     select province_code, period, max(version) as latest
     from raw.submissions
-    where submission_id = any(%(submission_ids)s) and version is not null
+    where submission_id = any(%(submission_ids)b::bigint[]) and version is not null
     group by province_code, period
 ) as n
 where s.province_code = n.province_code
