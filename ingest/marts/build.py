@@ -319,6 +319,8 @@ def _keep_connections() -> None:
 # parsing). Commands of a process run one at a time (`_lock`).
 _manifest: dict = {}
 _parsed: list = []
+
+
 def _parse_key(url: str) -> str:
     """What a parse is made from here: the project (its folder and files), the profile, the vars.
     dbt would parse again when one of them changes; a manifest of another key is not reused."""
@@ -386,11 +388,13 @@ def _invoke(command: list[str], *, verbose: bool, url: str | None = None):
         reused = _manifest.pop(key, None) if key else None
         if key:  # one manifest at a time: one parsed from other inputs is let go
             _manifest.clear()
+            if reused is None:
+                _name_index.clear()
         _parsed.clear()
         try:
             with frozen_heap():
                 result = dbtRunner(manifest=reused).invoke(args)
-            manifest = reused or (_parsed[-1] if _parsed else None)
+            manifest = reused if reused is not None else (_parsed[-1] if _parsed else None)
             # a node that failed leaves the manifest as it was; dbt stopping may not
             if key and manifest is not None and result.exception is None:
                 _manifest[key] = manifest
