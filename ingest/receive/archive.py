@@ -337,9 +337,11 @@ def write_text_atomic(target: Path, text: str) -> Path:
 
 def archive_bytes(archive: Path, sha256: str, suffix: str, data: bytes) -> Path:
     """Content-addressed copy, written atomically; the same bytes are stored once."""
-    target = archive / sha256[:2] / f"{sha256}{_archive_suffix(suffix)}"
-    # the folder opened once, for the check and the write (below the archive: no links)
-    dir_fd, name = _open_parent(target, archive)
+    folder, name = sha256[:2], f"{sha256}{_archive_suffix(suffix)}"
+    target = archive / folder / name
+    # the folder opened once, for the check and the write (below the archive: no links); its
+    # path below the archive is known (a hex prefix), not worked out from the target's
+    dir_fd = _open_folders(Path(os.path.abspath(archive)), (folder,))
     try:
         try:
             os.stat(name, dir_fd=dir_fd)
