@@ -301,12 +301,11 @@ _TEXT = {
 def _links(folder: Path, province: str | None, data_home: settings.Home) -> dict[str, str]:
     """The province's page as the clerk can open it, in both languages: on the served site
     (LHPN_SITE_URL), else the copy in her own outbox folder (contract §3, §6)."""
-    return dict(_link_texts(folder, province, data_home.outbox, data_home.site,
-                            settings.site_url()))
+    return dict(_link_texts(folder, province, data_home, settings.site_url()))
 
 
 @lru_cache(maxsize=4096)  # the same few per run: one per outbox folder and province
-def _link_texts(folder: Path, province: str | None, outbox: Path, site: Path,
+def _link_texts(folder: Path, province: str | None, data_home: settings.Home,
                 url: str | None) -> tuple[tuple[str, str], ...]:
     from ingest.pages.province import page_path
     from ingest.pages.site import outbox_page
@@ -315,9 +314,9 @@ def _link_texts(folder: Path, province: str | None, outbox: Path, site: Path,
     if url:
         where = f"{url}/{page_path(province)}" if known else f"{url}/index.html"
     elif known:
-        where = os.path.relpath(outbox_page(province, outbox), folder)
+        where = os.path.relpath(outbox_page(province, data_home.outbox), folder)
     else:
-        where = os.path.relpath(site / "index.html", folder)
+        where = os.path.relpath(data_home.site / "index.html", folder)
     key = "page" if known else "site"
     return tuple((lang, f"{_TEXT[lang][key]}: {where}") for lang in ("vi", "en"))
 
