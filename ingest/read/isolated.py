@@ -84,7 +84,9 @@ SEND_BUFFER = 4 << 20  # bytes of results a worker may have sent ahead of the pa
 def _widen_send_buffer(conn: Connection) -> None:
     """Let the worker send results ahead while the parent is busy elsewhere (`run_each`'s `idle`):
     a parsed file is a few KB, and the default socket buffer (~200 KB) would stop the worker
-    after a few dozen. The kernel caps the size (`net.core.wmem_max`); best effort."""
+    after a few dozen; and the parent send a worker its share of a chunk's tasks at once (each
+    small message takes ~1 KB of the buffer: ~200 would fit). The kernel caps the size
+    (`net.core.wmem_max`); best effort."""
     try:
         with socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
@@ -256,8 +258,12 @@ def freeze_new() -> None:
 
 
 AHEAD = 2  # tasks queued per worker: it starts the next file while the parent takes a result
-# tasks queued per worker before `idle` runs: enough to keep it busy while the parent is away
-IDLE_AHEAD = 256
+# tasks queued per worker before `idle` runs: a whole chunk's share (`pipeline.CHUNK_FILES`
+# over two workers), so the workers parse all of it while the parent is away (a cold `lhpn run`
+# imports Great Expectations meanwhile: ~1 s of CPU); with 256, the 1,243 files of the bench
+# corpus were parsed 512 during the import and the rest after it. Each worker's results wait in
+# its socket's send buffer (`SEND_BUFFER`, a parsed file ~7 KB) until the parent reads them.
+IDLE_AHEAD = 1000
 
 
 @dataclass
@@ -286,6 +292,7 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
 
     def start() -> _Slot:
         parent, child = multiprocessing.Pipe()
+        _widen_send_buffer(parent)  # a chunk's share of tasks sent at once (`IDLE_AHEAD`)
         process = _Forked(_worker, (child, task, memory, cpu_seconds), keep=child.fileno())
         child.close()
         return _Slot(process, parent)
