@@ -560,6 +560,8 @@ def test_the_tests_a_selective_build_leaves_out_restate_enforced_constraints(bui
     restated = set(marts._read_stamp()["restated_tests"])
     assert {"unique_combination_term_indicator_attainment_province_code__term__period__"
             "indicator_code", "not_null_submission_status_province_code"} <= restated
+    # a column the mart computes for every row is declared not null
+    assert "not_null_term_indicator_attainment_status" in restated
     # no constraint behind these: a selective build still runs them
     assert "not_null_term_indicator_attainment_province_name" not in restated
     assert "unique_combination_int_poverty_support_summed_province_code__period" not in restated
