@@ -155,12 +155,13 @@ class Journal:
         their line of `archive/ingest-log.jsonl`, the order `lhpn rebuild` replays."""
         if not replay:
             self.manifest(items)
-        with self.conn.cursor() as cur:
-            cur.executemany(query("log_event"), [
-                log_row(self.run_id, item.parsed.sha256, item.parsed.source_file,
+        rows = [log_row(self.run_id, item.parsed.sha256, item.parsed.source_file,
                         item.parsed.folder_province, "received",
                         message=f"{item.parsed.size_bytes} bytes", path=path_of(item.parsed))
-                for item in items])
+                for item in items]
+        if rows:  # one statement for the chunk (the lines as log_event would write them)
+            self.conn.execute(query("log_events"), {key: [row[key] for row in rows]
+                                                    for key in rows[0]})
 
     def manifest(self, items: list[Received], **extra) -> None:
         """Their lines of `archive/ingest-log.jsonl`, beside their bytes in the archive."""

@@ -32,6 +32,7 @@ import logging
 import os
 from collections import defaultdict
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -300,11 +301,16 @@ _TEXT = {
 def _links(folder: Path, province: str | None, data_home: settings.Home) -> dict[str, str]:
     """The province's page as the clerk can open it, in both languages: on the served site
     (LHPN_SITE_URL), else the copy in her own outbox folder (contract §3, §6)."""
+    return dict(_link_texts(folder, province, data_home, settings.site_url()))
+
+
+@lru_cache(maxsize=4096)  # the same few per run: one per outbox folder and province
+def _link_texts(folder: Path, province: str | None, data_home: settings.Home,
+                url: str | None) -> tuple[tuple[str, str], ...]:
     from ingest.pages.province import page_path
     from ingest.pages.site import outbox_page
 
     known = province and outbox_folder(province) != UNKNOWN_FOLDER
-    url = settings.site_url()
     if url:
         where = f"{url}/{page_path(province)}" if known else f"{url}/index.html"
     elif known:
@@ -312,7 +318,7 @@ def _links(folder: Path, province: str | None, data_home: settings.Home) -> dict
     else:
         where = os.path.relpath(data_home.site / "index.html", folder)
     key = "page" if known else "site"
-    return {lang: f"{_TEXT[lang][key]}: {where}" for lang in ("vi", "en")}
+    return tuple((lang, f"{_TEXT[lang][key]}: {where}") for lang in ("vi", "en"))
 
 
 def _term(written: str | None, lang: str) -> str:

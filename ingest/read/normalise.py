@@ -52,6 +52,8 @@ _NUMBER_ERRORS_VI = {
 
 
 def _cell_text(cell: object) -> str:
+    if cell.__class__ is str:  # most cells: the text as written, trimmed
+        return cell.strip().replace("\x00", "\\x00") if "\x00" in cell else cell.strip()
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
@@ -163,11 +165,14 @@ def _find_header(rows: list[list[object]], sheet_layout: SheetLayout | None):
             continue
         for lay in candidates:
             mapping: dict[int, Column] = {}
+            used: set[str] = set()  # a layout's columns, by their (unique) names
+            by_key = lay.by_key
             for j, key in keys:
-                col = lay.by_key.get(key)
-                if col and col not in mapping.values():
+                col = by_key.get(key)
+                if col is not None and col.name not in used:
                     mapping[j] = col
-            has_key = any(c.name == lay.key_column for c in mapping.values())
+                    used.add(col.name)
+            has_key = lay.key_column in used
             if has_key and len(mapping) >= 2 and (best is None or len(mapping) > len(best[1])):
                 best = (i, mapping, lay)
     return best

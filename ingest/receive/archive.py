@@ -279,10 +279,15 @@ def _open_parent(target: Path, root: Path | None = None) -> tuple[int, str]:
     below its data-home folder, or below `root`) and its name there."""
     absolute = os.path.abspath(target)
     if root is not None:
-        base = Path(os.path.abspath(root))
-        rel = parts_below(Path(absolute), base)
+        base = os.path.abspath(root)
+        if base != os.sep and not base.startswith("//") and absolute.startswith(base + os.sep):
+            # both normalised: the parts below the root are the rest of the path's text (what
+            # `parts_below` finds, without building and comparing paths for every file)
+            rel = absolute[len(base) + 1:].split(os.sep)
+            return _open_folders(Path(base), tuple(rel[:-1])), rel[-1]
+        rel = parts_below(Path(absolute), Path(base))
         if rel:
-            return _open_folders(base, rel[:-1]), rel[-1]
+            return _open_folders(Path(base), rel[:-1]), rel[-1]
     root = _write_root(target)  # not below it after all: the data home decides
     parts = Path(absolute).relative_to(root).parts
     return _open_folders(root, parts[:-1]), parts[-1]
@@ -337,9 +342,11 @@ def write_text_atomic(target: Path, text: str) -> Path:
 
 def archive_bytes(archive: Path, sha256: str, suffix: str, data: bytes) -> Path:
     """Content-addressed copy, written atomically; the same bytes are stored once."""
-    target = archive / sha256[:2] / f"{sha256}{_archive_suffix(suffix)}"
-    # the folder opened once, for the check and the write (below the archive: no links)
-    dir_fd, name = _open_parent(target, archive)
+    folder, name = sha256[:2], f"{sha256}{_archive_suffix(suffix)}"
+    target = archive / folder / name
+    # the folder opened once, for the check and the write (below the archive: no links); its
+    # path below the archive is known (a hex prefix), not worked out from the target's
+    dir_fd = _open_folders(Path(os.path.abspath(archive)), (folder,))
     try:
         try:
             os.stat(name, dir_fd=dir_fd)

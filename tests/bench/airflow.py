@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.bench.corpus import FileSpec, build_corpus, default_cache
-from tests.bench.run import corpus_link, git_head, log, reset_warehouse
+from tests.bench.run import corpus_link, empty_trash, git_head, log, reset_warehouse
 
 ONE_FILE_TARGET_S = 15.0
 COPIED_SLACK_S = 5.0  # a copied file's receipt with figures: <= the settle window + this
@@ -564,6 +564,7 @@ def main(argv=None) -> dict:
         _record(res["lhpn_run"], key, lhpn_run(cli_env, data_home.inbox, files, label,
                                                args.drop_timeout, fresh=how.get("fresh", False)))
     warehouse.stop_embedded(data_home)
+    empty_trash()
     res["meta"]["load_end"] = [round(x, 1) for x in os.getloadavg()]
     json_path.write_text(json.dumps(res, ensure_ascii=False, indent=1, default=str),
                          encoding="utf-8")
