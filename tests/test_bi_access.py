@@ -116,6 +116,36 @@ def test_a_reader_holding_a_mart_open_does_not_stall_lhpn_run(built, short_limit
                       " and period = '2024'").fetchone() == (2,)
 
 
+@pytest.mark.slow
+def test_a_mart_is_swapped_in_one_transaction_on_a_kept_connection(built, monkeypatch):
+    """The build keeps each dbt thread's connection for its next node (`_keep_connections`).
+    dbt ends a model's transaction with a COMMIT sent as SQL, unseen by psycopg2: unless the
+    connection is set back, psycopg2 begins no transaction for the next node, whose statements
+    then commit one by one (a mart's two renames too: a BI reader between them finds no mart,
+    as the test above saw now and then). Every connection kept after a node is set back."""
+    from dbt.adapters.postgres.connections import PostgresConnectionManager
+    from psycopg2.extensions import STATUS_READY
+
+    from ingest.marts import build
+
+    build._keep_connections()
+    release = PostgresConnectionManager.release
+    kept: list[tuple[str, int]] = []
+
+    def watched(self) -> None:
+        release(self)
+        conn = self.get_if_exists()
+        if conn is not None and conn.state == "open" and not conn.handle.closed:
+            kept.append((conn.name, conn.handle.status))
+
+    watched.keeps_connections = True  # `_invoke` does not wrap it again
+    monkeypatch.setattr(PostgresConnectionManager, "release", watched)
+    build.build_marts(select="term_scorecard")
+    models = [(name, status) for name, status in kept if name.startswith("model.")]
+    assert models, kept
+    assert all(status == STATUS_READY for _, status in kept), kept
+
+
 def test_bi_reader_sessions_are_confined(warehouse_url, short_limits):
     """Role settings the server applies to every bi_reader session, from the settings."""
     with psycopg.connect(warehouse.bi_url(), autocommit=True) as conn:

@@ -281,7 +281,14 @@ def _keep_connections() -> None:
     build. Here a node's end rolls back what its connection left open (the transaction of a
     test's query, as dbt's close does) and leaves it open for the thread's next node; dbt still
     closes every connection when the command ends (`cleanup_connections`), and closes a
-    connection in any other state (broken, never opened) as before."""
+    connection in any other state (broken, never opened) as before.
+
+    The rollback is psycopg2's, always: dbt ends a model's transaction with a `COMMIT` sent as
+    SQL, which psycopg2 does not see, so it still counts itself inside a transaction and would
+    not begin the next node's: every statement of that node would then commit on its own (a
+    table's swap too, and a BI reader would find the mart missing between its two renames).
+    psycopg2's rollback sets its own state back (PostgreSQL logs a warning that no transaction
+    was open), and the next node begins its transaction as on dbt's fresh connection."""
     from dbt.adapters.postgres.connections import PostgresConnectionManager
     from psycopg2.extensions import (
         TRANSACTION_STATUS_IDLE,
@@ -299,10 +306,8 @@ def _keep_connections() -> None:
         handle = getattr(conn, "handle", None)
         if conn is not None and conn.state == "open" and getattr(handle, "closed", 1) == 0:
             try:
-                status = handle.get_transaction_status()
-                if status in reusable:
-                    if status != TRANSACTION_STATUS_IDLE:
-                        handle.rollback()
+                if handle.get_transaction_status() in reusable:
+                    handle.rollback()
                     conn.transaction_open = False
                     return
             except Exception:  # noqa: BLE001 - closed below, as dbt does
