@@ -22,7 +22,6 @@ receipts then answer. Bad input never raises; only failures of the system do.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
@@ -98,21 +97,6 @@ def process_files(paths: list[str], *, run_id: str | None = None, trigger: str =
     return summary
 
 
-def _validation_ready() -> None:
-    """Validation made ready while the workers parse (Great Expectations imported, in a cold
-    process); its objects then join the run's frozen heap, out of the run's collections."""
-    from ingest.validate import run as validate
-
-    enabled = gc.isenabled()
-    gc.disable()  # an import makes objects to keep, not garbage: no collection meanwhile
-    try:
-        validate.warm_up()
-    finally:
-        if enabled:
-            gc.enable()
-    isolated.freeze_new()
-
-
 def _process_chunk(receiver: Receiver, paths: list[str]) -> None:
     from ingest.validate import run as validate
 
@@ -131,7 +115,7 @@ def _process_chunk(receiver: Receiver, paths: list[str]) -> None:
         # 2. read and normalise, each file in a worker process with limits; meanwhile this
         # process gets validation ready (Great Expectations imported once: seconds of CPU)
         t0 = clock()
-        for item, parsed in zip(fresh, parse.parse_all(fresh, idle=_validation_ready),
+        for item, parsed in zip(fresh, parse.parse_all(fresh, idle=validate.warm_up),
                                 strict=True):
             item.parsed = parsed
         seconds["read"] = seconds.get("read", 0) + clock() - t0

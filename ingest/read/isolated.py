@@ -283,8 +283,9 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
     `idle`, if given, is run once in this process right after the workers are forked and given
     their first tasks (up to `IDLE_AHEAD` each), before any result is collected: work of the
     caller (an import, say) done while the workers parse instead of after them. It runs in this
-    thread, so no worker can inherit a lock it holds; what it raises ends the run like a
-    failure of this process would."""
+    thread, so no worker can inherit a lock it holds, and with the garbage collector off, as
+    the results are collected; what it raises ends the run like a failure of this process
+    would."""
     if count == 0:
         return []
     results: list[object] = [None] * count
@@ -329,15 +330,16 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
     slots = [start() for _ in range(max(1, min(workers, count)))]
     collecting = gc.isenabled()
     try:
+        # what `idle` makes (an import's modules) and the results that come back (unpickled:
+        # lists, floats, strings) are new objects to keep, not garbage: no collection while
+        # they pile up (each would traverse those already taken; ~0.2 s of CPU for 1,243
+        # files), the collector runs again once they are all in
+        gc.disable()
         if idle is not None:
             share = min(IDLE_AHEAD, -(-len(pending) // len(slots)))
             for slot in slots:
                 feed(slot, share)
             idle()
-        # the results come back as new objects to keep (unpickled: lists, floats, strings), not
-        # garbage: no collection while they pile up (each would traverse those already taken;
-        # ~0.2 s of CPU for 1,243 files), the collector runs again once they are all in
-        gc.disable()
         while True:
             for i, slot in enumerate(slots):
                 if pending and not slot.queue and slot.conn.closed:
@@ -372,9 +374,10 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
                         replace(i, None)
                 elif time.monotonic() - slot.started >= wall_seconds:
                     replace(i, Failure("time", f"over {wall_seconds:.0f} s"))
-        # within a run's freeze (`frozen_heap`) the results join it: the collections of the
-        # stages after reading (validation, load, receipts) need not traverse them again and
-        # again; they are data without cycles, freed as usual once the run lets go of them
+        # within a run's freeze (`frozen_heap`) the results (and what `idle` imported) join it:
+        # the collections of the stages after reading (validation, load, receipts) need not
+        # traverse them again and again; the results are data without cycles, freed as usual
+        # once the run lets go of them
         freeze_new()
     finally:
         if collecting:

@@ -239,12 +239,7 @@ def parse_data_sheet(sheet: Sheet, kind: str | None, findings: list[Finding]) ->
         if not first_text:
             continue  # a blank row
         width = len(row)
-        if key_j < width:
-            key_cell = row[key_j]
-            key_text = (key_cell.strip() if key_cell.__class__ is str and "\x00" not in key_cell
-                        else _cell_text(key_cell))
-        else:
-            key_text = ""
+        key_text = _cell_text(row[key_j]) if key_j < width else ""
         key_total, key_note = _label(key_text)
         total = key_total or _label(first_text)[0]
         if not key_text and not total:

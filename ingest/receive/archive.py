@@ -279,15 +279,10 @@ def _open_parent(target: Path, root: Path | None = None) -> tuple[int, str]:
     below its data-home folder, or below `root`) and its name there."""
     absolute = os.path.abspath(target)
     if root is not None:
-        base = os.path.abspath(root)
-        if base != os.sep and not base.startswith("//") and absolute.startswith(base + os.sep):
-            # both normalised: the parts below the root are the rest of the path's text (what
-            # `parts_below` finds, without building and comparing paths for every file)
-            rel = absolute[len(base) + 1:].split(os.sep)
-            return _open_folders(Path(base), tuple(rel[:-1])), rel[-1]
-        rel = parts_below(Path(absolute), Path(base))
+        base = Path(os.path.abspath(root))
+        rel = parts_below(Path(absolute), base)
         if rel:
-            return _open_folders(Path(base), rel[:-1]), rel[-1]
+            return _open_folders(base, rel[:-1]), rel[-1]
     root = _write_root(target)  # not below it after all: the data home decides
     parts = Path(absolute).relative_to(root).parts
     return _open_folders(root, parts[:-1]), parts[-1]

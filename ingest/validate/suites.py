@@ -219,13 +219,15 @@ def _kwargs_built_once() -> None:
     def looked_up(self, kwargs: dict, keys) -> dict:
         return {key: kwargs.get(key, self._get_default_value(key)) for key in keys}
 
+    def success_of(self, kwargs: dict) -> dict:  # GX's: the success keys, then the domain's
+        return looked_up(self, kwargs, self.success_keys) | looked_up(self, kwargs,
+                                                                      self.domain_keys)
+
     def get_domain_kwargs(self) -> dict:
         return looked_up(self, self.configuration.kwargs, self.domain_keys)
 
     def get_success_kwargs(self) -> dict:
-        kwargs = self.configuration.kwargs
-        return looked_up(self, kwargs, self.success_keys) | looked_up(self, kwargs,
-                                                                      self.domain_keys)
+        return success_of(self, self.configuration.kwargs)
 
     def get_success_kwarg(self, key: str, default=None):
         kwargs = self.configuration.kwargs
@@ -236,8 +238,7 @@ def _kwargs_built_once() -> None:
         kwargs = self.configuration.kwargs
         runtime = {key: runtime_configuration.get(
             key, kwargs[key] if key in kwargs else from_gx(self, key)) for key in self.runtime_keys}
-        runtime |= looked_up(self, kwargs, self.success_keys) | looked_up(self, kwargs,
-                                                                          self.domain_keys)
+        runtime |= success_of(self, kwargs)
         runtime["result_format"] = parse_result_format(runtime["result_format"])
         return runtime
 
