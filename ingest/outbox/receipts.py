@@ -398,10 +398,9 @@ def render(s: Row, details: dict, folder: Path, data_home: settings.Home | None 
     code = s["folder_province"] or s["declared_province_code"]  # the sender's folder first
     own = s["province_code"] == s["folder_province"]
     # the context as attributes too (see `Row`)
-    return outbox_text.render(
-        "receipt.txt.j2", T=_TEXT, s=s,
-        m=SimpleNamespace(**_context(s, details, folder, data_home or settings.home())),
-        province=_province(code, s["period"]), period=s["period"] if own else None)
+    return outbox_text.macro("receipt.txt.j2", "receipt")(
+        _TEXT, s, SimpleNamespace(**_context(s, details, folder, data_home or settings.home())),
+        _province(code, s["period"]), s["period"] if own else None)
 
 
 def render_unrecorded(result, at: datetime) -> str:
@@ -442,22 +441,30 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
         log.exception("receipts of this run could not be read from the warehouse")
         subjects, details = {}, {}
     now = vietnam_now()
+    # all the texts first, then all the files: the writes' system calls, one after the other,
+    # leave the processor's caches to the next write rather than to the next rendering
+    answers = []
+    for result in results:
+        try:
+            path = receipt_path(result.province_code, result.source_file, outbox, result.path,
+                                data_home)
+            subject = subjects.get(_key(result.path, result.province_code, result.source_file))
+            if subject is not None and subject["sha256"] == result.sha256 and (
+                    subject["submission_id"] is not None or subject["event"] in ("failed",
+                                                                                 "duplicate")):
+                text = render(subject, details, path.parent, data_home)
+            elif result.event != "duplicate":
+                text = render_unrecorded(result, now)
+            else:
+                continue  # a duplicate whose log entry is gone: nothing true to say
+        except Exception:  # noqa: BLE001 - one answer that fails never stops the others
+            log.exception("receipt of %s not written", display_name(local_path(result.path)))
+            continue
+        answers.append((result, path, text))
     written: list[Path] = []
     with FolderWriter(outbox) as writer:  # each outbox folder opened once for the run
-        for result in results:
+        for result, path, text in answers:
             try:
-                path = receipt_path(result.province_code, result.source_file, outbox,
-                                    result.path, data_home)
-                subject = subjects.get(_key(result.path, result.province_code,
-                                            result.source_file))
-                if subject is not None and subject["sha256"] == result.sha256 and (
-                        subject["submission_id"] is not None
-                        or subject["event"] in ("failed", "duplicate")):
-                    text = render(subject, details, path.parent, data_home)
-                elif result.event != "duplicate":
-                    text = render_unrecorded(result, now)
-                else:
-                    continue  # a duplicate whose log entry is gone: nothing true to say
                 writer.write_if_changed(path, text)
             except Exception:  # noqa: BLE001 - one answer that fails never stops the others
                 log.exception("receipt of %s not written", display_name(local_path(result.path)))

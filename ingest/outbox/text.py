@@ -58,3 +58,11 @@ def environment() -> Environment:
 def render(name: str, /, **context) -> str:
     """Fill the template `name` (a file of ingest/outbox/templates/)."""
     return environment().get_template(name).render(**context)
+
+
+@lru_cache(maxsize=16)
+def macro(name: str, macro_name: str):
+    """The macro `macro_name` of the template `name`, to call from Python: a text written for
+    every file of a run is a macro, and calling it skips the cost of a template render (a new
+    context, the imports looked up again) each time."""
+    return getattr(environment().get_template(name).module, macro_name)
