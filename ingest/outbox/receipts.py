@@ -87,10 +87,10 @@ def receipt_path(folder_province: str | None, source_file: str,
     else:
         folder = local.parent.name
     code = outbox_folder(folder)
-    where = outbox / code
+    name = sidecar_name(_shown(local.name), SUFFIX)
     if code == UNKNOWN_FOLDER and folder:
-        where = where / _shown(folder)
-    return where / sidecar_name(_shown(local.name), SUFFIX)
+        return outbox.joinpath(code, _shown(folder), name)
+    return outbox.joinpath(code, name)
 
 
 def _shown(name: str) -> str:
@@ -363,6 +363,7 @@ def _term(written: str | None, lang: str) -> str:
     return f"{stored} ({_TEXT[lang]['term_written'].format(term=written)})"
 
 
+@lru_cache(maxsize=4096)  # the reference lists are read once per process as well
 def _province(code: str | None, period: str | None) -> str:
     """`60 Bình Thuận`: the province as the receipt names it, by the codes of its period."""
     if not code:

@@ -378,7 +378,9 @@ class FolderWriter:
     def write_if_changed(self, target: Path, data: bytes | str) -> bool:
         if isinstance(data, str):
             data = data.encode("utf-8")
-        rel = parts_below(Path(os.path.abspath(target)), self.root)
+        if not target.is_absolute() or ".." in target.parts:  # (a path's "." parts are gone)
+            target = Path(os.path.abspath(target))
+        rel = parts_below(target, self.root)
         if not rel:
             return write_if_changed(target, data)
         folder = rel[:-1]
