@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ingest.receive.inbox import parts_below
 from ingest.receive.names import sidecar_name
-from ingest.receive.settle import Seen, open_for_writing
+from ingest.receive.settle import Seen, writers_of
 
 _CHUNK = 1 << 20
 
@@ -148,10 +148,13 @@ def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) 
             st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         except FileNotFoundError:
             return False
-        if Seen.of(st) != seen or open_for_writing(str(path)):
+        if Seen.of(st) != seen:
             return False
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
         try:
+            # no local program holds it open for writing (the lease test on this descriptor)
+            if writers_of(fd) is True:
+                return False
             data = _read_size(fd, seen.size)
         finally:
             os.close(fd)
@@ -390,8 +393,32 @@ class ArchiveFolders:
         except OSError as exc:  # what `Path.exists` takes for "not there"
             if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
                 raise
-            _write_at(dir_fd, name, lambda out: out.write(data))
+            if not _link_whole(dir_fd, name, data):
+                _write_at(dir_fd, name, lambda out: out.write(data))
         return f"{folder}/{name}"
+
+
+def _link_whole(dir_fd: int, name: str, data: bytes) -> bool:
+    """Write `data` as `name` in the folder `dir_fd` atomically, as `_write_at` does but without
+    a temporary name to rename: an unnamed file (O_TMPFILE), linked under `name` once whole (a
+    crash part-way leaves nothing behind). False when it was not written: no O_TMPFILE on this
+    system or file system, no /proc, or `name` taken meanwhile (then `_write_at` writes it, and
+    replaces what is there, as always)."""
+    try:
+        fd = os.open(".", os.O_WRONLY | os.O_TMPFILE, 0o644, dir_fd=dir_fd)
+    except (AttributeError, OSError):
+        return False
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        # linkat of the descriptor's /proc entry: the unnamed file gets its name
+        os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _archive_suffix(suffix: str) -> str:

@@ -81,17 +81,22 @@ def writers(path: str) -> bool | None:
     except OSError:
         return None
     try:
+        return writers_of(fd)
+    finally:
+        os.close(fd)
+
+
+def writers_of(fd: int) -> bool | None:
+    """`writers` of the file open (read-only) as `fd`."""
+    try:
         # a writer opening the file in the microseconds the lease is held breaks it with a
         # signal, SIGIO by default, which would end this process: ask for one that is ignored
         fcntl.fcntl(fd, _F_SETSIG, signal.SIGURG)
         fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_RDLCK)
     except OSError as exc:
         return True if exc.errno in (errno.EAGAIN, errno.EBUSY) else None
-    else:
-        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
-        return False
-    finally:
-        os.close(fd)
+    fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
+    return False
 
 
 def open_for_writing(path: str) -> bool:
