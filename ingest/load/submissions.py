@@ -113,20 +113,26 @@ def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> 
                     rows[parsed.sha256] += data.row_count
             _fault_point("between_sheets")
 
-        with conn.cursor().copy("copy raw.skipped_indicator_rows (submission_id, excel_row, "
-                                "indicator_code) from stdin") as copy:
-            for b in batch:  # rejected files too: their receipt says the same of these rows
-                term = b.parsed.sheets.get(TERM)
-                for excel_row, code in (term.skipped if term and ids[b.parsed.sha256] else ()):
-                    copy.write_row((ids[b.parsed.sha256], excel_row, code))
-        with conn.cursor().copy(
-            f"copy audit.validation_results ({', '.join(_FINDING_COLUMNS)}) from stdin"
-        ) as copy:
-            for b in batch:
-                for f in b.parsed.findings if ids[b.parsed.sha256] else ():
-                    copy.write_row((ids[b.parsed.sha256], f.rule, f.severity, f.sheet,
-                                    f.excel_row, f.column, f.value, f.expected_vi,
-                                    f.expected_en, f.message_vi, f.message_en))
+        # rejected files too: their receipt says the same of these rows
+        skipped = [(b.parsed.sha256, b.parsed.sheets[TERM].skipped) for b in batch
+                   if TERM in b.parsed.sheets and b.parsed.sheets[TERM].skipped
+                   and ids[b.parsed.sha256]]
+        if skipped:  # (a COPY of no rows would be a round trip for nothing: most batches)
+            with conn.cursor().copy("copy raw.skipped_indicator_rows (submission_id, "
+                                    "excel_row, indicator_code) from stdin") as copy:
+                for sha, rows_skipped in skipped:
+                    for excel_row, code in rows_skipped:
+                        copy.write_row((ids[sha], excel_row, code))
+        found = [b for b in batch if b.parsed.findings and ids[b.parsed.sha256]]
+        if found:
+            with conn.cursor().copy(
+                f"copy audit.validation_results ({', '.join(_FINDING_COLUMNS)}) from stdin"
+            ) as copy:
+                for b in found:
+                    for f in b.parsed.findings:
+                        copy.write_row((ids[b.parsed.sha256], f.rule, f.severity, f.sheet,
+                                        f.excel_row, f.column, f.value, f.expected_vi,
+                                        f.expected_en, f.message_vi, f.message_en))
         with conn.cursor().copy(
             f"copy audit.ingest_log ({', '.join(_LOG_COLUMNS)}) from stdin"
         ) as copy:
