@@ -2,7 +2,8 @@
 
 The steps, each in its module:
 1. `frames`    — every sheet kind stacked once for all files of the run;
-2. `suites`    — the GX suites (every rule GX can state), one run per sheet kind;
+2. `suites`    — the GX suites (every rule GX can state), one run per sheet kind (a large
+                 run's GiamNgheo and ThiDua suites in a second process meanwhile);
 3. `history`   — one query for the provinces' own history, scored for outliers;
 4. `rules`     — the rule table (period in term, total row against the sum, history);
 5. `placement` — every finding placed at (sheet, Excel row, column header, cell as written);
