@@ -574,6 +574,58 @@ def test_validation_never_runs_what_great_expectations_imports_for_other_feature
     assert loaded == "loaded: []", done.stdout
 
 
+def _mistaken_run(tmp_path: Path, rng) -> list[ParsedFile]:
+    """A run large enough for the second validation process (`PARALLEL_MIN_FILES`): four
+    provinces' reports, each with a mistake in another sheet, repeated."""
+    reports = [samples.random_report(rng, code, "2024") for code in ("60", "37", "01", "52")]
+    reports[0].poverty_rows[3]["charity_homes"] = -2  # GiamNgheo: aside
+    reports[1].emulation_rows[3]["code"] = "TD42"  # ThiDua: aside
+    reports[2].term_rows[1]["code"] = "CT99"  # ChiTieu: here
+    reports[3].province_name = "Hà Nội"  # ThongTin: here (a warning)
+    parsed = [build(tmp_path, r, name=f"bc{i}.xlsx") for i, r in enumerate(reports)]
+    return [copy.deepcopy(parsed[i % 4]) for i in range(validate.PARALLEL_MIN_FILES)]
+
+
+def _verdicts(files: list[ParsedFile]) -> list[list[tuple]]:
+    return [[(f.rule, f.severity, f.sheet, f.excel_row, f.column, f.value, f.message_vi)
+             for f in p.findings] + [("fault", x.step, x.check) for x in p.faults]
+            for p in files]
+
+
+def test_a_large_run_runs_some_suites_in_a_second_process_with_the_same_findings(
+        tmp_path, rng, monkeypatch):
+    template = _mistaken_run(tmp_path, rng)
+    pids = tmp_path / "pids"
+    own = validate._suite
+
+    def noted(kind, frames):
+        with pids.open("a") as out:
+            out.write(f"{kind} {os.getpid()}\n")
+        return own(kind, frames)
+
+    monkeypatch.setattr(validate, "_suite", noted)
+    monkeypatch.setenv("LHPN_WORKERS", "2")
+    split = checked(*copy.deepcopy(template))
+    ran = dict(line.split() for line in pids.read_text().splitlines())
+    assert {kind for kind, pid in ran.items() if pid != str(os.getpid())} == set(
+        validate.ASIDE)
+    monkeypatch.setenv("LHPN_WORKERS", "1")  # one core: every suite here
+    alone = checked(*copy.deepcopy(template))
+    assert _verdicts(split) == _verdicts(alone)
+    assert {f.rule for p in split for f in p.findings} >= {
+        "negative_value", "unknown_code", "province_name_mismatch"}
+    assert [p.outcome for p in split[:4]] == [
+        "rejected", "rejected", "rejected", "accepted_with_warnings"]
+
+    # the second process fails (killed, out of memory): its suites run here after all
+    from ingest.read import isolated
+    monkeypatch.setattr(isolated, "run_each",
+                        lambda count, task, **kw: (kw["idle"](), [isolated.Failure(
+                            "crash", "killed by signal SIGKILL")])[1])
+    monkeypatch.setenv("LHPN_WORKERS", "2")
+    assert _verdicts(checked(*copy.deepcopy(template))) == _verdicts(alone)
+
+
 def test_kinds_present():
     assert set(suites.SUITES) == {"ThongTin", TERM, EMULATION, POVERTY}
 

@@ -15,6 +15,7 @@ import signal
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain, repeat
 from operator import ne
 
 import psycopg
@@ -60,6 +61,11 @@ def _column_values(column: list) -> list:
     return [None if v.__class__ is float and math.isnan(v) else v for v in column]
 
 
+def _any_nan(columns: list[list]) -> bool:
+    """Does any of these columns hold a NaN? (`_column_values` on each, in one pass for all.)"""
+    return any(map(ne, chain.from_iterable(columns), chain.from_iterable(columns)))
+
+
 def sheet_columns(kind: str) -> list[str]:
     extra = ["actual_text"] if kind == "term_indicators" else []
     return ["excel_row", *[c.name for c in SHEETS[kind].columns], *extra] + (
@@ -74,22 +80,27 @@ def _period_code(parsed: ParsedFile) -> str | None:
 def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> list[Loaded]:
     """Insert the submissions, their rows, findings and log events of `batch`, in one
     transaction. Returns one `Loaded` per file, in order."""
-    accepted = [b for b in batch if b.parsed.outcome != "rejected"]
-    pairs = sorted({(b.parsed.folder_province, _period_code(b.parsed)) for b in accepted})
+    # each file's outcome and period code worked out once (each is asked several times)
+    outcomes = [b.parsed.outcome for b in batch]
+    periods = [_period_code(b.parsed) for b in batch]
+    accepted = [b for b, outcome in zip(batch, outcomes, strict=True) if outcome != "rejected"]
+    pairs = sorted({(b.parsed.folder_province, period)
+                    for b, outcome, period in zip(batch, outcomes, periods, strict=True)
+                    if outcome != "rejected"})
     with conn.transaction():
         conn.execute(query("lock_keys"), {"keys": [f"lhpn.version:{p}|{q}" for p, q in pairs]})
         latest = {(p, q): v for p, q, v in conn.execute(query("latest_versions"), {
             "province_code": [p for p, _ in pairs], "period": [q for _, q in pairs]})}
         versions: list[int | None] = []
-        for b in batch:
-            if b.parsed.outcome == "rejected":
+        for b, outcome, period in zip(batch, outcomes, periods, strict=True):
+            if outcome == "rejected":
                 versions.append(None)
                 continue
-            key = (b.parsed.folder_province, _period_code(b.parsed))
+            key = (b.parsed.folder_province, period)
             latest[key] = latest.get(key, 0) + 1
             versions.append(latest[key])
         inserted = {sha: (sid, version) for sha, sid, version in conn.execute(
-            query("insert_submissions"), _submission_columns(batch, versions))}
+            query("insert_submissions"), _submission_columns(batch, versions, outcomes, periods))}
         _fault_point("after_submission_row")
         ids = {b.parsed.sha256: inserted.get(b.parsed.sha256, (None, None))[0] for b in batch}
         new_ids = [i for i in ids.values() if i is not None]
@@ -104,45 +115,57 @@ def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> 
                 continue
             copy_sql = f"copy raw.{kind} (submission_id, {', '.join(columns)}) from stdin"
             with conn.cursor().copy(copy_sql) as copy:
+                write_row = copy.write_row
                 for submission_id, parsed in sheets:
                     data = parsed.sheets[kind]
-                    # the parsed columns as plain Python lists: no DataFrame on the way
-                    values = [_column_values(data.columns[c]) for c in columns]
-                    for record in zip(*values, strict=True):
-                        copy.write_row((submission_id, *record))
+                    # the parsed columns as plain Python lists: no DataFrame on the way; each
+                    # row a tuple from zip, its submission id first
+                    values = [data.columns[c] for c in columns]
+                    if _any_nan(values):
+                        values = [_column_values(column) for column in values]
+                    for record in zip(repeat(submission_id, len(values[0])), *values,
+                                      strict=True):
+                        write_row(record)
                     rows[parsed.sha256] += data.row_count
             _fault_point("between_sheets")
 
-        with conn.cursor().copy("copy raw.skipped_indicator_rows (submission_id, excel_row, "
-                                "indicator_code) from stdin") as copy:
-            for b in batch:  # rejected files too: their receipt says the same of these rows
-                term = b.parsed.sheets.get(TERM)
-                for excel_row, code in (term.skipped if term and ids[b.parsed.sha256] else ()):
-                    copy.write_row((ids[b.parsed.sha256], excel_row, code))
-        with conn.cursor().copy(
-            f"copy audit.validation_results ({', '.join(_FINDING_COLUMNS)}) from stdin"
-        ) as copy:
-            for b in batch:
-                for f in b.parsed.findings if ids[b.parsed.sha256] else ():
-                    copy.write_row((ids[b.parsed.sha256], f.rule, f.severity, f.sheet,
-                                    f.excel_row, f.column, f.value, f.expected_vi,
-                                    f.expected_en, f.message_vi, f.message_en))
+        # rejected files too: their receipt says the same of these rows
+        skipped = [(b.parsed.sha256, b.parsed.sheets[TERM].skipped) for b in batch
+                   if TERM in b.parsed.sheets and b.parsed.sheets[TERM].skipped
+                   and ids[b.parsed.sha256]]
+        if skipped:  # (a COPY of no rows would be a round trip for nothing: most batches)
+            with conn.cursor().copy("copy raw.skipped_indicator_rows (submission_id, "
+                                    "excel_row, indicator_code) from stdin") as copy:
+                for sha, rows_skipped in skipped:
+                    for excel_row, code in rows_skipped:
+                        copy.write_row((ids[sha], excel_row, code))
+        found = [b for b in batch if b.parsed.findings and ids[b.parsed.sha256]]
+        if found:
+            with conn.cursor().copy(
+                f"copy audit.validation_results ({', '.join(_FINDING_COLUMNS)}) from stdin"
+            ) as copy:
+                for b in found:
+                    for f in b.parsed.findings:
+                        copy.write_row((ids[b.parsed.sha256], f.rule, f.severity, f.sheet,
+                                        f.excel_row, f.column, f.value, f.expected_vi,
+                                        f.expected_en, f.message_vi, f.message_en))
         with conn.cursor().copy(
             f"copy audit.ingest_log ({', '.join(_LOG_COLUMNS)}) from stdin"
         ) as copy:
-            for b, version in zip(batch, versions, strict=True):
+            for b, version, outcome in zip(batch, versions, outcomes, strict=True):
                 p = b.parsed
                 sid = ids[p.sha256]
                 message = (f"version {version}, {rows[p.sha256]} rows" if version
                            else f"{len(p.errors)} errors")
                 copy.write_row((run_id, p.sha256, p.source_file, p.folder_province,
-                                p.outcome if sid else "duplicate", sid,
+                                outcome if sid else "duplicate", sid,
                                 message if sid else "loaded by a concurrent run", path_of(p)))
     return [Loaded(ids[b.parsed.sha256], inserted.get(b.parsed.sha256, (None, None))[1],
                    rows[b.parsed.sha256]) for b in batch]
 
 
-def _submission_columns(batch: list[Incoming], versions: list[int | None]) -> dict[str, list]:
+def _submission_columns(batch: list[Incoming], versions: list[int | None],
+                        outcomes: list[str], periods: list[str | None]) -> dict[str, list]:
     """The parameters of `insert_submissions`: one list per column."""
     infos = [b.parsed.info for b in batch]
     return {
@@ -154,13 +177,13 @@ def _submission_columns(batch: list[Incoming], versions: list[int | None]) -> di
         "received_at": [b.received_at for b in batch],
         "declared_province_code": [i.province_code for i in infos],
         "province_name": [i.province_name for i in infos],
-        "period": [_period_code(b.parsed) for b in batch],
+        "period": periods,
         "term": [i.term for i in infos],
         "report_date": [i.report_date for i in infos],
         "prepared_by": [i.prepared_by for i in infos],
         "contact": [i.contact for i in infos],
         "sheets": [",".join(SHEETS[k].sheet_name for k in b.parsed.sheets) for b in batch],
-        "outcome": [b.parsed.outcome for b in batch],
+        "outcome": outcomes,
         "version": versions,
         "error_count": [len(b.parsed.errors) for b in batch],
         "warning_count": [len(b.parsed.warnings) for b in batch],

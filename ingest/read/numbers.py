@@ -14,6 +14,8 @@ from datetime import date, datetime
 _EMPTY = {"", "-", "–", "—", "x", "X", "n/a", "N/A"}
 _THOUSANDS_DOT = re.compile(r"^\d{1,3}(\.\d{3})+$")
 _THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3}){2,}$")
+_PLAIN_NUMBER = re.compile(r"\d+(\.\d+)?")
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def _plain(text: str) -> float | None:
         text = text.replace(",", "")
     else:
         text = text.replace(",", ".")
-    if not re.fullmatch(r"\d+(\.\d+)?", text):
+    if not _PLAIN_NUMBER.fullmatch(text):
         return None
     return float(text)
 
@@ -69,7 +71,7 @@ def parse_number(cell: object) -> Number:
     if isinstance(cell, date | datetime):
         return Number(None, error="a date, not a number")
     text = str(cell).replace("\u00a0", " ").strip()
-    text = re.sub(r"\s+", "", text)
+    text = _SPACES.sub("", text)
     if text in _EMPTY:
         return NOT_REPORTED
     percent = text.endswith("%")

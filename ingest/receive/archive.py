@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ingest.receive.inbox import parts_below
 from ingest.receive.names import sidecar_name
-from ingest.receive.settle import Seen, open_for_writing
+from ingest.receive.settle import Seen, writers_of
 
 _CHUNK = 1 << 20
 
@@ -102,7 +102,7 @@ def read_settled(path: Path, root: Path | None, seen: Seen, limit: int) -> Taken
             raise
     finally:
         os.close(dir_fd)
-    with os.fdopen(fd, "rb") as handle:
+    try:
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode):
             raise NotAFile("not a regular file")
@@ -112,11 +112,26 @@ def read_settled(path: Path, root: Path | None, seen: Seen, limit: int) -> Taken
             raise Changed("changed since it settled")
         if before.st_size > limit:
             raise TooLarge(before.st_size)
-        data = handle.read(limit + 1)
+        data = _read_size(fd, before.st_size)
         after = os.fstat(fd)
+    finally:
+        os.close(fd)
     if len(data) != before.st_size or Seen.of(after) != seen:
         raise Changed("changed while it was read")
     return Taken(data, seen)
+
+
+def _read_size(fd: int, size: int) -> bytes:
+    """The file's bytes, read until its end or one byte past `size` (its size by `fstat`),
+    whichever comes first: a file that grew meanwhile shows it by its length. A buffer of the
+    size the file has, not of the limit (a read of `limit + 1` bytes maps and unmaps 20 MB per
+    file)."""
+    parts: list[bytes] = []
+    got = 0
+    while got <= size and (more := os.read(fd, size + 1 - got)):
+        parts.append(more)
+        got += len(more)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) -> bool:
@@ -133,14 +148,17 @@ def remove_if_unchanged(path: Path, root: Path | None, seen: Seen, sha256: str) 
             st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         except FileNotFoundError:
             return False
-        if Seen.of(st) != seen or open_for_writing(str(path)):
+        if Seen.of(st) != seen:
             return False
-        digest = hashlib.sha256()
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-        with os.fdopen(fd, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-        if digest.hexdigest() != sha256:
+        try:
+            # no local program holds it open for writing (the lease test on this descriptor)
+            if writers_of(fd) is True:
+                return False
+            data = _read_size(fd, seen.size)
+        finally:
+            os.close(fd)
+        if hashlib.sha256(data).hexdigest() != sha256:
             return False
         try:
             os.unlink(name, dir_fd=dir_fd)
@@ -396,21 +414,70 @@ def write_text_atomic(target: Path, text: str) -> Path:
 
 def archive_bytes(archive: Path, sha256: str, suffix: str, data: bytes) -> Path:
     """Content-addressed copy, written atomically; the same bytes are stored once."""
-    folder, name = sha256[:2], f"{sha256}{_archive_suffix(suffix)}"
-    target = archive / folder / name
-    # the folder opened once, for the check and the write (below the archive: no links); its
-    # path below the archive is known (a hex prefix), not worked out from the target's
-    dir_fd = _open_folders(Path(os.path.abspath(archive)), (folder,))
-    try:
+    with ArchiveFolders(archive) as folders:
+        return archive / folders.store(sha256, suffix, data)
+
+
+class ArchiveFolders:
+    """The archive's folders (`<archive>/<first two hex digits>`) for the files of one receive,
+    each opened once, below the archive without following links (a link swapped in later is
+    not followed either: the folder opened is written to), and closed at the end. `store` is
+    `archive_bytes` without opening two folders again for every file."""
+
+    def __init__(self, archive: Path):
+        self.archive = Path(os.path.abspath(archive))
+        self._fds: dict[str, int] = {}
+
+    def __enter__(self) -> ArchiveFolders:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            os.close(fd)
+
+    def store(self, sha256: str, suffix: str, data: bytes) -> str:
+        """Archive `data` (content-addressed, written atomically, the same bytes stored once);
+        returns its path below the archive (`<folder>/<sha256><suffix>`)."""
+        folder, name = sha256[:2], f"{sha256}{_archive_suffix(suffix)}"
+        dir_fd = self._fds.get(folder)
+        if dir_fd is None:
+            # its path below the archive is known (a hex prefix), not worked out from a target's
+            dir_fd = self._fds[folder] = _open_folders(self.archive, (folder,))
         try:
             os.stat(name, dir_fd=dir_fd)
         except OSError as exc:  # what `Path.exists` takes for "not there"
             if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
                 raise
-            _write_at(dir_fd, name, data)
+            if not _link_whole(dir_fd, name, data):
+                _write_at(dir_fd, name, data)
+        return f"{folder}/{name}"
+
+
+def _link_whole(dir_fd: int, name: str, data: bytes) -> bool:
+    """Write `data` as `name` in the folder `dir_fd` atomically, as `_write_at` does but without
+    a temporary name to rename: an unnamed file (O_TMPFILE), linked under `name` once whole (a
+    crash part-way leaves nothing behind). False when it was not written: no O_TMPFILE on this
+    system or file system, no /proc, or `name` taken meanwhile (then `_write_at` writes it, and
+    replaces what is there, as always)."""
+    try:
+        fd = os.open(".", os.O_WRONLY | os.O_TMPFILE, 0o644, dir_fd=dir_fd)
+    except (AttributeError, OSError):
+        return False
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        # linkat of the descriptor's /proc entry: the unnamed file gets its name
+        os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd)
+    except OSError:
+        return False
     finally:
-        os.close(dir_fd)
-    return target
+        os.close(fd)
+    return True
 
 
 def _archive_suffix(suffix: str) -> str:

@@ -81,17 +81,22 @@ def writers(path: str) -> bool | None:
     except OSError:
         return None
     try:
+        return writers_of(fd)
+    finally:
+        os.close(fd)
+
+
+def writers_of(fd: int) -> bool | None:
+    """`writers` of the file open (read-only) as `fd`."""
+    try:
         # a writer opening the file in the microseconds the lease is held breaks it with a
         # signal, SIGIO by default, which would end this process: ask for one that is ignored
         fcntl.fcntl(fd, _F_SETSIG, signal.SIGURG)
         fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_RDLCK)
     except OSError as exc:
         return True if exc.errno in (errno.EAGAIN, errno.EBUSY) else None
-    else:
-        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
-        return False
-    finally:
-        os.close(fd)
+    fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
+    return False
 
 
 def open_for_writing(path: str) -> bool:
@@ -139,17 +144,22 @@ class Waited:
 
 def wait_until_settled(paths: list[str], settle: float, max_wait: float, *,
                        clock: Callable[[], float] = time.monotonic,
-                       sleep: Callable[[float], None] = time.sleep) -> Waited:
-    """Wait (at most `max_wait` seconds) until every file of `paths` has settled."""
+                       sleep: Callable[[float], None] = time.sleep,
+                       looked: dict[str, os.stat_result] | None = None) -> Waited:
+    """Wait (at most `max_wait` seconds) until every file of `paths` has settled. `looked`: the
+    `lstat` the caller has just taken of (some of) them, the first look at those."""
     out = Waited({}, {}, [])
     watched: dict[str, tuple[Seen, float]] = {}  # path -> (last seen, since when unchanged)
     start = clock()
+    looked = looked or {}
     for path in paths:
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            out.gone.append(path)
-            continue
+        st = looked.get(path)
+        if st is None:
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                out.gone.append(path)
+                continue
         window = settle_window(path, st, settle)
         if settled_by_age(st, window) and not open_for_writing(path):
             out.ready[path] = Seen.of(st)

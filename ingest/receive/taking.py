@@ -60,6 +60,8 @@ class Receiver:
         self.render: Callable[[ParsedFile], str] = render_report
         # `lhpn rebuild`: inbox path -> (when first seen, backfill) of each replayed file
         self.replayed: dict[str, tuple[datetime, bool]] = replayed or {}
+        # where the archive lies below the data home, as `Received.archive_path` starts
+        self._archive_path = str(self.home.archive.relative_to(self.home.root))
         self.unremovable = {row[0]: Seen(*row[1:])
                             for row in self.conn.execute(query("unremovable_recorded"))}
         for key in [k for k in self.unremovable if not os.path.lexists(local_path(k))]:
@@ -68,7 +70,8 @@ class Receiver:
     # ------------------------------------------------------------ receive
 
     def receive(self, paths: list[Path]) -> list[Received]:
-        regular: list[str] = []
+        regular: list[tuple[str, Path]] = []
+        looked: dict[str, os.stat_result] = {}
         for path in paths:
             try:
                 st = os.lstat(path)
@@ -78,33 +81,37 @@ class Receiver:
             except OSError as exc:
                 self.refuse(path, f"cannot be looked at ({exc.strerror})")
                 continue
-            if self._already_processed(path, st):
+            if self.unremovable and self._already_processed(path, st):
                 continue
             if stat.S_ISREG(st.st_mode):
-                regular.append(str(path))
+                key = str(path)
+                regular.append((key, path))
+                looked[key] = st
             elif stat.S_ISDIR(st.st_mode) and self._too_deep(path):
                 self.set_aside_folder(path)
             else:
                 self.refuse(path, _kind_of(path, st, self.run.root(path)))
-        waited = settle.wait_until_settled(regular, settings.settle_seconds(),
-                                           settings.settle_wait_seconds())
+        waited = settle.wait_until_settled([key for key, _ in regular], settings.settle_seconds(),
+                                           settings.settle_wait_seconds(), looked=looked)
         arrived = []
-        for key in regular:
-            path = Path(key)
-            if key in waited.changing:
-                self.defer(path, waited.changing[key])
-            elif key in waited.ready:
-                item = self._take(path, waited.ready[key])
-                if item is not None:
-                    arrived.append(item)
+        limit = settings.max_file_bytes()
+        # the archive's folders opened once for the chunk's files
+        with archive.ArchiveFolders(self.home.archive) as folders:
+            for key, path in regular:
+                if key in waited.changing:
+                    self.defer(path, waited.changing[key])
+                elif key in waited.ready:
+                    item = self._take(path, waited.ready[key], limit, folders)
+                    if item is not None:
+                        arrived.append(item)
         self._first_seen(arrived)
         return arrived
 
-    def _take(self, path: Path, seen: Seen) -> Received | None:
+    def _take(self, path: Path, seen: Seen, limit: int,
+              folders: archive.ArchiveFolders) -> Received | None:
         """Read a settled file once and archive it; None when it was answered otherwise."""
         try:
-            taken = archive.read_settled(path, self.run.root(path), seen,
-                                         settings.max_file_bytes())
+            taken = archive.read_settled(path, self.run.root(path), seen, limit)
         except FileNotFoundError:
             return None
         except archive.NotAFile as exc:
@@ -121,10 +128,10 @@ class Receiver:
             return None
         data = taken.data
         sha = hashlib.sha256(data).hexdigest()
-        archived = archive.archive_bytes(self.home.archive, sha, path.suffix, data)
+        stored = folders.store(sha, path.suffix, data)
         name, province = self.run.names(path)
         return Received(path, ParsedFile(path, name, province, sha, len(data)), data,
-                        str(archived.relative_to(self.home.root)), None, seen)
+                        f"{self._archive_path}/{stored}", None, seen)
 
     def _first_seen(self, items: list[Received]) -> None:
         """When each archived file was received: first seen by the warehouse, never the mtime

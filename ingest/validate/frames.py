@@ -357,6 +357,11 @@ class RunFrames:
     def totals(self) -> pd.DataFrame:
         return totals(self.sheets[POVERTY])
 
+    def prepare(self) -> None:
+        """Build the frames every check reads now (each is otherwise built on first use)."""
+        for name in ("info", "sheets", "districts", "totals"):
+            getattr(self, name)
+
     def note_errors(self, found: list[tuple[int, Finding]]) -> None:
         """Remember the cells named by the errors found so far (the reader's and `found`)."""
         cells = set(self.broken)

@@ -2,7 +2,8 @@
 
 The steps, each in its module:
 1. `frames`    — every sheet kind stacked once for all files of the run;
-2. `suites`    — the GX suites (every rule GX can state), one run per sheet kind;
+2. `suites`    — the GX suites (every rule GX can state), one run per sheet kind (a large
+                 run's GiamNgheo and ThiDua suites in a second process meanwhile);
 3. `history`   — one query for the provinces' own history, scored for outliers;
 4. `rules`     — the rule table (period in term, total row against the sum, history);
 5. `placement` — every finding placed at (sheet, Excel row, column header, cell as written);
@@ -23,7 +24,9 @@ from collections.abc import Callable
 
 import psycopg
 
-from ingest.model import Finding, ParsedFile, SystemFault
+from ingest import settings
+from ingest.model import EMULATION, POVERTY, Finding, ParsedFile, SystemFault
+from ingest.read import isolated
 from ingest.validate import history as history_step
 from ingest.validate import rules as rule_table
 from ingest.validate import suites
@@ -86,10 +89,9 @@ def _validate(files: list[ParsedFile], conn) -> tuple[Found, Faults]:
     frames = RunFrames(files)
     faults: Faults = []
     checked = CheckResult()
-    for kind in suites.SUITES:
-        checked.add(_isolated("suites", frames, faults,
-                              lambda fr, checks, kind=kind: suites.run_suite(kind, fr, checks),
-                              lambda check, kind=kind: suites.blocking(kind, check)))
+    for result, its_faults in _suites(frames):
+        checked.add(result)
+        faults += its_faults
     # the cells an error names silence what only repeats that mistake (one mistake, one finding)
     found = checked.findings
     frames.note_errors(found)
@@ -113,6 +115,52 @@ def _validate(files: list[ParsedFile], conn) -> tuple[Found, Faults]:
         faults += [(f, SystemFault("versions", "drops_figures", _describe(exc), True))
                    for f in range(len(files))]
     return found, faults
+
+
+# the suites a second process runs while this one runs the others (a large run's validation is
+# mostly the suites, each single-threaded: GiamNgheo's and ThiDua's ~half of their CPU), and the
+# least files for which that pays (the fork and the results passed back cost ~20 ms)
+ASIDE = (EMULATION, POVERTY)
+PARALLEL_MIN_FILES = 64
+ASIDE_SECONDS = 600.0  # CPU and wall time the second process may take; then they run here
+
+
+def _suite(kind: str, frames: RunFrames) -> tuple[CheckResult, Faults]:
+    faults: Faults = []
+    result = _isolated("suites", frames, faults,
+                       lambda fr, checks: suites.run_suite(kind, fr, checks),
+                       lambda check: suites.blocking(kind, check))
+    return result, faults
+
+
+def _suites(frames: RunFrames) -> list[tuple[CheckResult, Faults]]:
+    """Every suite's result and faults, in `suites.SUITES` order. A large run on several cores
+    runs the `ASIDE` suites in a forked process (`ingest.read.isolated`, which inherits the
+    frames and Great Expectations as they are here) meanwhile; should that process fail, they
+    run here after all."""
+    kinds = list(suites.SUITES)
+    aside = [k for k in kinds if k in ASIDE] if (
+        settings.workers() > 1 and len(frames.file_ids) >= PARALLEL_MIN_FILES) else []
+    done: dict[str, tuple[CheckResult, Faults]] = {}
+
+    def run_here() -> None:
+        for kind in kinds:
+            if kind not in aside:
+                done[kind] = _suite(kind, frames)
+
+    if aside:
+        frames.prepare()  # what both processes read, built once, before the fork
+        [result] = isolated.run_each(1, lambda _: [_suite(kind, frames) for kind in aside],
+                                     workers=1, memory=0, cpu_seconds=ASIDE_SECONDS,
+                                     wall_seconds=ASIDE_SECONDS, idle=run_here)
+        if isinstance(result, isolated.Failure):
+            log.warning("the suites %s failed in their process (%s: %s); run here",
+                        ", ".join(aside), result.kind, result.detail)
+            result = [_suite(kind, frames) for kind in aside]
+        done |= dict(zip(aside, result, strict=True))
+    else:
+        run_here()
+    return [done[kind] for kind in kinds]
 
 
 def dropped_figures(files: list[ParsedFile], conn) -> Found:
