@@ -4,8 +4,8 @@ Containment: an inbox file is opened through its folders one at a time with `O_N
 symbolic link swapped in anywhere on the way is refused by the kernel, not followed; the file is
 removed from the inbox only while it still holds the bytes that were archived (a writer that came
 back keeps its file). Everything written goes below the data home's own folders (archive,
-quarantine, reports, outbox, site), atomically (a temporary name, then `os.replace`), and never
-through a symbolic link.
+quarantine, reports, outbox, site), atomically (a temporary name, then `os.replace`; a name not
+taken yet: an unnamed file linked in once whole), and never through a symbolic link.
 """
 
 from __future__ import annotations
@@ -280,7 +280,8 @@ def _open_folders(root: Path, parts: tuple[str, ...]) -> int:
 
 def _write_atomic(target: Path, write, *, unless_same: bytes | None = None,
                   root: Path | None = None) -> bool:
-    """Write `target` atomically (a temporary name, then a rename), opening every folder below
+    """Write `target` atomically (a temporary name, then a rename; with `unless_same` and no
+    file by that name yet, an unnamed file linked in once whole), opening every folder below
     the data-home folder it lies in (or `root`, a folder above it the caller knows) without
     following links; never writes through a symbolic link (a link planted at the name itself
     is replaced, not followed). With `unless_same`, a file already holding exactly those bytes
@@ -310,8 +311,12 @@ def _write_at(dir_fd: int, name: str, write, *, unless_same: bytes | None = None
     """`_write_atomic` in the folder `dir_fd` (already opened without following links).
     `write`: a function given the temporary file open for writing, or the bytes themselves
     (written with plain system calls, no file object)."""
-    if unless_same is not None and _holds(dir_fd, name, unless_same):
-        return False
+    if unless_same is not None:
+        held = _holds(dir_fd, name, unless_same)
+        if held:
+            return False
+        if held is None and not callable(write) and _link_whole(dir_fd, name, write):
+            return True  # a new name: the file linked in once whole, nothing to rename
     tmp = f".{uuid.uuid4().hex}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
                  dir_fd=dir_fd)
@@ -336,11 +341,13 @@ def _write_at(dir_fd: int, name: str, write, *, unless_same: bytes | None = None
     return True
 
 
-def _holds(dir_fd: int, name: str, data: bytes) -> bool:
+def _holds(dir_fd: int, name: str, data: bytes) -> bool | None:
     """Whether `name` in the folder `dir_fd` is a regular file (not followed if a link) holding
-    exactly `data`."""
+    exactly `data`; None when there is nothing by that name."""
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
     except OSError:
         return False
     try:
