@@ -17,7 +17,16 @@ def millions(value, decimals: int = 1) -> str:
     return "" if value is None else vn_number(float(value) / 1_000_000, decimals=decimals)
 
 
-FILTERS = {"number": number, "millions": millions, "local_time": local_time}
+def amount(value, unit: str | None = None) -> str:
+    """A figure with its unit (12,5%, 1.284 hộ, 7); `?` for NULL."""
+    if value is None:
+        return "?"
+    if unit == "%":
+        return number(value) + "%"
+    return f"{number(value)} {unit}" if unit else number(value)
+
+
+FILTERS = {"number": number, "millions": millions, "amount": amount, "local_time": local_time}
 
 
 _RUN_LINE = {

@@ -247,6 +247,58 @@ def test_a_writer_handed_its_folder_still_refuses_links_below_it(home, tmp_path)
     assert list(elsewhere.iterdir()) == []
 
 
+def test_a_run_rewrites_only_the_receipts_whose_text_changed(home, db):
+    """`write_receipts` opens each outbox folder once for the run: a receipt whose text is the
+    same is left alone (same file, same time), one whose text changed is replaced whole (a new
+    file renamed over it), and no temporary file is left behind."""
+    drop(home.inbox, report("60", "2024"))
+    drop(home.inbox, report("61", "2024", seed=3))
+    results = run().results
+    paths = sorted(home.outbox.rglob("*.receipt.txt"))
+    assert [p.parent.name for p in paths] == ["60", "61"]
+    before = {p: p.stat() for p in paths}
+
+    receipts.write_receipts(results, db)  # the same answers again: nothing written
+    for p in paths:
+        assert (p.stat().st_ino, p.stat().st_mtime_ns) == (before[p].st_ino,
+                                                           before[p].st_mtime_ns)
+
+    changed, same = paths
+    changed.write_text("an old text\n", encoding="utf-8")
+    old = changed.stat()
+    receipts.write_receipts(results, db)
+    assert changed.read_text("utf-8").startswith("BIÊN NHẬN BÁO CÁO / REPORT RECEIPT\n")
+    assert changed.stat().st_ino != old.st_ino  # replaced, never rewritten in place
+    assert (same.stat().st_ino, same.stat().st_mtime_ns) == (before[same].st_ino,
+                                                             before[same].st_mtime_ns)
+    assert sorted(p.name for p in home.outbox.rglob("*") if p.is_file()) == sorted(
+        p.name for p in paths)
+
+
+def test_a_folder_writer_checks_each_folder_once_and_refuses_links(home, tmp_path):
+    """The writer of many receipts opens a folder below the outbox once, without following a
+    link: a folder that is a link is refused for every file meant for it (its target stays
+    untouched), and the other folders are written as usual."""
+    from ingest.receive.archive import FolderWriter, LinkRefused
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    home.outbox.mkdir(parents=True, exist_ok=True)
+    (home.outbox / "70").symlink_to(elsewhere, target_is_directory=True)
+    with FolderWriter(home.outbox) as writer:
+        for name in ("a", "b"):
+            with pytest.raises(LinkRefused):
+                writer.write_if_changed(home.outbox / "70" / f"{name}.receipt.txt", "một\n")
+            assert writer.write_if_changed(home.outbox / "71" / f"{name}.receipt.txt", "hai\n")
+        assert not writer.write_if_changed(home.outbox / "71" / "a.receipt.txt", "hai\n")
+        # not below the outbox: the data home decides, as for `write_if_changed`
+        assert writer.write_if_changed(home.reports / "71" / "c.txt", "ba\n")
+    assert list(elsewhere.iterdir()) == []
+    assert sorted(p.name for p in (home.outbox / "71").iterdir()) == ["a.receipt.txt",
+                                                                      "b.receipt.txt"]
+    assert (home.reports / "71" / "c.txt").read_text("utf-8") == "ba\n"
+
+
 def test_where_a_file_sits_below_the_inbox_is_compared_part_by_part(tmp_path):
     from ingest.receive.inbox import folder_province, parts_below, root_of
 

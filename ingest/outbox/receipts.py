@@ -37,7 +37,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import kwargs_row
 
 from ingest import settings
 from ingest.labels import LOADED, OUTCOMES
@@ -45,7 +45,8 @@ from ingest.local_time import now as vietnam_now
 from ingest.model import Finding
 from ingest.outbox import text as outbox_text
 from ingest.periods import parse_period
-from ingest.receive.archive import write_if_changed
+from ingest.receive.archive import FolderWriter
+from ingest.receive.archive import write_if_changed as write_if_changed  # the tests use it
 from ingest.receive.inbox import parts_below
 from ingest.receive.names import display_name, local_path, sidecar_name
 from ingest.reference import canonical_term, province_name, provinces_new, provinces_old
@@ -86,10 +87,10 @@ def receipt_path(folder_province: str | None, source_file: str,
     else:
         folder = local.parent.name
     code = outbox_folder(folder)
-    where = outbox / code
+    name = sidecar_name(_shown(local.name), SUFFIX)
     if code == UNKNOWN_FOLDER and folder:
-        where = where / _shown(folder)
-    return where / sidecar_name(_shown(local.name), SUFFIX)
+        return outbox.joinpath(code, _shown(folder), name)
+    return outbox.joinpath(code, name)
 
 
 def _shown(name: str) -> str:
@@ -108,20 +109,32 @@ def _shown(name: str) -> str:
 
 # ---------------------------------------------------------------- reading the warehouse
 
-def _fetch(conn: psycopg.Connection, name: str, **params) -> list[dict]:
-    with conn.cursor(row_factory=dict_row) as cur:
+class Row(SimpleNamespace):
+    """A row of the warehouse as receipts read it: by name (`r["period"]`) in Python, by
+    attribute in the templates (`r.period`: Jinja finds an attribute at once, where a dict's
+    key costs it a failed attribute lookup first; the templates read ~100 per receipt, ~400
+    when it quotes the marts)."""
+
+    def __getitem__(self, name: str):
+        return self.__dict__[name]
+
+
+def _fetch(conn: psycopg.Connection, name: str, **params) -> list[Row]:
+    with conn.cursor(row_factory=kwargs_row(Row)) as cur:
         return cur.execute(query(name), params).fetchall()
 
 
-def _subjects(conn: psycopg.Connection, shas: list[str] | None, loaded_only: bool) -> list[dict]:
+def _subjects(conn: psycopg.Connection, shas: list[str] | None, loaded_only: bool) -> list[Row]:
     return _fetch(conn, "receipt_subjects", sha256=shas, loaded_only=loaded_only)
 
 
-def _details(conn: psycopg.Connection, subjects: list[dict]) -> dict:
+def _details(conn: psycopg.Connection, subjects: list[Row]) -> dict:
     """Rows per sheet, findings and mart figures of the subjects' submissions, in a few queries."""
     ids = sorted({s["submission_id"] for s in subjects if s["submission_id"] is not None})
-    rows: dict[int, list[dict]] = defaultdict(list)
-    for r in _fetch(conn, "receipt_sheet_rows", submission_ids=ids):
+    rows: dict[int, list[Row]] = defaultdict(list)
+    order = ("ChiTieu", "ThiDua", "GiamNgheo")  # the sheets in the template's order
+    for r in sorted(_fetch(conn, "receipt_sheet_rows", submission_ids=ids),
+                    key=lambda r: order.index(r["sheet"])):
         rows[r["submission_id"]].append(r)
     skipped: dict[int, list[str]] = defaultdict(list)
     for r in _fetch(conn, "receipt_skipped_rows", submission_ids=ids):
@@ -137,18 +150,35 @@ def _details(conn: psycopg.Connection, subjects: list[dict]) -> dict:
     if ids and conn.execute(query("receipt_marts_ready")).fetchone()[0]:
         marts["timing"] = {r["submission_id"]: r
                            for r in _fetch(conn, "receipt_timing", submission_ids=ids)}
-    pairs = sorted({(s["province_code"], s["period"]) for s in subjects
-                    if s["outcome"] in LOADED and s["period"]})
+    loaded = [s for s in subjects if s["outcome"] in LOADED and s["period"]]
+    pairs = sorted({(s["province_code"], s["period"]) for s in loaded})
     if pairs and conn.execute(query("receipt_marts_ready")).fetchone()[0]:
+        marts["versions"] = versions = {
+            (r["province_code"], r["period"]): r
+            for r in _fetch(conn, "receipt_versions", province_code=[p for p, _ in pairs],
+                            period=[q for _, q in pairs])}
+        # the figures only of the periods whose receipts quote them (right after a run, none)
+        pairs = sorted({(s["province_code"], s["period"]) for s in loaded
+                        if _quotes_figures(s, versions.get((s["province_code"], s["period"])))})
         keys = {"province_code": [p for p, _ in pairs], "period": [q for _, q in pairs]}
-        for name in ("versions", "scorecards", "rankings", "poverty", "former_provinces"):
+        for name in ("scorecards", "rankings", "poverty", "former_provinces"):
             marts[name] = {(r["province_code"], r["period"]): r
-                           for r in _fetch(conn, f"receipt_{name}", **keys)}
-        indicators: dict[tuple, list[dict]] = defaultdict(list)
-        for r in _fetch(conn, "receipt_attainment", **keys):
+                           for r in _fetch(conn, f"receipt_{name}", **keys)} if pairs else {}
+        indicators: dict[tuple, list[Row]] = defaultdict(list)
+        for r in _fetch(conn, "receipt_attainment", **keys) if pairs else ():
             indicators[(r["province_code"], r["period"])].append(r)
         marts["indicators"] = indicators
     return {"rows": rows, "skipped": skipped, "findings": findings, "marts": marts}
+
+
+def _quotes_figures(s: Row, known: Row | None) -> bool:
+    """Whether the receipt of loaded subject `s` quotes its province's figures: it is not
+    superseded, and the marts hold its own file (`known`, its period's row of
+    `receipt_versions`: built after it was loaded). Otherwise it says they will come."""
+    return (s["superseded_by_version"] is None and known is not None
+            and (known["latest_version"] or 0) >= (s["version"] or 0)
+            and known["latest_received_at"] is not None
+            and not known["latest_received_at"] < s["received_at"])
 
 
 # ---------------------------------------------------------------- the text
@@ -333,6 +363,7 @@ def _term(written: str | None, lang: str) -> str:
     return f"{stored} ({_TEXT[lang]['term_written'].format(term=written)})"
 
 
+@lru_cache(maxsize=4096)  # the reference lists are read once per process as well
 def _province(code: str | None, period: str | None) -> str:
     """`60 Bình Thuận`: the province as the receipt names it, by the codes of its period."""
     if not code:
@@ -341,22 +372,20 @@ def _province(code: str | None, period: str | None) -> str:
     return f"{code} {name}" if name else code
 
 
-def _context(s: dict, details: dict, folder: Path, data_home: settings.Home) -> dict:
+def _context(s: Row, details: dict, folder: Path, data_home: settings.Home) -> dict:
     """What the templates quote about one subject, gathered from `_details`."""
     key = (s["province_code"], s["period"])
     marts = details["marts"]
-    order = ("ChiTieu", "ThiDua", "GiamNgheo")
     loaded = s["outcome"] in LOADED
     return {
-        "known": marts.get("versions", {}).get(key),
+        "quotes_figures": loaded and _quotes_figures(s, marts.get("versions", {}).get(key)),
         "card": marts.get("scorecards", {}).get(key),
         "indicators": marts.get("indicators", {}).get(key, []),
         "rank": marts.get("rankings", {}).get(key),
         "poverty": marts.get("poverty", {}).get(key),
         "former": marts.get("former_provinces", {}).get(key),
         "timing": marts.get("timing", {}).get(s["submission_id"]),
-        "rows": sorted(details["rows"].get(s["submission_id"], []),
-                       key=lambda r: order.index(r["sheet"])),
+        "rows": details["rows"].get(s["submission_id"], []),
         "skipped": details["skipped"].get(s["submission_id"]),
         "findings": details["findings"].get(s["submission_id"], []),
         "term": {lang: _term(s["term"], lang) for lang in ("vi", "en")},
@@ -365,16 +394,14 @@ def _context(s: dict, details: dict, folder: Path, data_home: settings.Home) -> 
     }
 
 
-def render(s: dict, details: dict, folder: Path, data_home: settings.Home | None = None) -> str:
+def render(s: Row, details: dict, folder: Path, data_home: settings.Home | None = None) -> str:
     """The receipt of one recorded file (a row of `receipt_subjects`)."""
     code = s["folder_province"] or s["declared_province_code"]  # the sender's folder first
     own = s["province_code"] == s["folder_province"]
-    # the subject and its context as attributes: the template reads ~100 of them per receipt,
-    # and Jinja finds an attribute at once where a dict's key costs a failed lookup first
-    return outbox_text.render(
-        "receipt.txt.j2", T=_TEXT, s=SimpleNamespace(**s),
-        m=SimpleNamespace(**_context(s, details, folder, data_home or settings.home())),
-        province=_province(code, s["period"]), period=s["period"] if own else None)
+    # the context as attributes too (see `Row`)
+    return outbox_text.macro("receipt.txt.j2", "receipt")(
+        _TEXT, s, SimpleNamespace(**_context(s, details, folder, data_home or settings.home())),
+        _province(code, s["period"]), s["period"] if own else None)
 
 
 def render_unrecorded(result, at: datetime) -> str:
@@ -415,7 +442,9 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
         log.exception("receipts of this run could not be read from the warehouse")
         subjects, details = {}, {}
     now = vietnam_now()
-    written: list[Path] = []
+    # all the texts first, then all the files: the writes' system calls, one after the other,
+    # leave the processor's caches to the next write rather than to the next rendering
+    answers = []
     for result in results:
         try:
             path = receipt_path(result.province_code, result.source_file, outbox, result.path,
@@ -429,13 +458,21 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
                 text = render_unrecorded(result, now)
             else:
                 continue  # a duplicate whose log entry is gone: nothing true to say
-            write_if_changed(path, text, root=outbox)
         except Exception:  # noqa: BLE001 - one answer that fails never stops the others
             log.exception("receipt of %s not written", display_name(local_path(result.path)))
             continue
-        if hasattr(result, "receipt"):
-            result.receipt = str(path)
-        written.append(path)
+        answers.append((result, path, text))
+    written: list[Path] = []
+    with FolderWriter(outbox) as writer:  # each outbox folder opened once for the run
+        for result, path, text in answers:
+            try:
+                writer.write_if_changed(path, text)
+            except Exception:  # noqa: BLE001 - one answer that fails never stops the others
+                log.exception("receipt of %s not written", display_name(local_path(result.path)))
+                continue
+            if hasattr(result, "receipt"):
+                result.receipt = str(path)
+            written.append(path)
     return written
 
 
@@ -457,25 +494,26 @@ def refresh_receipts(conn: psycopg.Connection) -> int:
         return 0
     details = _details(conn, subjects)
     rewritten = 0
-    for s in subjects:
-        path = receipt_path(s["folder_province"], s["source_file"], data_home.outbox, s["path"],
-                            data_home)
-        try:
-            text = render(s, details, path.parent, data_home)
-        except Exception:  # noqa: BLE001 - one answer that fails never stops the others
-            log.exception("receipt %s not rendered", path)
-            continue
-        try:
-            if path.read_text(encoding="utf-8") == text:
+    with FolderWriter(data_home.outbox) as writer:
+        for s in subjects:
+            path = receipt_path(s["folder_province"], s["source_file"], data_home.outbox,
+                                s["path"], data_home)
+            try:
+                text = render(s, details, path.parent, data_home)
+            except Exception:  # noqa: BLE001 - one answer that fails never stops the others
+                log.exception("receipt %s not rendered", path)
                 continue
-        except (FileNotFoundError, UnicodeDecodeError):
-            pass
-        inbox_copy = Path(local_path(s["path"])) if s["path"] else (
-            data_home.inbox / s["folder_province"] / s["source_file"])
-        if os.path.lexists(inbox_copy):
-            continue
-        try:
-            rewritten += write_if_changed(path, text, root=data_home.outbox)
-        except OSError as exc:
-            log.warning("receipt %s not rewritten: %s", path, exc)
+            try:
+                if path.read_text(encoding="utf-8") == text:
+                    continue
+            except (FileNotFoundError, UnicodeDecodeError):
+                pass
+            inbox_copy = Path(local_path(s["path"])) if s["path"] else (
+                data_home.inbox / s["folder_province"] / s["source_file"])
+            if os.path.lexists(inbox_copy):
+                continue
+            try:
+                rewritten += writer.write_if_changed(path, text)
+            except OSError as exc:
+                log.warning("receipt %s not rewritten: %s", path, exc)
     return rewritten

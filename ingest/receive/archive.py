@@ -307,23 +307,25 @@ def _open_parent(target: Path, root: Path | None = None) -> tuple[int, str]:
 
 
 def _write_at(dir_fd: int, name: str, write, *, unless_same: bytes | None = None) -> bool:
-    """`_write_atomic` in the folder `dir_fd` (already opened without following links)."""
-    if unless_same is not None:
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-        except OSError:
-            pass
-        else:
-            with os.fdopen(fd, "rb") as current:
-                if stat.S_ISREG(os.fstat(current.fileno()).st_mode) and \
-                        current.read(len(unless_same) + 1) == unless_same:
-                    return False
+    """`_write_atomic` in the folder `dir_fd` (already opened without following links).
+    `write`: a function given the temporary file open for writing, or the bytes themselves
+    (written with plain system calls, no file object)."""
+    if unless_same is not None and _holds(dir_fd, name, unless_same):
+        return False
     tmp = f".{uuid.uuid4().hex}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
                  dir_fd=dir_fd)
     try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
+        if callable(write):
+            with os.fdopen(fd, "wb") as out:
+                write(out)
+        else:
+            try:
+                view = memoryview(write)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         try:
@@ -334,8 +336,28 @@ def _write_at(dir_fd: int, name: str, write, *, unless_same: bytes | None = None
     return True
 
 
+def _holds(dir_fd: int, name: str, data: bytes) -> bool:
+    """Whether `name` in the folder `dir_fd` is a regular file (not followed if a link) holding
+    exactly `data`."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        chunks, left = [], len(data) + 1  # one byte more: a file that grew meanwhile differs
+        while left > 0 and (chunk := os.read(fd, left)):
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks) == data
+    finally:
+        os.close(fd)
+
+
 def write_bytes_atomic(target: Path, data: bytes) -> Path:
-    _write_atomic(target, lambda out: out.write(data))
+    _write_atomic(target, data)
     return target
 
 
@@ -346,7 +368,44 @@ def write_if_changed(target: Path, data: bytes | str, *, root: Path | None = Non
     are checked as always."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return _write_atomic(target, lambda out: out.write(data), unless_same=data, root=root)
+    return _write_atomic(target, data, unless_same=data, root=root)
+
+
+class FolderWriter:
+    """`write_if_changed` for many files below one data-home folder (`root`, e.g. the outbox):
+    the same checks and the same atomic write for each file, but every folder below `root` is
+    opened (and checked: no symbolic link, created if missing) once, on its first file, rather
+    than again for every file. Use it as a context manager: the folders are closed at the end.
+    A target not below `root` is written by `write_if_changed` (the data home decides)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(os.path.abspath(root))
+        self._folders: dict[tuple[str, ...], int] = {}
+
+    def __enter__(self) -> FolderWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        folders, self._folders = self._folders, {}
+        for fd in folders.values():
+            os.close(fd)
+
+    def write_if_changed(self, target: Path, data: bytes | str) -> bool:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if not target.is_absolute() or ".." in target.parts:  # (a path's "." parts are gone)
+            target = Path(os.path.abspath(target))
+        rel = parts_below(target, self.root)
+        if not rel:
+            return write_if_changed(target, data)
+        folder = rel[:-1]
+        dir_fd = self._folders.get(folder)
+        if dir_fd is None:  # a folder that cannot be opened is tried again by its next file
+            dir_fd = self._folders[folder] = _open_folders(self.root, folder)
+        return _write_at(dir_fd, rel[-1], data, unless_same=data)
 
 
 def write_text_atomic(target: Path, text: str) -> Path:
@@ -394,7 +453,7 @@ class ArchiveFolders:
             if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
                 raise
             if not _link_whole(dir_fd, name, data):
-                _write_at(dir_fd, name, lambda out: out.write(data))
+                _write_at(dir_fd, name, data)
         return f"{folder}/{name}"
 
 
