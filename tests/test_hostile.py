@@ -497,6 +497,53 @@ def test_quarantine_copies_are_written_atomically(home, db, monkeypatch):
     assert bad.exists()
 
 
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "without O_TMPFILE"])
+def test_received_bytes_are_archived_whole_under_their_name(home, db, monkeypatch, unnamed):
+    """The archive's copy is linked in place once whole (an unnamed file, O_TMPFILE) or, where
+    that cannot be done, written under a temporary name and renamed: either way the archive
+    holds the bytes received under their content's name, and nothing else."""
+    import errno
+
+    from ingest.receive import archive
+
+    path = drop(home.inbox, report("60", "2024", seed=4))
+    data = path.read_bytes()
+    real_open = os.open
+    unnamed_files = []
+
+    def watched_open(target, flags, *args, **kwargs):
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            unnamed_files.append(target)
+            if not unnamed:
+                raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+        return real_open(target, flags, *args, **kwargs)
+
+    monkeypatch.setattr(archive.os, "open", watched_open)
+    [result] = run().results
+    assert result.event == "accepted"
+    assert unnamed_files  # the unnamed file was tried, and (when refused) the fallback used
+    sha = hashlib.sha256(data).hexdigest()
+    archived = sorted(p for p in home.archive.rglob("*") if not p.is_dir())
+    assert archived == [home.archive / sha[:2] / f"{sha}.xlsx", home.archive / "ingest-log.jsonl"]
+    assert archived[0].read_bytes() == data
+    assert not path.exists()
+
+
+def test_a_dangling_link_at_the_archive_name_is_replaced_by_the_bytes(home, db, tmp_path):
+    """A link planted where a file's archived copy goes, pointing nowhere, does not pass for the
+    copy: the bytes are archived in its place (the link replaced, never followed)."""
+    path = drop(home.inbox, report("60", "2024", seed=4))
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    target = home.archive / sha[:2] / f"{sha}.xlsx"
+    target.parent.mkdir(parents=True)
+    target.symlink_to(tmp_path / "nowhere")
+    [result] = run().results
+    assert result.event == "accepted"
+    assert not target.is_symlink() and target.read_bytes() == data
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_worker_pool_attributes_each_failure_to_its_own_task():
     from ingest.read.isolated import Failure, run_each
 
