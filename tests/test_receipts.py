@@ -14,6 +14,7 @@ from ingest import pipeline
 from ingest.local_time import VIETNAM
 from ingest.outbox import receipts
 from ingest.read.numbers import vn_number
+from ingest.receive.archive import write_if_changed
 from ingest.receive.names import display_name, sidecar_name
 from ingest.validate.report import render_findings
 from tests.workbooks import POVERTY, TERM, drop, report
@@ -207,9 +208,9 @@ def test_with_lhpn_site_url_receipts_link_the_served_page(home, db, monkeypatch)
 
 def test_receipt_is_written_atomically_and_only_when_it_changes(home, tmp_path, monkeypatch):
     path = tmp_path / "60" / "a.xlsx.receipt.txt"
-    assert receipts.write_if_changed(path, "một\n")
+    assert write_if_changed(path, "một\n")
     before = path.stat()
-    assert not receipts.write_if_changed(path, "một\n")  # same text: the file is left alone
+    assert not write_if_changed(path, "một\n")  # same text: the file is left alone
     assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_ino == before.st_ino
 
     def crash(src, dst, **dir_fds):
@@ -217,7 +218,7 @@ def test_receipt_is_written_atomically_and_only_when_it_changes(home, tmp_path, 
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
-        receipts.write_if_changed(path, "hai\n" * 10_000)
+        write_if_changed(path, "hai\n" * 10_000)
     assert path.read_text("utf-8") == "một\n"  # the old receipt, whole
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no partial file left
 
@@ -233,17 +234,17 @@ def test_a_writer_handed_its_folder_still_refuses_links_below_it(home, tmp_path)
     home.outbox.mkdir(parents=True, exist_ok=True)
     (home.outbox / "70").symlink_to(elsewhere, target_is_directory=True)
     with pytest.raises(LinkRefused):
-        receipts.write_if_changed(home.outbox / "70" / "a.xlsx.receipt.txt", "một\n",
+        write_if_changed(home.outbox / "70" / "a.xlsx.receipt.txt", "một\n",
                                   root=home.outbox)
     assert list(elsewhere.iterdir()) == []
     # handed a folder the target is not below: the data home decides (here: the reports)
     (home.reports / "70").mkdir(parents=True)
     target = home.reports / "70" / "nested" / "b.txt"
-    assert receipts.write_if_changed(target, "hai\n", root=home.outbox)
+    assert write_if_changed(target, "hai\n", root=home.outbox)
     assert target.read_text("utf-8") == "hai\n"
     home.reports.joinpath("71").symlink_to(elsewhere, target_is_directory=True)
     with pytest.raises(LinkRefused):
-        receipts.write_if_changed(home.reports / "71" / "c.txt", "ba\n", root=home.outbox)
+        write_if_changed(home.reports / "71" / "c.txt", "ba\n", root=home.outbox)
     assert list(elsewhere.iterdir()) == []
 
 
