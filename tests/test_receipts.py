@@ -300,36 +300,6 @@ def test_a_folder_writer_checks_each_folder_once_and_refuses_links(home, tmp_pat
     assert (home.reports / "71" / "c.txt").read_text("utf-8") == "ba\n"
 
 
-def test_outbox_texts_call_what_they_call_as_jinja_does():
-    """The outbox's Jinja environment takes a shorter way to the calls a receipt makes (built-in
-    methods, plain functions, macros): the text is what Jinja itself makes of them, and a
-    function marked to receive the context or the environment still receives it."""
-    from jinja2 import Environment, pass_context, pass_environment
-
-    from ingest.outbox import text
-
-    @pass_context
-    def who(context, suffix):
-        return context["name"] + suffix
-
-    @pass_environment
-    def rule(environment, n):
-        return environment.block_start_string * n
-
-    def plain(a, b=""):
-        return f"{a}/{b}"
-
-    source = (
-        '{% macro line(x, sep="; ") %}{{ x | join(sep) }}{% endmacro %}'
-        '{% set parts = [] %}{% for n in ns %}{% do parts.append("{n}".format(n=n)) %}'
-        '{{ line([who("!"), plain(n, b=loop.index)]) }}|{% endfor %}'
-        '{{ line(parts, sep=", ") }}|{{ rule(2) }}|{{ "x".upper() }}')
-    values = {"ns": [1, 2], "name": "Lan", "who": who, "rule": rule, "plain": plain}
-    ours = text.environment().from_string(source).render(**values)
-    theirs = Environment(extensions=["jinja2.ext.do"]).from_string(source).render(**values)
-    assert ours == theirs == "Lan!; 1/1|Lan!; 2/2|1, 2|{%{%|X"
-
-
 def test_where_a_file_sits_below_the_inbox_is_compared_part_by_part(tmp_path):
     from ingest.receive.inbox import folder_province, parts_below, root_of
 

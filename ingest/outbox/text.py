@@ -5,10 +5,8 @@ one table of labels (`ingest/labels.py`) and the report's finding formatter."""
 from __future__ import annotations
 
 from functools import lru_cache
-from types import BuiltinMethodType, FunctionType
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from jinja2.runtime import Context, Macro
 
 from ingest.formats import FILTERS
 from ingest.labels import LOADED, label
@@ -24,39 +22,12 @@ def short(code_set: str, code: str, lang: str) -> str:
     return entry.short_vi if lang == "vi" else entry.short_en
 
 
-class _Context(Context):
-    """Jinja's context, with a shorter way to the calls a receipt makes ~40 times (~130 when
-    it quotes the marts): a method of a built-in type (`t["due"].format(...)`) or a plain
-    function (`short(...)`) not marked to receive the context or the environment is called
-    at once, and a macro handed the evaluation context straight away, where Jinja looks each
-    callable and its `__call__` over for those marks on every call (~1 µs each)."""
-
-    def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Jinja's own signature
-        kind = type(__obj)
-        if kind is Macro:  # what Jinja hands a macro (its __call__ is pass_eval_context)
-            args = (__self.eval_ctx, *args)
-        elif kind is FunctionType:
-            if "jinja_pass_arg" in __obj.__dict__:  # pass_context and its kin
-                return super().call(__obj, *args, **kwargs)
-        elif kind is not BuiltinMethodType:
-            return super().call(__obj, *args, **kwargs)
-        if kwargs:
-            kwargs.pop("_block_vars", None)
-            kwargs.pop("_loop_vars", None)
-        try:
-            return __obj(*args, **kwargs)
-        except StopIteration:
-            return __self.environment.undefined("value was undefined because a callable raised a"
-                                                " StopIteration exception")
-
-
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("ingest.outbox", "templates"), autoescape=False,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True, extensions=["jinja2.ext.do"],
                       auto_reload=False)  # package files: not stat-ed again for every receipt
-    env.context_class = _Context
     env.filters.update(FILTERS, shown=display_name)
     env.globals.update(RULE=RULE, LOADED=LOADED, outcome_text=outcome_text,
                        findings=render_findings, short=short)
