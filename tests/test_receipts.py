@@ -276,6 +276,55 @@ def test_a_run_rewrites_only_the_receipts_whose_text_changed(home, db):
         p.name for p in paths)
 
 
+def test_a_large_run_is_answered_by_two_processes_each_folder_by_one(home, db, tmp_path,
+                                                                      monkeypatch):
+    """A run of many files is answered by this process and a forked one, each taking whole
+    outbox folders (the receipts of a name stay in the run's order); if the other process
+    fails, its share is answered here."""
+    from ingest.read import isolated
+    from ingest.receive.archive import FolderWriter
+
+    folders = ["60", "61", "01", "_khong_ro_tinh"]
+    results = [pipeline.FileResult(f"/x/{folders[i % 4]}/lien_ket_{i}.xlsx",
+                                   f"lien_ket_{i}.xlsx", folders[i % 4], "refused",
+                                   message="not a regular file")
+               for i in range(receipts.PARALLEL_MIN_RECEIPTS + 6)]
+    log = tmp_path / "writers"
+    own = FolderWriter.write_if_changed
+
+    def noted(self, target, data):
+        with log.open("a") as out:
+            out.write(f"{os.getpid()} {target.parent}\n")
+        return own(self, target, data)
+
+    monkeypatch.setattr(FolderWriter, "write_if_changed", noted)
+    monkeypatch.setenv("LHPN_WORKERS", "2")
+
+    def answered() -> None:
+        assert all(r.receipt for r in results)
+        for r in results:
+            vi, en = halves(Path(r.receipt).read_text("utf-8"))
+            assert r.source_file in vi and "KHÔNG NHẬN" in vi and "not a regular file" in en
+
+    written = receipts.write_receipts(results, db)
+    assert len(written) == len(results)
+    answered()
+    writers = [line.split() for line in log.read_text().splitlines()]
+    assert {pid for pid, _ in writers} - {str(os.getpid())}, "no second process wrote"
+    assert len({f for _, f in writers}) == len(folders)
+    assert all(len({pid for pid, f in writers if f == folder}) == 1
+               for folder in {f for _, f in writers})
+
+    for path in home.outbox.rglob("*.receipt.txt"):
+        path.unlink()
+    for r in results:
+        r.receipt = None
+    monkeypatch.setattr(isolated, "run_each", lambda count, task, **kw: (kw["idle"](), [
+        isolated.Failure("crash", "killed by signal SIGKILL")])[1])
+    assert len(receipts.write_receipts(results, db)) == len(results)
+    answered()
+
+
 def test_a_folder_writer_checks_each_folder_once_and_refuses_links(home, tmp_path):
     """The writer of many receipts opens a folder below the outbox once, without following a
     link: a folder that is a link is refused for every file meant for it (its target stays

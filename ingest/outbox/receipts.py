@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import traceback
 from collections import defaultdict
 from datetime import datetime
 from functools import lru_cache
@@ -428,6 +429,7 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
 
     Sets `result.receipt` on each result answered. A receipt that cannot be written is logged
     and skipped (the run's data is already committed): receipts answer the run, never undo it.
+    A large run's receipts are shared with a second process (`_in_two`).
     """
     data_home = settings.home()  # once: it resolves paths on the disk
     outbox = data_home.outbox
@@ -441,38 +443,89 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
         log.exception("receipts of this run could not be read from the warehouse")
         subjects, details = {}, {}
     now = vietnam_now()
-    # all the texts first, then all the files: rendering between the writes' system calls ran
-    # ~30% slower (bench corpus), the processor's caches left to the kernel each time
-    answers = []
-    for result in results:
+    answers: list[tuple[int, Path]] = []
+    for i, result in enumerate(results):
         try:
-            path = receipt_path(result.province_code, result.source_file, outbox, result.path,
-                                data_home)
-            subject = subjects.get(_key(result.path, result.province_code, result.source_file))
-            if subject is not None and subject["sha256"] == result.sha256 and (
-                    subject["submission_id"] is not None or subject["event"] in ("failed",
-                                                                                 "duplicate")):
-                text = render(subject, details, path.parent, data_home)
-            elif result.event != "duplicate":
-                text = render_unrecorded(result, now)
-            else:
-                continue  # a duplicate whose log entry is gone: nothing true to say
+            answers.append((i, receipt_path(result.province_code, result.source_file, outbox,
+                                            result.path, data_home)))
         except Exception:  # noqa: BLE001 - one answer that fails never stops the others
             log.exception("receipt of %s not written", display_name(local_path(result.path)))
-            continue
-        answers.append((result, path, text))
-    written: list[Path] = []
-    with FolderWriter(outbox) as writer:  # each outbox folder opened once for the run
-        for result, path, text in answers:
+
+    def answer(part: list[tuple[int, Path]]) -> tuple[list[int], list[tuple[int, str]]]:
+        """Render and write the receipts of `part`: (positions written, (position, what
+        failed) of the others)."""
+        texts, failed = [], []
+        # all the texts first, then all the files: rendering between the writes' system calls
+        # ran ~30% slower (bench corpus), the processor's caches left to the kernel each time
+        for i, path in part:
+            result = results[i]
             try:
-                writer.write_if_changed(path, text)
+                subject = subjects.get(_key(result.path, result.province_code,
+                                            result.source_file))
+                if subject is not None and subject["sha256"] == result.sha256 and (
+                        subject["submission_id"] is not None
+                        or subject["event"] in ("failed", "duplicate")):
+                    texts.append((i, path, render(subject, details, path.parent, data_home)))
+                elif result.event != "duplicate":
+                    texts.append((i, path, render_unrecorded(result, now)))
+                # else a duplicate whose log entry is gone: nothing true to say
             except Exception:  # noqa: BLE001 - one answer that fails never stops the others
-                log.exception("receipt of %s not written", display_name(local_path(result.path)))
-                continue
-            if hasattr(result, "receipt"):
-                result.receipt = str(path)
-            written.append(path)
+                failed.append((i, traceback.format_exc()))
+        done = []
+        with FolderWriter(outbox) as writer:  # each outbox folder opened once
+            for i, path, text in texts:
+                try:
+                    writer.write_if_changed(path, text)
+                    done.append(i)
+                except Exception:  # noqa: BLE001 - one answer that fails never stops the others
+                    failed.append((i, traceback.format_exc()))
+        return done, failed
+
+    done, failed = _in_two(answers, answer)
+    for i, trace in sorted(failed):
+        log.error("receipt of %s not written\n%s",
+                  display_name(local_path(results[i].path)), trace.rstrip())
+    written: list[Path] = []
+    paths = dict(answers)
+    for i in sorted(done):
+        if hasattr(results[i], "receipt"):
+            results[i].receipt = str(paths[i])
+        written.append(paths[i])
     return written
+
+
+PARALLEL_MIN_RECEIPTS = 64  # below this, one process answers a run's files
+
+
+def _in_two(answers: list[tuple[int, Path]], answer):
+    """`answer(answers)`, shared with a forked process (`ingest.read.isolated`) on a machine
+    with several cores: each outbox folder wholly on one side, so the receipts of one name are
+    written in the run's order. Should that process fail, its share is answered here after
+    all."""
+    if len(answers) < PARALLEL_MIN_RECEIPTS or settings.workers() < 2:
+        return answer(answers)
+    from ingest.read import isolated
+
+    folders: dict[Path, list[tuple[int, Path]]] = defaultdict(list)
+    for i, path in answers:
+        folders[path.parent].append((i, path))
+    here: list[tuple[int, Path]] = []
+    aside: list[tuple[int, Path]] = []
+    for part in sorted(folders.values(), key=len, reverse=True):
+        (here if len(here) <= len(aside) else aside).extend(part)
+    outbox_text.macro("receipt.txt.j2", "receipt")  # compiled once, before the fork
+    mine: list = []
+    [theirs] = isolated.run_each(1, lambda _: answer(aside), workers=1, memory=0,
+                                 cpu_seconds=ASIDE_SECONDS, wall_seconds=ASIDE_SECONDS,
+                                 idle=lambda: mine.append(answer(here)))
+    if isinstance(theirs, isolated.Failure):
+        log.warning("the receipts' second process failed (%s: %s); answered here",
+                    theirs.kind, theirs.detail)
+        theirs = answer(aside)
+    return mine[0][0] + theirs[0], mine[0][1] + theirs[1]
+
+
+ASIDE_SECONDS = 600.0  # CPU and wall time the second process may take
 
 
 def _key(path: str | None, folder_province: str | None, source_file: str) -> tuple:
