@@ -378,27 +378,40 @@ def write_if_changed(target: Path, data: bytes | str, *, root: Path | None = Non
     return _write_atomic(target, data, unless_same=data, root=root)
 
 
-class FolderWriter:
-    """`write_if_changed` for many files below one data-home folder (`root`, e.g. the outbox):
-    the same checks and the same atomic write for each file, but every folder below `root` is
-    opened (and checked: no symbolic link, created if missing) once, on its first file, rather
-    than again for every file. Use it as a context manager: the folders are closed at the end.
-    A target not below `root` is written by `write_if_changed` (the data home decides)."""
+class _OpenedFolders:
+    """Folders below `root`, each opened once, on its first file (below `root` without
+    following links, created if missing: `_open_folders`), rather than again for every file; a
+    context manager that closes them at the end. A link swapped in later is not followed
+    either: the folder opened is the one written to."""
 
     def __init__(self, root: Path):
         self.root = Path(os.path.abspath(root))
-        self._folders: dict[tuple[str, ...], int] = {}
+        self._fds: dict[tuple[str, ...], int] = {}
 
-    def __enter__(self) -> FolderWriter:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def close(self) -> None:
-        folders, self._folders = self._folders, {}
-        for fd in folders.values():
+        fds, self._fds = self._fds, {}
+        for fd in fds.values():
             os.close(fd)
+
+    def folder(self, parts: tuple[str, ...]) -> int:
+        """The descriptor of `root/parts` (a folder that cannot be opened is tried again by
+        its next file)."""
+        fd = self._fds.get(parts)
+        if fd is None:
+            fd = self._fds[parts] = _open_folders(self.root, parts)
+        return fd
+
+
+class FolderWriter(_OpenedFolders):
+    """`write_if_changed` for many files below one data-home folder (`root`, e.g. the outbox):
+    the same checks and the same atomic write for each file, each folder opened once. A target
+    not below `root` is written by `write_if_changed` (the data home decides)."""
 
     def write_if_changed(self, target: Path, data: bytes | str) -> bool:
         if isinstance(data, str):
@@ -408,11 +421,7 @@ class FolderWriter:
         rel = parts_below(target, self.root)
         if not rel:
             return write_if_changed(target, data)
-        folder = rel[:-1]
-        dir_fd = self._folders.get(folder)
-        if dir_fd is None:  # a folder that cannot be opened is tried again by its next file
-            dir_fd = self._folders[folder] = _open_folders(self.root, folder)
-        return _write_at(dir_fd, rel[-1], data, unless_same=data)
+        return _write_at(self.folder(rel[:-1]), rel[-1], data, unless_same=data)
 
 
 def write_text_atomic(target: Path, text: str) -> Path:
@@ -425,35 +434,17 @@ def archive_bytes(archive: Path, sha256: str, suffix: str, data: bytes) -> Path:
         return archive / folders.store(sha256, suffix, data)
 
 
-class ArchiveFolders:
+class ArchiveFolders(_OpenedFolders):
     """The archive's folders (`<archive>/<first two hex digits>`) for the files of one receive,
-    each opened once, below the archive without following links (a link swapped in later is
-    not followed either: the folder opened is written to), and closed at the end. `store` is
-    `archive_bytes` without opening two folders again for every file."""
-
-    def __init__(self, archive: Path):
-        self.archive = Path(os.path.abspath(archive))
-        self._fds: dict[str, int] = {}
-
-    def __enter__(self) -> ArchiveFolders:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        fds, self._fds = self._fds, {}
-        for fd in fds.values():
-            os.close(fd)
+    each opened once. `store` is `archive_bytes` without opening two folders again for every
+    file."""
 
     def store(self, sha256: str, suffix: str, data: bytes) -> str:
         """Archive `data` (content-addressed, written atomically, the same bytes stored once);
         returns its path below the archive (`<folder>/<sha256><suffix>`)."""
         folder, name = sha256[:2], f"{sha256}{_archive_suffix(suffix)}"
-        dir_fd = self._fds.get(folder)
-        if dir_fd is None:
-            # its path below the archive is known (a hex prefix), not worked out from a target's
-            dir_fd = self._fds[folder] = _open_folders(self.archive, (folder,))
+        # its path below the archive is known (a hex prefix), not worked out from a target's
+        dir_fd = self.folder((folder,))
         try:
             os.stat(name, dir_fd=dir_fd)
         except OSError as exc:  # what `Path.exists` takes for "not there"
