@@ -326,9 +326,7 @@ def _write_at(dir_fd: int, name: str, write, *, unless_same: bytes | None = None
                 write(out)
         else:
             try:
-                view = memoryview(write)
-                while view:
-                    view = view[os.write(fd, view):]
+                _write_all(fd, write)
             finally:
                 os.close(fd)
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
@@ -455,6 +453,13 @@ class ArchiveFolders(_OpenedFolders):
         return f"{folder}/{name}"
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to the descriptor (`os.write` may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _link_whole(dir_fd: int, name: str, data: bytes) -> bool:
     """Write `data` as `name` in the folder `dir_fd` atomically, as `_write_at` does but without
     a temporary name to rename: an unnamed file (O_TMPFILE), linked under `name` once whole (a
@@ -466,9 +471,7 @@ def _link_whole(dir_fd: int, name: str, data: bytes) -> bool:
     except (AttributeError, OSError):
         return False
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, data)
         # linkat of the descriptor's /proc entry: the unnamed file gets its name
         os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd)
     except OSError:
@@ -505,9 +508,7 @@ def append_manifest(archive: Path, entries: list[dict]) -> None:
     finally:
         os.close(dir_fd)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, data)
     finally:
         os.close(fd)
 
