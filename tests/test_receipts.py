@@ -288,7 +288,7 @@ def test_a_large_run_is_answered_by_two_processes_each_folder_by_one(home, db, t
     results = [pipeline.FileResult(f"/x/{folders[i % 4]}/lien_ket_{i}.xlsx",
                                    f"lien_ket_{i}.xlsx", folders[i % 4], "refused",
                                    message="not a regular file")
-               for i in range(receipts.PARALLEL_MIN_RECEIPTS + 6)]
+               for i in range(isolated.BESIDE_MIN_ITEMS + 6)]
     log = tmp_path / "writers"
     own = FolderWriter.write_if_changed
 

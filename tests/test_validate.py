@@ -20,6 +20,7 @@ import pytest
 
 from ingest import pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
+from ingest.read import isolated
 from ingest.validate import history, rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report
@@ -583,7 +584,7 @@ def _mistaken_run(tmp_path: Path, rng) -> list[ParsedFile]:
     reports[2].term_rows[1]["code"] = "CT99"  # ChiTieu: here
     reports[3].province_name = "Hà Nội"  # ThongTin: here (a warning)
     parsed = [build(tmp_path, r, name=f"bc{i}.xlsx") for i, r in enumerate(reports)]
-    return [copy.deepcopy(parsed[i % 4]) for i in range(validate.PARALLEL_MIN_FILES)]
+    return [copy.deepcopy(parsed[i % 4]) for i in range(isolated.BESIDE_MIN_ITEMS)]
 
 
 def _verdicts(files: list[ParsedFile]) -> list[list[tuple]]:
@@ -618,7 +619,6 @@ def test_a_large_run_runs_some_suites_in_a_second_process_with_the_same_findings
         "rejected", "rejected", "rejected", "accepted_with_warnings"]
 
     # the second process fails (killed, out of memory): its suites run here after all
-    from ingest.read import isolated
     monkeypatch.setattr(isolated, "run_each",
                         lambda count, task, **kw: (kw["idle"](), [isolated.Failure(
                             "crash", "killed by signal SIGKILL")])[1])

@@ -494,17 +494,14 @@ def write_receipts(results, conn: psycopg.Connection) -> list[Path]:
     return written
 
 
-PARALLEL_MIN_RECEIPTS = 64  # below this, one process answers a run's files
-
-
 def _in_two(answers: list[tuple[int, Path]], answer):
-    """`answer(answers)`, shared with a forked process (`ingest.read.isolated`) on a machine
-    with several cores: each outbox folder wholly on one side, so the receipts of one name are
-    written in the run's order. Should that process fail, its share is answered here after
-    all."""
-    if len(answers) < PARALLEL_MIN_RECEIPTS or settings.workers() < 2:
-        return answer(answers)
+    """`answer(answers)`, for a large run shared with a forked process (`isolated.beside`):
+    each outbox folder wholly on one side, so the receipts of one name are written in the run's
+    order."""
     from ingest.read import isolated
+
+    if not isolated.worth_beside(len(answers)):
+        return answer(answers)
 
     folders: dict[Path, list[tuple[int, Path]]] = defaultdict(list)
     for i, path in answers:
@@ -514,18 +511,8 @@ def _in_two(answers: list[tuple[int, Path]], answer):
     for part in sorted(folders.values(), key=len, reverse=True):
         (here if len(here) <= len(aside) else aside).extend(part)
     outbox_text.macro("receipt.txt.j2", "receipt")  # compiled once, before the fork
-    mine: list = []
-    [theirs] = isolated.run_each(1, lambda _: answer(aside), workers=1, memory=0,
-                                 cpu_seconds=ASIDE_SECONDS, wall_seconds=ASIDE_SECONDS,
-                                 idle=lambda: mine.append(answer(here)))
-    if isinstance(theirs, isolated.Failure):
-        log.warning("the receipts' second process failed (%s: %s); answered here",
-                    theirs.kind, theirs.detail)
-        theirs = answer(aside)
-    return mine[0][0] + theirs[0], mine[0][1] + theirs[1]
-
-
-ASIDE_SECONDS = 600.0  # CPU and wall time the second process may take
+    mine, theirs = isolated.beside(lambda: answer(here), lambda: answer(aside), "the receipts")
+    return mine[0] + theirs[0], mine[1] + theirs[1]
 
 
 def _key(path: str | None, folder_province: str | None, source_file: str) -> tuple:

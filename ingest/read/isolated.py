@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import faulthandler
 import gc
+import logging
 import math
 import multiprocessing
 import os
@@ -34,6 +35,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -393,6 +396,34 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
             stop(slot)
         _thaw()
     return results
+
+
+ASIDE_SECONDS = 600.0  # CPU and wall time `beside`'s forked process may take
+BESIDE_MIN_ITEMS = 64  # the least a run's step shares out: a fork and its results cost ~20 ms
+
+
+def worth_beside(items: int) -> bool:
+    """Whether a step of `items` files is worth sharing with a second process (`beside`): a
+    large run, on a machine (LHPN_WORKERS) with more than one core."""
+    from ingest import settings
+
+    return items >= BESIDE_MIN_ITEMS and settings.workers() > 1
+
+
+def beside(here: Callable[[], object], aside: Callable[[], object], what: str
+           ) -> tuple[object, object]:
+    """`(here(), aside())`, with `aside` run in a forked process (`run_each`: it inherits what
+    this process holds) while `here` runs in this one: a run's work in two parts on two cores.
+    Should that process fail (killed, out of time), `aside` runs here afterwards; `what` names
+    it in the warning that says so."""
+    done: list = []
+    [result] = run_each(1, lambda _: aside(), workers=1, memory=0, cpu_seconds=ASIDE_SECONDS,
+                        wall_seconds=ASIDE_SECONDS, idle=lambda: done.append(here()))
+    if isinstance(result, Failure):
+        log.warning("%s failed in their second process (%s: %s); run here", what, result.kind,
+                    result.detail)
+        result = aside()
+    return done[0], result
 
 
 def _wait(objects: list, timeout: float) -> list:

@@ -352,11 +352,7 @@ def _holds(dir_fd: int, name: str, data: bytes) -> bool | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
             return False
-        chunks, left = [], len(data) + 1  # one byte more: a file that grew meanwhile differs
-        while left > 0 and (chunk := os.read(fd, left)):
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks) == data
+        return _read_size(fd, len(data)) == data  # (a file that grew meanwhile differs)
     finally:
         os.close(fd)
 

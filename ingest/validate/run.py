@@ -24,7 +24,6 @@ from collections.abc import Callable
 
 import psycopg
 
-from ingest import settings
 from ingest.model import EMULATION, POVERTY, Finding, ParsedFile, SystemFault
 from ingest.read import isolated
 from ingest.validate import history as history_step
@@ -118,11 +117,8 @@ def _validate(files: list[ParsedFile], conn) -> tuple[Found, Faults]:
 
 
 # the suites a second process runs while this one runs the others (a large run's validation is
-# mostly the suites, each single-threaded: GiamNgheo's and ThiDua's ~half of their CPU), and the
-# least files for which that pays (the fork and the results passed back cost ~20 ms)
+# mostly the suites, each single-threaded: GiamNgheo's and ThiDua's ~half of their CPU)
 ASIDE = (EMULATION, POVERTY)
-PARALLEL_MIN_FILES = 64
-ASIDE_SECONDS = 600.0  # CPU and wall time the second process may take; then they run here
 
 
 def _suite(kind: str, frames: RunFrames) -> tuple[CheckResult, Faults]:
@@ -135,12 +131,11 @@ def _suite(kind: str, frames: RunFrames) -> tuple[CheckResult, Faults]:
 
 def _suites(frames: RunFrames) -> list[tuple[CheckResult, Faults]]:
     """Every suite's result and faults, in `suites.SUITES` order. A large run on several cores
-    runs the `ASIDE` suites in a forked process (`ingest.read.isolated`, which inherits the
-    frames and Great Expectations as they are here) meanwhile; should that process fail, they
-    run here after all."""
+    runs the `ASIDE` suites in a forked process meanwhile (`isolated.beside`: it inherits the
+    frames and Great Expectations as they are here)."""
     kinds = list(suites.SUITES)
-    aside = [k for k in kinds if k in ASIDE] if (
-        settings.workers() > 1 and len(frames.file_ids) >= PARALLEL_MIN_FILES) else []
+    aside = [k for k in kinds if k in ASIDE] if isolated.worth_beside(len(frames.file_ids)) \
+        else []
     done: dict[str, tuple[CheckResult, Faults]] = {}
 
     def run_here() -> None:
@@ -150,13 +145,8 @@ def _suites(frames: RunFrames) -> list[tuple[CheckResult, Faults]]:
 
     if aside:
         frames.prepare()  # what both processes read, built once, before the fork
-        [result] = isolated.run_each(1, lambda _: [_suite(kind, frames) for kind in aside],
-                                     workers=1, memory=0, cpu_seconds=ASIDE_SECONDS,
-                                     wall_seconds=ASIDE_SECONDS, idle=run_here)
-        if isinstance(result, isolated.Failure):
-            log.warning("the suites %s failed in their process (%s: %s); run here",
-                        ", ".join(aside), result.kind, result.detail)
-            result = [_suite(kind, frames) for kind in aside]
+        _, result = isolated.beside(run_here, lambda: [_suite(kind, frames) for kind in aside],
+                                    "the suites " + ", ".join(aside))
         done |= dict(zip(aside, result, strict=True))
     else:
         run_here()
