@@ -28,7 +28,7 @@ from ingest.periods import parse_period
 from ingest.read import layout
 from ingest.read.layout import SHEETS, Column, SheetLayout, fold
 from ingest.read.layout import _header_key as header_key  # of a non-empty text, cached
-from ingest.read.numbers import Number, parse_number, vn_number
+from ingest.read.numbers import Number, common_figure, parse_number, vn_number
 from ingest.read.reader import CSV_DATA_SHEET, Sheet
 from ingest.reference import indicators_of, match_commune
 
@@ -157,7 +157,12 @@ def _find_header(rows: list[list[object]], sheet_layout: SheetLayout | None):
     """(row index, {column index: Column}, layout) of the best header row, or None."""
     best = None
     candidates = [sheet_layout] if sheet_layout else list(SHEETS.values())
+    # a row that maps every column of the widest layout cannot be beaten (a later row must map
+    # more): the search ends there instead of reading the rows below the header
+    most = max(len(lay.columns) for lay in candidates)
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if best is not None and len(best[1]) == most:
+            break
         # a header starts with a letter: a cell starting with a digit (a figure) never matches
         keys = [(j, header_key(cell)) for j, cell in enumerate(row)
                 if cell.__class__ is str and cell and cell[0] not in _DIGITS]
@@ -375,6 +380,12 @@ def _column(col: Column, cells: list[object], header: str, sheet: str, rows: lis
                 append(float(cell) * multiplier if multiplier != 1 else float(cell))
                 continue
             value = _PLAIN_TEXTS.get(cell, _UNSEEN)  # a text read before: '1.284', '11,5', '-'
+            if value is _UNSEEN:
+                value = common_figure(cell)  # most figures: '1.284', '11,5', '1.284,5'
+                if value is None:
+                    value = _UNSEEN  # any other text: read in full below
+                elif len(_PLAIN_TEXTS) < _PLAIN_TEXTS_MAX:
+                    _PLAIN_TEXTS[cell] = value
             if value is not _UNSEEN:
                 append(value * multiplier if multiplier != 1 and value is not None else value)
                 continue
