@@ -19,6 +19,9 @@ $(STAMP): requirements-dev.lock requirements.lock pyproject.toml
 	# (CLI, Airflow task, test) would otherwise recompile Airflow, dbt and GX from source
 	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements-dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	# the project's own modules too (an editable install is not compiled): ~0.05 s of every
+	# process's start; a file changed since is compiled in memory, as without them
+	$(BIN)/python -m compileall -q ingest dags
 	touch $(STAMP)
 
 run: setup
