@@ -33,10 +33,10 @@ from pathlib import Path
 
 import psycopg
 
-from ingest import journal, settings
+from ingest import isolated, journal, settings
 from ingest.load import retry
 from ingest.model import FileResult, RunSummary
-from ingest.read import isolated, parse
+from ingest.read import parse
 from ingest.receive.inbox import list_inbox
 from ingest.receive.names import local_path
 from ingest.receive.taking import Receiver

@@ -545,7 +545,7 @@ def test_a_dangling_link_at_the_archive_name_is_replaced_by_the_bytes(home, db, 
 
 
 def test_worker_pool_attributes_each_failure_to_its_own_task():
-    from ingest.read.isolated import Failure, run_each
+    from ingest.isolated import Failure, run_each
 
     def task(i):
         if i == 3:
@@ -567,7 +567,7 @@ def test_worker_pool_attributes_each_failure_to_its_own_task():
 def test_worker_pool_parses_while_the_parent_does_its_idle_work(tmp_path):
     """`idle` runs once in the parent after the fork: the workers go on with the whole run
     meanwhile (their results wait in the pipe), and each failure is still its own task's."""
-    from ingest.read.isolated import Failure, run_each
+    from ingest.isolated import Failure, run_each
 
     count, done, calls = 40, tmp_path / "done", []
 
@@ -599,7 +599,7 @@ def test_worker_pool_parses_while_the_parent_does_its_idle_work(tmp_path):
 
 
 def _pool_in_a_daemon(out):
-    from ingest.read.isolated import Failure, run_each
+    from ingest.isolated import Failure, run_each
 
     results = run_each(4, lambda i: os.abort() if i == 1 else i + 1, workers=2,
                        memory=256 << 20, cpu_seconds=30, wall_seconds=60)

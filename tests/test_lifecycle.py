@@ -197,7 +197,7 @@ def test_parse_workers_die_with_their_parent_and_hold_no_session():
     parent's sockets (a database session among them) open."""
     code = (
         "import os, socket, stat, time\n"
-        "from ingest.read import isolated\n"
+        "from ingest import isolated\n"
         "held = socket.socket()  # stands for the parent's database connection\n"
         "def sockets():\n"
         "    n = 0\n"

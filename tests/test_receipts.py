@@ -281,7 +281,7 @@ def test_a_large_run_is_answered_by_two_processes_each_folder_by_one(home, db, t
     """A run of many files is answered by this process and a forked one, each taking whole
     outbox folders (the receipts of a name stay in the run's order); if the other process
     fails, its share is answered here."""
-    from ingest.read import isolated
+    from ingest import isolated
     from ingest.receive.archive import FolderWriter
 
     folders = ["60", "61", "01", "_khong_ro_tinh"]

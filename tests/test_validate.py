@@ -18,9 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ingest import pipeline, samples
+from ingest import isolated, pipeline, samples
 from ingest.model import EMULATION, POVERTY, TERM, Finding, ParsedFile
-from ingest.read import isolated
 from ingest.validate import history, rules, suites
 from ingest.validate import run as validate
 from ingest.validate.report import render_report

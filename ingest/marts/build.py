@@ -62,9 +62,9 @@ import yaml
 from psycopg.conninfo import conninfo_to_dict
 
 from ingest import settings, warehouse
+from ingest.isolated import frozen_heap
 from ingest.model import SHEET_KINDS
 from ingest.periods import parse_period
-from ingest.read.isolated import frozen_heap
 from ingest.settings import dbt_project_dir, home
 
 PROFILE = "lhpn"

@@ -498,7 +498,7 @@ def _in_two(answers: list[tuple[int, Path]], answer):
     """`answer(answers)`, for a large run shared with a forked process (`isolated.beside`):
     each outbox folder wholly on one side, so the receipts of one name are written in the run's
     order."""
-    from ingest.read import isolated
+    from ingest import isolated
 
     if not isolated.worth_beside(len(answers)):
         return answer(answers)

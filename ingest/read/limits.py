@@ -5,7 +5,7 @@ A workbook is a zip of XML: a few kilobytes can declare a sheet spanning A1:XFD1
 billion cells, which a reader allocates densely) or unpack to gigabytes. Each check raises
 `UnreadableFile` with the sender's words ("too large", "too complex") and the real figures. What
 these checks cannot see (an .xls, an .ods that repeats empty rows, a lying zip header) is bounded
-by the worker process the file is parsed in (`ingest.read.isolated`).
+by the worker process the file is parsed in (`ingest.isolated`).
 """
 
 from __future__ import annotations

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest import settings
+from ingest import isolated, settings
 from ingest.model import Finding, ParsedFile, file_error
-from ingest.read import isolated
 from ingest.read.errors import RESAVE_EN, RESAVE_VI, damaged
 from ingest.read.limits import mb, too_large
 from ingest.receive.names import display_name
@@ -35,7 +34,7 @@ def _parsed(item: Received) -> tuple:
 
 
 def parse_all(items: list[Received], idle: Callable[[], None] | None = None) -> list[ParsedFile]:
-    """Parse each file in a worker process with memory and CPU limits (`ingest.read.isolated`):
+    """Parse each file in a worker process with memory and CPU limits (`ingest.isolated`):
     a file that crashes or exhausts its worker is rejected alone. A large run is spread over
     several workers (parsing is CPU-bound Python, and each file is independent). `idle` is run
     here while the workers parse (`isolated.run_each`)."""

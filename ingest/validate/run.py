@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 import psycopg
 
+from ingest import isolated
 from ingest.model import EMULATION, POVERTY, Finding, ParsedFile, SystemFault
-from ingest.read import isolated
 from ingest.validate import history as history_step
 from ingest.validate import rules as rule_table
 from ingest.validate import suites

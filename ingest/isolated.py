@@ -1,5 +1,8 @@
-"""Run one task per file in worker processes, so a file that crashes its reader, aborts it or
-blows up its memory costs only that file.
+"""A run's work in forked processes, for every step that shares it out: reading runs one task per
+file in worker processes (`run_each`), so a file that crashes its reader, aborts it or blows up
+its memory costs only that file; validation and the receipts hand part of a large run to a
+second process (`beside`); and the run's long-lived objects are kept out of the garbage
+collections (`frozen_heap`), which also spares the workers' copies of the parent's pages.
 
 Workers are forked (they inherit the run's bytes: only an index goes down the pipe and the parsed
 result comes back), with `os.fork` itself: `multiprocessing.Process` refuses to start children from
