@@ -320,32 +320,3 @@ def test_a_tests_record_names_the_models_it_counts_against(tmp_path):
     assert by_name["term_indicator_attainment"]["failed"]
     assert by_name["term_indicator_attainment"]["failed_tests"] == [
         "assert_scorecard_counts_equal_attainment_rows: Got 1"]
-
-
-def test_a_name_selects_the_nodes_dbts_own_search_selects(warehouse_url):
-    """A selective build names the status marts and the tests it leaves out by name: the index
-    `_quick_name_selection` looks a name up in selects, for every part of every node's fqn (a
-    node's name, its folders, the package) and for a name no node has, exactly the nodes dbt's
-    own search selects, among the nodes of the graph it is given."""
-    from dbt.graph.selector_methods import QualifiedNameSelectorMethod as Method
-
-    from ingest.marts import build
-
-    build._quick_name_selection()
-    result = build._invoke(["parse"], verbose=False, url=warehouse_url)
-    assert result.success, result.exception
-    manifest = result.result
-    method = Method(manifest, None, [])
-    everything = build._Everything()
-    models = {uid for uid in manifest.nodes if uid.startswith("model.")}
-    nodes = [*manifest.nodes.values(), *manifest.exposures.values(),
-             *manifest.unit_tests.values()]
-    names = {part for node in nodes for segment in node.fqn
-             for part in (segment, segment.split(".")[0])} | {"no_such_node"}
-    assert len(names) > 150 and Method.search.indexed
-    for name in sorted(names):
-        for included in (everything, models):
-            assert set(Method.search(method, included, name)) == set(
-                Method.search.dbt_search(method, included, name)), name
-    assert set(Method.search(method, everything, "submission_status")) == {
-        "model.lhpn.submission_status"}

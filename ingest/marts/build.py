@@ -217,63 +217,6 @@ def _quick_behavior_flags() -> None:
         rendered._default_source = staticmethod(_flag_source)
 
 
-class _Everything:
-    """Contains every node (for listing all the nodes a selector method searches)."""
-
-    def __contains__(self, item) -> bool:
-        return True
-
-
-_name_index: list = []  # [(manifest, {name: unique ids})] of the manifest last searched
-
-
-def _nodes_by_name(method) -> dict | None:
-    """The nodes dbt's name method searches, by each plain name that selects them: the last part
-    of the node's fqn (its name), the first part of the fqn with and without the package (the
-    package, the top folder). None when a model is versioned (dbt matches those otherwise)."""
-    manifest = method.manifest
-    if _name_index and _name_index[0][0] is manifest:
-        return _name_index[0][1]
-    index: dict[str, set] = {}
-    for unique_id, node in method.non_source_nodes(_Everything()):
-        if getattr(node, "is_versioned", False):
-            return None
-        fqn = node.fqn
-        names = {fqn[-1], fqn[0].split(".")[0]}
-        if len(fqn) > 1:
-            names.add(fqn[1].split(".")[0])
-        for name in names:
-            index.setdefault(name, set()).add(unique_id)
-    _name_index[:] = [(manifest, index)]
-    return index
-
-
-def _quick_name_selection() -> None:
-    """dbt's default selector method (`fqn`: a model's or a test's name) compares each name of
-    --select and --exclude with every node of the project, in Python: ~55 names (the status
-    marts, the tests a constraint restates) x ~370 nodes in a one-file build, 0.1 s of CPU, most
-    of its selection. A plain name (no dot, no wildcard) is looked up in an index of the nodes
-    by the parts dbt compares it with instead (`_nodes_by_name`): the same nodes
-    (tests/test_marts_refresh.py compares the two on every name of the project). Dotted names,
-    wildcards and versioned models keep dbt's own search."""
-    from dbt.graph.selector_methods import QualifiedNameSelectorMethod
-
-    search = QualifiedNameSelectorMethod.search
-    if getattr(search, "indexed", False):
-        return
-
-    def indexed_search(self, included_nodes, selector):
-        index = None if any(c in selector for c in ".*?[]") else _nodes_by_name(self)
-        if index is None:
-            yield from search(self, included_nodes, selector)
-            return
-        yield from (uid for uid in index.get(selector, ()) if uid in included_nodes)
-
-    indexed_search.indexed = True
-    indexed_search.dbt_search = search
-    QualifiedNameSelectorMethod.search = indexed_search
-
-
 def _keep_connections() -> None:
     """A dbt thread keeps its PostgreSQL connection from one node to the next. dbt closes a
     node's connection when the node ends and opens another for the next one: PostgreSQL starts a
@@ -362,7 +305,6 @@ def _invoke(command: list[str], *, verbose: bool, url: str | None = None):
     from dbt.cli.main import dbtRunner
 
     _quick_behavior_flags()
-    _quick_name_selection()
     _keep_connections()
     _catch_parses()
 
@@ -393,8 +335,6 @@ def _invoke(command: list[str], *, verbose: bool, url: str | None = None):
         reused = _manifest.pop(key, None) if key else None
         if key:  # one manifest at a time: one parsed from other inputs is let go
             _manifest.clear()
-            if reused is None:
-                _name_index.clear()
         _parsed.clear()
         try:
             with frozen_heap():
