@@ -11,7 +11,8 @@ address space (`RLIMIT_AS`: what it had when forked plus a budget) and its CPU t
 (`RLIMIT_CPU`, raised before each task), and writes no core dumps. A task that dies (abort,
 segfault, CPU limit), exceeds its wall-clock limit or runs out of memory comes back as a `Failure`
 for its file; the worker is replaced and the other files go on. Large runs keep their parallelism:
-tasks are spread over `workers` processes.
+tasks are spread over `workers` processes. What a task logs comes back with its result and is
+logged by the parent (`_Forwarded`): a worker's own stderr goes nowhere.
 
 A worker dies with the process that forked it (`PR_SET_PDEATHSIG`) and closes the sockets it
 inherited (the parent's database session among them) before it does anything, so a run killed
@@ -100,6 +101,39 @@ def _widen_send_buffer(conn: Connection) -> None:
         pass
 
 
+class _Forwarded(logging.Handler):
+    """A worker's log records, kept to go back to the parent with the task's result (its own
+    stderr goes nowhere, and the sockets of the parent's log handlers are closed): as plain
+    dicts (`logging.makeLogRecord` makes them records again), the message formatted and a
+    traceback as text, so that whatever the record held pickles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = {key: value for key, value in vars(record).items()
+                      if value is None or isinstance(value, (str, int, float))}
+            fields["msg"], fields["args"] = record.getMessage(), None
+            if record.exc_info:
+                fields["exc_text"] = record.exc_text or _TRACEBACKS.formatException(
+                    record.exc_info)
+            self.records.append(fields)
+        except Exception:  # noqa: BLE001 - a record that cannot be kept is not worth a task
+            self.handleError(record)
+
+
+_TRACEBACKS = logging.Formatter()
+
+
+def _replay(records: list[dict]) -> None:
+    """Log here what a worker logged (`_Forwarded`), through this process's handlers."""
+    for fields in records:
+        record = logging.makeLogRecord(fields)
+        logging.getLogger(record.name).handle(record)
+
+
 def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: float) -> None:
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -109,6 +143,9 @@ def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: f
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         os.close(devnull)
+        # what the task logs goes back with its result, to be logged by the parent
+        forwarded = _Forwarded()
+        logging.root.handlers = [forwarded]
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         _widen_send_buffer(conn)
         _limit_memory(memory)
@@ -117,15 +154,17 @@ def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: f
             if index is None:
                 break
             _limit_cpu(cpu)
+            logged = forwarded.records
             try:
-                conn.send(("ok", task(index)))
+                conn.send(("ok", task(index), logged))
             except MemoryError:
-                conn.send(("memory", "MemoryError"))
+                conn.send(("memory", "MemoryError", logged))
                 break  # a fresh worker for the next file
             except RecursionError as exc:
-                conn.send(("error", f"RecursionError: {exc}"))
+                conn.send(("error", f"RecursionError: {exc}", logged))
             except Exception as exc:  # noqa: BLE001 - reported for its file, never lost
-                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+                conn.send(("error", f"{type(exc).__name__}: {exc}", logged))
+            logged.clear()
     except (EOFError, OSError, KeyboardInterrupt):
         pass
     finally:
@@ -365,7 +404,8 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
                         # readable: a result, or the end of a worker that died (EOFError)
                         if slot.conn not in ready and not slot.conn.poll():
                             raise EOFError
-                        status, value = slot.conn.recv()
+                        status, value, records = slot.conn.recv()
+                        _replay(records)
                     except (EOFError, OSError):
                         slot.process.join(5)
                         replace(i, _died(slot.process.exitcode))

@@ -564,6 +564,65 @@ def test_worker_pool_attributes_each_failure_to_its_own_task():
         "crash", "memory", "error"]
 
 
+def test_what_a_worker_logs_is_logged_by_the_parent(caplog):
+    """A worker's stderr goes nowhere and its inherited log sockets are closed: what a task logs
+    comes back with its result (a failed task's too) and is logged here, message formatted,
+    traceback as text, in the task's order."""
+    import logging
+
+    from ingest.isolated import Failure, run_each
+
+    worker_log = logging.getLogger("ingest.read.parse")
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise TypeError("not picklable")
+
+    def task(i):
+        worker_log.warning("file %d cannot be read: %s", i, "CalamineError")
+        if i == 1:
+            try:
+                raise ValueError("bad cell")
+            except ValueError:
+                worker_log.exception("file %d: the reader stopped", i)
+            raise RuntimeError("gave up")
+        worker_log.warning("an object in the record: %s", Unpicklable())
+        worker_log.debug("not logged: below the level")
+        return os.getpid()
+
+    with caplog.at_level(logging.WARNING):
+        results = run_each(3, task, workers=1, memory=0, cpu_seconds=30, wall_seconds=60)
+    assert isinstance(results[1], Failure) and results[1].kind == "error"
+    records = [r for r in caplog.records if r.name == "ingest.read.parse"]
+    assert [r.getMessage().split(" object at ")[0] for r in records] == [
+        "file 0 cannot be read: CalamineError",
+        "an object in the record: <tests.test_hostile.test_what_a_worker_logs_is_logged_by_the_"
+        "parent.<locals>.Unpicklable",
+        "file 1 cannot be read: CalamineError", "file 1: the reader stopped",
+        "file 2 cannot be read: CalamineError",
+        "an object in the record: <tests.test_hostile.test_what_a_worker_logs_is_logged_by_the_"
+        "parent.<locals>.Unpicklable"]
+    assert {r.process for r in records} == {results[0]} != {os.getpid()}
+    assert "ValueError: bad cell" in records[3].exc_text
+    assert "ValueError: bad cell" in caplog.text
+
+
+def test_a_damaged_workbook_s_technical_detail_reaches_the_run_s_log(home, db, caplog):
+    """The clerk reads "damaged, save it again"; the engineer's log says what the reader met."""
+    import logging
+    import zipfile
+
+    bad = home.inbox / "01" / "BC_01_6thang_2024.xlsx"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook><sheets><sheet name='A'/></sheets")
+    with caplog.at_level(logging.WARNING):
+        assert events(run()) == {bad.name: "rejected"}
+    [line] = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
+    assert line.startswith(f"{bad.name} cannot be read: CalamineError")
+
+
 def test_worker_pool_parses_while_the_parent_does_its_idle_work(tmp_path):
     """`idle` runs once in the parent after the fork: the workers go on with the whole run
     meanwhile (their results wait in the pipe), and each failure is still its own task's."""
