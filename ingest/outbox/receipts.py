@@ -158,8 +158,10 @@ def _details(conn: psycopg.Connection, subjects: list[Row]) -> dict:
             for r in _fetch(conn, "receipt_versions", province_code=[p for p, _ in pairs],
                             period=[q for _, q in pairs])}
         # the figures only of the periods whose receipts quote them (right after a run, none)
-        pairs = sorted({(s["province_code"], s["period"]) for s in loaded
-                        if _quotes_figures(s, versions.get((s["province_code"], s["period"])))})
+        quoting = [s for s in loaded
+                   if _quotes_figures(s, versions.get((s["province_code"], s["period"])))]
+        marts["quoting"] = {s["submission_id"] for s in quoting}
+        pairs = sorted({(s["province_code"], s["period"]) for s in quoting})
         keys = {"province_code": [p for p, _ in pairs], "period": [q for _, q in pairs]}
         for name in ("scorecards", "rankings", "poverty", "former_provinces"):
             marts[name] = {(r["province_code"], r["period"]): r
@@ -378,7 +380,7 @@ def _context(s: Row, details: dict, folder: Path, data_home: settings.Home) -> d
     marts = details["marts"]
     loaded = s["outcome"] in LOADED
     return {
-        "quotes_figures": loaded and _quotes_figures(s, marts.get("versions", {}).get(key)),
+        "quotes_figures": loaded and s["submission_id"] in marts.get("quoting", ()),
         "card": marts.get("scorecards", {}).get(key),
         "indicators": marts.get("indicators", {}).get(key, []),
         "rank": marts.get("rankings", {}).get(key),
@@ -542,11 +544,6 @@ def refresh_receipts(conn: psycopg.Connection) -> int:
             except Exception:  # noqa: BLE001 - one answer that fails never stops the others
                 log.exception("receipt %s not rendered", path)
                 continue
-            try:
-                if path.read_text(encoding="utf-8") == text:
-                    continue
-            except (FileNotFoundError, UnicodeDecodeError):
-                pass
             inbox_copy = Path(local_path(s["path"])) if s["path"] else (
                 data_home.inbox / s["folder_province"] / s["source_file"])
             if os.path.lexists(inbox_copy):
