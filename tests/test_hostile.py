@@ -407,6 +407,16 @@ def test_limits_are_checked_on_the_container(tmp_path):
         hostile.huge_field_csv(tmp_path)))
 
 
+def test_cells_without_references_are_counted_against_the_limit(tmp_path, monkeypatch):
+    """Cells that name no position still count: 3,000 over a limit of 2,000 are refused before
+    the reader expands them; 1,500 pass the check (the sheet then fails as no report)."""
+    monkeypatch.setenv("LHPN_MAX_CELLS", "2000")
+    refused = _messages(_parse_one(hostile.million_cells(tmp_path / "a", cells=3000)))
+    assert "(3.000 cells), the limit is 2.000 cells" in refused
+    taken = _messages(_parse_one(hostile.million_cells(tmp_path / "b", cells=1500)))
+    assert "cells" not in taken and "ThongTin" in taken
+
+
 def test_a_cell_over_the_length_limit_is_refused_before_normalising(tmp_path, monkeypatch):
     from tests.workbooks import write_xlsx
 

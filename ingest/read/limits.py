@@ -98,11 +98,13 @@ def inspect_zip(data: bytes, xlsx: bool) -> dict[str, bytes]:
     if not xlsx:
         return {}
     max_cells = settings.max_cells()
+    sheets = [entry for entry in entries if _SHEET_XML.match(entry.filename)]
+    # a cell tag takes 3 bytes at least, and an entry unpacks to its declared size at most
+    # (zipfile stops there): sheets that cannot hold the limit's cells are not counted
+    counted = sum(entry.file_size for entry in sheets) // 3 > max_cells
     area = cells = 0
     formulas: dict[str, bytes] = {}
-    for entry in entries:
-        if not _SHEET_XML.match(entry.filename):
-            continue
+    for entry in sheets:
         try:
             xml = archive.read(entry)
         except Exception:  # noqa: BLE001 - damaged entry: the reader names it
@@ -113,7 +115,8 @@ def inspect_zip(data: bytes, xlsx: bool) -> dict[str, bytes]:
             letters, numbers = zip(*refs, strict=True)
             cols = max(map(_column_number, set(letters)))
             rows = max(map(int, set(numbers)))
-        count = len((_CELL_TAG_PREFIXED if b":c" in xml else _CELL_TAG).findall(xml))
+        count = len((_CELL_TAG_PREFIXED if b":c" in xml else _CELL_TAG).findall(xml)) \
+            if counted else 0
         area += rows * cols
         cells += count
         if area > max_cells or cells > max_cells:
