@@ -230,10 +230,13 @@ def _keep_connections() -> None:
     SQL, which psycopg2 does not see, so it still counts itself inside a transaction and would
     not begin the next node's: every statement of that node would then commit on its own (a
     table's swap too, and a BI reader would find the mart missing between its two renames).
-    psycopg2's rollback sets its own state back (PostgreSQL logs a warning that no transaction
-    was open), and the next node begins its transaction as on dbt's fresh connection."""
+    psycopg2's rollback sets its own state back, and the next node begins its transaction as on
+    dbt's fresh connection. So that PostgreSQL has a transaction to roll back (and logs no
+    "there is no transaction in progress" for every model), a `begin` is sent first when only
+    psycopg2 counts itself inside one."""
     from dbt.adapters.postgres.connections import PostgresConnectionManager
     from psycopg2.extensions import (
+        STATUS_BEGIN,
         TRANSACTION_STATUS_IDLE,
         TRANSACTION_STATUS_INERROR,
         TRANSACTION_STATUS_INTRANS,
@@ -249,7 +252,13 @@ def _keep_connections() -> None:
         handle = getattr(conn, "handle", None)
         if conn is not None and conn.state == "open" and getattr(handle, "closed", 1) == 0:
             try:
-                if handle.get_transaction_status() in reusable:
+                status = handle.get_transaction_status()
+                if status in reusable:
+                    if status == TRANSACTION_STATUS_IDLE and handle.status == STATUS_BEGIN:
+                        # the COMMIT dbt sent as SQL: a transaction opened for psycopg2's
+                        # rollback to end, so the server logs no "no transaction in progress"
+                        with handle.cursor() as cursor:
+                            cursor.execute("begin")
                     handle.rollback()
                     conn.transaction_open = False
                     return
