@@ -134,8 +134,11 @@ def _replay(records: list[dict]) -> None:
         logging.getLogger(record.name).handle(record)
 
 
-def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: float) -> None:
+def _worker(conn: Connection, task: Callable[[int], object], memory: int, cpu: float,
+            nice: int) -> None:
     try:
+        if nice:
+            os.nice(nice)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         # a reader that aborts (e.g. a failed allocation in calamine) would print to the
         # operator's console; its file's result says what happened instead
@@ -321,7 +324,7 @@ class _Slot:
 
 def run_each(count: int, task: Callable[[int], object], *, workers: int, memory: int,
              cpu_seconds: float, wall_seconds: float,
-             idle: Callable[[], None] | None = None) -> list[object]:
+             idle: Callable[[], None] | None = None, nice: int = 0) -> list[object]:
     """`[task(0), ..., task(count - 1)]`, each computed in a worker process; an item whose task
     failed is a `Failure` (`memory`, `time`, `crash`, or `error` for an exception it raised).
 
@@ -330,7 +333,8 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
     caller (an import, say) done while the workers parse instead of after them. It runs in this
     thread, so no worker can inherit a lock it holds, and with the garbage collector off, as
     the results are collected; what it raises ends the run like a failure of this process
-    would."""
+    would. `nice`: how much lower the workers' scheduling priority is than this process's (what
+    `os.nice` adds); the CPU time they may use is the same."""
     if count == 0:
         return []
     results: list[object] = [None] * count
@@ -339,7 +343,8 @@ def run_each(count: int, task: Callable[[int], object], *, workers: int, memory:
     def start() -> _Slot:
         parent, child = multiprocessing.Pipe()
         _widen_send_buffer(parent)  # a chunk's share of tasks sent at once (`IDLE_AHEAD`)
-        process = _Forked(_worker, (child, task, memory, cpu_seconds), keep=child.fileno())
+        process = _Forked(_worker, (child, task, memory, cpu_seconds, nice),
+                          keep=child.fileno())
         child.close()
         return _Slot(process, parent)
 

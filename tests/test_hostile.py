@@ -633,6 +633,26 @@ def test_a_damaged_workbook_s_technical_detail_reaches_the_run_s_log(home, db, c
     assert line.startswith(f"{bad.name} cannot be read: CalamineError")
 
 
+def test_parse_workers_yield_to_the_run_s_own_process(tmp_path, monkeypatch):
+    """The parse workers run at a lower priority than the run (`parse.PARSE_NICE`): a cold run's
+    Great Expectations import and its collecting of results go first on the shared cores."""
+    from types import SimpleNamespace
+
+    from ingest.model import ParsedFile
+
+    def parse_file(path, data, parsed):
+        parsed.faults = [os.nice(0)]  # the worker's niceness, sent back with the file
+
+    monkeypatch.setattr(parse, "parse_file", parse_file)
+    items = [SimpleNamespace(path=tmp_path / f"{i}.xlsx", data=b"",
+                             parsed=ParsedFile(tmp_path / f"{i}.xlsx", f"{i}.xlsx", "01", "x", 0))
+             for i in range(3)]
+    here = os.nice(0)
+    assert [p.faults for p in parse.parse_all(items)] == [[min(19, here + parse.PARSE_NICE)]] * 3
+    assert os.nice(0) == here, "the run's own process keeps its priority"
+    assert parse.PARSE_NICE > 0
+
+
 def test_worker_pool_parses_while_the_parent_does_its_idle_work(tmp_path):
     """`idle` runs once in the parent after the fork: the workers go on with the whole run
     meanwhile (their results wait in the pipe), and each failure is still its own task's."""
