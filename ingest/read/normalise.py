@@ -379,13 +379,9 @@ def _column(col: Column, cells: list[object], header: str, sheet: str, rows: lis
             if cell.isdecimal():
                 append(float(cell) * multiplier if multiplier != 1 else float(cell))
                 continue
-            value = _PLAIN_TEXTS.get(cell, _UNSEEN)  # a text read before: '1.284', '11,5', '-'
-            if value is _UNSEEN:
-                value = common_figure(cell)  # most figures: '1.284', '11,5', '1.284,5'
-                if value is None:
-                    value = _UNSEEN  # any other text: read in full below
-                elif len(_PLAIN_TEXTS) < _PLAIN_TEXTS_MAX:
-                    _PLAIN_TEXTS[cell] = value
+            value = common_figure(cell)  # most figures: '1.284', '11,5', '1.284,5'
+            if value is None:
+                value = _PLAIN_TEXTS.get(cell, _UNSEEN)  # another text read before: '-', '1 284'
             if value is not _UNSEEN:
                 append(value * multiplier if multiplier != 1 and value is not None else value)
                 continue
@@ -438,8 +434,9 @@ def _nul(cell: str, sheet: str, row: int, header: str) -> Finding:
     )
 
 
-# texts of number cells read before and the plain value each stands for (None: not reported),
-# so the same figures coming back cost one look-up; texts that are no plain number stay out
+# texts of number cells read in full before (not the common figures `common_figure` reads at
+# once) and the plain value each stands for (None: not reported), so the same texts coming back
+# cost one look-up; texts that are no plain number stay out
 _PLAIN_TEXTS: dict[str, float | None] = {}
 _PLAIN_TEXTS_MAX = 1 << 16
 _UNSEEN = object()
