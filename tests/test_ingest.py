@@ -278,6 +278,36 @@ def test_large_run_parses_on_worker_processes_with_the_same_result(home, db, mon
     assert db.execute("select count(*) from raw.poverty_support").fetchone()[0] == count * 3
 
 
+def test_rows_are_checked_against_their_submission_by_key_whatever_the_statistics(home, db):
+    """Each copied row's foreign key is looked up in raw.submissions by its primary key, also
+    when autovacuum last counted that table at 0 rows (a new warehouse, `lhpn rebuild`): planned
+    on such statistics, the lookup reads the whole table for every row."""
+    files, districts = 40, 20
+    for i in range(files):
+        rep = report("60", "2024-6T", seed=i, sheets=(POVERTY,), districts=districts)
+        drop(home.inbox, rep, f"gn_{i:03d}.csv")
+    db.execute("analyze raw.submissions")  # what autovacuum does to a table it finds empty
+    scans = ("select seq_scan, coalesce(idx_scan, 0) from pg_stat_user_tables"
+             " where relid = 'raw.submissions'::regclass")
+    db.execute("select pg_stat_clear_snapshot()")
+    seq_before, by_key_before = db.execute(scans).fetchone()
+
+    summary = run()
+
+    assert {r.event for r in summary.results} == {"accepted"}, summary.results
+    rows = db.execute("select count(*) from raw.poverty_support").fetchone()[0]
+    assert rows == files * (districts + 1)
+    # the run's session reports its statistics as it ends: wait until its lookups are counted
+    for _ in range(100):
+        db.execute("select pg_stat_clear_snapshot()")
+        seq, by_key = db.execute(scans).fetchone()
+        if seq - seq_before + by_key - by_key_before >= rows:
+            break
+        time.sleep(0.1)
+    # one lookup by key per row (planned on those statistics: one whole-table scan per row)
+    assert by_key - by_key_before >= rows, (seq - seq_before, by_key - by_key_before, rows)
+
+
 @pytest.mark.parametrize("label", ["Toàn tỉnh", "CỘNG", "Tổng  cộng"])
 def test_total_row_labels_are_recognised(home, db, label):
     from openpyxl import load_workbook

@@ -105,6 +105,7 @@ def load_batch(conn: psycopg.Connection, batch: list[Incoming], run_id: str) -> 
         ids = {b.parsed.sha256: inserted.get(b.parsed.sha256, (None, None))[0] for b in batch}
         new_ids = [i for i in ids.values() if i is not None]
         conn.execute(query("supersede_earlier"), {"submission_ids": new_ids})
+        conn.execute(query("key_lookups"))
 
         rows: dict[str, int] = defaultdict(int)
         for kind in SHEETS:
